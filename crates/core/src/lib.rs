@@ -1,0 +1,8 @@
+pub mod data { pub mod points; pub use points::Points; }
+pub mod device;
+pub mod error;
+pub mod fsx;
+pub mod train;
+
+pub use burn;
+pub use error::{Error, Result};
