@@ -1,1 +1,31 @@
-pub use genlab_core;
+//! # genlab-flow: EDM diffusion and flow matching
+//!
+//! The continuous generative teachers the rest of genlab builds on (CMT distils them, the
+//! attribution family attributes them).
+//!
+//! - [`edm`]: EDM-preconditioned denoiser and loss (Karras et al. 2022).
+//! - [`flow_matching`]: linear-path flow matching (Lipman et al. 2023; Liu et al. 2023).
+//! - [`ode`]: Euler / Heun / RK4 solvers with trajectory recording.
+//! - [`net`]: the time-conditioned MLP with a Fourier embedding.
+//! - [`process`], [`model`], [`train`]: one enum over both processes, the saved model
+//!   artefact, and training through the core's resumable loop.
+//! - [`repro`]: `genlab repro flow`, the end-to-end check against the data-vs-data floor.
+#![warn(missing_docs)]
+
+pub mod edm;
+pub mod flow_matching;
+pub mod model;
+pub mod net;
+pub mod ode;
+pub mod process;
+pub mod train;
+#[cfg(test)]
+mod testutil;
+
+pub use edm::Edm;
+pub use flow_matching::FlowMatching;
+pub use model::{FlowModel, ModelSpec, Normalizer};
+pub use net::{Act, TimeMlp, TimeMlpConfig};
+pub use ode::{Solver, Trajectory, VectorField, solve};
+pub use process::Process;
+pub use train::{TrainConfig, Trained, train};

@@ -69,7 +69,7 @@ mod tests {
         let mut ema = Ema::new(&a, 0.9);
         let shifted = a.clone().map(&mut AddOne);
         ema.update(&shifted);
-        let diff = (ema.model.weight.val() - a.weight.val()).into_data().to_vec::<f32>().unwrap();
+        let diff = (ema.model.weight.val() - a.weight.val()).into_data().try_to_vec::<f32>().unwrap();
         for d in diff {
             assert!((d - 0.1).abs() < 1e-6, "{d}");
         }

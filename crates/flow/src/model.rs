@@ -1,0 +1,139 @@
+//! A trained flow/diffusion model as one artefact: the process, the network config and
+//! weights, and the data normalisation. Saved as a directory (`model.json` + `weights.bpk`,
+//! each written atomically) that `genlab flow sample` and the CMT family load.
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device};
+use genlab_core::data::Points;
+use genlab_core::train::SeededRng;
+use genlab_core::{Error, Result, fsx, tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::net::{TimeMlp, TimeMlpConfig};
+use crate::ode::{Solver, Trajectory};
+use crate::process::Process;
+
+/// Per-column centring and one global scale: `z = (x − mean) · factor`. A global scale (not
+/// per column) keeps constant pixels, such as the digits' borders, from blowing up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Normalizer {
+    /// Column means of the training data.
+    pub mean: Vec<f32>,
+    /// Multiplier taking centred data to the process's data std.
+    pub factor: f32,
+}
+
+impl Normalizer {
+    /// Fits the normaliser so the centred data has overall std `target_std`.
+    pub fn fit(data: &Points, target_std: f32) -> Normalizer {
+        let (mean, std) = data.column_stats();
+        let rms = (std.iter().map(|s| s * s).sum::<f64>() / std.len() as f64).sqrt();
+        let factor = if rms > 0.0 { target_std as f64 / rms } else { 1.0 };
+        Normalizer { mean: mean.into_iter().map(|m| m as f32).collect(), factor: factor as f32 }
+    }
+
+    /// Data space → model space.
+    pub fn encode(&self, data: &Points) -> Points {
+        let values = data
+            .rows()
+            .flat_map(|r| r.iter().zip(&self.mean).map(|(v, m)| (v - m) * self.factor))
+            .collect();
+        Points { d: data.d, data: values, labels: data.labels.clone() }
+    }
+
+    /// Model space → data space.
+    pub fn decode(&self, z: &Points) -> Points {
+        let values = z
+            .rows()
+            .flat_map(|r| r.iter().zip(&self.mean).map(|(v, m)| v / self.factor + m))
+            .collect();
+        Points { d: z.d, data: values, labels: z.labels.clone() }
+    }
+}
+
+/// Everything about a model except its weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    /// The process it was trained with.
+    pub process: Process,
+    /// The network architecture.
+    pub net: TimeMlpConfig,
+    /// Data normalisation.
+    pub norm: Normalizer,
+    /// Default solver for sampling.
+    pub solver: Solver,
+    /// Default number of solver steps.
+    pub steps: usize,
+}
+
+/// A trained model, ready to sample.
+#[derive(Debug, Clone)]
+pub struct FlowModel {
+    /// Architecture, process and normalisation.
+    pub spec: ModelSpec,
+    /// The trained network (EMA weights when training kept an EMA).
+    pub net: TimeMlp,
+}
+
+const SPEC_FILE: &str = "model.json";
+const WEIGHTS_FILE: &str = "weights.bpk";
+
+impl FlowModel {
+    /// Data dimension.
+    pub fn dim(&self) -> usize {
+        self.spec.net.dim
+    }
+
+    /// Solves the model's ODE from standard-normal `z` (model space), recording every solver
+    /// step when `record` is set — the teacher trajectories of CMT.
+    pub fn trajectory(&self, z: burn::tensor::Tensor<2>, steps: usize, solver: Solver, record: bool) -> Trajectory {
+        self.spec.process.integrate(&self.net, z, steps, solver, record)
+    }
+
+    /// `n` samples in data space, in batches of at most 4096.
+    pub fn sample(&self, n: usize, steps: usize, solver: Solver, rng: &mut SeededRng, device: &Device) -> Points {
+        let mut data = Vec::with_capacity(n * self.dim());
+        let mut done = 0;
+        while done < n {
+            let b = (n - done).min(4096);
+            let z = rng.normal([b, self.dim()], device);
+            let x = self.trajectory(z, steps, solver, false).last();
+            data.extend(tensor::to_vec(x));
+            done += b;
+        }
+        self.spec.norm.decode(&Points { d: self.dim(), data, labels: None })
+    }
+
+    /// Writes `dir/model.json` and `dir/weights.bpk`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let bytes = self
+            .net
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| Error::Checkpoint { path: dir.to_path_buf(), msg: e.to_string() })?;
+        fsx::atomic_write(&dir.join(WEIGHTS_FILE), &bytes)?;
+        fsx::write_json(&dir.join(SPEC_FILE), &self.spec)
+    }
+
+    /// Loads a model saved by [`FlowModel::save`].
+    pub fn load(dir: &Path, device: &Device) -> Result<FlowModel> {
+        let spec_path = dir.join(SPEC_FILE);
+        if !spec_path.exists() {
+            return Err(Error::InvalidInput(format!(
+                "{} is not a genlab flow model (no {SPEC_FILE}); train one with `genlab flow train`",
+                dir.display()
+            )));
+        }
+        let spec: ModelSpec = fsx::read_json(&spec_path)?;
+        let weights = dir.join(WEIGHTS_FILE);
+        let bytes = std::fs::read(&weights).map_err(|e| Error::io(&weights, e))?;
+        let bad = |e: burn::store::RecordError| Error::Checkpoint { path: weights.clone(), msg: e.to_string() };
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(bad)?;
+        let net = spec.net.init(device).try_load_record(record).map_err(bad)?;
+        Ok(FlowModel { spec, net })
+    }
+}
