@@ -1,1 +1,78 @@
-fn main() {}
+//! `genlab`: reproduce ML papers on a laptop CPU, and use their methods on your own data.
+//!
+//! This binary only parses arguments, calls the library crates, and renders what they return;
+//! errors are printed here as one line and turned into a non-zero exit code.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod experiments;
+mod progress;
+
+// mimalloc: burn allocates a fresh buffer per op, and glibc hands memory back to the kernel and
+// faults it in again every step (15–20% of a small-MLP step; shared/research/perf-gap.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// genlab: recent ML research methods as fast, tested, offline software.
+///
+/// Start with `genlab list`, then `genlab repro all --quick` (seconds) or `genlab repro all`
+/// (minutes). Results go to ./out/index.html.
+#[derive(Parser, Debug)]
+#[command(name = "genlab", version, about, long_about = None)]
+struct Cli {
+    /// CPU threads for tensor work (default: $GENLAB_THREADS, else the measured best for this
+    /// machine size; see `genlab bench flow`).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List every experiment with its one-line claim.
+    List,
+    /// Run an experiment (or `all`) and write OUT/<name>/report.json and OUT/index.html.
+    Repro(cmd::repro::Args),
+    /// Rebuild OUT/index.html from the report.json files under OUT.
+    Report(cmd::report::Args),
+    /// Fetch or list registry datasets (cached under $GENLAB_DATA or ~/.cache/genlab).
+    #[command(subcommand)]
+    Data(cmd::data::Command),
+    /// Train and sample diffusion / flow-matching models on your own points.
+    #[command(subcommand)]
+    Flow(cmd::flow::Command),
+    /// Measure training throughput (steps/s) of a family's models.
+    Bench(cmd::bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("genlab: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let threads = cmd::threads::resolve(cli.threads)?;
+    genlab_core::device::set_threads(threads)?;
+    let progress = progress::Progress::new(cli.quiet);
+    match cli.command {
+        Command::List => cmd::list::run(),
+        Command::Repro(args) => cmd::repro::run(args, threads, progress),
+        Command::Report(args) => cmd::report::run(args),
+        Command::Data(c) => cmd::data::run(c),
+        Command::Flow(c) => cmd::flow::run(c, progress),
+        Command::Bench(args) => cmd::bench::run(args, threads),
+    }
+}

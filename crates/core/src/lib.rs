@@ -1,8 +1,29 @@
-pub mod data { pub mod points; pub use points::Points; }
+//! # genlab-core
+//!
+//! What at least two of genlab's method families share, and nothing else:
+//!
+//! - [`data`]: seeded 2-D mixtures, the 8×8 digits (shipped), Fashion-MNIST (IDX, fetched from
+//!   Debian), the user's CSV / NPY points, and the registry cache behind `genlab data fetch`.
+//! - [`train`]: seeded RNG plumbing, EMA, learning-rate schedules, gradient clipping, the
+//!   NaN/inf guard, atomic checkpoints with resume, and the observer through which training
+//!   loops report progress (libraries never print).
+//! - [`metrics`]: energy distance, MMD, sliced Wasserstein, Fréchet distance, k-NN
+//!   precision/recall, and FD-digits (a Fréchet distance on a small digit classifier's features).
+//! - [`report`]: the `report.json` every experiment writes, verdicts computed from measured
+//!   arms, SVG figures, and the `index.html` that lists every experiment.
+//!
+//! Tensors are burn's, on the pure-Rust `flex` CPU backend (see [`device`]).
+#![warn(missing_docs)]
+
+pub mod data;
 pub mod device;
+pub mod digit_classifier;
 pub mod error;
+pub mod experiment;
 pub mod fsx;
 pub mod gradcheck;
+pub mod metrics;
+pub mod report;
 pub mod tensor;
 pub mod train;
 

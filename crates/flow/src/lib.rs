@@ -12,12 +12,14 @@
 //! - [`repro`]: `genlab repro flow`, the end-to-end check against the data-vs-data floor.
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod edm;
 pub mod flow_matching;
 pub mod model;
 pub mod net;
 pub mod ode;
 pub mod process;
+pub mod repro;
 pub mod train;
 #[cfg(test)]
 mod testutil;

@@ -1,0 +1,9 @@
+//! One file per subcommand: parse, call the library, render.
+
+pub mod bench;
+pub mod data;
+pub mod flow;
+pub mod list;
+pub mod repro;
+pub mod report;
+pub mod threads;

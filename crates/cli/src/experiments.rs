@@ -1,0 +1,25 @@
+//! The registry of `genlab repro` experiments: one entry per family experiment.
+
+use genlab_core::Result;
+use genlab_core::experiment::{ExperimentInfo, ReproOptions};
+use genlab_core::report::Report;
+use genlab_core::train::Observer;
+
+/// An experiment's description and entry point.
+pub struct Experiment {
+    pub info: ExperimentInfo,
+    pub run: fn(&ReproOptions, &mut dyn Observer) -> Result<Report>,
+}
+
+/// Every experiment, in the order `repro all` runs them.
+pub const ALL: &[Experiment] = &[Experiment { info: genlab_flow::repro::INFO, run: genlab_flow::repro::run }];
+
+/// The experiment called `name`.
+pub fn find(name: &str) -> Option<&'static Experiment> {
+    ALL.iter().find(|e| e.info.name == name)
+}
+
+/// The known names, for error messages.
+pub fn names() -> String {
+    ALL.iter().map(|e| e.info.name).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,65 @@
+//! Runs the real `genlab` binary in a temporary directory with its own data cache.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Result of one CLI run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts success and returns stdout.
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "genlab failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        &self.stdout
+    }
+
+    /// Asserts a non-zero exit with a one-line `genlab: …` error, and returns that line.
+    pub fn one_line_error(&self) -> &str {
+        assert_ne!(self.code, 0, "expected failure, got success: {}", self.stdout);
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "expected one error line, got: {:?}", self.stderr);
+        assert!(lines[0].starts_with("genlab: "), "{}", lines[0]);
+        lines[0]
+    }
+}
+
+/// `genlab ARGS` run inside `dir`, with GENLAB_DATA pointing into `dir` and one thread.
+pub fn genlab(dir: &Path, args: &[&str]) -> Run {
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_genlab"))
+        .args(args)
+        .current_dir(dir)
+        .env("GENLAB_DATA", dir.join("cache"))
+        .env("GENLAB_THREADS", "1")
+        .output()
+        .expect("the genlab binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Writes a CSV of `n` points on a noisy ring, with a header.
+pub fn ring_csv(path: &Path, n: usize) {
+    let mut s = String::from("x,y\n");
+    for i in 0..n {
+        let a = i as f32 * 0.37;
+        s.push_str(&format!("{},{}\n", 2.0 * a.cos() + 0.01 * (i % 7) as f32, 2.0 * a.sin()));
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+/// Names of the entries of `dir` (sorted), to check nothing was left behind.
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}

@@ -1,0 +1,13 @@
+//! Reports: the `report.json` every experiment writes ([`Report`]), verdicts computed from
+//! measured arms ([`verdict`]), SVG figures ([`plot`]), and the `index.html` that lists every
+//! experiment ([`write_index`]).
+
+mod html;
+mod json;
+pub mod plot;
+mod verdict;
+
+pub use html::write_index;
+pub use json::{Arms, Figure, Report, Table};
+pub use plot::{LineSeries, ScatterSeries};
+pub use verdict::{Better, Verdict, all_of, across_seeds, compare, mean_std, within_factor};

@@ -1,0 +1,167 @@
+//! Verdicts, computed from measured arms — never written by hand. Each function reads the
+//! numbers it compares out of the arms table, so a report's verdict can be re-derived from
+//! its own `arms`.
+
+use serde::{Deserialize, Serialize};
+
+use super::json::Arms;
+use crate::error::{Error, Result};
+
+/// Whether a claim held, by how much, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The claim held on the measured data.
+    pub holds: bool,
+    /// The metric compared.
+    pub metric: String,
+    /// The method's arm.
+    pub method_arm: String,
+    /// The baseline (or reference) arm.
+    pub baseline_arm: String,
+    /// Positive when the method wins; see each constructor for the unit.
+    pub margin: f64,
+    /// The comparison in words, with its numbers.
+    pub detail: String,
+}
+
+/// Which direction of a metric is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    /// Smaller is better (distances, errors, steps).
+    Lower,
+    /// Larger is better (accuracy, recall).
+    Higher,
+}
+
+fn value(arms: &Arms, arm: &str, metric: &str) -> Result<f64> {
+    arms.get(arm)
+        .ok_or_else(|| Error::InvalidInput(format!("verdict: no arm `{arm}`")))?
+        .get(metric)
+        .copied()
+        .ok_or_else(|| Error::InvalidInput(format!("verdict: arm `{arm}` has no metric `{metric}`")))
+}
+
+/// Method vs baseline on one metric; margin = relative improvement (positive = method better).
+pub fn compare(arms: &Arms, metric: &str, method_arm: &str, baseline_arm: &str, better: Better) -> Result<Verdict> {
+    let (m, b) = (value(arms, method_arm, metric)?, value(arms, baseline_arm, metric)?);
+    let gain = match better {
+        Better::Lower => b - m,
+        Better::Higher => m - b,
+    };
+    let margin = gain / b.abs().max(f64::MIN_POSITIVE);
+    let holds = margin > 0.0 && margin.is_finite();
+    let word = if matches!(better, Better::Lower) { "lower" } else { "higher" };
+    Ok(Verdict {
+        holds,
+        metric: metric.into(),
+        method_arm: method_arm.into(),
+        baseline_arm: baseline_arm.into(),
+        margin,
+        detail: format!(
+            "{method_arm} {metric} = {m:.4} vs {baseline_arm} {b:.4} ({word} is better; relative margin {:+.1}%)",
+            100.0 * margin
+        ),
+    })
+}
+
+/// `value(arm) ≤ factor × value(reference)`; margin = factor·reference − value.
+pub fn within_factor(arms: &Arms, metric: &str, arm: &str, reference_arm: &str, factor: f64) -> Result<Verdict> {
+    let (x, r) = (value(arms, arm, metric)?, value(arms, reference_arm, metric)?);
+    let bound = factor * r;
+    let holds = x <= bound && x.is_finite();
+    Ok(Verdict {
+        holds,
+        metric: metric.into(),
+        method_arm: arm.into(),
+        baseline_arm: reference_arm.into(),
+        margin: bound - x,
+        detail: format!(
+            "{arm}: {metric} = {x:.4} {} {factor} × {reference_arm} {r:.4} = {bound:.4}",
+            if holds { "≤" } else { ">" }
+        ),
+    })
+}
+
+/// A claim that must hold on every seed: holds iff all do; margin = mean margin.
+pub fn across_seeds(per_seed: &[Verdict]) -> Result<Verdict> {
+    let first = per_seed.first().ok_or_else(|| Error::InvalidInput("no per-seed verdicts".into()))?;
+    let held = per_seed.iter().filter(|v| v.holds).count();
+    let margins: Vec<f64> = per_seed.iter().map(|v| v.margin).collect();
+    let (mean, std) = mean_std(&margins);
+    let min = margins.iter().copied().fold(f64::INFINITY, f64::min);
+    Ok(Verdict {
+        holds: held == per_seed.len(),
+        metric: first.metric.clone(),
+        method_arm: first.method_arm.clone(),
+        baseline_arm: first.baseline_arm.clone(),
+        margin: mean,
+        detail: format!("holds on {held}/{} seeds; margin {mean:.4} ± {std:.4} (min {min:.4})", per_seed.len()),
+    })
+}
+
+/// A claim made of several conditions: holds iff all hold; margin = the smallest margin.
+pub fn all_of(name: &str, parts: Vec<Verdict>) -> Verdict {
+    let holds = !parts.is_empty() && parts.iter().all(|v| v.holds);
+    let worst = parts.iter().min_by(|a, b| a.margin.total_cmp(&b.margin));
+    let detail = parts.iter().map(|v| format!("[{}] {}", if v.holds { "ok" } else { "FAIL" }, v.detail)).collect::<Vec<_>>().join("; ");
+    Verdict {
+        holds,
+        metric: worst.map(|v| v.metric.clone()).unwrap_or_default(),
+        method_arm: worst.map(|v| v.method_arm.clone()).unwrap_or_default(),
+        baseline_arm: worst.map(|v| v.baseline_arm.clone()).unwrap_or_default(),
+        margin: worst.map(|v| v.margin).unwrap_or(f64::NAN),
+        detail: format!("{name}: {detail}"),
+    }
+}
+
+/// Mean and sample standard deviation (n − 1; 0 for a single value).
+pub fn mean_std(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    if xs.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = if xs.len() > 1 { xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    (mean, var.sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn arms() -> Arms {
+        BTreeMap::from([
+            ("new".into(), BTreeMap::from([("fd".into(), 8.0), ("acc".into(), 0.9)])),
+            ("old".into(), BTreeMap::from([("fd".into(), 10.0), ("acc".into(), 0.95)])),
+        ])
+    }
+
+    #[test]
+    fn compare_lower_and_higher() {
+        let v = compare(&arms(), "fd", "new", "old", Better::Lower).unwrap();
+        assert!(v.holds && (v.margin - 0.2).abs() < 1e-12);
+        let v = compare(&arms(), "acc", "new", "old", Better::Higher).unwrap();
+        assert!(!v.holds && v.margin < 0.0);
+        assert!(compare(&arms(), "nope", "new", "old", Better::Lower).unwrap_err().to_string().contains("nope"));
+    }
+
+    #[test]
+    fn within_factor_bound() {
+        let v = within_factor(&arms(), "fd", "old", "new", 1.25).unwrap();
+        assert!(v.holds && v.margin.abs() < 1e-12); // 10 ≤ 1.25 × 8 exactly
+        assert!(!within_factor(&arms(), "fd", "old", "new", 1.2).unwrap().holds);
+    }
+
+    #[test]
+    fn aggregation() {
+        let ok = within_factor(&arms(), "fd", "new", "old", 1.0).unwrap();
+        let bad = within_factor(&arms(), "fd", "old", "new", 1.0).unwrap();
+        assert!(!across_seeds(&[ok.clone(), bad.clone()]).unwrap().holds);
+        assert!(across_seeds(&[ok.clone(), ok.clone()]).unwrap().holds);
+        let all = all_of("both", vec![ok, bad]);
+        assert!(!all.holds && all.margin < 0.0);
+        assert!(!all_of("none", vec![]).holds);
+        assert_eq!(mean_std(&[1.0, 3.0]), (2.0, 2f64.sqrt()));
+    }
+}
