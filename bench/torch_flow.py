@@ -1,7 +1,7 @@
 """The flow-matching training steps of `genlab bench flow`, in PyTorch, for a side-by-side
 speed comparison on the same CPU. Identical model, loss, optimiser and FLOP count:
 
-  net: [x, τ, sin(ω_j τ), cos(ω_j τ)] (ω_j = 64^(j/15), j < 16) → Linear/SiLU ×3 → Linear
+  net: [x, τ, sin(ω_j τ), cos(ω_j τ)] (ω_j = 64^(j/15), j < 16) → Linear/ReLU ×3 → Linear
   loss: mean((v(x_t, t) − (ε − x0))²),  x_t = (1 − t) x0 + t ε
   AdamW(lr 1e-3, weight decay 0, eps 1e-5)
 
@@ -30,7 +30,7 @@ class TimeMlp(torch.nn.Module):
         phase = t * self.omega
         h = torch.cat([x, t, phase.sin(), phase.cos()], dim=1)
         for layer in self.layers[:-1]:
-            h = torch.nn.functional.silu(layer(h))
+            h = torch.relu(layer(h))
         return self.layers[-1](h)
 
 
@@ -73,8 +73,8 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     rows = [
-        bench("flow2d (2-D FM, MLP 4×256 SiLU, batch 4096)", 2, 4096, a.steps, a.warmup),
-        bench("digits (64-D FM, MLP 4×256 SiLU, batch 256)", 64, 256, a.steps, a.warmup),
+        bench("flow2d (2-D FM, MLP 4×256 ReLU, batch 4096)", 2, 4096, a.steps, a.warmup),
+        bench("digits (64-D FM, MLP 4×256 ReLU, batch 256)", 64, 256, a.steps, a.warmup),
     ]
     if a.json:
         print(json.dumps(rows, indent=2))

@@ -12,7 +12,10 @@ pub struct Experiment {
 }
 
 /// Every experiment, in the order `repro all` runs them.
-pub const ALL: &[Experiment] = &[Experiment { info: genlab_flow::repro::INFO, run: genlab_flow::repro::run }];
+pub const ALL: &[Experiment] = &[Experiment {
+    info: genlab_flow::repro::INFO,
+    run: genlab_flow::repro::run,
+}];
 
 /// The experiment called `name`.
 pub fn find(name: &str) -> Option<&'static Experiment> {
@@ -21,5 +24,8 @@ pub fn find(name: &str) -> Option<&'static Experiment> {
 
 /// The known names, for error messages.
 pub fn names() -> String {
-    ALL.iter().map(|e| e.info.name).collect::<Vec<_>>().join(", ")
+    ALL.iter()
+        .map(|e| e.info.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -28,7 +28,12 @@ impl Progress {
                 std::process::exit(130);
             }
         });
-        Progress { quiet, bar: None, interrupted, prefix: String::new() }
+        Progress {
+            quiet,
+            bar: None,
+            interrupted,
+            prefix: String::new(),
+        }
     }
 
     /// Sets a label shown before each phase name (e.g. the experiment arm).
@@ -49,8 +54,11 @@ impl Progress {
 
 impl Observer for Progress {
     fn start(&mut self, phase: &str, total: u64) {
-        let target =
-            if self.quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
+        let target = if self.quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        };
         let bar = ProgressBar::with_draw_target(Some(total), target);
         bar.set_style(
             ProgressStyle::with_template(
@@ -58,7 +66,11 @@ impl Observer for Progress {
             )
             .expect("static template"),
         );
-        let label = if self.prefix.is_empty() { phase.to_string() } else { format!("{} {phase}", self.prefix) };
+        let label = if self.prefix.is_empty() {
+            phase.to_string()
+        } else {
+            format!("{} {phase}", self.prefix)
+        };
         bar.set_prefix(label);
         bar.enable_steady_tick(Duration::from_millis(250));
         self.bar = Some(bar);

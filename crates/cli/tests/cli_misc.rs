@@ -8,13 +8,23 @@ use common::genlab;
 fn list_names_every_experiment_with_a_claim() {
     let dir = tempfile::tempdir().unwrap();
     let out = genlab(dir.path(), &["list"]);
-    assert!(out.ok().lines().any(|l| l.starts_with("flow ") && l.contains("floor")), "{}", out.stdout);
+    assert!(
+        out.ok()
+            .lines()
+            .any(|l| l.starts_with("flow ") && l.contains("floor")),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn report_needs_a_directory() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(genlab(dir.path(), &["report", "missing"]).one_line_error().contains("missing"));
+    assert!(
+        genlab(dir.path(), &["report", "missing"])
+            .one_line_error()
+            .contains("missing")
+    );
     std::fs::create_dir(dir.path().join("o")).unwrap();
     genlab(dir.path(), &["report", "o"]).ok();
     assert!(dir.path().join("o/index.html").exists());
@@ -26,20 +36,38 @@ fn data_list_and_unknown_fetch() {
     let out = genlab(dir.path(), &["data", "list"]);
     assert!(out.ok().contains("fashion-mnist"), "{}", out.stdout);
     let err = genlab(dir.path(), &["data", "fetch", "no-such-data"]);
-    assert!(err.one_line_error().contains("fashion-mnist"), "{}", err.stderr);
+    assert!(
+        err.one_line_error().contains("fashion-mnist"),
+        "{}",
+        err.stderr
+    );
 }
 
 #[test]
 fn bench_prints_a_table() {
     let dir = tempfile::tempdir().unwrap();
-    let out = genlab(dir.path(), &["bench", "flow", "--steps", "2", "--warmup", "0"]);
+    let out = genlab(
+        dir.path(),
+        &["bench", "flow", "--steps", "2", "--warmup", "0"],
+    );
     let text = out.ok();
-    assert!(text.contains("flow2d") && text.contains("GFLOP/s"), "{text}");
-    assert!(genlab(dir.path(), &["bench", "nope"]).one_line_error().contains("unknown benchmark"));
+    assert!(
+        text.contains("flow2d") && text.contains("GFLOP/s"),
+        "{text}"
+    );
+    assert!(
+        genlab(dir.path(), &["bench", "nope"])
+            .one_line_error()
+            .contains("unknown benchmark")
+    );
 }
 
 #[test]
 fn bad_thread_setting_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(genlab(dir.path(), &["--threads", "0", "list"]).one_line_error().contains("at least 1"));
+    assert!(
+        genlab(dir.path(), &["--threads", "0", "list"])
+            .one_line_error()
+            .contains("at least 1")
+    );
 }

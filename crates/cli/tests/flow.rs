@@ -4,7 +4,9 @@ mod common;
 
 use common::{entries, genlab, ring_csv};
 
-const SMALL: &[&str] = &["--steps", "40", "--width", "16", "--depth", "3", "--batch", "32"];
+const SMALL: &[&str] = &[
+    "--steps", "40", "--width", "16", "--depth", "3", "--batch", "32",
+];
 
 #[test]
 fn train_then_sample_a_user_csv() {
@@ -13,16 +15,34 @@ fn train_then_sample_a_user_csv() {
     let mut args = vec!["flow", "train", "--data", "points.csv", "--out", "model"];
     args.extend_from_slice(SMALL);
     let out = genlab(dir.path(), &args);
-    assert!(out.ok().contains("trained fm on 200 points of dimension 2"), "{}", out.stdout);
-    for f in ["model.json", "weights.bpk", "checkpoint.bin", "losses.csv", "train_config.json"] {
+    assert!(
+        out.ok().contains("trained fm on 200 points of dimension 2"),
+        "{}",
+        out.stdout
+    );
+    for f in [
+        "model.json",
+        "weights.bpk",
+        "checkpoint.bin",
+        "losses.csv",
+        "train_config.json",
+    ] {
         assert!(dir.path().join("model").join(f).exists(), "missing {f}");
     }
-    let out = genlab(dir.path(), &["flow", "sample", "--model", "model", "-n", "25", "--out", "s.csv"]);
+    let out = genlab(
+        dir.path(),
+        &[
+            "flow", "sample", "--model", "model", "-n", "25", "--out", "s.csv",
+        ],
+    );
     out.ok();
     let text = std::fs::read_to_string(dir.path().join("s.csv")).unwrap();
     assert_eq!(text.lines().count(), 26, "header + 25 rows");
     // The same seed gives the same samples; stdout output matches the file.
-    let again = genlab(dir.path(), &["flow", "sample", "--model", "model", "-n", "25"]);
+    let again = genlab(
+        dir.path(),
+        &["flow", "sample", "--model", "model", "-n", "25"],
+    );
     assert_eq!(again.ok(), text);
 }
 
@@ -30,7 +50,16 @@ fn train_then_sample_a_user_csv() {
 fn edm_trains_and_resume_requires_the_flag() {
     let dir = tempfile::tempdir().unwrap();
     ring_csv(&dir.path().join("p.csv"), 100);
-    let mut args = vec!["flow", "train", "--data", "p.csv", "--out", "m", "--process", "edm"];
+    let mut args = vec![
+        "flow",
+        "train",
+        "--data",
+        "p.csv",
+        "--out",
+        "m",
+        "--process",
+        "edm",
+    ];
     args.extend_from_slice(SMALL);
     genlab(dir.path(), &args).ok();
     // A second run into the same directory must not silently overwrite it.
@@ -43,7 +72,10 @@ fn edm_trains_and_resume_requires_the_flag() {
 #[test]
 fn missing_file_is_one_line_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let out = genlab(dir.path(), &["flow", "train", "--data", "nope.csv", "--out", "m"]);
+    let out = genlab(
+        dir.path(),
+        &["flow", "train", "--data", "nope.csv", "--out", "m"],
+    );
     assert!(out.one_line_error().contains("nope.csv"));
     assert!(!dir.path().join("m").exists());
 }
@@ -52,7 +84,10 @@ fn missing_file_is_one_line_and_writes_nothing() {
 fn malformed_csv_names_the_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.csv"), "x,y\n1,2\n3\n").unwrap();
-    let out = genlab(dir.path(), &["flow", "train", "--data", "bad.csv", "--out", "m"]);
+    let out = genlab(
+        dir.path(),
+        &["flow", "train", "--data", "bad.csv", "--out", "m"],
+    );
     assert!(out.one_line_error().contains(":3"), "{}", out.stderr);
     assert_eq!(entries(dir.path()), vec!["bad.csv"]);
 }
@@ -61,8 +96,15 @@ fn malformed_csv_names_the_line() {
 fn nan_in_data_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("nan.csv"), "1,2\nNaN,4\n").unwrap();
-    let out = genlab(dir.path(), &["flow", "train", "--data", "nan.csv", "--out", "m"]);
-    assert!(out.one_line_error().to_lowercase().contains("nan"), "{}", out.stderr);
+    let out = genlab(
+        dir.path(),
+        &["flow", "train", "--data", "nan.csv", "--out", "m"],
+    );
+    assert!(
+        out.one_line_error().to_lowercase().contains("nan"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(entries(dir.path()), vec!["nan.csv"]);
 }
 

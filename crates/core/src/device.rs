@@ -33,7 +33,10 @@ pub fn set_threads(n: usize) -> Result<()> {
     if n == 0 {
         return Err(Error::InvalidInput("--threads must be at least 1".into()));
     }
-    match rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+    {
         Ok(()) => Ok(()),
         Err(_) if rayon::current_num_threads() == n => Ok(()),
         Err(_) => Err(Error::InvalidInput(format!(

@@ -82,15 +82,31 @@ impl DigitClassifier {
         let device = device::device();
         if path.exists() && meta_path.exists() {
             let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-            let bad = |e: burn::store::RecordError| Error::Checkpoint { path: path.clone(), msg: e.to_string() };
+            let bad = |e: burn::store::RecordError| Error::Checkpoint {
+                path: path.clone(),
+                msg: e.to_string(),
+            };
             let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(bad)?;
-            let net = DigitNet::new(&device).try_load_record(record).map_err(bad)?;
+            let net = DigitNet::new(&device)
+                .try_load_record(record)
+                .map_err(bad)?;
             let meta: serde_json::Value = fsx::read_json(&meta_path)?;
             let held_out_accuracy = meta["held_out_accuracy"].as_f64().unwrap_or(f64::NAN);
-            return Ok(DigitClassifier { net, held_out_accuracy });
+            return Ok(DigitClassifier {
+                net,
+                held_out_accuracy,
+            });
         }
         let classifier = Self::train()?;
-        let bytes = classifier.net.clone().into_record().into_bytes().map_err(|e| Error::Checkpoint { path: path.clone(), msg: e.to_string() })?;
+        let bytes = classifier
+            .net
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| Error::Checkpoint {
+                path: path.clone(),
+                msg: e.to_string(),
+            })?;
         fsx::atomic_write(&path, &bytes)?;
         fsx::write_json(
             &meta_path,
@@ -114,7 +130,12 @@ impl DigitClassifier {
         seed_device(&device, CLASSIFIER_SEED);
         let config = FitConfig {
             steps: STEPS,
-            schedule: LrSchedule::WarmupCosine { peak: 2e-3, min_lr: 1e-4, warmup: 50, total: STEPS },
+            schedule: LrSchedule::WarmupCosine {
+                peak: 2e-3,
+                min_lr: 1e-4,
+                warmup: 50,
+                total: STEPS,
+            },
             clip_norm: None,
             ema_decay: None,
             checkpoint_every: 0,
@@ -138,7 +159,10 @@ impl DigitClassifier {
             },
             &mut NoObserver,
         )?;
-        let mut classifier = DigitClassifier { net: out.model.valid(), held_out_accuracy: 0.0 };
+        let mut classifier = DigitClassifier {
+            net: out.model.valid(),
+            held_out_accuracy: 0.0,
+        };
         classifier.held_out_accuracy = classifier.accuracy(&test)?;
         Ok(classifier)
     }
@@ -146,9 +170,16 @@ impl DigitClassifier {
     /// Predicted class of every digit.
     pub fn predict(&self, digits: &Points) -> Result<Vec<u32>> {
         check_dim(digits)?;
-        let logits = self.net.logits(tensor::to_tensor(digits, &device::device()));
+        let logits = self
+            .net
+            .logits(tensor::to_tensor(digits, &device::device()));
         let pred = logits.argmax(1).into_data().convert::<i64>();
-        Ok(pred.try_into_vec::<i64>().expect("i64 after convert").into_iter().map(|p| p as u32).collect())
+        Ok(pred
+            .try_into_vec::<i64>()
+            .expect("i64 after convert")
+            .into_iter()
+            .map(|p| p as u32)
+            .collect())
     }
 
     /// Fraction of `digits` classified as their label (or as `class`, for class-conditional
@@ -166,13 +197,19 @@ impl DigitClassifier {
     /// Penultimate features of `digits`, as points in 64-D.
     pub fn features(&self, digits: &Points) -> Result<Points> {
         check_dim(digits)?;
-        Ok(tensor::to_points(self.net.features(tensor::to_tensor(digits, &device::device()))))
+        Ok(tensor::to_points(
+            self.net
+                .features(tensor::to_tensor(digits, &device::device())),
+        ))
     }
 }
 
 fn check_dim(digits: &Points) -> Result<()> {
     if digits.d != 64 {
-        return Err(Error::InvalidInput(format!("8×8 digits have 64 values per row, got {}", digits.d)));
+        return Err(Error::InvalidInput(format!(
+            "8×8 digits have 64 values per row, got {}",
+            digits.d
+        )));
     }
     Ok(())
 }

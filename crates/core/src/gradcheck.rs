@@ -55,7 +55,11 @@ mod tests {
         let x = [0.5f32, -1.0, 2.0, 0.25];
         // f(x) = Σ x² · 3  →  ∇f = 6x
         let analytic = autodiff_grad(|t| t.square().sum().mul_scalar(3.0), &x, [2, 2], &device);
-        let numerical = numerical_grad(|v| v.iter().map(|a| 3.0 * (*a as f64).powi(2)).sum(), &x, 1e-2);
+        let numerical = numerical_grad(
+            |v| v.iter().map(|a| 3.0 * (*a as f64).powi(2)).sum(),
+            &x,
+            1e-2,
+        );
         assert!(max_relative_error(&analytic, &numerical) < 1e-4);
         assert!((analytic[2] - 12.0).abs() < 1e-5);
     }

@@ -6,7 +6,10 @@ use crate::data::Points;
 
 /// `points` as a `[n, d]` tensor on `device`.
 pub fn to_tensor(points: &Points, device: &Device) -> Tensor<2> {
-    Tensor::from_data(TensorData::new(points.data.clone(), [points.len(), points.d]), device)
+    Tensor::from_data(
+        TensorData::new(points.data.clone(), [points.len(), points.d]),
+        device,
+    )
 }
 
 /// Rows `idx` of `points` as a `[idx.len(), d]` tensor (a minibatch), gathered host-side.
@@ -20,12 +23,19 @@ pub fn rows_to_tensor(points: &Points, idx: &[usize], device: &Device) -> Tensor
 
 /// A `[n, d]` tensor's values as a host vector.
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 after convert")
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32 after convert")
 }
 
 /// A `[n, d]` tensor as unlabelled [`Points`]. Non-finite values are kept (callers that report
 /// metrics check them), so this never fails.
 pub fn to_points(t: Tensor<2>) -> Points {
     let [_, d] = t.dims();
-    Points { d, data: to_vec(t), labels: None }
+    Points {
+        d,
+        data: to_vec(t),
+        labels: None,
+    }
 }

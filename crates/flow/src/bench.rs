@@ -8,9 +8,9 @@
 use std::time::Instant;
 
 use burn::optim::AdamWConfig;
-use genlab_core::train::{SeededRng, seed_device};
 use burn::optim::GradientsParams;
 use genlab_core::device;
+use genlab_core::train::{SeededRng, seed_device};
 
 use crate::flow_matching::FlowMatching;
 use crate::net::TimeMlpConfig;
@@ -56,14 +56,28 @@ impl StepBench {
 /// The two benchmarked models: the 2-D flow-matching MLP and the 8×8-digits MLP.
 pub fn standard_benches() -> Vec<(String, TimeMlpConfig, usize)> {
     vec![
-        ("flow2d (2-D FM, MLP 4×256 SiLU, batch 4096)".into(), TimeMlpConfig::new(2), 4096),
-        ("digits (64-D FM, MLP 4×256 SiLU, batch 256)".into(), TimeMlpConfig::new(64), 256),
+        (
+            "flow2d (2-D FM, MLP 4×256 ReLU, batch 4096)".into(),
+            TimeMlpConfig::new(2),
+            4096,
+        ),
+        (
+            "digits (64-D FM, MLP 4×256 ReLU, batch 256)".into(),
+            TimeMlpConfig::new(64),
+            256,
+        ),
     ]
 }
 
 /// Times `steps` flow-matching training steps (forward, loss, backward, AdamW) after `warmup`
 /// untimed ones, on random data.
-pub fn bench_train_step(name: &str, config: &TimeMlpConfig, batch: usize, warmup: usize, steps: usize) -> StepBench {
+pub fn bench_train_step(
+    name: &str,
+    config: &TimeMlpConfig,
+    batch: usize,
+    warmup: usize,
+    steps: usize,
+) -> StepBench {
     let device = device::train_device();
     seed_device(&device, 0);
     let mut net = config.init(&device);
@@ -74,7 +88,11 @@ pub fn bench_train_step(name: &str, config: &TimeMlpConfig, batch: usize, warmup
     let mut layer_macs = 0usize;
     for l in 0..config.depth {
         let i = if l == 0 { input } else { config.width };
-        let o = if l + 1 == config.depth { config.dim } else { config.width };
+        let o = if l + 1 == config.depth {
+            config.dim
+        } else {
+            config.width
+        };
         layer_macs += i * o;
     }
     let mut step_seconds = Vec::with_capacity(steps);

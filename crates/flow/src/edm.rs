@@ -37,7 +37,13 @@ pub struct Edm {
 
 impl Default for Edm {
     fn default() -> Self {
-        Edm { sigma_data: 0.5, p_mean: -1.2, p_std: 1.2, sigma_min: 0.002, sigma_max: 80.0 }
+        Edm {
+            sigma_data: 0.5,
+            p_mean: -1.2,
+            p_std: 1.2,
+            sigma_min: 0.002,
+            sigma_max: 80.0,
+        }
     }
 }
 
@@ -56,7 +62,11 @@ impl Edm {
 
     /// c_in(σ) = 1 / √(σ² + σ_d²).
     pub fn c_in(&self, sigma: Tensor<2>) -> Tensor<2> {
-        sigma.square().add_scalar(self.sigma_data * self.sigma_data).sqrt().recip()
+        sigma
+            .square()
+            .add_scalar(self.sigma_data * self.sigma_data)
+            .sqrt()
+            .recip()
     }
 
     /// c_noise(σ) = ¼ ln σ.
@@ -75,7 +85,10 @@ impl Edm {
     /// # Shapes
     /// - `x`: `[batch, dim]`, `sigma`: `[batch, 1]` → `[batch, dim]`
     pub fn denoise(&self, net: &TimeMlp, x: Tensor<2>, sigma: Tensor<2>) -> Tensor<2> {
-        let f = net.forward(x.clone() * self.c_in(sigma.clone()), self.c_noise(sigma.clone()));
+        let f = net.forward(
+            x.clone() * self.c_in(sigma.clone()),
+            self.c_noise(sigma.clone()),
+        );
         x * self.c_skip(sigma.clone()) + f * self.c_out(sigma)
     }
 
@@ -89,7 +102,13 @@ impl Edm {
     ///
     /// # Shapes
     /// - `x0`, `eps`: `[batch, dim]`, `sigma`: `[batch, 1]` → `[1]`
-    pub fn loss(&self, net: &TimeMlp, x0: Tensor<2>, eps: Tensor<2>, sigma: Tensor<2>) -> Tensor<1> {
+    pub fn loss(
+        &self,
+        net: &TimeMlp,
+        x0: Tensor<2>,
+        eps: Tensor<2>,
+        sigma: Tensor<2>,
+    ) -> Tensor<1> {
         let x_noisy = x0.clone() + eps * sigma.clone();
         let err = (self.denoise(net, x_noisy, sigma.clone()) - x0).square(); // [batch, dim]
         (err * self.lambda(sigma)).mean()
@@ -101,7 +120,11 @@ impl Edm {
         let (lo, hi) = (self.sigma_min.ln(), self.sigma_max.ln());
         let mut grid: Vec<f32> = (0..steps)
             .map(|i| {
-                let frac = if steps == 1 { 0.0 } else { i as f32 / (steps - 1) as f32 };
+                let frac = if steps == 1 {
+                    0.0
+                } else {
+                    i as f32 / (steps - 1) as f32
+                };
                 (hi + frac * (lo - hi)).exp()
             })
             .collect();
@@ -171,12 +194,20 @@ mod tests {
         let c_skip = sd2 / (s2 + sd2);
         let lambda = (s2 + sd2) / (s2 * sd2);
         let expected: f64 = (0..2)
-            .map(|i| lambda * (c_skip * (x0[i] as f64 + sig as f64 * eps[i] as f64) - x0[i] as f64).powi(2))
+            .map(|i| {
+                lambda
+                    * (c_skip * (x0[i] as f64 + sig as f64 * eps[i] as f64) - x0[i] as f64).powi(2)
+            })
             .sum::<f64>()
             / 2.0;
         let t = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [1, 2]), &device);
-        let got = edm.loss(&net, t(&x0), t(&eps), col(&[sig], &device)).into_scalar::<f32>();
-        assert!((got as f64 - expected).abs() < 1e-5 * expected.max(1.0), "{got} vs {expected}");
+        let got = edm
+            .loss(&net, t(&x0), t(&eps), col(&[sig], &device))
+            .into_scalar::<f32>();
+        assert!(
+            (got as f64 - expected).abs() < 1e-5 * expected.max(1.0),
+            "{got} vs {expected}"
+        );
     }
 
     #[test]
@@ -198,13 +229,17 @@ mod tests {
             |v| {
                 let x = Tensor::<2>::from_data(TensorData::new(v.to_vec(), [3, 2]), &device);
                 let e = Tensor::<2>::from_data(TensorData::new(eps.to_vec(), [3, 2]), &device);
-                edm.loss(&plain, x, e, col(&sig, &device)).into_scalar::<f32>() as f64
+                edm.loss(&plain, x, e, col(&sig, &device))
+                    .into_scalar::<f32>() as f64
             },
             &x0,
             1e-2,
         );
         let err = max_relative_error(&analytic, &numerical);
-        assert!(err < 2e-3, "max relative error {err}: {analytic:?} vs {numerical:?}");
+        assert!(
+            err < 2e-3,
+            "max relative error {err}: {analytic:?} vs {numerical:?}"
+        );
     }
 
     #[test]

@@ -81,9 +81,19 @@ mod tests {
         // v_θ ≡ 0 ⇒ loss = mean (ε − x0)².
         let device = Device::flex();
         let (x0, eps) = ([1.0f32, -2.0, 0.5, 0.0], [0.5f32, 0.25, -1.0, 2.0]);
-        let expected: f32 = x0.iter().zip(&eps).map(|(a, e)| (e - a).powi(2)).sum::<f32>() / 4.0;
+        let expected: f32 = x0
+            .iter()
+            .zip(&eps)
+            .map(|(a, e)| (e - a).powi(2))
+            .sum::<f32>()
+            / 4.0;
         let got = FlowMatching
-            .loss(&zero_net(2, &device), t2(&x0, 2, &device), t2(&eps, 2, &device), t2(&[0.3, 0.9], 2, &device))
+            .loss(
+                &zero_net(2, &device),
+                t2(&x0, 2, &device),
+                t2(&eps, 2, &device),
+                t2(&[0.3, 0.9], 2, &device),
+            )
             .into_scalar::<f32>();
         assert!((got - expected).abs() < 1e-6);
     }
@@ -93,7 +103,9 @@ mod tests {
         let device = Device::flex();
         let x0 = t2(&[1.0, 2.0], 1, &device);
         let eps = t2(&[-3.0, 5.0], 1, &device);
-        let at = |t: f32| tensor_vec(FlowMatching.interpolate(x0.clone(), eps.clone(), t2(&[t], 1, &device)));
+        let at = |t: f32| {
+            tensor_vec(FlowMatching.interpolate(x0.clone(), eps.clone(), t2(&[t], 1, &device)))
+        };
         assert_eq!(at(0.0), vec![1.0, 2.0]);
         assert_eq!(at(1.0), vec![-3.0, 5.0]);
         assert_eq!(at(0.5), vec![-1.0, 3.5]);
@@ -123,7 +135,12 @@ mod tests {
         let numerical = numerical_grad(
             |v| {
                 FlowMatching
-                    .loss(&plain, t2(v, 3, &device), t2(&eps, 3, &device), t2(&t, 3, &device))
+                    .loss(
+                        &plain,
+                        t2(v, 3, &device),
+                        t2(&eps, 3, &device),
+                        t2(&t, 3, &device),
+                    )
                     .into_scalar::<f32>() as f64
             },
             &x0,

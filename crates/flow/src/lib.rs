@@ -20,9 +20,9 @@ pub mod net;
 pub mod ode;
 pub mod process;
 pub mod repro;
-pub mod train;
 #[cfg(test)]
 mod testutil;
+pub mod train;
 
 pub use edm::Edm;
 pub use flow_matching::FlowMatching;

@@ -31,8 +31,15 @@ impl Normalizer {
     pub fn fit(data: &Points, target_std: f32) -> Normalizer {
         let (mean, std) = data.column_stats();
         let rms = (std.iter().map(|s| s * s).sum::<f64>() / std.len() as f64).sqrt();
-        let factor = if rms > 0.0 { target_std as f64 / rms } else { 1.0 };
-        Normalizer { mean: mean.into_iter().map(|m| m as f32).collect(), factor: factor as f32 }
+        let factor = if rms > 0.0 {
+            target_std as f64 / rms
+        } else {
+            1.0
+        };
+        Normalizer {
+            mean: mean.into_iter().map(|m| m as f32).collect(),
+            factor: factor as f32,
+        }
     }
 
     /// Data space → model space.
@@ -41,7 +48,11 @@ impl Normalizer {
             .rows()
             .flat_map(|r| r.iter().zip(&self.mean).map(|(v, m)| (v - m) * self.factor))
             .collect();
-        Points { d: data.d, data: values, labels: data.labels.clone() }
+        Points {
+            d: data.d,
+            data: values,
+            labels: data.labels.clone(),
+        }
     }
 
     /// Model space → data space.
@@ -50,7 +61,11 @@ impl Normalizer {
             .rows()
             .flat_map(|r| r.iter().zip(&self.mean).map(|(v, m)| v / self.factor + m))
             .collect();
-        Points { d: z.d, data: values, labels: z.labels.clone() }
+        Points {
+            d: z.d,
+            data: values,
+            labels: z.labels.clone(),
+        }
     }
 }
 
@@ -89,12 +104,27 @@ impl FlowModel {
 
     /// Solves the model's ODE from standard-normal `z` (model space), recording every solver
     /// step when `record` is set — the teacher trajectories of CMT.
-    pub fn trajectory(&self, z: burn::tensor::Tensor<2>, steps: usize, solver: Solver, record: bool) -> Trajectory {
-        self.spec.process.integrate(&self.net, z, steps, solver, record)
+    pub fn trajectory(
+        &self,
+        z: burn::tensor::Tensor<2>,
+        steps: usize,
+        solver: Solver,
+        record: bool,
+    ) -> Trajectory {
+        self.spec
+            .process
+            .integrate(&self.net, z, steps, solver, record)
     }
 
     /// `n` samples in data space, in batches of at most 4096.
-    pub fn sample(&self, n: usize, steps: usize, solver: Solver, rng: &mut SeededRng, device: &Device) -> Points {
+    pub fn sample(
+        &self,
+        n: usize,
+        steps: usize,
+        solver: Solver,
+        rng: &mut SeededRng,
+        device: &Device,
+    ) -> Points {
         let mut data = Vec::with_capacity(n * self.dim());
         let mut done = 0;
         while done < n {
@@ -104,7 +134,11 @@ impl FlowModel {
             data.extend(tensor::to_vec(x));
             done += b;
         }
-        self.spec.norm.decode(&Points { d: self.dim(), data, labels: None })
+        self.spec.norm.decode(&Points {
+            d: self.dim(),
+            data,
+            labels: None,
+        })
     }
 
     /// Writes `dir/model.json` and `dir/weights.bpk`.
@@ -114,7 +148,10 @@ impl FlowModel {
             .clone()
             .into_record()
             .into_bytes()
-            .map_err(|e| Error::Checkpoint { path: dir.to_path_buf(), msg: e.to_string() })?;
+            .map_err(|e| Error::Checkpoint {
+                path: dir.to_path_buf(),
+                msg: e.to_string(),
+            })?;
         fsx::atomic_write(&dir.join(WEIGHTS_FILE), &bytes)?;
         fsx::write_json(&dir.join(SPEC_FILE), &self.spec)
     }
@@ -131,7 +168,10 @@ impl FlowModel {
         let spec: ModelSpec = fsx::read_json(&spec_path)?;
         let weights = dir.join(WEIGHTS_FILE);
         let bytes = std::fs::read(&weights).map_err(|e| Error::io(&weights, e))?;
-        let bad = |e: burn::store::RecordError| Error::Checkpoint { path: weights.clone(), msg: e.to_string() };
+        let bad = |e: burn::store::RecordError| Error::Checkpoint {
+            path: weights.clone(),
+            msg: e.to_string(),
+        };
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(bad)?;
         let net = spec.net.init(device).try_load_record(record).map_err(bad)?;
         Ok(FlowModel { spec, net })

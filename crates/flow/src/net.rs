@@ -7,6 +7,13 @@
 //! h_0 = [x, emb(τ_1), …, emb(τ_T)]
 //! h_l = act(W_l h_{l−1} + b_l)   l = 1 … depth−1;   out = W_depth h_{depth−1} + b_depth
 //! ```
+//!
+//! The default activation is ReLU, chosen by measurement: with EDM preconditioning the skip
+//! term c_skip·x already carries the linear part of E[x₀ | x], so the network must learn a
+//! purely non-linear residual. On the symmetric 8-Gaussian mixture a SiLU (or GELU) MLP at
+//! burn's default initialisation sat on the F ≡ 0 plateau (loss 1.00 for 4000 steps, optimum
+//! ≈ 0.75), while a ReLU MLP reached 0.77 within 1000 steps. ReLU is also the cheapest
+//! activation in burn-flex.
 
 use burn::config::Config;
 use burn::module::Module;
@@ -19,12 +26,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Act {
-    /// x · sigmoid(x) (the EDM/CMT toy-teacher choice).
-    #[default]
+    /// x · sigmoid(x).
     Silu,
     /// Exact (erf) GELU.
     Gelu,
-    /// max(0, x).
+    /// max(0, x): the default (see the module doc).
+    #[default]
     Relu,
 }
 
@@ -59,7 +66,7 @@ pub struct TimeMlpConfig {
     #[config(default = 64.0)]
     pub max_freq: f64,
     /// Hidden activation.
-    #[config(default = "Act::Silu")]
+    #[config(default = "Act::Relu")]
     pub act: Act,
 }
 
@@ -93,7 +100,11 @@ impl TimeMlpConfig {
         let freqs = (0..self.n_freqs)
             .map(|j| self.max_freq.powf(j as f64 / (k - 1).max(1) as f64) as f32)
             .collect();
-        TimeMlp { layers, freqs, act: self.act }
+        TimeMlp {
+            layers,
+            freqs,
+            act: self.act,
+        }
     }
 }
 

@@ -46,7 +46,9 @@ impl std::str::FromStr for Solver {
             "euler" => Ok(Solver::Euler),
             "heun" => Ok(Solver::Heun),
             "rk4" => Ok(Solver::Rk4),
-            _ => Err(format!("unknown solver `{s}` (expected euler, heun or rk4)")),
+            _ => Err(format!(
+                "unknown solver `{s}` (expected euler, heun or rk4)"
+            )),
         }
     }
 }
@@ -75,7 +77,10 @@ pub struct Trajectory {
 impl Trajectory {
     /// The final state.
     pub fn last(&self) -> Tensor<2> {
-        self.states.last().expect("a trajectory holds at least its end state").clone()
+        self.states
+            .last()
+            .expect("a trajectory holds at least its end state")
+            .clone()
     }
 }
 
@@ -121,7 +126,11 @@ pub fn solve(
     if !record {
         states.push(x);
     }
-    Trajectory { times: times.to_vec(), states, nfe }
+    Trajectory {
+        times: times.to_vec(),
+        states,
+        nfe,
+    }
 }
 
 #[cfg(test)]
@@ -141,7 +150,9 @@ mod tests {
         let device = Device::flex();
         let x0 = Tensor::<2>::from_data(TensorData::new(vec![1.0f32], [1, 1]), &device);
         let times: Vec<f32> = (0..=steps).map(|i| 1.0 - i as f32 / steps as f32).collect();
-        let end = solve(&Exp, x0, &times, solver, false).last().into_scalar::<f32>() as f64;
+        let end = solve(&Exp, x0, &times, solver, false)
+            .last()
+            .into_scalar::<f32>() as f64;
         (end - (-1.0f64).exp()).abs()
     }
 
@@ -149,7 +160,11 @@ mod tests {
     fn orders_of_accuracy() {
         // Halving h divides the error by about 2^order (RK4 on coarse grids, so its error
         // stays well above f32 round-off).
-        for (solver, order, n) in [(Solver::Euler, 1.0, 8), (Solver::Heun, 2.0, 8), (Solver::Rk4, 4.0, 2)] {
+        for (solver, order, n) in [
+            (Solver::Euler, 1.0, 8),
+            (Solver::Heun, 2.0, 8),
+            (Solver::Rk4, 4.0, 2),
+        ] {
             let ratio = end_error(solver, n) / end_error(solver, 2 * n);
             let expected = 2f64.powf(order);
             assert!(

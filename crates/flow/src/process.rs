@@ -77,3 +77,29 @@ impl Process {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::zero_net;
+    use burn::tensor::Device;
+
+    /// For data N(0, σ_d² I) the exact denoiser is c_skip(σ)·x, i.e. F ≡ 0; integrating its
+    /// probability-flow ODE must turn N(0, σ_max²) into N(0, σ_d²).
+    #[test]
+    fn edm_sampler_is_exact_for_gaussian_data() {
+        let device = Device::flex();
+        let process = Process::Edm(Edm::default());
+        let mut rng = SeededRng::new(0);
+        let z = rng.normal([20_000, 2], &device);
+        let x = process
+            .integrate(&zero_net(2, &device), z, 64, Solver::Heun, false)
+            .last();
+        let v = genlab_core::tensor::to_vec(x);
+        let std = (v.iter().map(|a| (*a as f64).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+        assert!(
+            (std - 0.5).abs() < 0.01,
+            "sample std {std}, expected σ_d = 0.5"
+        );
+    }
+}

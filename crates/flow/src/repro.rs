@@ -22,7 +22,6 @@ use std::collections::BTreeMap;
 
 use crate::edm::Edm;
 use crate::flow_matching::FlowMatching;
-use crate::model::FlowModel;
 use crate::ode::Solver;
 use crate::process::Process;
 use crate::train::{TrainConfig, train};
@@ -50,9 +49,21 @@ struct Scale {
 impl Scale {
     fn new(quick: bool) -> Scale {
         if quick {
-            Scale { train_steps: 600, digits_train_steps: 600, eval_points: 1000, resplits: 2, step_counts: vec![2, 4, 8, 18, 32] }
+            Scale {
+                train_steps: 1000,
+                digits_train_steps: 800,
+                eval_points: 1000,
+                resplits: 2,
+                step_counts: vec![2, 4, 8, 18, 32],
+            }
         } else {
-            Scale { train_steps: 4000, digits_train_steps: 4000, eval_points: 3000, resplits: 4, step_counts: vec![1, 2, 4, 8, 18, 32, 64] }
+            Scale {
+                train_steps: 4000,
+                digits_train_steps: 4000,
+                eval_points: 3000,
+                resplits: 4,
+                step_counts: vec![1, 2, 4, 8, 18, 32, 64],
+            }
         }
     }
 }
@@ -68,7 +79,12 @@ fn datasets(scale: &Scale, rng: &mut SeededRng) -> Vec<Dataset> {
     let mixture = Mixture::EightGaussians;
     let train = mixture.sample(20_000, rng.rng());
     let splits = (0..scale.resplits)
-        .map(|_| (mixture.sample(scale.eval_points, rng.rng()), mixture.sample(scale.eval_points, rng.rng())))
+        .map(|_| {
+            (
+                mixture.sample(scale.eval_points, rng.rng()),
+                mixture.sample(scale.eval_points, rng.rng()),
+            )
+        })
         .collect();
     let all = digits();
     let shuffled = all.select(&rng.permutation(all.len()));
@@ -80,13 +96,24 @@ fn datasets(scale: &Scale, rng: &mut SeededRng) -> Vec<Dataset> {
         })
         .collect();
     vec![
-        Dataset { name: "8gaussians", train, splits },
-        Dataset { name: "digits", train: digits_train, splits: digit_splits },
+        Dataset {
+            name: "8gaussians",
+            train,
+            splits,
+        },
+        Dataset {
+            name: "digits",
+            train: digits_train,
+            splits: digit_splits,
+        },
     ]
 }
 
 /// Mean over the resplits of `metric(model_or_floor_sample_k, A_k)`.
-fn mean_over_splits(splits: &[(Points, Points)], mut f: impl FnMut(usize, &Points, &Points) -> Result<f64>) -> Result<f64> {
+fn mean_over_splits(
+    splits: &[(Points, Points)],
+    mut f: impl FnMut(usize, &Points, &Points) -> Result<f64>,
+) -> Result<f64> {
     let mut total = 0.0;
     for (k, (a, b)) in splits.iter().enumerate() {
         total += f(k, a, b)?;
@@ -104,7 +131,19 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
 
     let mut arms: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
     let mut verdicts: Vec<Verdict> = Vec::new();
-    let mut sweep = Table { title: "Energy distance to held-out data vs solver steps".into(), columns: vec!["process".into(), "data".into(), "steps".into(), "NFE".into(), "energy".into(), "energy / floor".into(), "MMD".into()], rows: vec![] };
+    let mut sweep = Table {
+        title: "Energy distance to held-out data vs solver steps".into(),
+        columns: vec![
+            "process".into(),
+            "data".into(),
+            "steps".into(),
+            "NFE".into(),
+            "energy".into(),
+            "energy / floor".into(),
+            "MMD".into(),
+        ],
+        rows: vec![],
+    };
     let mut ratio_lines: Vec<LineSeries> = Vec::new();
     let mut loss_lines: Vec<LineSeries> = Vec::new();
     let mut figures: Vec<Figure> = Vec::new();
@@ -115,24 +154,44 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
         let floor = mean_over_splits(&ds.splits, |_, a, b| energy_distance_biased(a, b))?;
         let floor_mmd = mean_over_splits(&ds.splits, |_, a, b| mmd_rbf(a, b))?;
         let floor_arm = format!("floor/{}", ds.name);
-        arms.insert(floor_arm.clone(), BTreeMap::from([("energy".into(), floor), ("mmd".into(), floor_mmd)]));
+        arms.insert(
+            floor_arm.clone(),
+            BTreeMap::from([("energy".into(), floor), ("mmd".into(), floor_mmd)]),
+        );
         if ds.name == "digits" {
-            let fd = mean_over_splits(&ds.splits, |_, a, b| frechet_points(&classifier.features(a)?, &classifier.features(b)?))?;
-            arms.get_mut(&floor_arm).expect("inserted").insert("fd_digits".into(), fd);
+            let fd = mean_over_splits(&ds.splits, |_, a, b| {
+                frechet_points(&classifier.features(a)?, &classifier.features(b)?)
+            })?;
+            arms.get_mut(&floor_arm)
+                .expect("inserted")
+                .insert("fd_digits".into(), fd);
         }
 
-        for process in [Process::FlowMatching(FlowMatching), Process::Edm(Edm::default())] {
+        for process in [
+            Process::FlowMatching(FlowMatching),
+            Process::Edm(Edm::default()),
+        ] {
             let arm = format!("{}/{}", process.name(), ds.name);
             let config = TrainConfig {
-                steps: if ds.name == "digits" { scale.digits_train_steps } else { scale.train_steps },
+                steps: if ds.name == "digits" {
+                    scale.digits_train_steps
+                } else {
+                    scale.train_steps
+                },
                 batch: if ds.name == "digits" { 256 } else { 512 },
                 seed: opts.seed,
                 ..TrainConfig::new(process)
             };
-            configs.insert(arm.clone(), serde_json::to_value(&config).unwrap_or_default());
+            configs.insert(
+                arm.clone(),
+                serde_json::to_value(&config).unwrap_or_default(),
+            );
             observer.message(&format!("training {arm} ({} steps)", config.steps));
             let trained = train(&ds.train, &config, None, false, observer)?;
-            loss_lines.push(LineSeries { label: arm.clone(), points: trained.losses.iter().map(|&(s, l)| (s as f64, l)).collect() });
+            loss_lines.push(LineSeries {
+                label: arm.clone(),
+                points: trained.losses.iter().map(|&(s, l)| (s as f64, l)).collect(),
+            });
             let model = &trained.model;
 
             let mut sampler_rng = rng.fork();
@@ -141,11 +200,26 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
             for &steps in &scale.step_counts {
                 let nfe = process.time_grid(steps).len() - 1;
                 let nfe = 2 * nfe - usize::from(matches!(process, Process::Edm(_)));
-                let samples: Vec<Points> = ds.splits.iter().map(|(a, _)| model.sample(a.len(), steps, Solver::Heun, &mut sampler_rng, &device)).collect();
-                let energy = mean_over_splits(&ds.splits, |k, a, _| energy_distance_biased(&samples[k], a))?;
+                let samples: Vec<Points> = ds
+                    .splits
+                    .iter()
+                    .map(|(a, _)| {
+                        model.sample(a.len(), steps, Solver::Heun, &mut sampler_rng, &device)
+                    })
+                    .collect();
+                let energy =
+                    mean_over_splits(&ds.splits, |k, a, _| energy_distance_biased(&samples[k], a))?;
                 let mmd = mean_over_splits(&ds.splits, |k, a, _| mmd_rbf(&samples[k], a))?;
                 curve.push((nfe as f64, energy / floor));
-                sweep.rows.push(vec![process.name().into(), ds.name.into(), steps.to_string(), nfe.to_string(), fmt(energy), fmt(energy / floor), fmt(mmd)]);
+                sweep.rows.push(vec![
+                    process.name().into(),
+                    ds.name.into(),
+                    steps.to_string(),
+                    nfe.to_string(),
+                    fmt(energy),
+                    fmt(energy / floor),
+                    fmt(mmd),
+                ]);
                 if steps == model.spec.steps {
                     at_default.insert("energy".to_string(), energy);
                     at_default.insert("energy_over_floor".to_string(), energy / floor);
@@ -153,25 +227,58 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
                     at_default.insert("steps".to_string(), steps as f64);
                     at_default.insert("nfe".to_string(), nfe as f64);
                     if ds.name == "digits" {
-                        let fd = mean_over_splits(&ds.splits, |k, a, _| frechet_points(&classifier.features(&samples[k])?, &classifier.features(a)?))?;
+                        let fd = mean_over_splits(&ds.splits, |k, a, _| {
+                            frechet_points(
+                                &classifier.features(&samples[k])?,
+                                &classifier.features(a)?,
+                            )
+                        })?;
                         at_default.insert("fd_digits".to_string(), fd);
                     }
                     figures.push(sample_figure(opts, ds, &arm, &samples[0])?);
                 }
             }
-            at_default.insert("final_loss".into(), trained.losses.last().map(|l| l.1).unwrap_or(f64::NAN));
+            at_default.insert(
+                "final_loss".into(),
+                trained.losses.last().map(|l| l.1).unwrap_or(f64::NAN),
+            );
             arms.insert(arm.clone(), at_default);
-            ratio_lines.push(LineSeries { label: arm.clone(), points: curve });
-            verdicts.push(report::within_factor(&arms, "energy", &arm, &floor_arm, FACTOR)?);
+            ratio_lines.push(LineSeries {
+                label: arm.clone(),
+                points: curve,
+            });
+            verdicts.push(report::within_factor(
+                &arms, "energy", &arm, &floor_arm, FACTOR,
+            )?);
         }
     }
 
-    report::plot::lines(&opts.dir.join("energy_vs_nfe.svg"), "Energy distance / data floor vs NFE (Heun)", "NFE", "energy / floor", &ratio_lines, true)?;
+    report::plot::lines(
+        &opts.dir.join("energy_vs_nfe.svg"),
+        "Energy distance / data floor vs NFE (Heun)",
+        "NFE",
+        "energy / floor",
+        &ratio_lines,
+        true,
+    )?;
     figures.push(Figure { file: "energy_vs_nfe.svg".into(), caption: format!("Energy distance to held-out data divided by the data-vs-data floor, per NFE; the verdict line is {FACTOR}×.") });
-    report::plot::lines(&opts.dir.join("loss.svg"), "Training loss", "step", "loss", &loss_lines, true)?;
-    figures.push(Figure { file: "loss.svg".into(), caption: "Training loss (every 10 steps).".into() });
+    report::plot::lines(
+        &opts.dir.join("loss.svg"),
+        "Training loss",
+        "step",
+        "loss",
+        &loss_lines,
+        true,
+    )?;
+    figures.push(Figure {
+        file: "loss.svg".into(),
+        caption: "Training loss (every 10 steps).".into(),
+    });
 
-    let verdict = report::all_of(&format!("energy ≤ {FACTOR}× floor for every process and dataset"), verdicts);
+    let verdict = report::all_of(
+        &format!("energy ≤ {FACTOR}× floor for every process and dataset"),
+        verdicts,
+    );
     let mut r = Report::new(INFO.name, INFO.paper, INFO.claim, opts.seed, verdict);
     r.seeds = vec![opts.seed];
     r.arms = arms;
@@ -191,15 +298,34 @@ fn sample_figure(opts: &ReproOptions, ds: &Dataset, arm: &str, samples: &Points)
     if samples.d == 2 {
         let pts = |p: &Points| p.rows().map(|r| (r[0], r[1])).collect::<Vec<_>>();
         let series = vec![
-            ScatterSeries { label: "held-out data".into(), points: pts(&ds.splits[0].0), colour: 7 },
-            ScatterSeries { label: arm.into(), points: pts(samples), colour: 0 },
+            ScatterSeries {
+                label: "held-out data".into(),
+                points: pts(&ds.splits[0].0),
+                colour: 7,
+            },
+            ScatterSeries {
+                label: arm.into(),
+                points: pts(samples),
+                colour: 0,
+            },
         ];
         report::plot::scatter(&path, &format!("{arm} samples"), &series)?;
     } else {
         let images: Vec<Vec<f32>> = samples.rows().take(64).map(|r| r.to_vec()).collect();
-        report::plot::image_grid(&path, &format!("{arm} samples"), &images, 8, 8, 8, (0.0, 16.0))?;
+        report::plot::image_grid(
+            &path,
+            &format!("{arm} samples"),
+            &images,
+            8,
+            8,
+            8,
+            (0.0, 16.0),
+        )?;
     }
-    Ok(Figure { file, caption: format!("{arm}: samples at the default step count") })
+    Ok(Figure {
+        file,
+        caption: format!("{arm}: samples at the default step count"),
+    })
 }
 
 fn fmt(x: f64) -> String {

@@ -8,7 +8,11 @@ use crate::net::{TimeMlp, TimeMlpConfig};
 /// A seeded 2-layer, width-8 network (smooth, for gradient checks).
 pub fn tiny_net(dim: usize, device: &Device) -> TimeMlp {
     device.seed(11);
-    TimeMlpConfig::new(dim).with_width(8).with_depth(2).with_n_freqs(2).init(device)
+    TimeMlpConfig::new(dim)
+        .with_width(8)
+        .with_depth(2)
+        .with_n_freqs(2)
+        .init(device)
 }
 
 /// A network whose output is identically zero.

@@ -115,13 +115,18 @@ pub fn train(
 ) -> Result<Trained> {
     config.validate()?;
     if data.len() < 2 {
-        return Err(Error::InvalidInput(format!("need at least 2 training points, got {}", data.len())));
+        return Err(Error::InvalidInput(format!(
+            "need at least 2 training points, got {}",
+            data.len()
+        )));
     }
     let device = device::train_device();
     seed_device(&device, config.seed);
     let norm = Normalizer::fit(data, config.process.data_std());
     let normalised = norm.encode(data);
-    let net_config = TimeMlpConfig::new(data.d).with_width(config.width).with_depth(config.depth);
+    let net_config = TimeMlpConfig::new(data.d)
+        .with_width(config.width)
+        .with_depth(config.depth);
     let net = net_config.init(&device);
     let optim = AdamWConfig::new().with_weight_decay(0.0).init();
     let fit_config = FitConfig {
@@ -155,7 +160,9 @@ pub fn train(
         },
         observer,
     )?;
-    let net = out.ema.unwrap_or_else(|| burn::module::Module::valid(&out.model));
+    let net = out
+        .ema
+        .unwrap_or_else(|| burn::module::Module::valid(&out.model));
     let spec = ModelSpec {
         process: config.process,
         net: net_config,
@@ -163,7 +170,11 @@ pub fn train(
         solver: config.solver,
         steps: config.sample_steps,
     };
-    Ok(Trained { model: FlowModel { spec, net }, losses: out.losses, resumed_from: out.resumed_from })
+    Ok(Trained {
+        model: FlowModel { spec, net },
+        losses: out.losses,
+        resumed_from: out.resumed_from,
+    })
 }
 
 #[cfg(test)]
@@ -199,7 +210,10 @@ mod tests {
     fn weights(t: &Trained) -> Vec<f32> {
         struct Collect(Vec<f32>);
         impl burn::module::ModuleVisitor for Collect {
-            fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<burn::tensor::Tensor<D>>) {
+            fn visit_float<const D: usize>(
+                &mut self,
+                p: &burn::module::Param<burn::tensor::Tensor<D>>,
+            ) {
                 self.0.extend(genlab_core::tensor::to_vec(p.val()));
             }
         }
@@ -225,7 +239,10 @@ mod tests {
     /// The invariant of exact resume: N steps straight == interrupted at N/2, then resumed.
     #[test]
     fn resume_equals_uninterrupted() {
-        for process in [Process::FlowMatching(FlowMatching), Process::Edm(Edm::default())] {
+        for process in [
+            Process::FlowMatching(FlowMatching),
+            Process::Edm(Edm::default()),
+        ] {
             let data = ring(200);
             let config = small(process, 30);
             let straight = train(&data, &config, None, false, &mut NoObserver).unwrap();
@@ -237,7 +254,13 @@ mod tests {
             assert_eq!(resumed.resumed_from, Some(16));
             let (a, b) = (weights(&straight), weights(&resumed));
             let differing = a.iter().zip(&b).filter(|(x, y)| x != y).count();
-            assert_eq!(differing, 0, "{}: {differing} of {} weights differ", process.name(), a.len());
+            assert_eq!(
+                differing,
+                0,
+                "{}: {differing} of {} weights differ",
+                process.name(),
+                a.len()
+            );
             assert_eq!(straight.losses, resumed.losses);
         }
     }
@@ -246,15 +269,28 @@ mod tests {
     fn resume_refuses_a_different_config() {
         let data = ring(50);
         let dir = tempfile::tempdir().unwrap();
-        train(&data, &small(Process::FlowMatching(FlowMatching), 3), Some(dir.path()), false, &mut NoObserver).unwrap();
-        let other = TrainConfig { lr: 0.5, ..small(Process::FlowMatching(FlowMatching), 6) };
+        train(
+            &data,
+            &small(Process::FlowMatching(FlowMatching), 3),
+            Some(dir.path()),
+            false,
+            &mut NoObserver,
+        )
+        .unwrap();
+        let other = TrainConfig {
+            lr: 0.5,
+            ..small(Process::FlowMatching(FlowMatching), 6)
+        };
         let err = train(&data, &other, Some(dir.path()), true, &mut NoObserver).unwrap_err();
         assert!(err.to_string().contains("different configuration"), "{err}");
     }
 
     #[test]
     fn invalid_config_is_rejected() {
-        let bad = TrainConfig { lr: f64::NAN, ..TrainConfig::new(Process::FlowMatching(FlowMatching)) };
+        let bad = TrainConfig {
+            lr: f64::NAN,
+            ..TrainConfig::new(Process::FlowMatching(FlowMatching))
+        };
         assert!(bad.validate().is_err());
     }
 }

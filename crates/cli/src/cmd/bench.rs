@@ -46,7 +46,10 @@ pub fn run(args: Args, threads: usize) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         println!("threads: {threads}");
-        println!("{:48} {:>10} {:>10} {:>9}", "step", "steps/s", "p10", "GFLOP/s");
+        println!(
+            "{:48} {:>10} {:>10} {:>9}",
+            "step", "steps/s", "p10", "GFLOP/s"
+        );
         for r in &results {
             println!(
                 "{:48} {:>10.2} {:>10.2} {:>9.1}",

@@ -18,17 +18,22 @@ pub enum Command {
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     let cache = Cache::from_env();
     match command {
-        Command::Fetch { name } => {
-            match fetch(&cache, &name)? {
-                FetchOutcome::AlreadyPresent(p) => println!("{name}: already in {}", p.display()),
-                FetchOutcome::Fetched(p) => println!("{name}: fetched into {}", p.display()),
-            }
-        }
+        Command::Fetch { name } => match fetch(&cache, &name)? {
+            FetchOutcome::AlreadyPresent(p) => println!("{name}: already in {}", p.display()),
+            FetchOutcome::Fetched(p) => println!("{name}: fetched into {}", p.display()),
+        },
         Command::List => {
             println!("cache: {}", cache.dir().display());
             for d in DATASETS {
-                let state = if is_fetched(&cache, d.name) { "cached" } else { "not fetched" };
-                println!("{:16} {:12} {} [{}; {}]", d.name, state, d.description, d.source, d.licence);
+                let state = if is_fetched(&cache, d.name) {
+                    "cached"
+                } else {
+                    "not fetched"
+                };
+                println!(
+                    "{:16} {:12} {} [{}; {}]",
+                    d.name, state, d.description, d.source, d.licence
+                );
             }
         }
     }

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
-use genlab_core::data::{Points, read_npy, read_points_csv, write_points_csv};
+use anyhow::bail;
+use genlab_core::data::{Points, points_to_csv, read_npy, read_points_csv, write_points_csv};
 use genlab_core::train::SeededRng;
 use genlab_core::{device, fsx};
 use genlab_flow::{Edm, FlowMatching, FlowModel, Process, Solver, TrainConfig, train};
@@ -120,7 +120,10 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
     };
     config.validate()?;
     if !args.resume && args.out.join(genlab_core::train::CHECKPOINT_FILE).exists() {
-        bail!("{} already holds a training run; pass --resume to continue it or choose another --out", args.out.display());
+        bail!(
+            "{} already holds a training run; pass --resume to continue it or choose another --out",
+            args.out.display()
+        );
     }
     progress.set_prefix(format!("flow {}", process.name()));
     let trained = train(&data, &config, Some(&args.out), args.resume, &mut progress)?;
@@ -154,20 +157,25 @@ fn sample_cmd(args: SampleArgs) -> anyhow::Result<ExitCode> {
         bail!("--steps must be at least 1");
     }
     let solver = args.solver.unwrap_or(model.spec.solver);
-    let samples = model.sample(args.n, steps, solver, &mut SeededRng::new(args.seed), &device);
+    let samples = model.sample(
+        args.n,
+        steps,
+        solver,
+        &mut SeededRng::new(args.seed),
+        &device,
+    );
     if let Some(i) = samples.data.iter().position(|v| !v.is_finite()) {
-        bail!("sample {} is not finite: the model diverged (retrain with a lower --lr)", i / samples.d + 1);
+        bail!(
+            "sample {} is not finite: the model diverged (retrain with a lower --lr)",
+            i / samples.d + 1
+        );
     }
     match &args.out {
         Some(path) => {
             write_points_csv(path, &samples)?;
             eprintln!("wrote {} samples to {}", args.n, path.display());
         }
-        None => {
-            let tmp = tempfile::NamedTempFile::new().context("creating a temporary file")?;
-            write_points_csv(tmp.path(), &samples)?;
-            print!("{}", std::fs::read_to_string(tmp.path())?);
-        }
+        None => print!("{}", points_to_csv(&samples)),
     }
     Ok(ExitCode::SUCCESS)
 }

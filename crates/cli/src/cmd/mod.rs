@@ -4,6 +4,6 @@ pub mod bench;
 pub mod data;
 pub mod flow;
 pub mod list;
-pub mod repro;
 pub mod report;
+pub mod repro;
 pub mod threads;

@@ -15,7 +15,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !args.out.is_dir() {
-        bail!("{} is not a directory of experiment outputs", args.out.display());
+        bail!(
+            "{} is not a directory of experiment outputs",
+            args.out.display()
+        );
     }
     println!("{}", write_index(&args.out)?.display());
     Ok(ExitCode::SUCCESS)

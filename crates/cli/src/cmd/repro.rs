@@ -33,14 +33,23 @@ pub fn run(args: Args, threads: usize, mut progress: Progress) -> anyhow::Result
     } else {
         match experiments::find(&args.name) {
             Some(e) => vec![e],
-            None => bail!("unknown experiment `{}` (known: {}, all)", args.name, experiments::names()),
+            None => bail!(
+                "unknown experiment `{}` (known: {}, all)",
+                args.name,
+                experiments::names()
+            ),
         }
     };
     let cache_dir = Cache::from_env().dir().to_path_buf();
     let mut failures = 0;
     for e in selected {
         let dir = args.out.join(e.info.name);
-        let opts = ReproOptions { quick: args.quick, seed: args.seed, dir: dir.clone(), cache_dir: cache_dir.clone() };
+        let opts = ReproOptions {
+            quick: args.quick,
+            seed: args.seed,
+            dir: dir.clone(),
+            cache_dir: cache_dir.clone(),
+        };
         progress.set_prefix(e.info.name);
         let started = Instant::now();
         match (e.run)(&opts, &mut progress) {
@@ -51,13 +60,17 @@ pub fn run(args: Args, threads: usize, mut progress: Progress) -> anyhow::Result
                 report.save(&dir)?;
                 let v = &report.verdict;
                 println!(
-                    "{}: {} ({} {} vs {}: margin {:+.3}) in {:.1}s",
+                    "{}: {} ({} {} vs {}: margin {:+.1}%) in {:.1}s",
                     e.info.name,
-                    if v.holds { "claim holds" } else { "claim does NOT hold" },
+                    if v.holds {
+                        "claim holds"
+                    } else {
+                        "claim does NOT hold"
+                    },
                     v.metric,
                     v.method_arm,
                     v.baseline_arm,
-                    v.margin,
+                    100.0 * v.margin,
                     report.wall_seconds
                 );
                 println!("  {}", v.detail);
@@ -70,5 +83,9 @@ pub fn run(args: Args, threads: usize, mut progress: Progress) -> anyhow::Result
     }
     let index = write_index(&args.out)?;
     println!("report: {}", index.display());
-    Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -14,7 +14,10 @@ pub fn resolve(flag: Option<usize>) -> anyhow::Result<usize> {
     }
     match std::env::var("GENLAB_THREADS") {
         Ok(v) => {
-            let n: usize = v.trim().parse().with_context(|| format!("GENLAB_THREADS={v:?} is not a number"))?;
+            let n: usize = v
+                .trim()
+                .parse()
+                .with_context(|| format!("GENLAB_THREADS={v:?} is not a number"))?;
             if n == 0 {
                 bail!("GENLAB_THREADS must be at least 1");
             }

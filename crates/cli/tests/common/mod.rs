@@ -15,15 +15,32 @@ pub struct Run {
 impl Run {
     /// Asserts success and returns stdout.
     pub fn ok(&self) -> &str {
-        assert_eq!(self.code, 0, "genlab failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "genlab failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
         &self.stdout
     }
 
     /// Asserts a non-zero exit with a one-line `genlab: …` error, and returns that line.
     pub fn one_line_error(&self) -> &str {
-        assert_ne!(self.code, 0, "expected failure, got success: {}", self.stdout);
-        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert_eq!(lines.len(), 1, "expected one error line, got: {:?}", self.stderr);
+        assert_ne!(
+            self.code, 0,
+            "expected failure, got success: {}",
+            self.stdout
+        );
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one error line, got: {:?}",
+            self.stderr
+        );
         assert!(lines[0].starts_with("genlab: "), "{}", lines[0]);
         lines[0]
     }
@@ -50,7 +67,11 @@ pub fn ring_csv(path: &Path, n: usize) {
     let mut s = String::from("x,y\n");
     for i in 0..n {
         let a = i as f32 * 0.37;
-        s.push_str(&format!("{},{}\n", 2.0 * a.cos() + 0.01 * (i % 7) as f32, 2.0 * a.sin()));
+        s.push_str(&format!(
+            "{},{}\n",
+            2.0 * a.cos() + 0.01 * (i % 7) as f32,
+            2.0 * a.sin()
+        ));
     }
     std::fs::write(path, s).unwrap();
 }
@@ -58,7 +79,10 @@ pub fn ring_csv(path: &Path, n: usize) {
 /// Names of the entries of `dir` (sorted), to check nothing was left behind.
 pub fn entries(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .map(|rd| {
+            rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v

@@ -16,12 +16,18 @@ pub fn digits() -> Points {
     let mut data = Vec::with_capacity(1797 * 64);
     let mut labels = Vec::with_capacity(1797);
     for line in text.lines().filter(|l| !l.is_empty()) {
-        let fields: Vec<f32> =
-            line.split(',').map(|f| f.trim().parse().expect("embedded digits are numeric")).collect();
+        let fields: Vec<f32> = line
+            .split(',')
+            .map(|f| f.trim().parse().expect("embedded digits are numeric"))
+            .collect();
         data.extend_from_slice(&fields[..64]);
         labels.push(fields[64] as u32);
     }
-    Points { d: 64, data, labels: Some(labels) }
+    Points {
+        d: 64,
+        data,
+        labels: Some(labels),
+    }
 }
 
 #[cfg(test)]
@@ -37,6 +43,10 @@ mod tests {
         labels.iter().for_each(|&l| counts[l as usize] += 1);
         // sklearn's documented per-class counts.
         assert_eq!(counts, [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]);
-        assert!(d.data.iter().all(|&v| (0.0..=16.0).contains(&v) && v.fract() == 0.0));
+        assert!(
+            d.data
+                .iter()
+                .all(|&v| (0.0..=16.0).contains(&v) && v.fract() == 0.0)
+        );
     }
 }

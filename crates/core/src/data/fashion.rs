@@ -26,7 +26,10 @@ pub fn fashion_mnist(cache: &Cache, split: Split) -> Result<Points> {
     let images = dir.join(format!("{prefix}-images-idx3-ubyte.gz"));
     let labels = dir.join(format!("{prefix}-labels-idx1-ubyte.gz"));
     if !images.exists() || !labels.exists() {
-        return Err(Error::MissingData { name: "fashion-mnist".into(), dir });
+        return Err(Error::MissingData {
+            name: "fashion-mnist".into(),
+            dir,
+        });
     }
     let images = read_idx(&images)?;
     let labels = read_idx(&labels)?;
@@ -38,7 +41,11 @@ pub fn fashion_mnist(cache: &Cache, split: Split) -> Result<Points> {
     }
     let d = images.dims[1] * images.dims[2];
     let data = images.data.iter().map(|&b| b as f32 / 255.0).collect();
-    Points::new(d, data, Some(labels.data.iter().map(|&l| l as u32).collect()))
+    Points::new(
+        d,
+        data,
+        Some(labels.data.iter().map(|&l| l as u32).collect()),
+    )
 }
 
 #[cfg(test)]
@@ -48,7 +55,9 @@ mod tests {
     #[test]
     fn missing_dataset_names_the_fetch_command() {
         let dir = tempfile::tempdir().unwrap();
-        let err = fashion_mnist(&Cache::at(dir.path()), Split::Test).unwrap_err().to_string();
+        let err = fashion_mnist(&Cache::at(dir.path()), Split::Test)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("genlab data fetch fashion-mnist"), "{err}");
         assert_eq!(err.lines().count(), 1);
     }

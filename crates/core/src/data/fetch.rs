@@ -62,10 +62,22 @@ const FASHION: DebianSource = DebianSource {
     version: "0.0~git20200523.55506a9-1",
     dir_in_package: "usr/share/datasets/fashion-mnist",
     files: &[
-        ("train-images-idx3-ubyte.gz", "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7"),
-        ("train-labels-idx1-ubyte.gz", "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056"),
-        ("t10k-images-idx3-ubyte.gz", "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa"),
-        ("t10k-labels-idx1-ubyte.gz", "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05"),
+        (
+            "train-images-idx3-ubyte.gz",
+            "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+        ),
+        (
+            "train-labels-idx1-ubyte.gz",
+            "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+        ),
+        (
+            "t10k-images-idx3-ubyte.gz",
+            "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+        ),
+        (
+            "t10k-labels-idx1-ubyte.gz",
+            "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+        ),
     ],
 };
 
@@ -82,7 +94,10 @@ pub enum FetchOutcome {
 pub fn is_fetched(cache: &Cache, name: &str) -> bool {
     match name {
         "digits" => true,
-        "fashion-mnist" => FASHION.files.iter().all(|(f, _)| cache.path(name).join(f).exists()),
+        "fashion-mnist" => FASHION
+            .files
+            .iter()
+            .all(|(f, _)| cache.path(name).join(f).exists()),
         _ => false,
     }
 }
@@ -94,7 +109,11 @@ pub fn fetch(cache: &Cache, name: &str) -> Result<FetchOutcome> {
         "fashion-mnist" => fetch_debian(cache, name, &FASHION),
         _ => Err(Error::InvalidInput(format!(
             "unknown dataset `{name}` (known: {})",
-            DATASETS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+            DATASETS
+                .iter()
+                .map(|d| d.name)
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
@@ -104,9 +123,14 @@ fn fetch_debian(cache: &Cache, name: &str, src: &DebianSource) -> Result<FetchOu
     if verify(&dest, src).is_ok() {
         return Ok(FetchOutcome::AlreadyPresent(dest));
     }
-    let fail = |msg: String| Error::Fetch { name: name.into(), msg };
+    let fail = |msg: String| Error::Fetch {
+        name: name.into(),
+        msg,
+    };
     std::fs::create_dir_all(cache.dir()).map_err(|e| Error::io(cache.dir(), e))?;
-    let work = cache.dir().join(format!(".fetch-{name}-{}", std::process::id()));
+    let work = cache
+        .dir()
+        .join(format!(".fetch-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
     let result = (|| {
@@ -140,21 +164,36 @@ fn fetch_debian(cache: &Cache, name: &str, src: &DebianSource) -> Result<FetchOu
 /// `apt-get download PKG` into `dir`; if the system has no package lists, retry against
 /// private lists in the cache (no root needed either way).
 fn download_deb(cache: &Cache, package: &str, dir: &Path) -> std::result::Result<(), String> {
-    if run(Command::new("apt-get").arg("-q").arg("download").arg(package).current_dir(dir)).is_ok() {
+    if run(Command::new("apt-get")
+        .arg("-q")
+        .arg("download")
+        .arg(package)
+        .current_dir(dir))
+    .is_ok()
+    {
         return Ok(());
     }
     let apt = cache.dir().join("apt");
     for sub in ["lists/partial", "cache/archives/partial"] {
         std::fs::create_dir_all(apt.join(sub)).map_err(|e| format!("{}: {e}", apt.display()))?;
     }
-    let user = Command::new("id").arg("-un").output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_else(|| "root".into());
+    let user = Command::new("id")
+        .arg("-un")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "root".into());
     let private = || -> Command {
         let mut c = Command::new("apt-get");
         c.arg("-q")
-            .arg("-o").arg(format!("Dir::State::Lists={}", apt.join("lists").display()))
-            .arg("-o").arg(format!("Dir::Cache={}", apt.join("cache").display()))
-            .arg("-o").arg("Debug::NoLocking=1")
-            .arg("-o").arg(format!("APT::Sandbox::User={user}"));
+            .arg("-o")
+            .arg(format!("Dir::State::Lists={}", apt.join("lists").display()))
+            .arg("-o")
+            .arg(format!("Dir::Cache={}", apt.join("cache").display()))
+            .arg("-o")
+            .arg("Debug::NoLocking=1")
+            .arg("-o")
+            .arg(format!("APT::Sandbox::User={user}"));
         c
     };
     run(private().arg("update"))?;
@@ -164,13 +203,18 @@ fn download_deb(cache: &Cache, package: &str, dir: &Path) -> std::result::Result
 /// Runs a command; on failure returns it with the tail of its stderr.
 fn run(cmd: &mut Command) -> std::result::Result<(), String> {
     let shown = format!("{cmd:?}");
-    let out = cmd.output().map_err(|e| format!("cannot run {shown}: {e}"))?;
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
     if out.status.success() {
         return Ok(());
     }
     let err = String::from_utf8_lossy(&out.stderr);
     let tail: Vec<&str> = err.lines().rev().take(3).collect();
-    Err(format!("{shown} failed: {}", tail.into_iter().rev().collect::<Vec<_>>().join(" | ")))
+    Err(format!(
+        "{shown} failed: {}",
+        tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+    ))
 }
 
 fn verify(dir: &Path, src: &DebianSource) -> std::result::Result<(), String> {
@@ -192,8 +236,13 @@ mod tests {
     #[test]
     fn unknown_names_list_the_known_ones() {
         let dir = tempfile::tempdir().unwrap();
-        let err = fetch(&Cache::at(dir.path()), "cifar").unwrap_err().to_string();
-        assert!(err.contains("fashion-mnist") && err.contains("digits"), "{err}");
+        let err = fetch(&Cache::at(dir.path()), "cifar")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("fashion-mnist") && err.contains("digits"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -212,6 +261,9 @@ mod tests {
         if !is_fetched(&cache, "fashion-mnist") {
             return; // not fetched on this machine
         }
-        assert!(matches!(fetch(&cache, "fashion-mnist"), Ok(FetchOutcome::AlreadyPresent(_))));
+        assert!(matches!(
+            fetch(&cache, "fashion-mnist"),
+            Ok(FetchOutcome::AlreadyPresent(_))
+        ));
     }
 }

@@ -36,7 +36,10 @@ fn parse(bytes: &[u8]) -> std::result::Result<Idx, String> {
         return Err("not an IDX file (bad magic)".into());
     }
     if bytes[2] != 0x08 {
-        return Err(format!("IDX element type 0x{:02x} is not supported (only unsigned bytes)", bytes[2]));
+        return Err(format!(
+            "IDX element type 0x{:02x} is not supported (only unsigned bytes)",
+            bytes[2]
+        ));
     }
     let ndims = bytes[3] as usize;
     let header = 4 + 4 * ndims;
@@ -50,9 +53,15 @@ fn parse(bytes: &[u8]) -> std::result::Result<Idx, String> {
     let count: usize = dims.iter().product();
     let data = &bytes[header..];
     if data.len() != count {
-        return Err(format!("IDX dims {dims:?} need {count} bytes of data, found {}", data.len()));
+        return Err(format!(
+            "IDX dims {dims:?} need {count} bytes of data, found {}",
+            data.len()
+        ));
     }
-    Ok(Idx { dims, data: data.to_vec() })
+    Ok(Idx {
+        dims,
+        data: data.to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -77,7 +86,10 @@ mod tests {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         enc.write_all(&tiny()).unwrap();
         std::fs::write(&gz, enc.finish().unwrap()).unwrap();
-        let expected = Idx { dims: vec![2, 3], data: vec![1, 2, 3, 4, 5, 6] };
+        let expected = Idx {
+            dims: vec![2, 3],
+            data: vec![1, 2, 3, 4, 5, 6],
+        };
         assert_eq!(read_idx(&raw).unwrap(), expected);
         assert_eq!(read_idx(&gz).unwrap(), expected);
     }

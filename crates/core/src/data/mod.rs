@@ -1,6 +1,15 @@
-//! Data: the in-memory [`Points`] type, seeded 2-D mixtures, the shipped 8×8 digits,
-//! Fashion-MNIST from its Debian package, the user's CSV / NPY files, and the registry cache
-//! behind `genlab data fetch`.
+//! Data: the in-memory [`Points`] type and every way genlab gets points.
+//!
+//! - [`Mixture`]: seeded, labelled 2-D toy distributions (8 Gaussians, checkerboard, moons,
+//!   spiral).
+//! - [`digits`]: the 8×8 UCI digits, shipped inside the binary (no fetch needed).
+//! - [`fashion_mnist`]: Fashion-MNIST, read from the cache after `genlab data fetch
+//!   fashion-mnist` has unpacked it from its Debian package ([`fetch`], [`Cache`]).
+//! - The user's own files: CSV ([`read_points_csv`], [`write_points_csv`]), NumPy `.npy`
+//!   ([`read_npy`], [`write_npy`]) and IDX ([`read_idx`]).
+//!
+//! Nothing here downloads from an arbitrary URL: fetched data comes only from package
+//! registries, through their ordinary clients.
 
 mod cache;
 mod csv;

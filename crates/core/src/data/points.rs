@@ -18,7 +18,9 @@ impl Points {
     /// Builds a point set, checking the length and that every value is finite.
     pub fn new(d: usize, data: Vec<f32>, labels: Option<Vec<u32>>) -> Result<Self> {
         if d == 0 {
-            return Err(Error::InvalidInput("points must have at least one dimension".into()));
+            return Err(Error::InvalidInput(
+                "points must have at least one dimension".into(),
+            ));
         }
         if data.len() % d != 0 {
             return Err(Error::InvalidInput(format!(
@@ -38,7 +40,10 @@ impl Points {
         if let Some(l) = &labels
             && l.len() != n
         {
-            return Err(Error::InvalidInput(format!("{} labels for {n} points", l.len())));
+            return Err(Error::InvalidInput(format!(
+                "{} labels for {n} points",
+                l.len()
+            )));
         }
         Ok(Points { d, data, labels })
     }
@@ -69,8 +74,15 @@ impl Points {
         for &i in idx {
             data.extend_from_slice(self.row(i));
         }
-        let labels = self.labels.as_ref().map(|l| idx.iter().map(|&i| l[i]).collect());
-        Points { d: self.d, data, labels }
+        let labels = self
+            .labels
+            .as_ref()
+            .map(|l| idx.iter().map(|&i| l[i]).collect());
+        Points {
+            d: self.d,
+            data,
+            labels,
+        }
     }
 
     /// The first `n` samples and the rest, e.g. a train / held-out split of shuffled data.
@@ -81,7 +93,18 @@ impl Points {
             Some(l) => (Some(l[..n].to_vec()), Some(l[n..].to_vec())),
             None => (None, None),
         };
-        (Points { d: self.d, data: a.to_vec(), labels: la }, Points { d: self.d, data: b.to_vec(), labels: lb })
+        (
+            Points {
+                d: self.d,
+                data: a.to_vec(),
+                labels: la,
+            },
+            Points {
+                d: self.d,
+                data: b.to_vec(),
+                labels: lb,
+            },
+        )
     }
 
     /// Per-column mean and standard deviation (population), in f64.

@@ -1,49 +1,70 @@
-//! Seeded 2-D toy distributions with class labels, the standard testbeds of generative-model
-//! papers. Scales match the common torchcfm / FFJORD versions so numbers are comparable:
+//! Seeded 2-D toy distributions with class labels, the usual testbeds of generative-model
+//! papers. Every mixture is centred at the origin and lies within about [−2, 2]²:
 //!
 //! ```text
-//! 8gaussians    8 modes on the circle of radius 2, std 0.15; label = mode index (0..8)
-//! checkerboard  uniform on the 8 dark squares of a 4×4 board over [−2, 2]²; label = square
-//! moons         two interleaved half circles (radius 1), noise std 0.05, then centred and
-//!               scaled ×1.6 to span about [−2, 2]; label = moon (0, 1)
-//! spiral        two interleaved Archimedean arms r = θ/π·0.5, θ ∈ [0.5, 3π], noise std 0.05;
-//!               label = arm (0, 1)
+//! name          classes  shape                                         E[x²+y²]
+//! 8gaussians    8        modes on the circle of radius 2, std 0.15      4.045
+//! checkerboard  8        uniform on the 8 dark squares of a 4×4 board   2.667
+//!                        over [−2, 2]²
+//! moons         2        two interleaved half circles, noise 0.05,      1.776
+//!                        scaled ×4/3 to x ∈ [−2, 2], y ∈ [−1, 1]
+//! spiral        2        two Archimedean arms r = θ/(1.5π), θ ≤ 3π,     2.005
+//!                        so r ≤ 2, noise std 0.05
 //! ```
+//!
+//! Sampling is deterministic given the RNG, so a seeded RNG gives a reproducible data set.
+
+use std::f32::consts::{PI, TAU};
+use std::fmt;
+use std::str::FromStr;
 
 use rand::Rng;
-use rand_distr::{Distribution, StandardNormal};
+use rand_distr::StandardNormal;
 
 use super::points::Points;
 
-/// A 2-D mixture with labelled components.
+/// A labelled 2-D mixture; its [`Display`](fmt::Display) / [`FromStr`] name is the one the
+/// command line uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mixture {
-    /// 8 Gaussians on a ring.
+    /// `8gaussians`: 8 Gaussians of std 0.15 centred on the circle of radius 2 at angles
+    /// 2πk/8; label k ∈ 0..8. Mean 0, E[x²+y²] = 4 + 2·0.15² = 4.045.
     EightGaussians,
-    /// Checkerboard.
+    /// `checkerboard`: uniform on the 8 dark squares (column + row even) of a 4×4 board of unit
+    /// squares over [−2, 2]²; label = dark-square index 0..8, row by row from the bottom.
+    /// Each coordinate is uniform on [−2, 2]: mean 0, std 2/√3 ≈ 1.155.
     Checkerboard,
-    /// Two moons.
+    /// `moons`: scikit-learn's two moons (unit half circles, the lower one shifted by (1, −0.5))
+    /// with Gaussian noise of std 0.05, centred and scaled by 4/3 so that x ∈ [−2, 2] and
+    /// y ∈ [−1, 1] (noise std ≈ 0.067 after scaling); label = moon 0 (upper) or 1 (lower).
+    /// Mean 0, E[x²+y²] ≈ 1.776.
     TwoMoons,
-    /// Two-arm spiral.
+    /// `spiral`: two interleaved Archimedean arms r = θ/(1.5π), θ = 3π·√u (u uniform, which
+    /// spreads points evenly along each arm), the second arm rotated by π, Gaussian noise of
+    /// std 0.05; r ≤ 2; label = arm 0 or 1. Mean 0, E[x²+y²] = 2 + 2·0.05² = 2.005.
     Spiral,
 }
 
 impl Mixture {
-    /// Every mixture.
-    pub const ALL: [Mixture; 4] =
-        [Mixture::EightGaussians, Mixture::Checkerboard, Mixture::TwoMoons, Mixture::Spiral];
+    /// Every mixture, in the order the command line lists them.
+    pub const ALL: [Mixture; 4] = [
+        Mixture::EightGaussians,
+        Mixture::Checkerboard,
+        Mixture::TwoMoons,
+        Mixture::Spiral,
+    ];
 
-    /// One-line description.
+    /// A one-line description for listings.
     pub fn description(&self) -> &'static str {
         match self {
-            Mixture::EightGaussians => "8 Gaussians (std 0.15) on a circle of radius 2",
-            Mixture::Checkerboard => "uniform on the dark squares of a 4×4 board over [-2,2]²",
-            Mixture::TwoMoons => "two interleaved half circles with noise 0.05",
-            Mixture::Spiral => "two interleaved spiral arms with noise 0.05",
+            Mixture::EightGaussians => "8 Gaussians (std 0.15) on the circle of radius 2",
+            Mixture::Checkerboard => "uniform on the 8 dark squares of a 4x4 board over [-2,2]^2",
+            Mixture::TwoMoons => "two interleaved half circles (noise 0.05), x in [-2,2]",
+            Mixture::Spiral => "two interleaved spiral arms of radius 2 (noise 0.05)",
         }
     }
 
-    /// Number of classes.
+    /// Number of classes; labels are `0..classes()`.
     pub fn classes(&self) -> u32 {
         match self {
             Mixture::EightGaussians | Mixture::Checkerboard => 8,
@@ -51,55 +72,77 @@ impl Mixture {
         }
     }
 
-    /// `n` labelled samples.
+    /// `n` labelled 2-D samples drawn with `rng`.
     pub fn sample(&self, n: usize, rng: &mut impl Rng) -> Points {
         let mut data = Vec::with_capacity(2 * n);
         let mut labels = Vec::with_capacity(n);
-        let normal = |rng: &mut dyn rand::RngCore| -> f32 { StandardNormal.sample(rng) };
         for _ in 0..n {
-            let (x, y, label) = match self {
-                Mixture::EightGaussians => {
-                    let k = rng.random_range(0..8u32);
-                    let a = std::f32::consts::TAU * k as f32 / 8.0;
-                    (2.0 * a.cos() + 0.15 * normal(rng), 2.0 * a.sin() + 0.15 * normal(rng), k)
-                }
-                Mixture::Checkerboard => {
-                    // Dark squares: (column + row) even, 8 of the 16.
-                    let k = rng.random_range(0..8u32);
-                    let row = k / 2;
-                    let col = 2 * (k % 2) + row % 2;
-                    let x = -2.0 + col as f32 + rng.random::<f32>();
-                    let y = -2.0 + row as f32 + rng.random::<f32>();
-                    (x, y, k)
-                }
-                Mixture::TwoMoons => {
-                    let k = rng.random_range(0..2u32);
-                    let a = std::f32::consts::PI * rng.random::<f32>();
-                    let (x, y) = if k == 0 { (a.cos(), a.sin()) } else { (1.0 - a.cos(), 0.5 - a.sin()) };
-                    let x = (x - 0.5 + 0.05 * normal(rng)) * 1.6;
-                    let y = (y - 0.25 + 0.05 * normal(rng)) * 1.6;
-                    (x, y, k)
-                }
-                Mixture::Spiral => {
-                    let k = rng.random_range(0..2u32);
-                    let theta = 0.5 + (3.0 * std::f32::consts::PI - 0.5) * rng.random::<f32>().sqrt();
-                    let r = theta / std::f32::consts::PI * 0.5;
-                    let phase = if k == 0 { 0.0 } else { std::f32::consts::PI };
-                    let x = r * (theta + phase).cos() + 0.05 * normal(rng);
-                    let y = r * (theta + phase).sin() + 0.05 * normal(rng);
-                    (x, y, k)
-                }
-            };
-            data.push(x);
-            data.push(y);
+            let ([x, y], label) = self.draw(rng);
+            data.extend_from_slice(&[x, y]);
             labels.push(label);
         }
-        Points { d: 2, data, labels: Some(labels) }
+        Points {
+            d: 2,
+            data,
+            labels: Some(labels),
+        }
+    }
+
+    /// One sample and its label.
+    fn draw(&self, rng: &mut impl Rng) -> ([f32; 2], u32) {
+        let label = rng.random_range(0..self.classes());
+        let point = match self {
+            Mixture::EightGaussians => {
+                let angle = TAU * label as f32 / 8.0;
+                [
+                    2.0 * angle.cos() + 0.15 * normal(rng),
+                    2.0 * angle.sin() + 0.15 * normal(rng),
+                ]
+            }
+            Mixture::Checkerboard => {
+                // Two dark squares per row; odd rows start one column to the right.
+                let row = label / 2;
+                let col = 2 * (label % 2) + row % 2;
+                [
+                    col as f32 - 2.0 + rng.random::<f32>(),
+                    row as f32 - 2.0 + rng.random::<f32>(),
+                ]
+            }
+            Mixture::TwoMoons => {
+                let t = PI * rng.random::<f32>();
+                let (x, y) = if label == 0 {
+                    (t.cos(), t.sin())
+                } else {
+                    (1.0 - t.cos(), 0.5 - t.sin())
+                };
+                // (0.5, 0.25) is the mean of both moons together.
+                let scale = 4.0 / 3.0;
+                [
+                    scale * (x - 0.5 + 0.05 * normal(rng)),
+                    scale * (y - 0.25 + 0.05 * normal(rng)),
+                ]
+            }
+            Mixture::Spiral => {
+                let theta = 3.0 * PI * rng.random::<f32>().sqrt();
+                let r = theta / (1.5 * PI);
+                let angle = theta + PI * label as f32;
+                [
+                    r * angle.cos() + 0.05 * normal(rng),
+                    r * angle.sin() + 0.05 * normal(rng),
+                ]
+            }
+        };
+        (point, label)
     }
 }
 
-impl std::fmt::Display for Mixture {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+/// A standard normal draw.
+fn normal(rng: &mut impl Rng) -> f32 {
+    rng.sample(StandardNormal)
+}
+
+impl fmt::Display for Mixture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Mixture::EightGaussians => "8gaussians",
             Mixture::Checkerboard => "checkerboard",
@@ -109,12 +152,17 @@ impl std::fmt::Display for Mixture {
     }
 }
 
-impl std::str::FromStr for Mixture {
+impl FromStr for Mixture {
     type Err = String;
+
     fn from_str(s: &str) -> Result<Self, String> {
-        Mixture::ALL.into_iter().find(|m| m.to_string() == s).ok_or_else(|| {
-            format!("unknown mixture `{s}` (expected 8gaussians, checkerboard, moons or spiral)")
-        })
+        Mixture::ALL
+            .into_iter()
+            .find(|m| m.to_string() == s)
+            .ok_or_else(|| {
+                let names: Vec<String> = Mixture::ALL.iter().map(|m| m.to_string()).collect();
+                format!("unknown mixture `{s}` (known: {})", names.join(", "))
+            })
     }
 }
 
@@ -124,26 +172,116 @@ mod tests {
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
+    fn sample(m: Mixture, n: usize, seed: u64) -> Points {
+        m.sample(n, &mut ChaCha8Rng::seed_from_u64(seed))
+    }
+
     #[test]
-    fn deterministic_labelled_and_to_scale() {
+    fn same_seed_same_points_and_names_round_trip() {
         for m in Mixture::ALL {
-            let a = m.sample(4000, &mut ChaCha8Rng::seed_from_u64(5));
-            let b = m.sample(4000, &mut ChaCha8Rng::seed_from_u64(5));
-            assert_eq!(a, b);
-            let labels = a.labels.as_ref().unwrap();
-            assert!(labels.iter().all(|&l| l < m.classes()));
-            assert!(a.data.iter().all(|v| v.abs() < 3.0), "{m} leaves its documented box");
-            assert_eq!(m.to_string().parse::<Mixture>().unwrap(), m);
+            assert_eq!(sample(m, 500, 7), sample(m, 500, 7), "{m}");
+            assert_ne!(sample(m, 500, 7), sample(m, 500, 8), "{m}");
+            assert_eq!(m.to_string().parse::<Mixture>(), Ok(m));
         }
-        // 8 Gaussians: mean radius 2, every mode used.
-        let p = Mixture::EightGaussians.sample(8000, &mut ChaCha8Rng::seed_from_u64(1));
-        let r: f32 = p.rows().map(|r| (r[0] * r[0] + r[1] * r[1]).sqrt()).sum::<f32>() / 8000.0;
-        assert!((r - 2.0).abs() < 0.02, "mean radius {r}");
-        // Checkerboard: every point on a dark square.
-        let c = Mixture::Checkerboard.sample(2000, &mut ChaCha8Rng::seed_from_u64(2));
-        for row in c.rows() {
-            let (col, r) = ((row[0] + 2.0).floor() as i32, (row[1] + 2.0).floor() as i32);
-            assert_eq!((col + r) % 2, 0, "{row:?} on a light square");
+        let err = "circles".parse::<Mixture>().unwrap_err();
+        assert!(
+            err.contains("8gaussians") && err.contains("spiral"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn labels_cover_every_class() {
+        for m in Mixture::ALL {
+            let p = sample(m, 2000, 1);
+            let mut counts = vec![0usize; m.classes() as usize];
+            for &l in p.labels.as_ref().unwrap() {
+                assert!(l < m.classes(), "{m}: label {l}");
+                counts[l as usize] += 1;
+            }
+            let expected = 2000 / m.classes() as usize;
+            assert!(
+                counts.iter().all(|&c| c.abs_diff(expected) < expected / 4),
+                "{m}: {counts:?}"
+            );
         }
+    }
+
+    /// Mean and E[x²+y²] match the values documented at the top of the module.
+    #[test]
+    fn moments_match_documented_scale() {
+        let documented = [
+            (Mixture::EightGaussians, 4.045),
+            (Mixture::Checkerboard, 8.0 / 3.0),
+            (Mixture::TwoMoons, 1.776),
+            (Mixture::Spiral, 2.005),
+        ];
+        for (m, second_moment) in documented {
+            let p = sample(m, 40_000, 3);
+            let (mean, _) = p.column_stats();
+            assert!(mean.iter().all(|c| c.abs() < 0.03), "{m}: mean {mean:?}");
+            let r2 = p
+                .rows()
+                .map(|r| (r[0] * r[0] + r[1] * r[1]) as f64)
+                .sum::<f64>()
+                / 40_000.0;
+            assert!(
+                (r2 - second_moment).abs() < 0.03 * second_moment,
+                "{m}: E[r²] = {r2}"
+            );
+            assert!(
+                p.data.iter().all(|v| v.abs() < 2.5),
+                "{m} leaves [-2.5, 2.5]²"
+            );
+        }
+        let (_, std) = sample(Mixture::Checkerboard, 40_000, 4).column_stats();
+        assert!(
+            std.iter().all(|s| (s - 2.0 / 3f64.sqrt()).abs() < 0.02),
+            "{std:?}"
+        );
+        let moons = sample(Mixture::TwoMoons, 40_000, 5);
+        let max_x = moons.rows().map(|r| r[0].abs()).fold(0.0, f32::max);
+        assert!((1.9..2.3).contains(&max_x), "moons span ±{max_x}");
+    }
+
+    #[test]
+    fn each_point_sits_on_its_labelled_component() {
+        let gauss = sample(Mixture::EightGaussians, 2000, 9);
+        for (r, &l) in gauss.rows().zip(gauss.labels.as_ref().unwrap()) {
+            let angle = TAU * l as f32 / 8.0;
+            let dist =
+                ((r[0] - 2.0 * angle.cos()).powi(2) + (r[1] - 2.0 * angle.sin()).powi(2)).sqrt();
+            assert!(dist < 0.75, "{r:?} is {dist} from mode {l}");
+        }
+        let board = sample(Mixture::Checkerboard, 2000, 9);
+        for (r, &l) in board.rows().zip(board.labels.as_ref().unwrap()) {
+            let (col, row) = ((r[0] + 2.0).floor() as u32, (r[1] + 2.0).floor() as u32);
+            assert_eq!((col + row) % 2, 0, "{r:?} on a light square");
+            assert_eq!(row * 2 + col / 2, l, "{r:?} labelled {l}");
+        }
+        let moons = sample(Mixture::TwoMoons, 2000, 9);
+        for (r, &l) in moons.rows().zip(moons.labels.as_ref().unwrap()) {
+            // Undo the scaling and shift; the upper moon is the unit circle around (0, 0), the
+            // lower one the unit circle around (1, 0.5).
+            let (x, y) = (r[0] * 0.75 + 0.5, r[1] * 0.75 + 0.25);
+            let centre = if l == 0 { (0.0, 0.0) } else { (1.0, 0.5) };
+            let radius = ((x - centre.0).powi(2) + (y - centre.1).powi(2)).sqrt();
+            assert!((radius - 1.0).abs() < 0.3, "{r:?} is not on moon {l}");
+        }
+        // Spiral: the angle of a point on arm k is 1.5π·r + kπ (mod 2π), up to noise.
+        let spiral = sample(Mixture::Spiral, 4000, 9);
+        let on_arm = spiral
+            .rows()
+            .zip(spiral.labels.as_ref().unwrap())
+            .filter(|(r, l)| {
+                let radius = (r[0] * r[0] + r[1] * r[1]).sqrt();
+                let off = 1.5 * PI * radius + PI * **l as f32 - r[1].atan2(r[0]);
+                ((off + PI).rem_euclid(TAU) - PI).abs() < PI / 2.0
+            })
+            .count();
+        assert!(
+            on_arm > 3900,
+            "only {on_arm} of 4000 spiral points lie on their arm"
+        );
     }
 }

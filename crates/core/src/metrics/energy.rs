@@ -60,11 +60,16 @@ mod tests {
         let mu = 1.0f64;
         let s = 2f64.sqrt();
         let phi = |z: f64| 0.5 * (1.0 + erf(z / 2f64.sqrt()));
-        let abs_mean = |m: f64| s * (2.0 / std::f64::consts::PI).sqrt() * (-m * m / (2.0 * s * s)).exp() + m * (1.0 - 2.0 * phi(-m / s));
+        let abs_mean = |m: f64| {
+            s * (2.0 / std::f64::consts::PI).sqrt() * (-m * m / (2.0 * s * s)).exp()
+                + m * (1.0 - 2.0 * phi(-m / s))
+        };
         let exact = 2.0 * abs_mean(mu) - 2.0 * abs_mean(0.0);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         let draw = |m: f64, rng: &mut rand_chacha::ChaCha8Rng| -> Points {
-            p1(&(0..8000).map(|_| Normal::new(m, 1.0).unwrap().sample(rng) as f32).collect::<Vec<_>>())
+            p1(&(0..8000)
+                .map(|_| Normal::new(m, 1.0).unwrap().sample(rng) as f32)
+                .collect::<Vec<_>>())
         };
         let (x, y) = (draw(0.0, &mut rng), draw(mu, &mut rng));
         let est = energy_distance(&x, &y).unwrap();
@@ -76,7 +81,11 @@ mod tests {
     /// Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7), enough for a test oracle.
     fn erf(x: f64) -> f64 {
         let t = 1.0 / (1.0 + 0.3275911 * x.abs());
-        let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * (-x * x).exp();
+        let y = 1.0
+            - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t
+                + 0.254829592)
+                * t
+                * (-x * x).exp();
         y.copysign(x)
     }
 

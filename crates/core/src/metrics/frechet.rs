@@ -28,7 +28,9 @@ impl Gaussian {
     pub fn fit(points: &Points) -> Result<Gaussian> {
         let (n, d) = (points.len(), points.d);
         if n < 2 {
-            return Err(Error::InvalidInput(format!("a covariance needs ≥ 2 samples, got {n}")));
+            return Err(Error::InvalidInput(format!(
+                "a covariance needs ≥ 2 samples, got {n}"
+            )));
         }
         let (mean, _) = points.column_stats();
         let mut cov = vec![0.0; d * d];
@@ -56,10 +58,18 @@ impl Gaussian {
 /// The Fréchet distance between two Gaussians.
 pub fn frechet_distance(a: &Gaussian, b: &Gaussian) -> Result<f64> {
     if a.d != b.d {
-        return Err(Error::InvalidInput(format!("Gaussians differ in dimension: {} vs {}", a.d, b.d)));
+        return Err(Error::InvalidInput(format!(
+            "Gaussians differ in dimension: {} vs {}",
+            a.d, b.d
+        )));
     }
     let d = a.d;
-    let mean_term: f64 = a.mean.iter().zip(&b.mean).map(|(x, y)| (x - y).powi(2)).sum();
+    let mean_term: f64 = a
+        .mean
+        .iter()
+        .zip(&b.mean)
+        .map(|(x, y)| (x - y).powi(2))
+        .sum();
     let trace = |m: &[f64]| (0..d).map(|i| m[i * d + i]).sum::<f64>();
     let sqrt_a = psd_sqrt(&a.cov, d);
     let inner = matmul(&matmul(&sqrt_a, &b.cov, d), &sqrt_a, d);
@@ -119,7 +129,10 @@ fn jacobi_eigen(m: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
     (0..d).for_each(|i| v[i * d + i] = 1.0);
     let scale: f64 = a.iter().map(|x| x * x).sum::<f64>().max(f64::MIN_POSITIVE);
     for _sweep in 0..100 {
-        let off: f64 = (0..d).flat_map(|i| (0..d).filter(move |&j| j != i).map(move |j| (i, j))).map(|(i, j)| a[i * d + j].powi(2)).sum();
+        let off: f64 = (0..d)
+            .flat_map(|i| (0..d).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * d + j].powi(2))
+            .sum();
         if off <= 1e-24 * scale {
             break;
         }
@@ -161,7 +174,11 @@ mod tests {
     use super::*;
 
     fn gaussian(mean: Vec<f64>, cov: Vec<f64>) -> Gaussian {
-        Gaussian { d: mean.len(), mean, cov }
+        Gaussian {
+            d: mean.len(),
+            mean,
+            cov,
+        }
     }
 
     #[test]
@@ -193,7 +210,12 @@ mod tests {
         // formula in the rotated basis: (2 − 1)² + (1 − 3)² = 5.
         let (c, s) = (0.6f64, 0.8f64);
         let rot = |l1: f64, l2: f64| {
-            vec![c * c * l1 + s * s * l2, c * s * (l1 - l2), c * s * (l1 - l2), s * s * l1 + c * c * l2]
+            vec![
+                c * c * l1 + s * s * l2,
+                c * s * (l1 - l2),
+                c * s * (l1 - l2),
+                s * s * l1 + c * c * l2,
+            ]
         };
         let a = gaussian(vec![0.0, 0.0], rot(4.0, 1.0));
         let b = gaussian(vec![0.0, 0.0], rot(1.0, 9.0));

@@ -30,8 +30,10 @@ fn coverage(support: &Points, probe: &Points, k: usize) -> f64 {
     let radii: Vec<f64> = (0..support.len())
         .into_par_iter()
         .map(|i| {
-            let mut d: Vec<f64> =
-                (0..support.len()).filter(|&j| j != i).map(|j| sq_dist(support.row(i), support.row(j))).collect();
+            let mut d: Vec<f64> = (0..support.len())
+                .filter(|&j| j != i)
+                .map(|j| sq_dist(support.row(i), support.row(j)))
+                .collect();
             *d.select_nth_unstable_by(k - 1, f64::total_cmp).1
         })
         .collect();
@@ -47,14 +49,24 @@ mod tests {
     use super::*;
 
     fn cluster(cx: f32, n: usize) -> Points {
-        Points::new(2, (0..n).flat_map(|i| [cx + 0.01 * i as f32, 0.02 * (i % 3) as f32]).collect(), None).unwrap()
+        Points::new(
+            2,
+            (0..n)
+                .flat_map(|i| [cx + 0.01 * i as f32, 0.02 * (i % 3) as f32])
+                .collect(),
+            None,
+        )
+        .unwrap()
     }
 
     #[test]
     fn identical_and_disjoint_sets() {
         let a = cluster(0.0, 20);
         assert_eq!(knn_precision_recall(&a, &a, 3).unwrap(), (1.0, 1.0));
-        assert_eq!(knn_precision_recall(&a, &cluster(100.0, 20), 3).unwrap(), (0.0, 0.0));
+        assert_eq!(
+            knn_precision_recall(&a, &cluster(100.0, 20), 3).unwrap(),
+            (0.0, 0.0)
+        );
         assert!(knn_precision_recall(&a, &a, 20).is_err());
     }
 }

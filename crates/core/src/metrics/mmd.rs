@@ -19,7 +19,9 @@ pub fn mmd_rbf(x: &Points, y: &Points) -> Result<f64> {
 pub fn mmd_rbf_with_bandwidth(x: &Points, y: &Points, h: f64) -> Result<f64> {
     check_pair(x, y, 2)?;
     if !(h > 0.0 && h.is_finite()) {
-        return Err(Error::InvalidInput(format!("RBF bandwidth must be positive, got {h}")));
+        return Err(Error::InvalidInput(format!(
+            "RBF bandwidth must be positive, got {h}"
+        )));
     }
     let k = |d2: f64| (-d2 / (2.0 * h * h)).exp();
     let (n, m) = (x.len() as f64, y.len() as f64);

@@ -32,7 +32,10 @@ use crate::error::{Error, Result};
 /// Checks that two sets are comparable and each has at least `min` samples.
 fn check_pair(x: &Points, y: &Points, min: usize) -> Result<()> {
     if x.d != y.d {
-        return Err(Error::InvalidInput(format!("point sets differ in dimension: {} vs {}", x.d, y.d)));
+        return Err(Error::InvalidInput(format!(
+            "point sets differ in dimension: {} vs {}",
+            x.d, y.d
+        )));
     }
     if x.len() < min || y.len() < min {
         return Err(Error::InvalidInput(format!(

@@ -15,17 +15,26 @@ use crate::error::{Error, Result};
 pub fn sliced_wasserstein(x: &Points, y: &Points, n_projections: usize, seed: u64) -> Result<f64> {
     check_pair(x, y, 1)?;
     if n_projections == 0 {
-        return Err(Error::InvalidInput("sliced Wasserstein needs at least one projection".into()));
+        return Err(Error::InvalidInput(
+            "sliced Wasserstein needs at least one projection".into(),
+        ));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut total = 0.0;
     for _ in 0..n_projections {
         let mut theta: Vec<f64> = (0..x.d).map(|_| StandardNormal.sample(&mut rng)).collect();
-        let norm = theta.iter().map(|t| t * t).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+        let norm = theta
+            .iter()
+            .map(|t| t * t)
+            .sum::<f64>()
+            .sqrt()
+            .max(f64::MIN_POSITIVE);
         theta.iter_mut().for_each(|t| *t /= norm);
         let project = |p: &Points| -> Vec<f64> {
-            let mut v: Vec<f64> =
-                p.rows().map(|r| r.iter().zip(&theta).map(|(a, t)| *a as f64 * t).sum()).collect();
+            let mut v: Vec<f64> = p
+                .rows()
+                .map(|r| r.iter().zip(&theta).map(|(a, t)| *a as f64 * t).sum())
+                .collect();
             v.sort_by(f64::total_cmp);
             v
         };

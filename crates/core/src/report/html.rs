@@ -29,15 +29,31 @@ pub fn write_index(out_dir: &Path) -> Result<PathBuf> {
         }
     }
     entries.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut h = format!("<!doctype html><html><head><meta charset=\"utf-8\"><title>genlab results</title><style>{STYLE}</style></head><body><h1>genlab results</h1>");
+    let mut h = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>genlab results</title><style>{STYLE}</style></head><body><h1>genlab results</h1>"
+    );
     h.push_str("<table><tr><th>experiment</th><th>claim</th><th>verdict</th><th>margin</th><th>run</th><th>wall time</th></tr>");
     for (name, r) in &entries {
         match r {
             Ok(r) => {
-                let _ = write!(h, "<tr><td><a href=\"#{0}\">{0}</a></td><td style=\"text-align:left\">{1}</td><td>{2}</td><td>{3}</td><td>{4}</td><td>{5:.1} s</td></tr>", esc(name), esc(&r.claim), mark(r.verdict.holds), fmt(r.verdict.margin), if r.quick { "quick" } else { "full" }, r.wall_seconds);
+                let _ = write!(
+                    h,
+                    "<tr><td><a href=\"#{0}\">{0}</a></td><td style=\"text-align:left\">{1}</td><td>{2}</td><td>{3}</td><td>{4}</td><td>{5:.1} s</td></tr>",
+                    esc(name),
+                    esc(&r.claim),
+                    mark(r.verdict.holds),
+                    fmt(r.verdict.margin),
+                    if r.quick { "quick" } else { "full" },
+                    r.wall_seconds
+                );
             }
             Err(e) => {
-                let _ = write!(h, "<tr><td>{}</td><td colspan=\"5\" style=\"text-align:left\">unreadable report: {}</td></tr>", esc(name), esc(e));
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td colspan=\"5\" style=\"text-align:left\">unreadable report: {}</td></tr>",
+                    esc(name),
+                    esc(e)
+                );
             }
         }
     }
@@ -57,7 +73,11 @@ pub fn write_index(out_dir: &Path) -> Result<PathBuf> {
 }
 
 fn mark(holds: bool) -> &'static str {
-    if holds { "<span class=\"ok\">✔ holds</span>" } else { "<span class=\"no\">✘ does not hold</span>" }
+    if holds {
+        "<span class=\"ok\">✔ holds</span>"
+    } else {
+        "<span class=\"no\">✘ does not hold</span>"
+    }
 }
 
 fn fmt(x: f64) -> String {
@@ -65,17 +85,36 @@ fn fmt(x: f64) -> String {
         return "—".into();
     }
     let a = x.abs();
-    if a != 0.0 && !(1e-3..1e5).contains(&a) { format!("{x:.3e}") } else { format!("{x:.4}") }
+    if a != 0.0 && !(1e-3..1e5).contains(&a) {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.4}")
+    }
 }
 
 fn section(h: &mut String, name: &str, r: &Report) {
-    let _ = write!(h, "<section id=\"{0}\"><h2>{0}</h2><p><b>Paper:</b> {1}</p><p><b>Claim:</b> {2}</p><p><b>Verdict:</b> {3} — {4}</p>", esc(name), esc(&r.paper), esc(&r.claim), mark(r.verdict.holds), esc(&r.verdict.detail));
+    let _ = write!(
+        h,
+        "<section id=\"{0}\"><h2>{0}</h2><p><b>Paper:</b> {1}</p><p><b>Claim:</b> {2}</p><p><b>Verdict:</b> {3} — {4}</p>",
+        esc(name),
+        esc(&r.paper),
+        esc(&r.claim),
+        mark(r.verdict.holds),
+        esc(&r.verdict.detail)
+    );
     // Arms table: arms as rows, metrics (without their _std companions) as columns.
-    let mut metrics: Vec<&String> = r.arms.values().flat_map(|m| m.keys()).filter(|k| !k.ends_with("_std")).collect();
+    let mut metrics: Vec<&String> = r
+        .arms
+        .values()
+        .flat_map(|m| m.keys())
+        .filter(|k| !k.ends_with("_std"))
+        .collect();
     metrics.sort();
     metrics.dedup();
     h.push_str("<table><tr><th>arm</th>");
-    metrics.iter().for_each(|m| { let _ = write!(h, "<th>{}</th>", esc(m)); });
+    metrics.iter().for_each(|m| {
+        let _ = write!(h, "<th>{}</th>", esc(m));
+    });
     h.push_str("</tr>");
     for (arm, values) in &r.arms {
         let _ = write!(h, "<tr><td>{}</td>", esc(arm));
@@ -92,27 +131,53 @@ fn section(h: &mut String, name: &str, r: &Report) {
     h.push_str("</table>");
     for t in &r.tables {
         let _ = write!(h, "<h3>{}</h3><table><tr>", esc(&t.title));
-        t.columns.iter().for_each(|c| { let _ = write!(h, "<th>{}</th>", esc(c)); });
+        t.columns.iter().for_each(|c| {
+            let _ = write!(h, "<th>{}</th>", esc(c));
+        });
         h.push_str("</tr>");
         for row in &t.rows {
             h.push_str("<tr>");
-            row.iter().for_each(|c| { let _ = write!(h, "<td>{}</td>", esc(c)); });
+            row.iter().for_each(|c| {
+                let _ = write!(h, "<td>{}</td>", esc(c));
+            });
             h.push_str("</tr>");
         }
         h.push_str("</table>");
     }
     for f in &r.figures {
-        let _ = write!(h, "<figure><img src=\"{}/{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>", esc(name), esc(&f.file), esc(&f.caption), esc(&f.caption));
+        let _ = write!(
+            h,
+            "<figure><img src=\"{}/{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
+            esc(name),
+            esc(&f.file),
+            esc(&f.caption),
+            esc(&f.caption)
+        );
     }
     if !r.notes.is_empty() {
         h.push_str("<ul>");
-        r.notes.iter().for_each(|n| { let _ = write!(h, "<li>{}</li>", esc(n)); });
+        r.notes.iter().for_each(|n| {
+            let _ = write!(h, "<li>{}</li>", esc(n));
+        });
         h.push_str("</ul>");
     }
     let seeds: Vec<String> = r.seeds.iter().map(u64::to_string).collect();
-    let _ = write!(h, "<p>seed {} (seeds: {}), {} thread(s), {} run, {:.1} s, genlab {}</p>", r.seed, seeds.join(", "), r.threads, if r.quick { "quick" } else { "full" }, r.wall_seconds, esc(&r.version));
+    let _ = write!(
+        h,
+        "<p>seed {} (seeds: {}), {} thread(s), {} run, {:.1} s, genlab {}</p>",
+        r.seed,
+        seeds.join(", "),
+        r.threads,
+        if r.quick { "quick" } else { "full" },
+        r.wall_seconds,
+        esc(&r.version)
+    );
     let config = serde_json::to_string_pretty(&r.config).unwrap_or_default();
-    let _ = write!(h, "<details><summary>configuration</summary><pre>{}</pre></details></section>", esc(&config));
+    let _ = write!(
+        h,
+        "<details><summary>configuration</summary><pre>{}</pre></details></section>",
+        esc(&config)
+    );
 }
 
 #[cfg(test)]
@@ -122,10 +187,23 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn report(name: &str, holds: bool) -> Report {
-        let v = Verdict { holds, metric: "m".into(), method_arm: "a".into(), baseline_arm: "b".into(), margin: 0.5, detail: "why".into() };
+        let v = Verdict {
+            holds,
+            metric: "m".into(),
+            method_arm: "a".into(),
+            baseline_arm: "b".into(),
+            margin: 0.5,
+            detail: "why".into(),
+        };
         let mut r = Report::new(name, "paper", "claim <script>alert(1)</script>", 1, v);
-        r.arms.insert("a".into(), BTreeMap::from([("m".into(), 1.0), ("m_std".into(), 0.1)]));
-        r.figures.push(Figure { file: "f.svg".into(), caption: "cap".into() });
+        r.arms.insert(
+            "a".into(),
+            BTreeMap::from([("m".into(), 1.0), ("m_std".into(), 0.1)]),
+        );
+        r.figures.push(Figure {
+            file: "f.svg".into(),
+            caption: "cap".into(),
+        });
         r
     }
 

@@ -110,7 +110,14 @@ mod finite_arms {
     pub fn serialize<S: Serializer>(arms: &Arms, s: S) -> Result<S::Ok, S::Error> {
         let safe: BTreeMap<&String, BTreeMap<&String, Option<f64>>> = arms
             .iter()
-            .map(|(a, m)| (a, m.iter().map(|(k, v)| (k, v.is_finite().then_some(*v))).collect()))
+            .map(|(a, m)| {
+                (
+                    a,
+                    m.iter()
+                        .map(|(k, v)| (k, v.is_finite().then_some(*v)))
+                        .collect(),
+                )
+            })
             .collect();
         safe.serialize(s)
     }
@@ -119,7 +126,14 @@ mod finite_arms {
         let raw: BTreeMap<String, BTreeMap<String, Option<f64>>> = BTreeMap::deserialize(d)?;
         Ok(raw
             .into_iter()
-            .map(|(a, m)| (a, m.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect()))
+            .map(|(a, m)| {
+                (
+                    a,
+                    m.into_iter()
+                        .map(|(k, v)| (k, v.unwrap_or(f64::NAN)))
+                        .collect(),
+                )
+            })
             .collect())
     }
 }
@@ -131,9 +145,19 @@ mod tests {
     #[test]
     fn round_trip_with_nan() {
         let dir = tempfile::tempdir().unwrap();
-        let v = Verdict { holds: false, metric: "m".into(), method_arm: "a".into(), baseline_arm: "b".into(), margin: -1.0, detail: "d".into() };
+        let v = Verdict {
+            holds: false,
+            metric: "m".into(),
+            method_arm: "a".into(),
+            baseline_arm: "b".into(),
+            margin: -1.0,
+            detail: "d".into(),
+        };
         let mut r = Report::new("x", "p", "c", 7, v);
-        r.arms.insert("a".into(), BTreeMap::from([("m".into(), f64::NAN), ("k".into(), 2.5)]));
+        r.arms.insert(
+            "a".into(),
+            BTreeMap::from([("m".into(), f64::NAN), ("k".into(), 2.5)]),
+        );
         r.save(dir.path()).unwrap();
         let text = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
         assert!(text.contains("null"));

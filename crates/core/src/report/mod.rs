@@ -10,4 +10,4 @@ mod verdict;
 pub use html::write_index;
 pub use json::{Arms, Figure, Report, Table};
 pub use plot::{LineSeries, ScatterSeries};
-pub use verdict::{Better, Verdict, all_of, across_seeds, compare, mean_std, within_factor};
+pub use verdict::{Better, Verdict, across_seeds, all_of, compare, mean_std, within_factor};

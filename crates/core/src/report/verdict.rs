@@ -38,19 +38,34 @@ fn value(arms: &Arms, arm: &str, metric: &str) -> Result<f64> {
         .ok_or_else(|| Error::InvalidInput(format!("verdict: no arm `{arm}`")))?
         .get(metric)
         .copied()
-        .ok_or_else(|| Error::InvalidInput(format!("verdict: arm `{arm}` has no metric `{metric}`")))
+        .ok_or_else(|| {
+            Error::InvalidInput(format!("verdict: arm `{arm}` has no metric `{metric}`"))
+        })
 }
 
 /// Method vs baseline on one metric; margin = relative improvement (positive = method better).
-pub fn compare(arms: &Arms, metric: &str, method_arm: &str, baseline_arm: &str, better: Better) -> Result<Verdict> {
-    let (m, b) = (value(arms, method_arm, metric)?, value(arms, baseline_arm, metric)?);
+pub fn compare(
+    arms: &Arms,
+    metric: &str,
+    method_arm: &str,
+    baseline_arm: &str,
+    better: Better,
+) -> Result<Verdict> {
+    let (m, b) = (
+        value(arms, method_arm, metric)?,
+        value(arms, baseline_arm, metric)?,
+    );
     let gain = match better {
         Better::Lower => b - m,
         Better::Higher => m - b,
     };
     let margin = gain / b.abs().max(f64::MIN_POSITIVE);
     let holds = margin > 0.0 && margin.is_finite();
-    let word = if matches!(better, Better::Lower) { "lower" } else { "higher" };
+    let word = if matches!(better, Better::Lower) {
+        "lower"
+    } else {
+        "higher"
+    };
     Ok(Verdict {
         holds,
         metric: metric.into(),
@@ -64,9 +79,19 @@ pub fn compare(arms: &Arms, metric: &str, method_arm: &str, baseline_arm: &str, 
     })
 }
 
-/// `value(arm) ≤ factor × value(reference)`; margin = factor·reference − value.
-pub fn within_factor(arms: &Arms, metric: &str, arm: &str, reference_arm: &str, factor: f64) -> Result<Verdict> {
-    let (x, r) = (value(arms, arm, metric)?, value(arms, reference_arm, metric)?);
+/// `value(arm) ≤ factor × value(reference)`; margin = 1 − value / (factor·reference), the
+/// fraction of the bound left unused (positive when the claim holds).
+pub fn within_factor(
+    arms: &Arms,
+    metric: &str,
+    arm: &str,
+    reference_arm: &str,
+    factor: f64,
+) -> Result<Verdict> {
+    let (x, r) = (
+        value(arms, arm, metric)?,
+        value(arms, reference_arm, metric)?,
+    );
     let bound = factor * r;
     let holds = x <= bound && x.is_finite();
     Ok(Verdict {
@@ -74,7 +99,7 @@ pub fn within_factor(arms: &Arms, metric: &str, arm: &str, reference_arm: &str, 
         metric: metric.into(),
         method_arm: arm.into(),
         baseline_arm: reference_arm.into(),
-        margin: bound - x,
+        margin: 1.0 - x / bound,
         detail: format!(
             "{arm}: {metric} = {x:.4} {} {factor} × {reference_arm} {r:.4} = {bound:.4}",
             if holds { "≤" } else { ">" }
@@ -84,7 +109,9 @@ pub fn within_factor(arms: &Arms, metric: &str, arm: &str, reference_arm: &str, 
 
 /// A claim that must hold on every seed: holds iff all do; margin = mean margin.
 pub fn across_seeds(per_seed: &[Verdict]) -> Result<Verdict> {
-    let first = per_seed.first().ok_or_else(|| Error::InvalidInput("no per-seed verdicts".into()))?;
+    let first = per_seed
+        .first()
+        .ok_or_else(|| Error::InvalidInput("no per-seed verdicts".into()))?;
     let held = per_seed.iter().filter(|v| v.holds).count();
     let margins: Vec<f64> = per_seed.iter().map(|v| v.margin).collect();
     let (mean, std) = mean_std(&margins);
@@ -95,7 +122,10 @@ pub fn across_seeds(per_seed: &[Verdict]) -> Result<Verdict> {
         method_arm: first.method_arm.clone(),
         baseline_arm: first.baseline_arm.clone(),
         margin: mean,
-        detail: format!("holds on {held}/{} seeds; margin {mean:.4} ± {std:.4} (min {min:.4})", per_seed.len()),
+        detail: format!(
+            "holds on {held}/{} seeds; margin {mean:.4} ± {std:.4} (min {min:.4})",
+            per_seed.len()
+        ),
     })
 }
 
@@ -103,7 +133,11 @@ pub fn across_seeds(per_seed: &[Verdict]) -> Result<Verdict> {
 pub fn all_of(name: &str, parts: Vec<Verdict>) -> Verdict {
     let holds = !parts.is_empty() && parts.iter().all(|v| v.holds);
     let worst = parts.iter().min_by(|a, b| a.margin.total_cmp(&b.margin));
-    let detail = parts.iter().map(|v| format!("[{}] {}", if v.holds { "ok" } else { "FAIL" }, v.detail)).collect::<Vec<_>>().join("; ");
+    let detail = parts
+        .iter()
+        .map(|v| format!("[{}] {}", if v.holds { "ok" } else { "FAIL" }, v.detail))
+        .collect::<Vec<_>>()
+        .join("; ");
     Verdict {
         holds,
         metric: worst.map(|v| v.metric.clone()).unwrap_or_default(),
@@ -121,7 +155,11 @@ pub fn mean_std(xs: &[f64]) -> (f64, f64) {
         return (f64::NAN, f64::NAN);
     }
     let mean = xs.iter().sum::<f64>() / n;
-    let var = if xs.len() > 1 { xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    let var = if xs.len() > 1 {
+        xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
     (mean, var.sqrt())
 }
 
@@ -132,8 +170,14 @@ mod tests {
 
     fn arms() -> Arms {
         BTreeMap::from([
-            ("new".into(), BTreeMap::from([("fd".into(), 8.0), ("acc".into(), 0.9)])),
-            ("old".into(), BTreeMap::from([("fd".into(), 10.0), ("acc".into(), 0.95)])),
+            (
+                "new".into(),
+                BTreeMap::from([("fd".into(), 8.0), ("acc".into(), 0.9)]),
+            ),
+            (
+                "old".into(),
+                BTreeMap::from([("fd".into(), 10.0), ("acc".into(), 0.95)]),
+            ),
         ])
     }
 
@@ -143,14 +187,23 @@ mod tests {
         assert!(v.holds && (v.margin - 0.2).abs() < 1e-12);
         let v = compare(&arms(), "acc", "new", "old", Better::Higher).unwrap();
         assert!(!v.holds && v.margin < 0.0);
-        assert!(compare(&arms(), "nope", "new", "old", Better::Lower).unwrap_err().to_string().contains("nope"));
+        assert!(
+            compare(&arms(), "nope", "new", "old", Better::Lower)
+                .unwrap_err()
+                .to_string()
+                .contains("nope")
+        );
     }
 
     #[test]
     fn within_factor_bound() {
         let v = within_factor(&arms(), "fd", "old", "new", 1.25).unwrap();
         assert!(v.holds && v.margin.abs() < 1e-12); // 10 ≤ 1.25 × 8 exactly
-        assert!(!within_factor(&arms(), "fd", "old", "new", 1.2).unwrap().holds);
+        assert!(
+            !within_factor(&arms(), "fd", "old", "new", 1.2)
+                .unwrap()
+                .holds
+        );
     }
 
     #[test]

@@ -48,7 +48,10 @@ struct Header {
 impl Checkpoint {
     /// The blob called `name`.
     pub fn blob(&self, name: &str) -> Option<&[u8]> {
-        self.blobs.iter().find(|(n, _)| n == name).map(|(_, b)| b.as_slice())
+        self.blobs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_slice())
     }
 
     /// Writes the checkpoint to `path` atomically.
@@ -77,22 +80,30 @@ impl Checkpoint {
     /// Reads a checkpoint written by [`Checkpoint::save`].
     pub fn load(path: &Path) -> Result<Checkpoint> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let bad = |msg: &str| Error::Checkpoint { path: path.to_path_buf(), msg: msg.to_string() };
-        let mut r = Reader { bytes: &bytes, pos: 0 };
+        let bad = |msg: &str| Error::Checkpoint {
+            path: path.to_path_buf(),
+            msg: msg.to_string(),
+        };
+        let mut r = Reader {
+            bytes: &bytes,
+            pos: 0,
+        };
         if r.take(8).ok_or_else(|| bad("file too short"))? != MAGIC {
             return Err(bad("not a genlab checkpoint (bad magic)"));
         }
         let header_len = r.u64().ok_or_else(|| bad("truncated header length"))? as usize;
         let header = r.take(header_len).ok_or_else(|| bad("truncated header"))?;
-        let header: Header = serde_json::from_slice(header)
-            .map_err(|e| bad(&format!("corrupt header: {e}")))?;
+        let header: Header =
+            serde_json::from_slice(header).map_err(|e| bad(&format!("corrupt header: {e}")))?;
         let mut blobs = Vec::new();
         while r.pos < bytes.len() {
             let name_len = r.u32().ok_or_else(|| bad("truncated blob name length"))? as usize;
             let name = r.take(name_len).ok_or_else(|| bad("truncated blob name"))?;
             let name = String::from_utf8(name.to_vec()).map_err(|_| bad("blob name not UTF-8"))?;
             let len = r.u64().ok_or_else(|| bad("truncated blob length"))? as usize;
-            let data = r.take(len).ok_or_else(|| bad(&format!("blob `{name}` truncated")))?;
+            let data = r
+                .take(len)
+                .ok_or_else(|| bad(&format!("blob `{name}` truncated")))?;
             blobs.push((name, data.to_vec()));
         }
         Ok(Checkpoint {
@@ -110,7 +121,10 @@ impl Checkpoint {
     }
 
     fn error(&self, path: &Path, msg: String) -> Error {
-        Error::Checkpoint { path: path.to_path_buf(), msg }
+        Error::Checkpoint {
+            path: path.to_path_buf(),
+            msg,
+        }
     }
 }
 
@@ -141,7 +155,10 @@ mod tests {
     fn sample() -> Checkpoint {
         Checkpoint {
             step: 12,
-            rng: RngState { seed: 3, word_pos: 99 },
+            rng: RngState {
+                seed: 3,
+                word_pos: 99,
+            },
             losses: vec![(1, 0.5), (2, 0.25)],
             meta: serde_json::json!({"lr": 0.001}),
             blobs: vec![("model".into(), vec![1, 2, 3]), ("optim".into(), vec![])],

@@ -28,7 +28,9 @@ pub fn grad_norm<M: Module>(grads: &GradientsParams, model: &M) -> f64 {
     }
     let mut v = SumSquares { grads, total: None };
     model.visit(&mut v);
-    v.total.map(|t| (t.into_scalar::<f32>() as f64).sqrt()).unwrap_or(0.0)
+    v.total
+        .map(|t| (t.into_scalar::<f32>() as f64).sqrt())
+        .unwrap_or(0.0)
 }
 
 /// Rescales `grads` so their global norm is at most `max_norm`; returns them and the norm
@@ -51,7 +53,10 @@ pub fn clip_grad_norm<M: Module>(
                 }
             }
         }
-        model.visit(&mut Scale { grads: &mut grads, factor: max_norm / norm });
+        model.visit(&mut Scale {
+            grads: &mut grads,
+            factor: max_norm / norm,
+        });
     }
     (grads, norm)
 }

@@ -22,7 +22,10 @@ pub struct Ema<M> {
 impl<M: Module> Ema<M> {
     /// Starts the average at the current weights of `model`.
     pub fn new(model: &M, decay: f64) -> Self {
-        Ema { model: model.valid(), decay }
+        Ema {
+            model: model.valid(),
+            decay,
+        }
     }
 
     /// Moves the average towards `model`. Parameters are matched by id, so `model` must be the
@@ -42,7 +45,9 @@ impl<M: Module> Ema<M> {
         }
         impl ModuleMapper for Blend {
             fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-                let Some(live) = self.live.remove(&param.id) else { return param };
+                let Some(live) = self.live.remove(&param.id) else {
+                    return param;
+                };
                 let decay = self.decay;
                 param.map(|ema| {
                     let shape = ema.shape();
@@ -52,7 +57,10 @@ impl<M: Module> Ema<M> {
         }
         let mut collect = Collect(HashMap::new());
         model.visit(&mut collect);
-        self.model = self.model.clone().map(&mut Blend { live: collect.0, decay: self.decay });
+        self.model = self.model.clone().map(&mut Blend {
+            live: collect.0,
+            decay: self.decay,
+        });
     }
 }
 
@@ -69,7 +77,10 @@ mod tests {
         let mut ema = Ema::new(&a, 0.9);
         let shifted = a.clone().map(&mut AddOne);
         ema.update(&shifted);
-        let diff = (ema.model.weight.val() - a.weight.val()).into_data().try_to_vec::<f32>().unwrap();
+        let diff = (ema.model.weight.val() - a.weight.val())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         for d in diff {
             assert!((d - 0.1).abs() < 1e-6, "{d}");
         }

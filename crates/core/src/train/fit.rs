@@ -105,15 +105,20 @@ where
             });
         }
         let record = |name: &str| -> Result<Bytes> {
-            ck.blob(name).map(|b| Bytes::from_bytes_vec(b.to_vec())).ok_or_else(|| {
-                Error::Checkpoint { path: path.to_path_buf(), msg: format!("has no `{name}` record") }
-            })
+            ck.blob(name)
+                .map(|b| Bytes::from_bytes_vec(b.to_vec()))
+                .ok_or_else(|| Error::Checkpoint {
+                    path: path.to_path_buf(),
+                    msg: format!("has no `{name}` record"),
+                })
         };
         let bad = |e: burn::store::RecordError| Error::Checkpoint {
             path: path.to_path_buf(),
             msg: e.to_string(),
         };
-        model = model.try_load_record(ModuleRecord::from_bytes(record("model")?).map_err(bad)?).map_err(bad)?;
+        model = model
+            .try_load_record(ModuleRecord::from_bytes(record("model")?).map_err(bad)?)
+            .map_err(bad)?;
         optim = optim.from_bytes(record("optim")?).map_err(bad)?;
         if let Some(e) = ema.as_mut() {
             e.model = e
@@ -129,24 +134,64 @@ where
         observer.message(&format!("resumed from step {step} ({})", path.display()));
     }
 
-    let save = |model: &M, optim: &ModuleOptimizer, ema: &Option<Ema<M>>, rng: &SeededRng, step: u64, losses: &[(u64, f64)]| -> Result<()> {
-        let Some(path) = checkpoint else { return Ok(()) };
-        let bad = |e: burn::store::RecordError| Error::Checkpoint { path: path.to_path_buf(), msg: e.to_string() };
+    let save = |model: &M,
+                optim: &ModuleOptimizer,
+                ema: &Option<Ema<M>>,
+                rng: &SeededRng,
+                step: u64,
+                losses: &[(u64, f64)]|
+     -> Result<()> {
+        let Some(path) = checkpoint else {
+            return Ok(());
+        };
+        let bad = |e: burn::store::RecordError| Error::Checkpoint {
+            path: path.to_path_buf(),
+            msg: e.to_string(),
+        };
         let mut blobs = vec![
-            ("model".to_string(), model.clone().into_record().into_bytes().map_err(bad)?.to_vec()),
-            ("optim".to_string(), optim.into_bytes().map_err(bad)?.to_vec()),
+            (
+                "model".to_string(),
+                model
+                    .clone()
+                    .into_record()
+                    .into_bytes()
+                    .map_err(bad)?
+                    .to_vec(),
+            ),
+            (
+                "optim".to_string(),
+                optim.into_bytes().map_err(bad)?.to_vec(),
+            ),
         ];
         if let Some(e) = ema {
-            blobs.push(("ema".to_string(), e.model.clone().into_record().into_bytes().map_err(bad)?.to_vec()));
+            blobs.push((
+                "ema".to_string(),
+                e.model
+                    .clone()
+                    .into_record()
+                    .into_bytes()
+                    .map_err(bad)?
+                    .to_vec(),
+            ));
         }
-        Checkpoint { step, rng: rng.state(), losses: losses.to_vec(), meta: meta.clone(), blobs }.save(path)
+        Checkpoint {
+            step,
+            rng: rng.state(),
+            losses: losses.to_vec(),
+            meta: meta.clone(),
+            blobs,
+        }
+        .save(path)
     };
 
     observer.start("train", config.steps);
     while step < config.steps {
         if observer.should_stop() {
             save(&model, &optim, &ema, &rng, step, &losses)?;
-            return Err(Error::Interrupted { step, checkpoint: checkpoint.map(Path::to_path_buf) });
+            return Err(Error::Interrupted {
+                step,
+                checkpoint: checkpoint.map(Path::to_path_buf),
+            });
         }
         let lr = config.schedule.lr(step);
         let loss = loss_fn(&model, &mut rng, step);
@@ -170,11 +215,18 @@ where
             losses.push((step, loss_value));
         }
         observer.step(step, &[("loss", loss_value), ("lr", lr)]);
-        if config.checkpoint_every > 0 && step % config.checkpoint_every == 0 && step < config.steps {
+        if config.checkpoint_every > 0 && step % config.checkpoint_every == 0 && step < config.steps
+        {
             save(&model, &optim, &ema, &rng, step, &losses)?;
         }
     }
     save(&model, &optim, &ema, &rng, step, &losses)?;
     observer.finish();
-    Ok(FitOutcome { model, ema: ema.map(|e| e.model), losses, rng, resumed_from })
+    Ok(FitOutcome {
+        model,
+        ema: ema.map(|e| e.model),
+        losses,
+        rng,
+        resumed_from,
+    })
 }

@@ -11,11 +11,11 @@ mod observer;
 mod schedule;
 mod seed;
 
-pub use checkpoint::{Checkpoint, CHECKPOINT_FILE};
+pub use checkpoint::{CHECKPOINT_FILE, Checkpoint};
 pub use clip::{clip_grad_norm, grad_norm};
 pub use ema::Ema;
-pub use fit::{fit, FitConfig, FitOutcome, StepStats};
+pub use fit::{FitConfig, FitOutcome, StepStats, fit};
 pub use guard::check_finite;
 pub use observer::{NoObserver, Observer};
 pub use schedule::LrSchedule;
-pub use seed::{seed_device, RngState, SeededRng};
+pub use seed::{RngState, SeededRng, seed_device};

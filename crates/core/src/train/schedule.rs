@@ -35,7 +35,12 @@ impl LrSchedule {
     pub fn lr(&self, step: u64) -> f64 {
         match *self {
             LrSchedule::Constant { lr } => lr,
-            LrSchedule::WarmupCosine { peak, min_lr, warmup, total } => {
+            LrSchedule::WarmupCosine {
+                peak,
+                min_lr,
+                warmup,
+                total,
+            } => {
                 if step < warmup {
                     return peak * (step + 1) as f64 / warmup as f64;
                 }
@@ -53,7 +58,12 @@ mod tests {
 
     #[test]
     fn warmup_cosine_hits_its_corners() {
-        let s = LrSchedule::WarmupCosine { peak: 1.0, min_lr: 0.1, warmup: 10, total: 110 };
+        let s = LrSchedule::WarmupCosine {
+            peak: 1.0,
+            min_lr: 0.1,
+            warmup: 10,
+            total: 110,
+        };
         assert!((s.lr(0) - 0.1).abs() < 1e-12);
         assert!((s.lr(9) - 1.0).abs() < 1e-12);
         assert!((s.lr(10) - 1.0).abs() < 1e-12);

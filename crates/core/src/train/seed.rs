@@ -27,19 +27,28 @@ pub struct SeededRng {
 impl SeededRng {
     /// A fresh stream from `seed`.
     pub fn new(seed: u64) -> Self {
-        SeededRng { seed, rng: ChaCha8Rng::seed_from_u64(seed) }
+        SeededRng {
+            seed,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 
     /// Continues the stream recorded in `state`.
     pub fn from_state(state: RngState) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(state.seed);
         rng.set_word_pos(state.word_pos);
-        SeededRng { seed: state.seed, rng }
+        SeededRng {
+            seed: state.seed,
+            rng,
+        }
     }
 
     /// The current state, for checkpoints.
     pub fn state(&self) -> RngState {
-        RngState { seed: self.seed, word_pos: self.rng.get_word_pos() }
+        RngState {
+            seed: self.seed,
+            word_pos: self.rng.get_word_pos(),
+        }
     }
 
     /// An independent child stream, e.g. one per seed of a multi-seed experiment or one per
@@ -50,7 +59,9 @@ impl SeededRng {
 
     /// `n` standard-normal f32 draws.
     pub fn normal_vec(&mut self, n: usize) -> Vec<f32> {
-        (0..n).map(|_| StandardNormal.sample(&mut self.rng)).collect()
+        (0..n)
+            .map(|_| StandardNormal.sample(&mut self.rng))
+            .collect()
     }
 
     /// `n` uniform f32 draws in `[0, 1)`.
@@ -106,7 +117,10 @@ mod tests {
         a.normal_vec(13);
         let mut b = SeededRng::from_state(a.state());
         assert_eq!(a.normal_vec(5), b.normal_vec(5));
-        assert_ne!(SeededRng::new(7).normal_vec(5), SeededRng::new(8).normal_vec(5));
+        assert_ne!(
+            SeededRng::new(7).normal_vec(5),
+            SeededRng::new(8).normal_vec(5)
+        );
     }
 
     #[test]
