@@ -23,8 +23,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser, Debug)]
 #[command(name = "genlab", version, about, long_about = None)]
 struct Cli {
-    /// CPU threads for tensor work (default: $GENLAB_THREADS, else the measured best for this
-    /// machine size; see `genlab bench flow`).
+    /// CPU threads for tensor work (default: $GENLAB_THREADS, else all cores; recorded in every
+    /// report; results do not depend on it).
     #[arg(long, global = true)]
     threads: Option<usize>,
     /// No progress bars.

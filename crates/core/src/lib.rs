@@ -15,6 +15,7 @@
 //! Tensors are burn's, on the pure-Rust `flex` CPU backend (see [`device`]).
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod data;
 pub mod device;
 pub mod digit_classifier;

@@ -9,49 +9,12 @@ use std::time::Instant;
 
 use burn::optim::AdamWConfig;
 use burn::optim::GradientsParams;
+use genlab_core::bench::StepTimes;
 use genlab_core::device;
 use genlab_core::train::{SeededRng, seed_device};
 
 use crate::flow_matching::FlowMatching;
 use crate::net::TimeMlpConfig;
-
-/// One benchmarked training step.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct StepBench {
-    /// Short name.
-    pub name: String,
-    /// Data dimension.
-    pub dim: usize,
-    /// Hidden width.
-    pub width: usize,
-    /// Linear layers.
-    pub depth: usize,
-    /// Batch size.
-    pub batch: usize,
-    /// FLOPs of one step (see module doc).
-    pub flops_per_step: f64,
-    /// Wall time of each timed step, seconds.
-    pub step_seconds: Vec<f64>,
-}
-
-impl StepBench {
-    /// Mean steps per second.
-    pub fn steps_per_second(&self) -> f64 {
-        self.step_seconds.len() as f64 / self.step_seconds.iter().sum::<f64>()
-    }
-
-    /// The 10th-percentile step time (fast end, less sensitive to noise), as steps/s.
-    pub fn p10_steps_per_second(&self) -> f64 {
-        let mut s = self.step_seconds.clone();
-        s.sort_by(f64::total_cmp);
-        1.0 / s[(s.len() as f64 * 0.1) as usize]
-    }
-
-    /// Achieved GFLOP/s at the mean step time.
-    pub fn gflops(&self) -> f64 {
-        self.flops_per_step * self.steps_per_second() / 1e9
-    }
-}
 
 /// The two benchmarked models: the 2-D flow-matching MLP and the 8×8-digits MLP.
 pub fn standard_benches() -> Vec<(String, TimeMlpConfig, usize)> {
@@ -77,7 +40,7 @@ pub fn bench_train_step(
     batch: usize,
     warmup: usize,
     steps: usize,
-) -> StepBench {
+) -> StepTimes {
     let device = device::train_device();
     seed_device(&device, 0);
     let mut net = config.init(&device);
@@ -111,13 +74,9 @@ pub fn bench_train_step(
             step_seconds.push(started.elapsed().as_secs_f64());
         }
     }
-    StepBench {
+    StepTimes {
         name: name.to_string(),
-        dim: config.dim,
-        width: config.width,
-        depth: config.depth,
-        batch,
         flops_per_step: 6.0 * batch as f64 * layer_macs as f64,
-        step_seconds,
+        seconds: step_seconds,
     }
 }

@@ -4,10 +4,12 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
+use genlab_core::bench::StepTimes;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// What to benchmark: `flow`.
+    /// What to benchmark: `core` (the backend's two reference steps, B1 mlp784 and B2 flow2d,
+    /// plus this CPU's measured FP32 peak) or `flow` (the flow family's training steps).
     name: String,
     /// Timed steps per model.
     #[arg(long, default_value_t = 50)]
@@ -24,15 +26,22 @@ pub fn run(args: Args, threads: usize) -> anyhow::Result<ExitCode> {
     if args.steps == 0 {
         bail!("--steps must be at least 1");
     }
-    let results = match args.name.as_str() {
+    let results: Vec<StepTimes> = match args.name.as_str() {
+        "core" => ["mlp784", "flow2d"]
+            .iter()
+            .filter_map(|n| genlab_core::bench::reference_step(n, args.warmup, args.steps))
+            .collect(),
         "flow" => genlab_flow::bench::standard_benches()
             .into_iter()
             .map(|(name, config, batch)| {
                 genlab_flow::bench::bench_train_step(&name, &config, batch, args.warmup, args.steps)
             })
-            .collect::<Vec<_>>(),
-        other => bail!("unknown benchmark `{other}` (known: flow)"),
+            .collect(),
+        other => bail!("unknown benchmark `{other}` (known: core, flow)"),
     };
+    // The measured peak puts achieved GFLOP/s in proportion (threads × single-thread peak).
+    let peak = (args.name == "core")
+        .then(|| genlab_core::bench::fp32_peak_gflops_per_thread() * threads as f64);
     if args.json {
         let rows: Vec<_> = results
             .iter()
@@ -40,23 +49,31 @@ pub fn run(args: Args, threads: usize) -> anyhow::Result<ExitCode> {
                 serde_json::json!({
                     "name": r.name, "threads": threads, "steps_per_s": r.steps_per_second(),
                     "p10_steps_per_s": r.p10_steps_per_second(), "gflops": r.gflops(),
+                    "peak_gflops": peak,
                 })
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         println!("threads: {threads}");
+        if let Some(p) = peak {
+            println!("measured FP32 peak: {p:.1} GFLOP/s ({threads} thread(s) x FMA loop)");
+        }
         println!(
-            "{:48} {:>10} {:>10} {:>9}",
-            "step", "steps/s", "p10", "GFLOP/s"
+            "{:48} {:>10} {:>10} {:>9} {:>8}",
+            "step", "steps/s", "p10", "GFLOP/s", "% peak"
         );
         for r in &results {
+            let share = peak
+                .map(|p| format!("{:.0}%", 100.0 * r.gflops() / p))
+                .unwrap_or_default();
             println!(
-                "{:48} {:>10.2} {:>10.2} {:>9.1}",
+                "{:48} {:>10.2} {:>10.2} {:>9.1} {:>8}",
                 r.name,
                 r.steps_per_second(),
                 r.p10_steps_per_second(),
-                r.gflops()
+                r.gflops(),
+                share
             );
         }
     }

@@ -70,8 +70,8 @@ fn shortest_exact(v: f32) -> String {
     }
 }
 
-/// Parses CSV text into points.
-fn parse(text: &str) -> std::result::Result<Points, LineError> {
+/// Parses CSV text into points; also used for the embedded digits.
+pub(super) fn parse(text: &str) -> std::result::Result<Points, LineError> {
     let mut rows = text
         .trim_start_matches('\u{feff}')
         .lines()
