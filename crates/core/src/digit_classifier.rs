@@ -140,6 +140,7 @@ impl DigitClassifier {
             ema_decay: None,
             checkpoint_every: 0,
             log_every: 100,
+            eval_every: 0,
         };
         let ce = CrossEntropyLossConfig::new().init(&device);
         let out = fit(
@@ -157,6 +158,7 @@ impl DigitClassifier {
                 let y = Tensor::<1, Int>::from_data(TensorData::new(y, [idx.len()]), &device);
                 ce.forward(net.logits(x), y)
             },
+            None,
             &mut NoObserver,
         )?;
         let mut classifier = DigitClassifier {

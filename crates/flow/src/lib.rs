@@ -13,6 +13,9 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod cmt;
+pub mod consistency;
+pub mod ect;
 pub mod edm;
 pub mod flow_matching;
 pub mod model;

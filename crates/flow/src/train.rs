@@ -141,6 +141,7 @@ pub fn train(
         ema_decay: config.ema_decay,
         checkpoint_every: config.checkpoint_every,
         log_every: 10,
+        eval_every: 0,
     };
     let meta = serde_json::to_value(config).map_err(|e| Error::InvalidInput(e.to_string()))?;
     let checkpoint = run_dir.map(genlab_core::train::Checkpoint::path_in);
@@ -158,6 +159,7 @@ pub fn train(
             let x0 = tensor::rows_to_tensor(&normalised, &idx, &device);
             process.loss(net, x0, rng)
         },
+        None,
         observer,
     )?;
     let net = out

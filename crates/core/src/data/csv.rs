@@ -1,7 +1,7 @@
 //! Points as CSV: one point per line, comma-separated numbers.
 //!
 //! Accepted:
-//! - an optional header line, recognised by having at least one field that is not a number;
+//! - an optional header line: the first line, if none of its fields is a number;
 //! - in the header, one column named `label` or `class` (any case): its values are the class
 //!   labels and must be non-negative integers (`3` or `3.0`); every other column is a coordinate;
 //! - blank lines and lines starting with `#` anywhere (skipped), spaces around fields, CRLF line
@@ -82,7 +82,9 @@ pub(super) fn parse(text: &str) -> std::result::Result<Points, LineError> {
         .peekable();
     let mut width = None;
     let mut label_col = None;
-    if let Some((no, first)) = rows.next_if(|(_, f)| f.iter().any(|s| s.parse::<f64>().is_err())) {
+    // A line mixing names and numbers is read as data (and fails there) rather than taken
+    // for a header, so that a typo in the first row never silently drops it.
+    if let Some((no, first)) = rows.next_if(|(_, f)| f.iter().all(|s| s.parse::<f64>().is_err())) {
         let mut label_cols = first.iter().enumerate().filter(|(_, name)| {
             name.eq_ignore_ascii_case("label") || name.eq_ignore_ascii_case("class")
         });
@@ -136,9 +138,13 @@ fn parse_value(field: &str, number: usize) -> std::result::Result<f32, String> {
         .map_err(|_| format!("field {number} (`{field}`) is not a number"))?;
     if v.is_finite() {
         Ok(v)
-    } else {
+    } else if v.is_nan() || field.to_ascii_lowercase().contains("inf") {
         Err(format!(
             "field {number} is {v}: non-finite values are not allowed"
+        ))
+    } else {
+        Err(format!(
+            "field {number} (`{field}`) is outside the f32 range"
         ))
     }
 }
@@ -222,6 +228,14 @@ mod tests {
             )
         );
         assert_eq!(error("1,2\n3,\n"), (Some(2), "field 2 is empty".into()));
+        assert_eq!(
+            error("1,2x\n3,4\n"),
+            (Some(1), "field 2 (`2x`) is not a number".into())
+        );
+        assert_eq!(
+            error("1,2\n1e39,4\n"),
+            (Some(2), "field 1 (`1e39`) is outside the f32 range".into())
+        );
         assert_eq!(
             error("label,x\n1,2\n-1,2\n"),
             (Some(3), "label `-1` is not a non-negative integer".into())

@@ -2,9 +2,9 @@
 //!
 //! - [`Mixture`]: seeded, labelled 2-D toy distributions (8 Gaussians, checkerboard, moons,
 //!   spiral).
-//! - [`digits`]: the 8×8 UCI digits, shipped inside the binary (no fetch needed).
+//! - [`digits()`]: the 8×8 UCI digits, shipped inside the binary (no fetch needed).
 //! - [`fashion_mnist`]: Fashion-MNIST, read from the cache after `genlab data fetch
-//!   fashion-mnist` has unpacked it from its Debian package ([`fetch`], [`Cache`]).
+//!   fashion-mnist` has unpacked it from its Debian package ([`fetch()`], [`Cache`]).
 //! - The user's own files: CSV ([`read_points_csv`], [`write_points_csv`]), NumPy `.npy`
 //!   ([`read_npy`], [`write_npy`]) and IDX ([`read_idx`]).
 //!

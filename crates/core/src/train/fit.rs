@@ -38,7 +38,14 @@ pub struct FitConfig {
     pub checkpoint_every: u64,
     /// Record the loss in the returned history every this many steps.
     pub log_every: u64,
+    /// Call the evaluation hook every this many steps (0: never; also after the last step).
+    #[serde(default)]
+    pub eval_every: u64,
 }
+
+/// A callback that measures the model during training (e.g. metric-vs-step curves); it gets
+/// the module and the number of completed steps.
+pub type EvalHook<'a, M> = &'a mut dyn FnMut(&M, u64) -> Result<()>;
 
 /// What [`fit`] returns.
 #[derive(Debug)]
@@ -53,17 +60,6 @@ pub struct FitOutcome<M> {
     pub rng: SeededRng,
     /// The step the run resumed from, if it did.
     pub resumed_from: Option<u64>,
-}
-
-/// Per-step numbers passed to the observer.
-#[derive(Debug, Clone, Copy)]
-pub struct StepStats {
-    /// Completed steps.
-    pub step: u64,
-    /// The step's loss.
-    pub loss: f64,
-    /// The learning rate used.
-    pub lr: f64,
 }
 
 /// Trains `model` for `config.steps` steps on the objective `loss_fn(model, rng, step)`.
@@ -81,6 +77,7 @@ pub fn fit<M, L>(
     resume: bool,
     meta: serde_json::Value,
     mut loss_fn: L,
+    mut eval: Option<EvalHook<'_, M>>,
     observer: &mut dyn Observer,
 ) -> Result<FitOutcome<M>>
 where
@@ -215,6 +212,12 @@ where
             losses.push((step, loss_value));
         }
         observer.step(step, &[("loss", loss_value), ("lr", lr)]);
+        if let Some(hook) = eval.as_mut()
+            && config.eval_every > 0
+            && (step % config.eval_every == 0 || step == config.steps)
+        {
+            hook(&model, step)?;
+        }
         if config.checkpoint_every > 0 && step % config.checkpoint_every == 0 && step < config.steps
         {
             save(&model, &optim, &ema, &rng, step, &losses)?;

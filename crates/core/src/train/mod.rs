@@ -14,7 +14,7 @@ mod seed;
 pub use checkpoint::{CHECKPOINT_FILE, Checkpoint};
 pub use clip::{clip_grad_norm, grad_norm};
 pub use ema::Ema;
-pub use fit::{FitConfig, FitOutcome, StepStats, fit};
+pub use fit::{EvalHook, FitConfig, FitOutcome, fit};
 pub use guard::check_finite;
 pub use observer::{NoObserver, Observer};
 pub use schedule::LrSchedule;

@@ -1,0 +1,178 @@
+//! Consistency mid-training (Hu, Lai, Mitsufuji, Ermon, ICLR 2026, "Consistency Mid-Training",
+//! <https://arxiv.org/abs/2509.24526>; reference code sony/cmt `DPMSolverLoss`, read through
+//! `shared/research/anchors-generative.md` §1.2).
+//!
+//! A frozen teacher solves its probability-flow ODE from x_T = T z down to t_0 = ε in M steps
+//! uniform in logSNR (a geometric σ grid), and every point of the trajectory becomes a training
+//! pair whose target is the trajectory's endpoint:
+//!
+//! ```text
+//! teacher:  x̂_{t_M} = T z → x̂_{t_{M−1}} → … → x̂_{t_0}      (Heun, t_i geometric, t_0 = ε)
+//! CMT-CM:   L = E_z E_{i=1..M} d(f_θ(x̂_{t_i}, t_i), x̂_{t_0})
+//! KD:       only i = M (the endpoint pair x_T → x̂_{t_0}): "Slow CMT", M× fewer pairs per solve
+//! d(a, b) = ‖a − b‖²  or pseudo-Huber √(‖a − b‖² + c²) − c
+//! ```
+//!
+//! The target is fixed, so no stop-gradient, Δt schedule or time weighting is needed. The
+//! reference code uses DPM-Solver++(2M); Heun is the other solver the note allows and the one
+//! this crate's teachers already use. (CMT-MF, the two-time average-velocity form for MeanFlow
+//! students, is not implemented yet.)
+
+use burn::tensor::{Tensor, TensorData};
+use genlab_core::train::SeededRng;
+
+use crate::consistency::Consistency;
+use crate::edm::EdmField;
+use crate::model::FlowModel;
+use crate::net::TimeMlp;
+use crate::ode::{Solver, Trajectory, solve};
+use crate::process::Process;
+
+/// Mid-training pairs: inputs on teacher trajectories, their times, and their targets.
+#[derive(Debug, Clone)]
+pub struct Pairs {
+    /// Trajectory points, `[n, dim]`.
+    pub x: Tensor<2>,
+    /// Their noise levels, `[n, 1]`.
+    pub t: Tensor<2>,
+    /// The trajectory endpoints, `[n, dim]`.
+    pub target: Tensor<2>,
+}
+
+/// Which pairs a trajectory contributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairKind {
+    /// Every point except the endpoint (CMT-CM).
+    Trajectory,
+    /// Only the starting point x_T (knowledge distillation, the "Slow CMT" ablation).
+    EndpointOnly,
+}
+
+/// The teacher grid: `m` steps geometric in σ from T down to ε (M + 1 levels).
+pub fn trajectory_grid(cm: &Consistency, m: usize) -> Vec<f32> {
+    let (hi, lo) = (cm.edm.sigma_max.ln(), cm.edm.sigma_min.ln());
+    (0..=m)
+        .map(|i| (hi + (lo - hi) * i as f32 / m as f32).exp())
+        .collect()
+}
+
+/// Solves the teacher ODE from `T z` along [`trajectory_grid`], recording every step.
+/// Returns `None` for a teacher that is not an EDM model.
+pub fn teacher_trajectory(
+    teacher: &FlowModel,
+    cm: &Consistency,
+    z: Tensor<2>,
+    m: usize,
+) -> Option<Trajectory> {
+    let Process::Edm(edm) = &teacher.spec.process else {
+        return None;
+    };
+    let grid = trajectory_grid(cm, m);
+    Some(solve(
+        &EdmField {
+            edm,
+            net: &teacher.net,
+        },
+        z.mul_scalar(edm.sigma_max),
+        &grid,
+        Solver::Heun,
+        true,
+    ))
+}
+
+/// Builds the training pairs of one recorded trajectory batch.
+pub fn pairs(traj: &Trajectory, kind: PairKind) -> Pairs {
+    let endpoint = traj.last();
+    let [b, _] = endpoint.dims();
+    let device = endpoint.device();
+    let m = traj.states.len() - 1;
+    let used: Vec<usize> = match kind {
+        PairKind::Trajectory => (0..m).collect(),
+        PairKind::EndpointOnly => vec![0],
+    };
+    let x = Tensor::cat(used.iter().map(|&i| traj.states[i].clone()).collect(), 0);
+    let times: Vec<f32> = used
+        .iter()
+        .flat_map(|&i| std::iter::repeat_n(traj.times[i], b))
+        .collect();
+    let t = Tensor::<2>::from_data(TensorData::new(times, [used.len() * b, 1]), &device);
+    let target = Tensor::cat(vec![endpoint; used.len()], 0);
+    Pairs { x, t, target }
+}
+
+/// Draws `n_traj` trajectories from the teacher and returns their pairs (teacher NFE used:
+/// 2 M per trajectory).
+pub fn sample_pairs(
+    teacher: &FlowModel,
+    cm: &Consistency,
+    n_traj: usize,
+    m: usize,
+    kind: PairKind,
+    rng: &mut SeededRng,
+    device: &burn::tensor::Device,
+) -> Option<Pairs> {
+    let z = rng.normal([n_traj, teacher.dim()], device);
+    teacher_trajectory(teacher, cm, z, m).map(|tr| pairs(&tr, kind))
+}
+
+/// The mid-training loss: mean over pairs of d(f_θ(x, t), target), with pseudo-Huber constant
+/// `huber_c` (0: squared L2).
+pub fn cmt_loss(cm: &Consistency, net: &TimeMlp, p: &Pairs, huber_c: f32) -> Tensor<1> {
+    let sq = (cm.f(net, p.x.clone(), p.t.clone()) - p.target.clone())
+        .square()
+        .sum_dim(1);
+    if huber_c > 0.0 {
+        sq.add_scalar(huber_c * huber_c)
+            .sqrt()
+            .sub_scalar(huber_c)
+            .mean()
+    } else {
+        sq.mean()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edm::Edm;
+    use burn::tensor::Device;
+
+    /// A hand-made trajectory of 2 samples over 3 levels (M = 2).
+    fn trajectory(device: &Device) -> Trajectory {
+        let s = |v: [f32; 2]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [2, 1]), device);
+        Trajectory {
+            times: vec![80.0, 1.0, 0.002],
+            states: vec![s([8.0, -4.0]), s([1.0, 0.5]), s([0.3, 0.2])],
+            nfe: 4,
+        }
+    }
+
+    #[test]
+    fn trajectory_pairs_point_every_state_at_the_endpoint() {
+        let device = Device::flex();
+        let p = pairs(&trajectory(&device), PairKind::Trajectory);
+        let v = |t: Tensor<2>| genlab_core::tensor::to_vec(t);
+        assert_eq!(v(p.x), vec![8.0, -4.0, 1.0, 0.5]);
+        assert_eq!(v(p.t), vec![80.0, 80.0, 1.0, 1.0]);
+        assert_eq!(v(p.target), vec![0.3, 0.2, 0.3, 0.2]);
+        let kd = pairs(&trajectory(&device), PairKind::EndpointOnly);
+        assert_eq!(
+            (v(kd.x), v(kd.t), v(kd.target)),
+            (vec![8.0, -4.0], vec![80.0, 80.0], vec![0.3, 0.2])
+        );
+    }
+
+    #[test]
+    fn grid_is_uniform_in_log_snr() {
+        let g = trajectory_grid(
+            &Consistency {
+                edm: Edm::default(),
+            },
+            16,
+        );
+        assert_eq!(g.len(), 17);
+        assert!((g[0] - 80.0).abs() < 1e-3 && (g[16] - 0.002).abs() < 1e-6);
+        let r: Vec<f32> = g.windows(2).map(|w| (w[0] / w[1]).ln()).collect();
+        assert!(r.iter().all(|x| (x - r[0]).abs() < 1e-4));
+    }
+}
