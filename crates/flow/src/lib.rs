@@ -23,6 +23,7 @@ pub mod net;
 pub mod ode;
 pub mod process;
 pub mod repro;
+pub mod repro_cmt;
 #[cfg(test)]
 mod testutil;
 pub mod train;
