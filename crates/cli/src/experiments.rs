@@ -13,8 +13,14 @@ pub struct Experiment {
 
 /// Every experiment, in the order `repro all` runs them.
 pub const ALL: &[Experiment] = &[
-    Experiment { info: genlab_flow::repro::INFO, run: genlab_flow::repro::run },
-    Experiment { info: genlab_flow::repro_cmt::INFO, run: genlab_flow::repro_cmt::run },
+    Experiment {
+        info: genlab_flow::repro::INFO,
+        run: genlab_flow::repro::run,
+    },
+    Experiment {
+        info: genlab_flow::repro_cmt::INFO,
+        run: genlab_flow::repro_cmt::run,
+    },
 ];
 
 /// The experiment called `name`.

@@ -48,6 +48,9 @@ enum Command {
     /// Train and sample diffusion / flow-matching models on your own points.
     #[command(subcommand)]
     Flow(cmd::flow::Command),
+    /// Consistency mid-training: distil an EDM model into a 1–2-step sampler.
+    #[command(subcommand)]
+    Cmt(cmd::cmt::Command),
     /// Measure training throughput (steps/s) of a family's models.
     Bench(cmd::bench::Args),
 }
@@ -73,6 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => cmd::report::run(args),
         Command::Data(c) => cmd::data::run(c),
         Command::Flow(c) => cmd::flow::run(c, progress),
+        Command::Cmt(c) => cmd::cmt::run(c, progress),
         Command::Bench(args) => cmd::bench::run(args, threads),
     }
 }

@@ -115,3 +115,59 @@ fn sampling_a_non_model_directory_fails_cleanly() {
     let out = genlab(dir.path(), &["flow", "sample", "--model", "empty"]);
     assert!(out.one_line_error().contains("not a genlab flow model"));
 }
+
+#[test]
+fn cmt_distill_gives_a_two_step_student() {
+    let dir = tempfile::tempdir().unwrap();
+    ring_csv(&dir.path().join("p.csv"), 200);
+    let mut args = vec![
+        "flow",
+        "train",
+        "--data",
+        "p.csv",
+        "--out",
+        "teacher",
+        "--process",
+        "edm",
+    ];
+    args.extend_from_slice(SMALL);
+    genlab(dir.path(), &args).ok();
+    // The distilled student keeps the teacher's architecture and samples in 1 or 2 steps.
+    let out = genlab(
+        dir.path(),
+        &[
+            "cmt",
+            "distill",
+            "--teacher",
+            "teacher",
+            "--out",
+            "student",
+            "--steps",
+            "20",
+        ],
+    );
+    assert!(out.ok().contains("1–2-step student"), "{}", out.stdout);
+    for steps in ["1", "2"] {
+        let s = genlab(
+            dir.path(),
+            &[
+                "flow", "sample", "--model", "student", "-n", "7", "--steps", steps,
+            ],
+        );
+        assert_eq!(s.ok().lines().count(), 8);
+    }
+    // A flow-matching model cannot be a CMT teacher.
+    let mut fm = vec!["flow", "train", "--data", "p.csv", "--out", "fm"];
+    fm.extend_from_slice(SMALL);
+    genlab(dir.path(), &fm).ok();
+    let err = genlab(
+        dir.path(),
+        &["cmt", "distill", "--teacher", "fm", "--out", "s2"],
+    );
+    assert!(
+        err.one_line_error().contains("EDM teacher"),
+        "{}",
+        err.stderr
+    );
+    assert!(!dir.path().join("s2").exists());
+}

@@ -176,3 +176,96 @@ mod tests {
         assert!(r.iter().all(|x| (x - r[0]).abs() < 1e-4));
     }
 }
+
+/// Settings of [`distill`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DistillConfig {
+    /// Mid-training steps.
+    pub steps: u64,
+    /// Pairs per step (batch / M trajectories each step).
+    pub batch: usize,
+    /// Teacher solver steps M per trajectory.
+    pub trajectory_steps: usize,
+    /// Learning rate (Adam, constant).
+    pub lr: f64,
+    /// Intermediate noise level stored for 2-step sampling.
+    pub t_mid: f32,
+    /// Seed of the trajectories.
+    pub seed: u64,
+}
+
+impl Default for DistillConfig {
+    fn default() -> Self {
+        DistillConfig {
+            steps: 2000,
+            batch: 256,
+            trajectory_steps: 16,
+            lr: 1e-3,
+            t_mid: 0.8,
+            seed: 0,
+        }
+    }
+}
+
+/// Consistency mid-training of a student initialised from `teacher` (an EDM model): the result
+/// samples in 1 or 2 steps. Returns the student and its `(step, loss)` history.
+pub fn distill(
+    teacher: &FlowModel,
+    config: &DistillConfig,
+    observer: &mut dyn genlab_core::train::Observer,
+) -> genlab_core::Result<(FlowModel, Vec<(u64, f64)>)> {
+    use burn::module::Module;
+    use genlab_core::Error;
+    use genlab_core::train::{FitConfig, LrSchedule, fit};
+    let Process::Edm(edm) = teacher.spec.process else {
+        return Err(Error::InvalidInput("CMT distillation needs an EDM teacher (train it with `genlab flow train --process edm`)".into()));
+    };
+    if config.steps == 0 || config.trajectory_steps == 0 || config.batch < config.trajectory_steps {
+        return Err(Error::InvalidInput(
+            "distillation needs steps ≥ 1 and batch ≥ trajectory steps ≥ 1".into(),
+        ));
+    }
+    let cm = Consistency { edm };
+    let device = genlab_core::device::train_device();
+    let fit_config = FitConfig {
+        steps: config.steps,
+        schedule: LrSchedule::Constant { lr: config.lr },
+        clip_norm: Some(1.0),
+        ema_decay: Some(0.995),
+        checkpoint_every: 0,
+        log_every: 10,
+        eval_every: 0,
+    };
+    let n_traj = config.batch / config.trajectory_steps;
+    let out = fit(
+        teacher.net.clone().train(),
+        burn::optim::AdamConfig::new().init(),
+        SeededRng::new(config.seed),
+        &fit_config,
+        None,
+        false,
+        serde_json::Value::Null,
+        |net, rng, _| {
+            let p = sample_pairs(
+                teacher,
+                &cm,
+                n_traj,
+                config.trajectory_steps,
+                PairKind::Trajectory,
+                rng,
+                &device,
+            )
+            .expect("EDM teacher checked above");
+            cmt_loss(&cm, net, &p, 0.0)
+        },
+        None,
+        observer,
+    )?;
+    let net = out.ema.unwrap_or_else(|| out.model.valid());
+    let mut spec = teacher.spec.clone();
+    spec.consistency = Some(crate::model::StudentSpec {
+        t_mid: config.t_mid,
+    });
+    spec.steps = 2;
+    Ok((FlowModel { spec, net }, out.losses))
+}

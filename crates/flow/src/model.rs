@@ -12,6 +12,7 @@ use genlab_core::train::SeededRng;
 use genlab_core::{Error, Result, fsx, tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::consistency::{Consistency, ConsistencyMap, one_step, two_step};
 use crate::net::{TimeMlp, TimeMlpConfig};
 use crate::ode::{Solver, Trajectory};
 use crate::process::Process;
@@ -82,6 +83,17 @@ pub struct ModelSpec {
     pub solver: Solver,
     /// Default number of solver steps.
     pub steps: usize,
+    /// Set for a consistency student (`genlab cmt distill`): the network is the consistency
+    /// function f(x, t) and sampling takes 1 or 2 steps instead of solving the ODE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<StudentSpec>,
+}
+
+/// How a consistency student samples.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StudentSpec {
+    /// Intermediate noise level of the 2-step sampler.
+    pub t_mid: f32,
 }
 
 /// A trained model, ready to sample.
@@ -116,7 +128,8 @@ impl FlowModel {
             .integrate(&self.net, z, steps, solver, record)
     }
 
-    /// `n` samples in data space, in batches of at most 4096.
+    /// `n` samples in data space, in batches of at most 4096. A consistency student samples in
+    /// one step when `steps` is 1 and in two otherwise (`solver` is then unused).
     pub fn sample(
         &self,
         n: usize,
@@ -130,7 +143,27 @@ impl FlowModel {
         while done < n {
             let b = (n - done).min(4096);
             let z = rng.normal([b, self.dim()], device);
-            let x = self.trajectory(z, steps, solver, false).last();
+            let x = match (&self.spec.consistency, &self.spec.process) {
+                (Some(student), Process::Edm(edm)) => {
+                    let cm = Consistency { edm: *edm };
+                    let map = ConsistencyMap {
+                        cm: &cm,
+                        net: &self.net,
+                    };
+                    if steps <= 1 {
+                        one_step(&map, edm, z)
+                    } else {
+                        two_step(
+                            &map,
+                            edm,
+                            z,
+                            rng.normal([b, self.dim()], device),
+                            student.t_mid,
+                        )
+                    }
+                }
+                _ => self.trajectory(z, steps, solver, false).last(),
+            };
             data.extend(tensor::to_vec(x));
             done += b;
         }

@@ -171,6 +171,7 @@ pub fn train(
         norm,
         solver: config.solver,
         steps: config.sample_steps,
+        consistency: None,
     };
     Ok(Trained {
         model: FlowModel { spec, net },
