@@ -18,6 +18,7 @@ pub mod consistency;
 pub mod ect;
 pub mod edm;
 pub mod flow_matching;
+pub mod meanflow;
 pub mod model;
 pub mod net;
 pub mod ode;

@@ -9,6 +9,9 @@
 //! (B) CMT → ECT      mid-training on teacher trajectories (M = 16 Heun steps), then ECT with a
 //!                    constant small Δt (q = 256) for the remaining budget
 //! (C) KD → ECT       mid-training on endpoint pairs only, same mid compute as (B), then as (B)
+//! (D) MeanFlow       on a flow-matching teacher: MF from scratch vs CMT-MF mid-training then
+//!                    MF, equal compute; 1-step energy distance vs steps (reported, not in the
+//!                    verdict)
 //! ```
 //!
 //! Equal total compute, counted in single-sample network evaluations: an ECT step costs 4b
@@ -36,7 +39,7 @@ use genlab_core::train::{
 use genlab_core::{Error, Result, device, tensor};
 
 use crate::cmt::{PairKind, cmt_loss, sample_pairs, teacher_trajectory};
-use crate::consistency::{Consistency, ConsistencyMap, one_step, two_step};
+use crate::consistency::{Consistency, ConsistencyMap, FlowMap, one_step, two_step};
 use crate::ect::Ect;
 use crate::edm::Edm;
 use crate::model::FlowModel;
@@ -68,19 +71,23 @@ struct Scale {
     eval_every: u64,
     eval_points: usize,
     seeds: u64,
+    mf_budget: u64,
+    mf_mid_steps: u64,
 }
 
 impl Scale {
     fn new(quick: bool) -> Scale {
         if quick {
             Scale {
-                teacher_steps: 1500,
-                budget: 600,
-                mid_steps: 100,
+                teacher_steps: 1200,
+                budget: 400,
+                mid_steps: 70,
                 batch: 256,
-                eval_every: 50,
-                eval_points: 1000,
+                eval_every: 40,
+                eval_points: 800,
                 seeds: 3,
+                mf_budget: 240,
+                mf_mid_steps: 60,
             }
         } else {
             Scale {
@@ -91,6 +98,8 @@ impl Scale {
                 eval_every: 100,
                 eval_points: 2000,
                 seeds: 3,
+                mf_budget: 1200,
+                mf_mid_steps: 200,
             }
         }
     }
@@ -429,6 +438,17 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
             ),
         });
     }
+    let (mf_arms, mf_lines, mf_note) = meanflow_arms(opts, &scale, &data, observer)?;
+    arms_out.extend(mf_arms);
+    report::plot::lines(
+        &opts.dir.join("meanflow_one_step_energy.svg"),
+        "(D) MeanFlow 1-step energy distance (seed 0)",
+        "post-training step",
+        "energy distance",
+        &mf_lines,
+        true,
+    )?;
+    figures.push(Figure { file: "meanflow_one_step_energy.svg".into(), caption: "(D) MeanFlow post-training from scratch vs from CMT-MF mid-training: 1-step energy distance to held-out data.".into() });
     let verdict = report::across_seeds(&verdicts)?;
     let mut r = Report::new(INFO.name, INFO.paper, INFO.claim, opts.seed, verdict);
     r.seeds = (0..scale.seeds).map(|s| opts.seed + s).collect();
@@ -454,6 +474,7 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
         }
     }
     r.notes = vec![
+        mf_note,
         format!(
             "At equal post-training steps (all seeds, every checkpoint of B's shorter post-training), B's 2-step energy distance is below A's at {below} of {total} checkpoints."
         ),
@@ -583,4 +604,182 @@ fn run_arm(
     )?;
     curve.losses = out.losses.iter().map(|l| l.1).collect();
     Ok(curve)
+}
+
+/// MeanFlow network: u(z, r, t) with two time inputs.
+fn meanflow_net(seed: u64, device: &burn::tensor::Device) -> TimeMlp {
+    seed_device(device, seed);
+    crate::net::TimeMlpConfig::new(2)
+        .with_n_times(2)
+        .init(device)
+}
+
+/// Arm (D): MeanFlow post-training from scratch vs after CMT-MF mid-training on the
+/// trajectories of a flow-matching teacher, at equal compute (an MF step costs 5b: forward and
+/// backward 3b plus the two JVP evaluations; a CMT-MF step 2M NFE per trajectory plus 3b).
+/// Returns the arms' summaries, seed 0's curves, and a computed one-line comparison.
+fn meanflow_arms(
+    opts: &ReproOptions,
+    scale: &Scale,
+    data: &Points,
+    observer: &mut dyn Observer,
+) -> Result<(report::Arms, Vec<LineSeries>, String)> {
+    use crate::flow_matching::FlowMatching;
+    use crate::meanflow::{MeanFlow, MeanFlowMap, cmt_mf_pairs};
+    const MF_M: usize = 8; // trajectory steps: 36 ordered pairs per trajectory
+    let plain = device::device();
+    let train_device = device::train_device();
+    observer.message("(D) training the flow-matching teacher");
+    let teacher_config = TrainConfig {
+        steps: scale.teacher_steps,
+        seed: opts.seed,
+        ..TrainConfig::new(Process::FlowMatching(FlowMatching))
+    };
+    let teacher = train(data, &teacher_config, None, false, observer)?.model;
+    let norm = teacher.spec.norm.clone();
+    let normalised = norm.encode(data);
+    let mf = MeanFlow::default();
+    let pairs_per_traj = MF_M * (MF_M + 1) / 2;
+    let n_traj = scale.batch.div_ceil(pairs_per_traj);
+    let mid_units =
+        scale.mf_mid_steps as f64 * (2.0 * MF_M as f64 * n_traj as f64 / scale.batch as f64 + 3.0);
+    let post_after_mid = scale.mf_budget - (mid_units / 5.0).ceil() as u64;
+    let mut results: BTreeMap<&str, Vec<(Vec<(u64, f64)>, f64)>> = BTreeMap::new();
+    let mut wins = 0;
+    for s in 0..scale.seeds {
+        let seed = opts.seed + s;
+        let mut rng = SeededRng::new(seed.wrapping_mul(0x51_7CC1).wrapping_add(7));
+        let held_out = Mixture::EightGaussians.sample(scale.eval_points, rng.rng());
+        let teacher_energy = energy_distance_biased(
+            &teacher.sample(
+                scale.eval_points,
+                teacher.spec.steps,
+                Solver::Heun,
+                &mut rng,
+                &plain,
+            ),
+            &held_out,
+        )?;
+        let z = rng.normal([scale.eval_points, 2], &plain);
+        let mut steps_to = Vec::new();
+        for (name, mid) in [("D: MF scratch", 0), ("D: CMT-MF→MF", scale.mf_mid_steps)] {
+            let mut arm_rng = rng.fork();
+            let mut net = meanflow_net(seed, &train_device);
+            if mid > 0 {
+                let config = FitConfig {
+                    steps: mid,
+                    schedule: LrSchedule::Constant { lr: 1e-3 },
+                    clip_norm: Some(1.0),
+                    ema_decay: None,
+                    checkpoint_every: 0,
+                    log_every: 10,
+                    eval_every: 0,
+                };
+                net = fit(
+                    net,
+                    AdamConfig::new().init(),
+                    arm_rng.fork(),
+                    &config,
+                    None,
+                    false,
+                    serde_json::Value::Null,
+                    |net, rng, _| {
+                        let zt = rng.normal([n_traj, 2], &train_device);
+                        let traj = teacher.trajectory(zt, MF_M, Solver::Heun, true);
+                        let (z, r, t, target) = cmt_mf_pairs(&traj);
+                        (crate::meanflow::u(net, z, r, t) - target).square().mean()
+                    },
+                    None,
+                    observer,
+                )?
+                .model;
+            }
+            let mut curve: Vec<(u64, f64)> = Vec::new();
+            let mut measure = |net: &TimeMlp, step: u64| -> Result<()> {
+                let net = net.valid();
+                let x = MeanFlowMap { net: &net }.jump(z.clone(), 1.0, 0.0);
+                curve.push((
+                    step,
+                    energy_distance_biased(&norm.decode(&tensor::to_points(x)), &held_out)?,
+                ));
+                Ok(())
+            };
+            measure(&net, 0)?;
+            let post = if mid > 0 {
+                post_after_mid
+            } else {
+                scale.mf_budget
+            };
+            let config = FitConfig {
+                steps: post,
+                schedule: LrSchedule::Constant { lr: 3e-4 },
+                clip_norm: Some(1.0),
+                ema_decay: None,
+                checkpoint_every: 0,
+                log_every: 10,
+                eval_every: scale.eval_every,
+            };
+            let batch = scale.batch;
+            fit(
+                net,
+                AdamConfig::new().init(),
+                arm_rng.fork(),
+                &config,
+                None,
+                false,
+                serde_json::Value::Null,
+                |net, rng, _| {
+                    let idx = rng.indices(batch, normalised.len());
+                    let x0 = tensor::rows_to_tensor(&normalised, &idx, &train_device);
+                    let eps = rng.normal([batch, 2], &train_device);
+                    let (t, r) = mf.sample_times(batch, rng);
+                    mf.loss(net, x0, eps, &t, &r)
+                },
+                Some(&mut measure),
+                &mut NoObserver,
+            )?;
+            let target = TARGET_FACTOR * teacher_energy;
+            let reached = curve
+                .iter()
+                .find(|(_, e)| *e <= target)
+                .map(|(s, _)| *s as f64);
+            let steps = reached.unwrap_or((scale.mf_budget + scale.eval_every) as f64);
+            steps_to.push(steps);
+            results.entry(name).or_default().push((curve, steps));
+        }
+        wins += usize::from(steps_to[1] < steps_to[0]);
+    }
+    let mut arms = report::Arms::new();
+    let mut lines = Vec::new();
+    for (name, runs) in &results {
+        let mut m = BTreeMap::new();
+        let mut put = |key: &str, xs: Vec<f64>| {
+            let (mean, std) = report::mean_std(&xs);
+            m.insert(key.to_string(), mean);
+            m.insert(format!("{key}_std"), std);
+        };
+        put("steps_to_target", runs.iter().map(|r| r.1).collect());
+        put(
+            "initial_1step_energy",
+            runs.iter()
+                .map(|r| r.0.first().map(|p| p.1).unwrap_or(f64::NAN))
+                .collect(),
+        );
+        put(
+            "final_1step_energy",
+            runs.iter()
+                .map(|r| r.0.last().map(|p| p.1).unwrap_or(f64::NAN))
+                .collect(),
+        );
+        arms.insert(name.to_string(), m);
+        lines.push(LineSeries {
+            label: name.to_string(),
+            points: runs[0].0.iter().map(|&(s, e)| (s as f64, e)).collect(),
+        });
+    }
+    let note = format!(
+        "(D) MeanFlow, 1-step target ≤ {TARGET_FACTOR} × the FM teacher's energy distance: CMT-MF→MF reached it in fewer post-training steps than MF from scratch on {wins} of {} seeds ({} CMT-MF steps, then {post_after_mid} MF steps; scratch: {} MF steps; JVP by central finite difference, h = {}).",
+        scale.seeds, scale.mf_mid_steps, scale.mf_budget, mf.jvp_h
+    );
+    Ok((arms, lines, note))
 }

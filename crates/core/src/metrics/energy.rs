@@ -1,98 +1,161 @@
-//! Energy distance (Székely & Rizzo): zero iff the distributions are equal.
+//! Energy distance (Székely & Rizzo): a distance between distributions built from expected
+//! Euclidean distances, zero exactly when the distributions are equal.
 //!
 //! ```text
-//! unbiased (U):  2/(nm) Σ‖x_i − y_j‖ − 1/(n(n−1)) Σ_{i≠j}‖x_i − x_j‖ − 1/(m(m−1)) Σ_{i≠j}‖y_i − y_j‖
-//! biased (V):    same with 1/n² and 1/m² over all pairs (i = j included)
+//! E(X, Y) = 2 E‖X − Y‖ − E‖X − X'‖ − E‖Y − Y'‖
+//!
+//! unbiased (U):  2/(nm) Σ_{i,j} ‖x_i − y_j‖ − 1/(n(n−1)) Σ_{i≠j} ‖x_i − x_j‖
+//!                                          − 1/(m(m−1)) Σ_{i≠j} ‖y_i − y_j‖
+//! biased (V):    the same with 1/n² and 1/m² (the zero diagonal i = j included)
 //! ```
 //!
-//! The U form has expectation exactly E(X, Y). The V form is always ≥ 0 and, between two
-//! samples of one distribution, has the positive expectation (1/n + 1/m)·E‖X − X'‖ — the
-//! "data-vs-data floor" that generated samples are compared against.
+//! Use the U form to estimate E(X, Y) itself: its expectation is exactly E(X, Y), so it can be
+//! slightly negative. The V form is never negative; between two samples of one distribution
+//! its expectation is (1/n + 1/m)·E‖X − X'‖ > 0, the "data-vs-data floor" against which
+//! generated samples are judged. Cost O((n + m)² d), parallel over rows.
 
-use super::{check_pair, pair_sum};
+use super::{Estimator, check_pair, kernel_discrepancy};
 use crate::data::Points;
 use crate::error::Result;
 
-/// Unbiased (U-statistic) squared energy distance.
-pub fn energy_distance(x: &Points, y: &Points) -> Result<f64> {
-    check_pair(x, y, 2)?;
-    let (n, m) = (x.len() as f64, y.len() as f64);
-    let xy = pair_sum(x, y, false, f64::sqrt) / (n * m);
-    let xx = pair_sum(x, x, true, f64::sqrt) / (n * (n - 1.0));
-    let yy = pair_sum(y, y, true, f64::sqrt) / (m * (m - 1.0));
-    Ok(2.0 * xy - xx - yy)
+/// The energy distance is the kernel discrepancy for the kernel −‖a − b‖.
+fn negative_distance(sq_dist: f64) -> f64 {
+    -sq_dist.sqrt()
 }
 
-/// Biased (V-statistic) squared energy distance, always ≥ 0.
+/// Unbiased (U-statistic) squared energy distance; needs at least 2 samples per set.
+pub fn energy_distance(x: &Points, y: &Points) -> Result<f64> {
+    check_pair(x, y, 2, "energy distance")?;
+    Ok(kernel_discrepancy(
+        x,
+        y,
+        negative_distance,
+        Estimator::Unbiased,
+    ))
+}
+
+/// Biased (V-statistic) squared energy distance, never negative; needs 1 sample per set.
 pub fn energy_distance_biased(x: &Points, y: &Points) -> Result<f64> {
-    check_pair(x, y, 1)?;
-    let (n, m) = (x.len() as f64, y.len() as f64);
-    let xy = pair_sum(x, y, false, f64::sqrt) / (n * m);
-    let xx = pair_sum(x, x, true, f64::sqrt) / (n * n);
-    let yy = pair_sum(y, y, true, f64::sqrt) / (m * m);
-    Ok(2.0 * xy - xx - yy)
+    check_pair(x, y, 1, "energy distance")?;
+    Ok(kernel_discrepancy(
+        x,
+        y,
+        negative_distance,
+        Estimator::Biased,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
-    use rand_distr::{Distribution, Normal};
+    use rand_distr::{Distribution, StandardNormal};
 
-    fn p1(v: &[f32]) -> Points {
-        Points::new(1, v.to_vec(), None).unwrap()
+    fn line(values: &[f32]) -> Points {
+        Points::new(1, values.to_vec(), None).unwrap()
     }
 
     #[test]
-    fn point_masses() {
-        // X = {0, 0}, Y = {1, 1}: cross term 1, within terms 0 → 2.
-        assert!((energy_distance(&p1(&[0.0, 0.0]), &p1(&[1.0, 1.0])).unwrap() - 2.0).abs() < 1e-12);
-        // X = {0, 1} with itself: U form 2·(1/2) − 1 − 1 = −1; V form 2·½ − ½ − ½ = 0.
-        let x = p1(&[0.0, 1.0]);
-        assert!((energy_distance(&x, &x).unwrap() + 1.0).abs() < 1e-12);
+    fn set_against_itself_has_the_exact_u_statistic_offset() {
+        // With Y = X the cross mean includes the n zero diagonal pairs, the within means do
+        // not: with S = Σ_{i≠j} ‖x_i − x_j‖, E = 2S/n² − 2S/(n(n−1)) = −2S / (n²(n−1)).
+        let x = Points::new(
+            2,
+            (0..40).map(|i| ((i * 13) % 17) as f32 * 0.25).collect(),
+            None,
+        )
+        .unwrap();
+        let n = x.len() as f64;
+        let mut s = 0.0;
+        for a in x.rows() {
+            for b in x.rows() {
+                s += a
+                    .iter()
+                    .zip(b)
+                    .map(|(p, q)| f64::from(p - q).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+            }
+        }
+        let expected = -2.0 * s / (n * n * (n - 1.0));
+        let got = energy_distance(&x, &x).unwrap();
+        assert!((got - expected).abs() < 1e-12 * s, "{got} vs {expected}");
+        assert!(
+            got < -1e-3,
+            "the U-statistic offset is not negligible here: {got}"
+        );
+        // The V-statistic of a set against itself is 0 up to round-off.
         assert!(energy_distance_biased(&x, &x).unwrap().abs() < 1e-12);
     }
 
     #[test]
-    fn gaussians_match_closed_form() {
-        // X ~ N(0,1), Y ~ N(μ,1): E = 2 E|N(μ, 2)| − 2 E|N(0, 2)|, E|N(m, s²)| =
-        // s√(2/π) exp(−m²/2s²) + m (1 − 2Φ(−m/s)).
-        let mu = 1.0f64;
-        let s = 2f64.sqrt();
-        let phi = |z: f64| 0.5 * (1.0 + erf(z / 2f64.sqrt()));
-        let abs_mean = |m: f64| {
-            s * (2.0 / std::f64::consts::PI).sqrt() * (-m * m / (2.0 * s * s)).exp()
-                + m * (1.0 - 2.0 * phi(-m / s))
-        };
-        let exact = 2.0 * abs_mean(mu) - 2.0 * abs_mean(0.0);
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        let draw = |m: f64, rng: &mut rand_chacha::ChaCha8Rng| -> Points {
-            p1(&(0..8000)
-                .map(|_| Normal::new(m, 1.0).unwrap().sample(rng) as f32)
-                .collect::<Vec<_>>())
-        };
-        let (x, y) = (draw(0.0, &mut rng), draw(mu, &mut rng));
-        let est = energy_distance(&x, &y).unwrap();
-        // The estimator's std is 0.031 at n = 3000 (20 PyTorch replicates), so ≈ 0.019 at
-        // n = 8000: the bound is about 4σ.
-        assert!((est - exact).abs() < 0.08, "estimate {est}, exact {exact}");
+    fn point_masses_at_zero_and_one_give_two() {
+        // X = {0, 0}, Y = {1, 1}: every cross distance is 1, every within distance 0, so
+        // E = 2·1 − 0 − 0 = 2 in both forms, with no rounding anywhere.
+        let (x, y) = (line(&[0.0, 0.0]), line(&[1.0, 1.0]));
+        assert_eq!(energy_distance(&x, &y).unwrap(), 2.0);
+        assert_eq!(energy_distance_biased(&x, &y).unwrap(), 2.0);
+        // {0, 1} against itself: U = 2·(2/4) − 1 − 1 = −1, V = 2·(2/4) − 2/4 − 2/4 = 0.
+        let x = line(&[0.0, 1.0]);
+        assert_eq!(energy_distance(&x, &x).unwrap(), -1.0);
+        assert_eq!(energy_distance_biased(&x, &x).unwrap(), 0.0);
     }
 
-    /// Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7), enough for a test oracle.
-    fn erf(x: f64) -> f64 {
-        let t = 1.0 / (1.0 + 0.3275911 * x.abs());
-        let y = 1.0
-            - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t
-                + 0.254829592)
-                * t
-                * (-x * x).exp();
-        y.copysign(x)
+    /// Φ(z) by composite Simpson integration of the normal density (error ≪ 1e-10).
+    fn normal_cdf(z: f64) -> f64 {
+        let steps = 2000;
+        let h = z / steps as f64;
+        let density = |t: f64| (-0.5 * t * t).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        let interior: f64 = (1..steps)
+            .map(|i| if i % 2 == 1 { 4.0 } else { 2.0 } * density(i as f64 * h))
+            .sum();
+        0.5 + h / 3.0 * (density(0.0) + interior + density(z))
     }
 
     #[test]
-    fn rejects_mismatched_sets() {
-        let a = Points::new(2, vec![0.0; 4], None).unwrap();
-        assert!(energy_distance(&a, &p1(&[0.0, 1.0])).is_err());
-        assert!(energy_distance(&p1(&[0.0]), &p1(&[0.0, 1.0])).is_err());
+    fn gaussian_shift_matches_closed_form() {
+        // X ~ N(0, 1), Y ~ N(μ, 1): X − Y ~ N(−μ, 2) and X − X' ~ N(0, 2), so
+        // E = 2 E|N(μ, 2)| − 2 E|N(0, 2)| with E|N(m, s²)| = s√(2/π)·e^{−m²/2s²} + m(1 − 2Φ(−m/s)).
+        let mu = 1.0;
+        let s = 2f64.sqrt();
+        let abs_mean = |m: f64| {
+            s * (2.0 / std::f64::consts::PI).sqrt() * (-m * m / (2.0 * s * s)).exp()
+                + m * (1.0 - 2.0 * normal_cdf(-m / s))
+        };
+        let exact = 2.0 * abs_mean(mu) - 2.0 * abs_mean(0.0);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut sample = |mean: f32| {
+            line(
+                &(0..4000)
+                    .map(|_| {
+                        let z: f32 = StandardNormal.sample(&mut rng);
+                        mean + z
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let (x, y) = (sample(0.0), sample(mu as f32));
+        let estimate = energy_distance(&x, &y).unwrap();
+        // The estimator's standard deviation at n = m = 4000 and μ = 1, measured over 200
+        // seeds, is 0.023 (their mean, 0.5397, is within 1.3 standard errors of `exact`,
+        // 0.5419); 0.09 is about 4 standard deviations.
+        assert!(
+            (estimate - exact).abs() < 0.09,
+            "estimate {estimate}, exact {exact}"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_inputs() {
+        let plane = Points::new(2, vec![0.0; 4], None).unwrap();
+        let msg = energy_distance(&plane, &line(&[0.0, 1.0]))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("dimension"), "{msg}");
+        let msg = energy_distance(&line(&[0.0]), &line(&[0.0, 1.0]))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("at least 2 samples"), "{msg}");
+        assert!(energy_distance_biased(&line(&[0.0]), &line(&[1.0])).is_ok());
     }
 }
