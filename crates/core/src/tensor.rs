@@ -21,6 +21,11 @@ pub fn rows_to_tensor(points: &Points, idx: &[usize], device: &Device) -> Tensor
     Tensor::from_data(TensorData::new(data, [idx.len(), points.d]), device)
 }
 
+/// Host values as a `[n, 1]` column (per-sample times, noise levels, weights).
+pub fn column(values: &[f32], device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(values.to_vec(), [values.len(), 1]), device)
+}
+
 /// A `[n, d]` tensor's values as a host vector.
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data()

@@ -18,7 +18,7 @@
 //! this crate's teachers already use. (CMT-MF, the two-time average-velocity form for MeanFlow
 //! students, is not implemented yet.)
 
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use genlab_core::train::SeededRng;
 
 use crate::consistency::Consistency;
@@ -95,7 +95,7 @@ pub fn pairs(traj: &Trajectory, kind: PairKind) -> Pairs {
         .iter()
         .flat_map(|&i| std::iter::repeat_n(traj.times[i], b))
         .collect();
-    let t = Tensor::<2>::from_data(TensorData::new(times, [used.len() * b, 1]), &device);
+    let t = genlab_core::tensor::column(&times, &device);
     let target = Tensor::cat(vec![endpoint; used.len()], 0);
     Pairs { x, t, target }
 }
@@ -136,6 +136,7 @@ mod tests {
     use super::*;
     use crate::edm::Edm;
     use burn::tensor::Device;
+    use burn::tensor::TensorData;
 
     /// A hand-made trajectory of 2 samples over 3 levels (M = 2).
     fn trajectory(device: &Device) -> Trajectory {
@@ -216,7 +217,7 @@ pub fn distill(
 ) -> genlab_core::Result<(FlowModel, Vec<(u64, f64)>)> {
     use burn::module::Module;
     use genlab_core::Error;
-    use genlab_core::train::{FitConfig, LrSchedule, fit};
+    use genlab_core::train::{FitConfig, fit};
     let Process::Edm(edm) = teacher.spec.process else {
         return Err(Error::InvalidInput("CMT distillation needs an EDM teacher (train it with `genlab flow train --process edm`)".into()));
     };
@@ -228,13 +229,8 @@ pub fn distill(
     let cm = Consistency { edm };
     let device = genlab_core::device::train_device();
     let fit_config = FitConfig {
-        steps: config.steps,
-        schedule: LrSchedule::Constant { lr: config.lr },
-        clip_norm: Some(1.0),
         ema_decay: Some(0.995),
-        checkpoint_every: 0,
-        log_every: 10,
-        eval_every: 0,
+        ..FitConfig::constant(config.steps, config.lr)
     };
     let n_traj = config.batch / config.trajectory_steps;
     let out = fit(

@@ -14,7 +14,8 @@
 //! and teacher-init ECT); after CMT, post-training keeps Δt constant and small (a large `q`,
 //! no doubling), which is the paper's point: no Δt annealing is needed.
 
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
+use genlab_core::tensor::column;
 use genlab_core::train::SeededRng;
 use serde::{Deserialize, Serialize};
 
@@ -102,9 +103,7 @@ impl Ect {
         r: &[f32],
     ) -> Tensor<1> {
         let device = x0.device();
-        let b = t.len();
-        let col = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [b, 1]), &device);
-        let (tc, rc) = (col(t), col(r));
+        let (tc, rc) = (column(t, &device), column(r, &device));
         let x_t = x0.clone() + eps.clone() * tc.clone();
         let x_r = x0 + eps * rc.clone();
         // The target is the student's own output at the earlier time, without gradient.

@@ -20,7 +20,8 @@
 //! (1/(‖Δ‖² + c)^p) is not used: the plain squared error is kept so the two arms share one
 //! loss scale.
 
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
+use genlab_core::tensor::column;
 use genlab_core::train::SeededRng;
 
 use crate::consistency::FlowMap;
@@ -90,9 +91,7 @@ impl MeanFlow {
         r: &[f32],
     ) -> Tensor<1> {
         let device = x0.device();
-        let b = t.len();
-        let col = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [b, 1]), &device);
-        let (tc, rc) = (col(t), col(r));
+        let (tc, rc) = (column(t, &device), column(r, &device));
         let z = x0.clone() * tc.clone().neg().add_scalar(1.0) + eps.clone() * tc.clone();
         let v = eps - x0;
         let frozen = |zz: Tensor<2>, tt: Tensor<2>| u(net, zz, rc.clone(), tt).detach();
@@ -124,12 +123,10 @@ pub fn cmt_mf_pairs(traj: &Trajectory) -> (Tensor<2>, Tensor<2>, Tensor<2>, Tens
             rs.extend(std::iter::repeat_n(tj, b));
         }
     }
-    let n = ts.len();
-    let col = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [n, 1]), &device);
     (
         Tensor::cat(zs, 0),
-        col(rs),
-        col(ts),
+        column(&rs, &device),
+        column(&ts, &device),
         Tensor::cat(targets, 0),
     )
 }
@@ -154,6 +151,7 @@ impl FlowMap for MeanFlowMap<'_> {
 mod tests {
     use super::*;
     use burn::tensor::Device;
+    use burn::tensor::TensorData;
 
     #[test]
     fn finite_difference_jvp_matches_analytic() {

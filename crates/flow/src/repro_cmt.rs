@@ -33,9 +33,7 @@ use genlab_core::data::{Mixture, Points};
 use genlab_core::experiment::{ExperimentInfo, ReproOptions};
 use genlab_core::metrics::energy_distance_biased;
 use genlab_core::report::{self, Better, Figure, LineSeries, Report, ScatterSeries, Table};
-use genlab_core::train::{
-    FitConfig, LrSchedule, NoObserver, Observer, SeededRng, fit, seed_device,
-};
+use genlab_core::train::{FitConfig, NoObserver, Observer, SeededRng, fit, seed_device};
 use genlab_core::{Error, Result, device, tensor};
 
 use crate::cmt::{PairKind, cmt_loss, sample_pairs, teacher_trajectory};
@@ -271,11 +269,7 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     for (name, runs) in &per_seed {
         let col = |f: &dyn Fn(&(Curve, f64)) -> f64| runs.iter().map(f).collect::<Vec<f64>>();
         let mut m = BTreeMap::new();
-        let mut put = |key: &str, xs: Vec<f64>| {
-            let (mean, std) = report::mean_std(&xs);
-            m.insert(key.to_string(), mean);
-            m.insert(format!("{key}_std"), std);
-        };
+        let mut put = |key: &str, xs: Vec<f64>| put_mean_std(&mut m, key, &xs);
         put("steps_to_target", col(&|r| r.1));
         put(
             "final_2step_energy",
@@ -516,15 +510,7 @@ fn run_arm(
             PairKind::Trajectory => scale.batch / M,
             PairKind::EndpointOnly => scale.batch,
         };
-        let config = FitConfig {
-            steps: mid_steps,
-            schedule: LrSchedule::Constant { lr: 1e-3 },
-            clip_norm: Some(1.0),
-            ema_decay: None,
-            checkpoint_every: 0,
-            log_every: 10,
-            eval_every: 0,
-        };
+        let config = FitConfig::constant(mid_steps, 1e-3);
         let out = fit(
             student,
             AdamConfig::new().init(),
@@ -575,13 +561,8 @@ fn run_arm(
     };
     measure(&student, 0)?;
     let config = FitConfig {
-        steps: post_steps,
-        schedule: LrSchedule::Constant { lr: 1e-4 },
-        clip_norm: Some(1.0),
-        ema_decay: None,
-        checkpoint_every: 0,
-        log_every: 10,
         eval_every: scale.eval_every,
+        ..FitConfig::constant(post_steps, 1e-4)
     };
     let batch = scale.batch;
     let out = fit(
@@ -666,15 +647,7 @@ fn meanflow_arms(
             let mut arm_rng = rng.fork();
             let mut net = meanflow_net(seed, &train_device);
             if mid > 0 {
-                let config = FitConfig {
-                    steps: mid,
-                    schedule: LrSchedule::Constant { lr: 1e-3 },
-                    clip_norm: Some(1.0),
-                    ema_decay: None,
-                    checkpoint_every: 0,
-                    log_every: 10,
-                    eval_every: 0,
-                };
+                let config = FitConfig::constant(mid, 1e-3);
                 net = fit(
                     net,
                     AdamConfig::new().init(),
@@ -711,13 +684,8 @@ fn meanflow_arms(
                 scale.mf_budget
             };
             let config = FitConfig {
-                steps: post,
-                schedule: LrSchedule::Constant { lr: 3e-4 },
-                clip_norm: Some(1.0),
-                ema_decay: None,
-                checkpoint_every: 0,
-                log_every: 10,
                 eval_every: scale.eval_every,
+                ..FitConfig::constant(post, 3e-4)
             };
             let batch = scale.batch;
             fit(
@@ -753,11 +721,7 @@ fn meanflow_arms(
     let mut lines = Vec::new();
     for (name, runs) in &results {
         let mut m = BTreeMap::new();
-        let mut put = |key: &str, xs: Vec<f64>| {
-            let (mean, std) = report::mean_std(&xs);
-            m.insert(key.to_string(), mean);
-            m.insert(format!("{key}_std"), std);
-        };
+        let mut put = |key: &str, xs: Vec<f64>| put_mean_std(&mut m, key, &xs);
         put("steps_to_target", runs.iter().map(|r| r.1).collect());
         put(
             "initial_1step_energy",
@@ -782,4 +746,11 @@ fn meanflow_arms(
         scale.seeds, scale.mf_mid_steps, scale.mf_budget, mf.jvp_h
     );
     Ok((arms, lines, note))
+}
+
+/// Stores `key` = mean and `key_std` = sample std of `xs` (the arms-table convention).
+fn put_mean_std(m: &mut BTreeMap<String, f64>, key: &str, xs: &[f64]) {
+    let (mean, std) = report::mean_std(xs);
+    m.insert(key.to_string(), mean);
+    m.insert(format!("{key}_std"), std);
 }

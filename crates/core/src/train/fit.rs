@@ -43,6 +43,22 @@ pub struct FitConfig {
     pub eval_every: u64,
 }
 
+impl FitConfig {
+    /// `steps` steps at a constant `lr`, gradient norm clipped to 1, no EMA, no checkpoints,
+    /// loss logged every 10 steps, no evaluation: the setting of short experiment phases.
+    pub fn constant(steps: u64, lr: f64) -> Self {
+        FitConfig {
+            steps,
+            schedule: LrSchedule::Constant { lr },
+            clip_norm: Some(1.0),
+            ema_decay: None,
+            checkpoint_every: 0,
+            log_every: 10,
+            eval_every: 0,
+        }
+    }
+}
+
 /// A callback that measures the model during training (e.g. metric-vs-step curves); it gets
 /// the module and the number of completed steps.
 pub type EvalHook<'a, M> = &'a mut dyn FnMut(&M, u64) -> Result<()>;
