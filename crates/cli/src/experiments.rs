@@ -21,6 +21,18 @@ pub const ALL: &[Experiment] = &[
         info: genlab_flow::repro_cmt::INFO,
         run: genlab_flow::repro_cmt::run,
     },
+    Experiment {
+        info: genlab_discrete::repro::INFO,
+        run: genlab_discrete::repro::run,
+    },
+    Experiment {
+        info: genlab_sae::repro::INFO,
+        run: genlab_sae::repro::run,
+    },
+    Experiment {
+        info: genlab_logic::repro::INFO,
+        run: genlab_logic::repro::run,
+    },
 ];
 
 /// The experiment called `name`.

@@ -51,6 +51,16 @@ enum Command {
     /// Consistency mid-training: distil an EDM model into a 1–2-step sampler.
     #[command(subcommand)]
     Cmt(cmd::cmt::Command),
+    /// Masked discrete diffusion with classifier-free guidance: train on token sequences, sample
+    /// with the standard or the column-normalised rule.
+    #[command(subcommand)]
+    Guidance(cmd::guidance::Command),
+    /// Sparse autoencoders (BatchTopK, OrtSAE, ...): extract LM activations, train, evaluate.
+    #[command(subcommand)]
+    Sae(cmd::sae::Command),
+    /// Graded modal logic and GNNs: model-check, compile a formula to a GNN, decompile, verify.
+    #[command(subcommand)]
+    Logic(cmd::logic::Command),
     /// Measure training throughput (steps/s) of a family's models.
     Bench(cmd::bench::Args),
 }
@@ -77,6 +87,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Data(c) => cmd::data::run(c),
         Command::Flow(c) => cmd::flow::run(c, progress),
         Command::Cmt(c) => cmd::cmt::run(c, progress),
+        Command::Guidance(c) => cmd::guidance::run(c, progress),
+        Command::Sae(c) => cmd::sae::run(c, progress),
+        Command::Logic(c) => cmd::logic::run(c, progress),
         Command::Bench(args) => cmd::bench::run(args, threads),
     }
 }

@@ -1,0 +1,13 @@
+//! Masked (absorbing-state) discrete diffusion with classifier-free guidance.
+//!
+//! The forward process ([`noise`]), the three guidance rules ([`guidance`]) and guidance
+//! schedules ([`schedule`]), ancestral and τ-leaping samplers over any [`sampler::Denoiser`]
+//! ([`sampler`]), an exact mode with enumerated denoisers and dynamic-programming output
+//! distributions ([`exact`]), and the `guidance` reproduction ([`repro`]).
+
+pub mod exact;
+pub mod guidance;
+pub mod noise;
+pub mod repro;
+pub mod sampler;
+pub mod schedule;

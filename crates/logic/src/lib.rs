@@ -1,0 +1,3 @@
+//! genlab-logic (under construction).
+
+pub mod repro;

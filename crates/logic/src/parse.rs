@@ -1,0 +1,486 @@
+//! The formula parser: ASCII or Unicode, with errors that give the column and what was expected.
+//!
+//! ```text
+//! or      := and   (("|" | "∨") and)*            left-associative, binds loosest
+//! and     := unary (("&" | "∧") unary)*          left-associative
+//! unary   := ("!" | "~" | "¬") unary | DIAMOND unary | primary
+//! primary := ATOM | "true" | "⊤" | "false" | "⊥" | "(" or ")"
+//! DIAMOND := "<" [i] ">" ["=" k]                 "<>=2 p" is ◇≥2 p, "<1>=2 p" is ◇₁≥2 p
+//!          | "dia" ["_" i] [">=" k]              "dia>=2 p", "dia_1>=2 p"
+//!          | "◇" ["_" i] [("≥" | ">=") k]       "◇≥2 p", "◇_1≥2 p"
+//! ATOM    := [A-Za-z_][A-Za-z0-9_]*  other than true, false, dia, dia_<digits>
+//! ```
+//!
+//! The grade `k ≥ 1` defaults to 1 and the modality `i` to 0. Nesting is limited to
+//! [`MAX_NESTING`] levels so that no input can exhaust the stack.
+
+use std::fmt;
+
+use crate::formula::Formula;
+
+/// The deepest nesting of prefix operators and parentheses the parser accepts.
+pub const MAX_NESTING: usize = 500;
+
+/// Where and why a formula failed to parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based column (in characters) of the offending token.
+    pub column: usize,
+    /// What the parser expected there.
+    pub expected: String,
+    /// What it found.
+    pub found: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "column {}: expected {}, found {}",
+            self.column, self.expected, self.found
+        )
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses a formula, or returns an `InvalidInput` error naming the column and the expectation.
+pub fn parse_formula(text: &str) -> genlab_core::Result<Formula> {
+    parse(text).map_err(|e| {
+        genlab_core::Error::InvalidInput(format!("cannot parse formula `{text}`: {e}"))
+    })
+}
+
+/// Parses a formula.
+pub fn parse(text: &str) -> Result<Formula, ParseError> {
+    let tokens = lex(text)?;
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        nesting: 0,
+    };
+    let f = p.or()?;
+    match p.peek() {
+        (Tok::End, _) => Ok(f),
+        (t, col) => Err(ParseError {
+            column: col,
+            expected: "`&`, `|` or end of input".into(),
+            found: t.describe(),
+        }),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Atom(String),
+    Top,
+    Bot,
+    Not,
+    And,
+    Or,
+    Dia { modality: usize, grade: u32 },
+    Open,
+    Close,
+    End,
+}
+
+impl Tok {
+    fn describe(&self) -> String {
+        match self {
+            Tok::Atom(p) => format!("proposition `{p}`"),
+            Tok::Top => "`true`".into(),
+            Tok::Bot => "`false`".into(),
+            Tok::Not => "`!`".into(),
+            Tok::And => "`&`".into(),
+            Tok::Or => "`|`".into(),
+            Tok::Dia { .. } => "a diamond".into(),
+            Tok::Open => "`(`".into(),
+            Tok::Close => "`)`".into(),
+            Tok::End => "end of input".into(),
+        }
+    }
+}
+
+fn err(column: usize, expected: &str, found: String) -> ParseError {
+    ParseError {
+        column,
+        expected: expected.into(),
+        found,
+    }
+}
+
+fn found_char(c: Option<&(usize, char)>) -> String {
+    match c {
+        Some((_, c)) => format!("`{c}`"),
+        None => "end of input".into(),
+    }
+}
+
+/// Reads a decimal number starting at `chars[*i]` (at least one digit).
+fn number(
+    chars: &[(usize, char)],
+    i: &mut usize,
+    what: &str,
+    end_col: usize,
+) -> Result<u64, ParseError> {
+    let start = *i;
+    let mut v: u64 = 0;
+    while let Some(&(_, c)) = chars.get(*i) {
+        let Some(d) = c.to_digit(10) else { break };
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(d as u64))
+            .filter(|&v| v <= 1_000_000_000)
+            .ok_or_else(|| {
+                err(
+                    chars[start].0 + 1,
+                    &format!("{what} of at most 10^9"),
+                    "a larger number".into(),
+                )
+            })?;
+        *i += 1;
+    }
+    if *i == start {
+        let col = chars.get(*i).map_or(end_col, |c| c.0 + 1);
+        return Err(err(col, what, found_char(chars.get(*i))));
+    }
+    Ok(v)
+}
+
+fn grade(chars: &[(usize, char)], i: &mut usize, end_col: usize) -> Result<u32, ParseError> {
+    let col = chars.get(*i).map_or(end_col, |c| c.0 + 1);
+    let k = number(chars, i, "a grade (a whole number ≥ 1)", end_col)?;
+    if k == 0 {
+        return Err(err(col, "a grade ≥ 1 (◇≥0 φ is just true)", "0".into()));
+    }
+    Ok(k as u32)
+}
+
+fn lex(text: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
+    let chars: Vec<(usize, char)> = text.chars().enumerate().collect();
+    let end_col = chars.len() + 1;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let (pos, c) = chars[i];
+        let col = pos + 1;
+        let next = chars.get(i + 1).map(|c| c.1);
+        let tok = match c {
+            c if c.is_whitespace() => {
+                i += 1;
+                continue;
+            }
+            '(' => Tok::Open,
+            ')' => Tok::Close,
+            '!' | '~' | '¬' => Tok::Not,
+            '&' | '∧' => Tok::And,
+            '|' | '∨' => Tok::Or,
+            '⊤' => Tok::Top,
+            '⊥' => Tok::Bot,
+            '<' => {
+                i += 1;
+                let modality = if chars.get(i).is_some_and(|c| c.1.is_ascii_digit()) {
+                    number(&chars, &mut i, "a modality index", end_col)? as usize
+                } else {
+                    0
+                };
+                if chars.get(i).map(|c| c.1) != Some('>') {
+                    let col = chars.get(i).map_or(end_col, |c| c.0 + 1);
+                    return Err(err(
+                        col,
+                        "`>` closing the diamond `<…>` (e.g. `<>=2 p`)",
+                        found_char(chars.get(i)),
+                    ));
+                }
+                i += 1;
+                let grade = if chars.get(i).map(|c| c.1) == Some('=') {
+                    i += 1;
+                    grade(&chars, &mut i, end_col)?
+                } else {
+                    1
+                };
+                out.push((Tok::Dia { modality, grade }, col));
+                continue;
+            }
+            '◇' => {
+                i += 1;
+                let (modality, grade) = dia_suffix(&chars, &mut i, end_col, true)?;
+                out.push((Tok::Dia { modality, grade }, col));
+                continue;
+            }
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                let start = i;
+                while chars
+                    .get(i)
+                    .is_some_and(|c| c.1.is_ascii_alphanumeric() || c.1 == '_')
+                {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().map(|c| c.1).collect();
+                let tok = match word.as_str() {
+                    "true" => Tok::Top,
+                    "false" => Tok::Bot,
+                    "dia" => {
+                        let (modality, grade) = dia_suffix(&chars, &mut i, end_col, false)?;
+                        Tok::Dia { modality, grade }
+                    }
+                    w if w.starts_with("dia_") => {
+                        let digits = &w[4..];
+                        let modality = digits.parse::<usize>().ok().filter(|_| {
+                            !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
+                        });
+                        let Some(modality) = modality else {
+                            return Err(err(
+                                col + 4,
+                                "a modality index after `dia_` (e.g. `dia_1>=2 p`)",
+                                format!("`{digits}`"),
+                            ));
+                        };
+                        let (_, grade) = dia_suffix(&chars, &mut i, end_col, false)?;
+                        Tok::Dia { modality, grade }
+                    }
+                    _ => Tok::Atom(word),
+                };
+                out.push((tok, col));
+                continue;
+            }
+            '>' if next == Some('=') => {
+                return Err(err(
+                    col,
+                    "a formula (`>=k` only follows `dia` or `◇`)",
+                    "`>=`".into(),
+                ));
+            }
+            other => {
+                return Err(err(
+                    col,
+                    "a proposition, `true`, `false`, `!`, `&`, `|`, a diamond (`<>=k`, `dia>=k`, `◇≥k`) or a parenthesis",
+                    format!("`{other}`"),
+                ));
+            }
+        };
+        out.push((tok, col));
+        i += 1;
+    }
+    out.push((Tok::End, end_col));
+    Ok(out)
+}
+
+/// After `◇` or `dia`: an optional `_i` (for `◇`; `dia_i` is one word) and an optional `>=k`
+/// or `≥k`.
+fn dia_suffix(
+    chars: &[(usize, char)],
+    i: &mut usize,
+    end_col: usize,
+    allow_index: bool,
+) -> Result<(usize, u32), ParseError> {
+    let mut modality = 0;
+    if allow_index && chars.get(*i).map(|c| c.1) == Some('_') {
+        *i += 1;
+        modality = number(chars, i, "a modality index after `_`", end_col)? as usize;
+    }
+    let c0 = chars.get(*i).map(|c| c.1);
+    let c1 = chars.get(*i + 1).map(|c| c.1);
+    let grade = if c0 == Some('≥') {
+        *i += 1;
+        grade(chars, i, end_col)?
+    } else if c0 == Some('>') && c1 == Some('=') {
+        *i += 2;
+        grade(chars, i, end_col)?
+    } else {
+        1
+    };
+    Ok((modality, grade))
+}
+
+struct Parser {
+    tokens: Vec<(Tok, usize)>,
+    pos: usize,
+    nesting: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> (Tok, usize) {
+        self.tokens[self.pos].clone()
+    }
+
+    fn or(&mut self) -> Result<Formula, ParseError> {
+        let mut f = self.and()?;
+        while self.peek().0 == Tok::Or {
+            self.pos += 1;
+            f = Formula::or(f, self.and()?);
+        }
+        Ok(f)
+    }
+
+    fn and(&mut self) -> Result<Formula, ParseError> {
+        let mut f = self.unary()?;
+        while self.peek().0 == Tok::And {
+            self.pos += 1;
+            f = Formula::and(f, self.unary()?);
+        }
+        Ok(f)
+    }
+
+    fn enter(&mut self, col: usize) -> Result<(), ParseError> {
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING {
+            return Err(err(
+                col,
+                &format!("at most {MAX_NESTING} nested operators"),
+                "deeper nesting".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn unary(&mut self) -> Result<Formula, ParseError> {
+        let (tok, col) = self.peek();
+        match tok {
+            Tok::Not => {
+                self.pos += 1;
+                self.enter(col)?;
+                let f = Formula::not(self.unary()?);
+                self.nesting -= 1;
+                Ok(f)
+            }
+            Tok::Dia { modality, grade } => {
+                self.pos += 1;
+                self.enter(col)?;
+                let f = Formula::dia(modality, grade, self.unary()?);
+                self.nesting -= 1;
+                Ok(f)
+            }
+            _ => self.primary(),
+        }
+    }
+
+    fn primary(&mut self) -> Result<Formula, ParseError> {
+        let (tok, col) = self.peek();
+        self.pos += 1;
+        match tok {
+            Tok::Atom(p) => Ok(Formula::Atom(p)),
+            Tok::Top => Ok(Formula::Top),
+            Tok::Bot => Ok(Formula::Bot),
+            Tok::Open => {
+                self.enter(col)?;
+                let f = self.or()?;
+                self.nesting -= 1;
+                let (close, ccol) = self.peek();
+                if close != Tok::Close {
+                    return Err(err(
+                        ccol,
+                        &format!("`)` closing the `(` at column {col}"),
+                        close.describe(),
+                    ));
+                }
+                self.pos += 1;
+                Ok(f)
+            }
+            other => {
+                self.pos -= 1;
+                Err(err(
+                    col,
+                    "a formula (a proposition, `true`, `false`, `!`, a diamond or `(`)",
+                    other.describe(),
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::random_formula;
+    use genlab_core::train::SeededRng;
+    use proptest::prelude::*;
+
+    fn p() -> Formula {
+        Formula::atom("p")
+    }
+
+    #[test]
+    fn ascii_and_unicode_spellings_agree() {
+        let expect = Formula::or(
+            Formula::and(Formula::not(p()), Formula::dia(0, 2, Formula::atom("q"))),
+            Formula::dia(1, 1, Formula::Top),
+        );
+        for s in [
+            "!p & <>=2 q | <1> true",
+            "~p & dia>=2 q | dia_1 true",
+            "¬p ∧ ◇≥2 q ∨ ◇_1 ⊤",
+            "((!p) & (<>=2 (q))) | (◇_1>=1 true)",
+        ] {
+            assert_eq!(parse(s).unwrap(), expect, "{s}");
+        }
+        assert_eq!(parse("p & q & r").unwrap().to_string(), "p & q & r");
+        assert_eq!(
+            parse("p | q & r").unwrap(),
+            Formula::or(p(), Formula::and(Formula::atom("q"), Formula::atom("r")))
+        );
+        assert_eq!(parse("<>=2 p & q").unwrap().to_string(), "<>=2 p & q");
+    }
+
+    #[test]
+    fn errors_name_the_column_and_the_expectation() {
+        let e = parse("p & ").unwrap_err();
+        assert_eq!((e.column, e.found.as_str()), (5, "end of input"));
+        assert!(e.expected.starts_with("a formula"));
+        let e = parse("(p | q").unwrap_err();
+        assert_eq!(e.column, 7);
+        assert!(e.expected.contains("column 1"), "{e}");
+        let e = parse("p q").unwrap_err();
+        assert_eq!((e.column, e.found.as_str()), (3, "proposition `q`"));
+        let e = parse("<>=0 p").unwrap_err();
+        assert_eq!(e.column, 4);
+        assert!(e.expected.contains("≥ 1"));
+        let e = parse("<2 p").unwrap_err();
+        assert!(e.expected.contains("`>`"), "{e}");
+        let e = parse("p # q").unwrap_err();
+        assert_eq!((e.column, e.found.as_str()), (3, "`#`"));
+        let e = parse("dia_x p").unwrap_err();
+        assert!(e.expected.contains("modality"), "{e}");
+        assert!(parse("").is_err());
+        let deep = format!("{}p", "!".repeat(MAX_NESTING + 1));
+        assert!(parse(&deep).unwrap_err().expected.contains("nested"));
+        assert!(parse(&format!("{}p", "!".repeat(MAX_NESTING))).is_ok());
+        let msg = parse_formula("p &").unwrap_err().to_string();
+        assert!(
+            msg.contains("column 4") && !msg.contains('\n'),
+            "one line: {msg}"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// parse(print(φ)) == φ in both notations, and printing is stable.
+        #[test]
+        fn round_trip(seed in any::<u64>(), depth in 0usize..5, modalities in 1usize..3) {
+            let mut rng = SeededRng::new(seed);
+            let f = random_formula(rng.rng(), &["p", "q", "r_1"], depth, 3, modalities);
+            let ascii = f.to_string();
+            prop_assert_eq!(&parse(&ascii).unwrap(), &f, "{}", ascii);
+            prop_assert_eq!(&parse(&f.unicode()).unwrap(), &f);
+            prop_assert_eq!(parse(&ascii).unwrap().to_string(), ascii);
+        }
+
+        /// Arbitrary input never panics; it parses or names a column inside the input + 1.
+        #[test]
+        fn never_panics(s in "\\PC{0,40}") {
+            match parse(&s) {
+                Ok(f) => prop_assert_eq!(parse(&f.to_string()).unwrap(), f),
+                Err(e) => prop_assert!(e.column >= 1 && e.column <= s.chars().count() + 1),
+            }
+        }
+
+        /// Inputs made of the grammar's own characters reach deeper into the parser.
+        #[test]
+        fn never_panics_on_near_formulas(s in "[pq!&|()<>=0-9 _◇≥¬∧∨⊤⊥dia~]{0,40}") {
+            if let Err(e) = parse(&s) {
+                prop_assert!(e.column >= 1 && e.column <= s.chars().count() + 1);
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! `genlab repro fibring` (under construction).
+
+use genlab_core::experiment::{ExperimentInfo, ReproOptions};
+use genlab_core::report::Report;
+use genlab_core::train::Observer;
+use genlab_core::{Error, Result};
+
+pub const INFO: ExperimentInfo = ExperimentInfo {
+    name: "fibring",
+    paper: "TODO",
+    claim: "TODO",
+};
+
+pub fn run(_options: &ReproOptions, _observer: &mut dyn Observer) -> Result<Report> {
+    Err(Error::InvalidInput("fibring is under construction".into()))
+}

@@ -1,0 +1,427 @@
+//! Where activation vectors come from: memory, files streamed from disk in chunks, or the
+//! synthetic generator. Training never needs the whole set in memory.
+//!
+//! Files: `.npy` (version 1–3, little-endian `<f4`, C order, shape `(n, d)`) and `.safetensors`
+//! (one F32 tensor of shape `[n, d]`, or `[.., d]` flattened to rows). Only the header is parsed
+//! up front; rows are read with seeks, `chunk_rows` at a time, shuffled within the chunk, and
+//! served as batches; at the end of the last file the stream starts again. A directory means
+//! every such file in it, in name order (a sharded store). genlab-core's `read_npy` reads a whole
+//! file into memory, which is what streaming must avoid, hence the header parse here.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use genlab_core::train::SeededRng;
+use genlab_core::{Error, Result};
+
+/// A source of training batches.
+pub trait ActivationSource {
+    /// Width d of every vector.
+    fn dim(&self) -> usize;
+    /// Fills `out` with `batch` vectors (`batch × d` values).
+    fn next_batch(&mut self, batch: usize, out: &mut Vec<f32>) -> Result<()>;
+}
+
+/// Vectors held in memory, sampled uniformly with replacement.
+#[derive(Debug, Clone)]
+pub struct InMemory {
+    d: usize,
+    data: Vec<f32>,
+    rng: SeededRng,
+}
+
+impl InMemory {
+    /// `[n, d]` rows; draws are seeded by `seed`.
+    pub fn new(d: usize, data: Vec<f32>, seed: u64) -> Result<InMemory> {
+        if d == 0 || data.is_empty() || data.len() % d != 0 {
+            return Err(Error::InvalidInput(format!(
+                "activations: {} values do not form rows of width {d}",
+                data.len()
+            )));
+        }
+        Ok(InMemory {
+            d,
+            data,
+            rng: SeededRng::new(seed),
+        })
+    }
+}
+
+impl ActivationSource for InMemory {
+    fn dim(&self) -> usize {
+        self.d
+    }
+
+    fn next_batch(&mut self, batch: usize, out: &mut Vec<f32>) -> Result<()> {
+        out.clear();
+        let n = self.data.len() / self.d;
+        for i in self.rng.indices(batch, n) {
+            out.extend_from_slice(&self.data[i * self.d..(i + 1) * self.d]);
+        }
+        Ok(())
+    }
+}
+
+/// One file's rows: where they start and how many there are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Byte offset of row 0.
+    pub offset: u64,
+    /// Number of rows.
+    pub rows: usize,
+    /// Row width.
+    pub d: usize,
+}
+
+impl RowFile {
+    /// Parses the header of a `.npy` or `.safetensors` file.
+    pub fn open(path: &Path) -> Result<RowFile> {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+        let (offset, rows, d) = match ext {
+            "npy" => npy_header(&mut f, path)?,
+            "safetensors" => safetensors_header(&mut f, path)?,
+            _ => {
+                return Err(Error::InvalidInput(format!(
+                    "{}: activations must be .npy or .safetensors",
+                    path.display()
+                )));
+            }
+        };
+        let need = offset + (rows * d * 4) as u64;
+        if need > len {
+            return Err(Error::parse(
+                path,
+                None,
+                format!("truncated: {rows}×{d} f32 values need {need} bytes, the file has {len}"),
+            ));
+        }
+        if rows == 0 || d == 0 {
+            return Err(Error::parse(path, None, "no activation rows"));
+        }
+        Ok(RowFile {
+            path: path.to_path_buf(),
+            offset,
+            rows,
+            d,
+        })
+    }
+
+    /// Rows `start..start + count` as f32 values (non-finite values are refused).
+    pub fn read_rows(&self, start: usize, count: usize, out: &mut Vec<f32>) -> Result<()> {
+        let mut f = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        f.seek(SeekFrom::Start(self.offset + (start * self.d * 4) as u64))
+            .map_err(|e| Error::io(&self.path, e))?;
+        let mut bytes = vec![0u8; count * self.d * 4];
+        f.read_exact(&mut bytes).map_err(|e| Error::io(&self.path, e))?;
+        let first = out.len();
+        out.extend(
+            bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        );
+        if let Some(i) = out[first..].iter().position(|v| !v.is_finite()) {
+            return Err(Error::parse(
+                &self.path,
+                None,
+                format!("non-finite value in row {}", start + i / self.d),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn npy_header(f: &mut File, path: &Path) -> Result<(u64, usize, usize)> {
+    let bad = |msg: &str| Error::parse(path, None, msg.to_string());
+    let mut pre = [0u8; 8];
+    f.read_exact(&mut pre).map_err(|e| Error::io(path, e))?;
+    if &pre[..6] != b"\x93NUMPY" {
+        return Err(bad("not a .npy file (bad magic)"));
+    }
+    let (hlen, start) = match pre[6] {
+        1 => {
+            let mut b = [0u8; 2];
+            f.read_exact(&mut b).map_err(|e| Error::io(path, e))?;
+            (u16::from_le_bytes(b) as usize, 10u64)
+        }
+        2 | 3 => {
+            let mut b = [0u8; 4];
+            f.read_exact(&mut b).map_err(|e| Error::io(path, e))?;
+            (u32::from_le_bytes(b) as usize, 12u64)
+        }
+        v => return Err(bad(&format!("unknown .npy version {v}"))),
+    };
+    let mut h = vec![0u8; hlen];
+    f.read_exact(&mut h).map_err(|e| Error::io(path, e))?;
+    let h = String::from_utf8_lossy(&h);
+    if !h.contains("'descr': '<f4'") {
+        return Err(bad("activations must be little-endian float32 ('<f4')"));
+    }
+    if h.contains("'fortran_order': True") {
+        return Err(bad("Fortran-order arrays are not supported"));
+    }
+    let shape = h
+        .split("'shape':")
+        .nth(1)
+        .and_then(|s| s.split('(').nth(1))
+        .and_then(|s| s.split(')').next())
+        .ok_or_else(|| bad("header has no shape"))?;
+    let dims: Vec<usize> = shape
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>().map_err(|_| bad("bad shape")))
+        .collect::<Result<_>>()?;
+    match dims.as_slice() {
+        [n, d] => Ok((start + hlen as u64, *n, *d)),
+        _ => Err(bad("activations must be a 2-D array (n, d)")),
+    }
+}
+
+fn safetensors_header(f: &mut File, path: &Path) -> Result<(u64, usize, usize)> {
+    let bad = |msg: String| Error::parse(path, None, msg);
+    let mut b = [0u8; 8];
+    f.read_exact(&mut b).map_err(|e| Error::io(path, e))?;
+    let hlen = u64::from_le_bytes(b);
+    if hlen > 100_000_000 {
+        return Err(bad("implausible safetensors header length".into()));
+    }
+    let mut h = vec![0u8; hlen as usize];
+    f.read_exact(&mut h).map_err(|e| Error::io(path, e))?;
+    let json: serde_json::Value =
+        serde_json::from_slice(&h).map_err(|e| bad(format!("bad safetensors header: {e}")))?;
+    let tensors: Vec<(&String, &serde_json::Value)> = json
+        .as_object()
+        .ok_or_else(|| bad("bad safetensors header".into()))?
+        .iter()
+        .filter(|(k, _)| k.as_str() != "__metadata__")
+        .collect();
+    let [(name, t)] = tensors.as_slice() else {
+        return Err(bad(format!(
+            "expected one activation tensor, found {}",
+            tensors.len()
+        )));
+    };
+    if t["dtype"] != "F32" {
+        return Err(bad(format!(
+            "tensor `{name}` is {}; only F32 activations are supported",
+            t["dtype"]
+        )));
+    }
+    let shape: Vec<usize> = t["shape"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_u64()).map(|v| v as usize).collect())
+        .unwrap_or_default();
+    let begin = t["data_offsets"][0].as_u64().ok_or_else(|| bad("no data_offsets".into()))?;
+    if shape.len() < 2 {
+        return Err(bad(format!("tensor `{name}` must have at least 2 dims")));
+    }
+    let d = *shape.last().unwrap_or(&0);
+    let rows = shape[..shape.len() - 1].iter().product();
+    Ok((8 + hlen + begin, rows, d))
+}
+
+/// The activation files behind a path: the file itself, or every `.npy` / `.safetensors` in a
+/// directory (sorted by name). All must share one width.
+pub fn open_files(path: &Path) -> Result<Vec<RowFile>> {
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| Error::io(path, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("npy" | "safetensors")
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    } else {
+        vec![path.to_path_buf()]
+    };
+    if files.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{}: no .npy or .safetensors activation files",
+            path.display()
+        )));
+    }
+    let opened = files.iter().map(|p| RowFile::open(p)).collect::<Result<Vec<_>>>()?;
+    let d = opened[0].d;
+    if let Some(f) = opened.iter().find(|f| f.d != d) {
+        return Err(Error::InvalidInput(format!(
+            "{} has width {}, {} has {d}",
+            f.path.display(),
+            f.d,
+            opened[0].path.display()
+        )));
+    }
+    Ok(opened)
+}
+
+/// Rows streamed from files: `chunk_rows` at a time, shuffled within a chunk, cycling forever.
+#[derive(Debug)]
+pub struct FileStream {
+    files: Vec<RowFile>,
+    chunk_rows: usize,
+    file: usize,
+    row: usize,
+    buffer: Vec<f32>,
+    order: Vec<usize>,
+    next: usize,
+    rng: SeededRng,
+}
+
+impl FileStream {
+    /// A stream over `files`, shuffled with `seed`.
+    pub fn new(files: Vec<RowFile>, chunk_rows: usize, seed: u64) -> Result<FileStream> {
+        if files.is_empty() || chunk_rows == 0 {
+            return Err(Error::InvalidInput("no activation rows to stream".into()));
+        }
+        Ok(FileStream {
+            files,
+            chunk_rows,
+            file: 0,
+            row: 0,
+            buffer: Vec::new(),
+            order: Vec::new(),
+            next: 0,
+            rng: SeededRng::new(seed),
+        })
+    }
+
+    /// Total rows across the files.
+    pub fn total_rows(&self) -> usize {
+        self.files.iter().map(|f| f.rows).sum()
+    }
+
+    fn refill(&mut self) -> Result<()> {
+        let f = &self.files[self.file];
+        let count = self.chunk_rows.min(f.rows - self.row);
+        self.buffer.clear();
+        f.read_rows(self.row, count, &mut self.buffer)?;
+        self.row += count;
+        if self.row == f.rows {
+            self.row = 0;
+            self.file = (self.file + 1) % self.files.len();
+        }
+        self.order = self.rng.permutation(count);
+        self.next = 0;
+        Ok(())
+    }
+}
+
+impl ActivationSource for FileStream {
+    fn dim(&self) -> usize {
+        self.files[0].d
+    }
+
+    fn next_batch(&mut self, batch: usize, out: &mut Vec<f32>) -> Result<()> {
+        out.clear();
+        let d = self.dim();
+        while out.len() < batch * d {
+            if self.next == self.order.len() {
+                self.refill()?;
+            }
+            let i = self.order[self.next];
+            self.next += 1;
+            out.extend_from_slice(&self.buffer[i * d..(i + 1) * d]);
+        }
+        Ok(())
+    }
+}
+
+/// Calls `f` on consecutive chunks of at most `chunk_rows` rows of every file, in order, up to
+/// `max_rows` rows in all (for evaluation).
+pub fn for_each_chunk(
+    files: &[RowFile],
+    chunk_rows: usize,
+    max_rows: usize,
+    mut f: impl FnMut(&[f32]) -> Result<()>,
+) -> Result<usize> {
+    let mut seen = 0;
+    let mut buf = Vec::new();
+    for file in files {
+        let mut row = 0;
+        while row < file.rows && seen < max_rows {
+            let count = chunk_rows.min(file.rows - row).min(max_rows - seen);
+            buf.clear();
+            file.read_rows(row, count, &mut buf)?;
+            f(&buf)?;
+            row += count;
+            seen += count;
+        }
+    }
+    Ok(seen)
+}
+
+/// Writes `[n, d]` rows as a version-1 `<f4` `.npy` file (for tests and examples).
+pub fn write_npy_rows(path: &Path, rows: &[f32], d: usize) -> Result<()> {
+    let points = genlab_core::data::Points::new(d, rows.to_vec(), None)?;
+    genlab_core::data::write_npy(path, &points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(n: usize, d: usize) -> Vec<f32> {
+        (0..n * d).map(|i| i as f32).collect()
+    }
+
+    #[test]
+    fn npy_stream_visits_every_row_once_per_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.npy");
+        write_npy_rows(&p, &rows(10, 3), 3).unwrap();
+        let files = open_files(&p).unwrap();
+        assert_eq!((files[0].rows, files[0].d), (10, 3));
+        let mut s = FileStream::new(files, 4, 1).unwrap();
+        let mut seen = Vec::new();
+        let mut out = Vec::new();
+        for _ in 0..5 {
+            s.next_batch(2, &mut out).unwrap();
+            seen.extend(out.chunks(3).map(|r| r[0] as usize / 3));
+        }
+        seen.sort();
+        assert_eq!(seen, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn safetensors_rows_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("acts.safetensors");
+        let data = rows(6, 4);
+        let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2, 3, 4], &bytes).unwrap();
+        safetensors::serialize_to_file([("acts", view)], None, &p).unwrap();
+        let files = open_files(dir.path()).unwrap();
+        assert_eq!((files[0].rows, files[0].d), (6, 4));
+        let mut all = Vec::new();
+        let n = for_each_chunk(&files, 4, usize::MAX, |c| {
+            all.extend_from_slice(c);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(n, 6);
+        assert_eq!(all, data);
+    }
+
+    #[test]
+    fn bad_inputs_are_refused_with_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.csv");
+        std::fs::write(&p, "1,2").unwrap();
+        assert!(RowFile::open(&p).unwrap_err().to_string().contains(".npy or .safetensors"));
+        let q = dir.path().join("t.npy");
+        write_npy_rows(&q, &rows(4, 2), 2).unwrap();
+        let bytes = std::fs::read(&q).unwrap();
+        std::fs::write(&q, &bytes[..bytes.len() - 4]).unwrap();
+        assert!(RowFile::open(&q).unwrap_err().to_string().contains("truncated"));
+        assert!(open_files(&dir.path().join("empty_dir_missing")).is_err());
+    }
+}

@@ -1,0 +1,141 @@
+//! BatchTopK activation (Bussmann et al. 2024; `saprmarks/dictionary_learning`
+//! `trainers/batch_top_k.py`) and its inference threshold.
+//!
+//! ```text
+//! training:   post = ReLU(W_enc (x − b_dec) + b_enc)      (B × m)
+//!             keep the B·k largest entries of the flattened batch, zero the rest
+//!             → mean L0 is k, per-sample L0 varies
+//! threshold:  θ ← β θ + (1 − β) · min{ z > 0 in the batch }   after `start` steps
+//! inference:  z = post · 1[post > θ]                          (a JumpReLU with one θ)
+//! ```
+//!
+//! [M] checked: dictionary_learning tracks θ with β = 0.999 from `threshold_start_step` = 1000
+//! and initialises it to the first batch's minimum; SAELens (`batchtopk_sae.py`) instead uses an
+//! EMA with rate 0.01 from step 0 and, on saving, writes θ as a JumpReLU `threshold` vector
+//! (one value repeated `d_sae` times). Here β and the start step are parameters (defaults
+//! 0.999 / 1000 as dictionary_learning; short runs lower them), the first update sets θ to the
+//! batch minimum, and [`crate::saelens`] saves it the SAELens way.
+//!
+//! Ties at the cut are resolved in scan order (sample-major, then latent index), so exactly
+//! `B·k` entries fire when at least that many are positive.
+
+use crate::codes::Codes;
+
+/// Keep the `n·k` largest positive entries of the `[n, m]` pre-activations.
+pub fn batch_topk(pre: &[f32], m: usize, k: usize) -> Codes {
+    let n = pre.len() / m;
+    let budget = n * k;
+    let mut positive: Vec<f32> = pre.iter().copied().filter(|v| *v > 0.0).collect();
+    if positive.len() <= budget {
+        return Codes::from_dense(pre, m, |_, _, _| true);
+    }
+    if budget == 0 {
+        return Codes::from_dense(pre, m, |_, _, _| false);
+    }
+    let cut = positive.len() - budget;
+    let (_, &mut threshold, _) = positive.select_nth_unstable_by(cut, |a, b| a.total_cmp(b));
+    let above = positive.iter().filter(|v| **v > threshold).count();
+    let mut ties_left = budget - above;
+    // `from_dense` scans in sample-major order, so ties are taken first-come.
+    let ties = std::cell::Cell::new(0usize);
+    let codes = Codes::from_dense(pre, m, |_, _, v| {
+        if v > threshold {
+            true
+        } else if v == threshold && ties.get() < ties_left {
+            ties.set(ties.get() + 1);
+            true
+        } else {
+            false
+        }
+    });
+    ties_left -= ties.get();
+    debug_assert_eq!(ties_left, 0);
+    codes
+}
+
+/// The running inference threshold θ.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Threshold {
+    /// Current θ (negative until the first update).
+    pub theta: f64,
+    /// EMA factor β.
+    pub beta: f64,
+    /// First training step (0-based) that updates θ.
+    pub start: u64,
+}
+
+impl Threshold {
+    /// An unset threshold.
+    pub fn new(beta: f64, start: u64) -> Threshold {
+        Threshold {
+            theta: -1.0,
+            beta,
+            start,
+        }
+    }
+
+    /// Folds in the smallest positive activation of `codes` at `step`.
+    pub fn update(&mut self, step: u64, codes: &Codes) {
+        if step < self.start {
+            return;
+        }
+        let Some(min) = codes
+            .values
+            .iter()
+            .copied()
+            .filter(|v| *v > 0.0)
+            .min_by(|a, b| a.total_cmp(b))
+        else {
+            return;
+        };
+        self.theta = if self.theta < 0.0 {
+            min as f64
+        } else {
+            self.beta * self.theta + (1.0 - self.beta) * min as f64
+        };
+    }
+
+    /// θ for inference (0 — plain ReLU — if it was never set).
+    pub fn value(&self) -> f32 {
+        self.theta.max(0.0) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_batch_times_k_largest_across_rows() {
+        // ReLU: [[1,0,3,0],[0,6,0,8]]; top 4 of the flattened batch: 8, 6, 3, 1.
+        let pre = [1.0, -2.0, 3.0, -4.0, -5.0, 6.0, -7.0, 8.0];
+        let c = batch_topk(&pre, 4, 2);
+        assert_eq!(c.row(0).collect::<Vec<_>>(), vec![(0, 1.0), (2, 3.0)]);
+        assert_eq!(c.row(1).collect::<Vec<_>>(), vec![(1, 6.0), (3, 8.0)]);
+        // With k = 1 the budget is 2 and both winners sit in row 2: per-sample L0 varies.
+        let c = batch_topk(&pre, 4, 1);
+        assert_eq!(c.row(0).count(), 0);
+        assert_eq!(c.row(1).collect::<Vec<_>>(), vec![(1, 6.0), (3, 8.0)]);
+    }
+
+    #[test]
+    fn exactly_the_budget_fires_with_ties() {
+        let pre = [1.0, 1.0, 1.0, 1.0, 2.0, 1.0];
+        let c = batch_topk(&pre, 3, 1);
+        assert_eq!(c.latents.len(), 2);
+        assert_eq!(c.row(1).collect::<Vec<_>>(), vec![(1, 2.0)]);
+    }
+
+    #[test]
+    fn threshold_starts_at_the_minimum_then_averages() {
+        let mut t = Threshold::new(0.5, 1);
+        let c = batch_topk(&[1.0, 3.0, 2.0, 4.0], 2, 2);
+        t.update(0, &c);
+        assert_eq!(t.value(), 0.0, "not started yet");
+        t.update(1, &c);
+        assert_eq!(t.theta, 1.0);
+        let c2 = batch_topk(&[3.0, 5.0], 2, 1);
+        t.update(2, &c2);
+        assert_eq!(t.theta, 0.5 * 1.0 + 0.5 * 5.0);
+    }
+}

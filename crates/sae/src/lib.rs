@@ -1,0 +1,42 @@
+//! # genlab-sae
+//!
+//! Sparse autoencoders trained fast on CPU, evaluated against a known ground truth, and saved
+//! in the SAELens layout (method notes: `shared/research/anchors-interpretability.md` §2).
+//!
+//! - Architectures, one objective ([`loss`]): ReLU + L1 ([`relu`]), TopK ([`topk`]), BatchTopK
+//!   with its inference threshold ([`batchtopk`]), Matryoshka BatchTopK ([`matryoshka`]) and
+//!   OrtSAE ([`ortsae`]); shared pieces: unit decoder rows ([`decoder_norm`]), bias init
+//!   ([`init`]), dead latents and AuxK ([`aux`]).
+//! - Gradients are computed by hand on the sparse codes ([`codes`]): after the dense encoder,
+//!   only the `k` firing latents of each sample are touched.
+//! - [`train`] streams activations ([`acts`]: memory, `.npy` / `.safetensors` files read in
+//!   chunks, or the [`synthetic`] ground-truth generator).
+//! - [`metrics`]: FVU / EV, L0, dead fraction, decoder max-cos, ground-truth recovery by
+//!   [`hungarian`] matching, absorption, composition (meta-SAE).
+//! - [`saelens`]: `cfg.json` + `sae_weights.safetensors`.
+//! - [`repro`]: `genlab repro ortsae`.
+
+pub mod acts;
+pub mod adam;
+pub mod aux;
+//pub mod bars;
+pub mod batchtopk;
+pub mod codes;
+pub mod decoder_norm;
+//pub mod hungarian;
+pub mod init;
+pub mod linalg;
+pub mod loss;
+pub mod matryoshka;
+//pub mod metrics;
+pub mod ortsae;
+pub mod relu;
+pub mod repro;
+pub mod sae;
+//pub mod saelens;
+//pub mod synthetic;
+pub mod topk;
+pub mod train;
+
+pub use sae::{Activation, Sae};
+pub use train::{Arch, TrainConfig, train};
