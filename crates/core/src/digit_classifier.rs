@@ -18,9 +18,8 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::AdamConfig;
-use burn::store::ModuleRecord;
 use burn::tensor::activation::relu;
-use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::data::{Points, digits};
 use crate::error::{Error, Result};
@@ -81,15 +80,7 @@ impl DigitClassifier {
         let meta_path = dir.join("classifier.json");
         let device = device::device();
         if path.exists() && meta_path.exists() {
-            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-            let bad = |e: burn::store::RecordError| Error::Checkpoint {
-                path: path.clone(),
-                msg: e.to_string(),
-            };
-            let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(bad)?;
-            let net = DigitNet::new(&device)
-                .try_load_record(record)
-                .map_err(bad)?;
+            let net = crate::weights::load_weights(DigitNet::new(&device), &path)?;
             let meta: serde_json::Value = fsx::read_json(&meta_path)?;
             let held_out_accuracy = meta["held_out_accuracy"].as_f64().unwrap_or(f64::NAN);
             return Ok(DigitClassifier {
@@ -98,16 +89,7 @@ impl DigitClassifier {
             });
         }
         let classifier = Self::train()?;
-        let bytes = classifier
-            .net
-            .clone()
-            .into_record()
-            .into_bytes()
-            .map_err(|e| Error::Checkpoint {
-                path: path.clone(),
-                msg: e.to_string(),
-            })?;
-        fsx::atomic_write(&path, &bytes)?;
+        crate::weights::save_weights(&classifier.net, &path)?;
         fsx::write_json(
             &meta_path,
             &serde_json::json!({

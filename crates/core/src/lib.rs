@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod report;
 pub mod tensor;
 pub mod train;
+pub mod weights;
 
 pub use burn;
 pub use error::{Error, Result};

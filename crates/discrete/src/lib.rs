@@ -11,3 +11,6 @@ pub mod noise;
 pub mod repro;
 pub mod sampler;
 pub mod schedule;
+pub mod model;
+pub mod tokens;
+pub mod train;

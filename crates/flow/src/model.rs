@@ -4,9 +4,7 @@
 
 use std::path::Path;
 
-use burn::module::Module;
-use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device};
+use burn::tensor::Device;
 use genlab_core::data::Points;
 use genlab_core::train::SeededRng;
 use genlab_core::{Error, Result, fsx, tensor};
@@ -176,16 +174,7 @@ impl FlowModel {
 
     /// Writes `dir/model.json` and `dir/weights.bpk`.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let bytes = self
-            .net
-            .clone()
-            .into_record()
-            .into_bytes()
-            .map_err(|e| Error::Checkpoint {
-                path: dir.to_path_buf(),
-                msg: e.to_string(),
-            })?;
-        fsx::atomic_write(&dir.join(WEIGHTS_FILE), &bytes)?;
+        genlab_core::weights::save_weights(&self.net, &dir.join(WEIGHTS_FILE))?;
         fsx::write_json(&dir.join(SPEC_FILE), &self.spec)
     }
 
@@ -199,14 +188,7 @@ impl FlowModel {
             )));
         }
         let spec: ModelSpec = fsx::read_json(&spec_path)?;
-        let weights = dir.join(WEIGHTS_FILE);
-        let bytes = std::fs::read(&weights).map_err(|e| Error::io(&weights, e))?;
-        let bad = |e: burn::store::RecordError| Error::Checkpoint {
-            path: weights.clone(),
-            msg: e.to_string(),
-        };
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(bad)?;
-        let net = spec.net.init(device).try_load_record(record).map_err(bad)?;
+        let net = genlab_core::weights::load_weights(spec.net.init(device), &dir.join(WEIGHTS_FILE))?;
         Ok(FlowModel { spec, net })
     }
 }

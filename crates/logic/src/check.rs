@@ -227,7 +227,7 @@ pub(crate) mod tests {
         let mut rng = SeededRng::new(11);
         for trial in 0..200 {
             let sorts = 1 + trial % 3;
-            let m = random_model(rng.rng(), sorts, 12, &["p", "q", "r"]);
+            let m = random_model(rng.rng(), sorts, (1, 12), &["p", "q", "r"], None);
             let f = random_formula(rng.rng(), &["p", "q", "r"], 3, 3, sorts);
             for s in 0..sorts {
                 let t = truth(&m, &f, s).unwrap();

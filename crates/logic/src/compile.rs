@@ -186,7 +186,7 @@ mod tests {
         let net = compile(&parse("p & <1>=2 q").unwrap(), 0);
         assert!(net.is_fibred());
         assert_eq!(net.max_sort(), 1);
-        let m = random_model(SeededRng::new(1).rng(), 2, 30, &["p", "q"]);
+        let m = random_model(SeededRng::new(1).rng(), 2, (1, 30), &["p", "q"], None);
         let f = parse("p & <1>=2 q").unwrap();
         assert_eq!(net.eval(&m).unwrap(), truth(&m, &f, 0).unwrap());
     }
@@ -212,7 +212,7 @@ mod tests {
             let mut rng = SeededRng::new(seed);
             let atoms = ["p", "q"];
             let f = random_formula(rng.rng(), &atoms, depth, 3, sorts);
-            let m = random_model(rng.rng(), sorts, 25, &atoms);
+            let m = random_model(rng.rng(), sorts, (1, 25), &atoms, None);
             for s in 0..sorts {
                 let net = compile(&f, s);
                 prop_assert_eq!(net.eval(&m).unwrap(), truth(&m, &f, s).unwrap(), "{} at sort {}", f, s);

@@ -1,3 +1,52 @@
-//! genlab-logic (under construction).
+//! genlab-logic: graded modal logic and graph neural networks, exactly.
+//!
+//! The correspondence of Barceló et al. (ICLR 2020) — a formula of graded modal logic (GML)
+//! and an aggregate-combine GNN with integer weights and truncated-ReLU activations compute the
+//! same node classifier — made executable in both directions, and extended to fibred formulas
+//! and fibred networks as in El Harzli, Cuenca Grau, d'Avila Garcez, Horrocks & Besold,
+//! "From Neural Networks to Logical Theories: The Correspondence between Fibring Modal Logics
+//! and Fibring Neural Networks" (ICLR 2026, arXiv 2509.23912).
+//!
+//! Read top to bottom: [`formula`] (syntax, size, depth, the subformula DAG), [`parse`],
+//! [`graph`] and [`model`] (Kripke and fibred models, file formats), [`check`] (the model
+//! checker, linear in |model|·|formula|), [`gnn`] (exact integer AC-GNNs and fibring),
+//! [`compile`] (formula → network), [`decompile`] (network → formula, uniform or for a degree
+//! bound), [`random`] (graphs, models, formulas, networks), [`learn`] (a trained network,
+//! quantised and decompiled), [`verify`] (agreement harness and throughput) and [`repro`]
+//! (`genlab repro fibring`).
+//!
+//! # What the paper says, and what could be checked [M]
+//!
+//! Only the abstract and the opening of the introduction of arXiv 2509.23912 could be read
+//! through the project's search tool (the arXiv HTML page and secondary summaries); sections
+//! 3–5, with the formal definitions and theorems, were not retrievable. Confirmed from the
+//! paper's own text: fibring of networks "uses the (pre-)activations of a trained network to
+//! evaluate a fibring function computing the weights of another network whose outputs are
+//! injected back into the original network"; the paper formalises "fibred models compatible
+//! with fibred neural networks" and derives **non-uniform** expressiveness results for GNNs,
+//! GATs and transformer encoders. A secondary review states that a fibring architecture is a
+//! directed tree whose nodes are labelled by neural architectures. Not confirmed, and
+//! therefore implemented from the standard literature instead (Gabbay's fibred semantics,
+//! Garcez & Gabbay's multiplicative fibring function `W ← a·W`, Barceló et al.'s AC-GNNs):
+//! the paper's exact definition of a compatible fibred model (here: a child of another sort
+//! must output a Boolean combination of its sort's diamonds, see [`gnn`]), the activation and
+//! weight hypotheses of its theorem (here: truncated ReLU, integer weights, sum aggregation),
+//! and its results for GATs and transformers (not implemented: attention/mean aggregation
+//! corresponds to ratio-style logics, outside this crate's class, and is refused with that
+//! explanation).
 
+pub mod check;
+pub mod compile;
+pub mod decompile;
+pub mod formula;
+pub mod gnn;
+pub mod graph;
+pub mod model;
+pub mod parse;
+pub mod random;
 pub mod repro;
+
+pub use formula::Formula;
+pub use gnn::Gnn;
+pub use graph::Graph;
+pub use model::Model;

@@ -137,17 +137,23 @@ pub fn random_family<R: Rng + ?Sized>(rng: &mut R) -> Family {
     }
 }
 
-/// A fibred model with `sorts` sorts of 1..=`max_nodes` worlds each, random families and maps.
+/// A fibred model with `sorts` sorts of `nodes.0..=nodes.1` worlds each and random fibring
+/// maps; each sort's graph comes from a random standard family, or from the bounded-degree
+/// family when `max_degree` is given.
 pub fn random_model<R: Rng + ?Sized>(
     rng: &mut R,
     sorts: usize,
-    max_nodes: usize,
+    nodes: (usize, usize),
     atoms: &[&str],
+    max_degree: Option<usize>,
 ) -> Model {
     let graphs: Vec<Graph> = (0..sorts)
         .map(|_| {
-            let n = rng.random_range(1..=max_nodes);
-            let family = random_family(rng);
+            let n = rng.random_range(nodes.0..=nodes.1.max(nodes.0));
+            let family = match max_degree {
+                Some(d) => Family::BoundedDegree { max_degree: d },
+                None => random_family(rng),
+            };
             random_graph(rng, family, n, atoms, 0.5)
         })
         .collect();
@@ -183,7 +189,7 @@ pub fn random_formula<R: Rng + ?Sized>(
     if depth == 0 || rng.random_bool(0.15) {
         return leaf(rng);
     }
-    let mut sub = |rng: &mut R| random_formula(rng, atoms, depth - 1, max_grade, modalities);
+    let sub = |rng: &mut R| random_formula(rng, atoms, depth - 1, max_grade, modalities);
     match rng.random_range(0..5) {
         0 => Formula::not(sub(rng)),
         1 => Formula::and(sub(rng), sub(rng)),
@@ -212,7 +218,7 @@ pub fn random_gnn<R: Rng + ?Sized>(
         let w = if l + 1 == layers { 1 } else { width };
         let neurons = (0..w)
             .map(|_| {
-                let mut pick = |rng: &mut R| -> Vec<(usize, i64)> {
+                let pick = |rng: &mut R| -> Vec<(usize, i64)> {
                     let k = rng.random_range(0..=terms);
                     (0..k)
                         .map(|_| (rng.random_range(0..prev), rng.random_range(-2..=2)))

@@ -34,7 +34,7 @@ pub mod relu;
 pub mod repro;
 pub mod sae;
 //pub mod saelens;
-//pub mod synthetic;
+pub mod synthetic;
 pub mod topk;
 pub mod train;
 

@@ -1,0 +1,186 @@
+//! The learned denoiser: an MLP over one-hot tokens (MASK included) and a one-hot class (with a
+//! null class for the unconditional branch), giving logits over the clean vocabulary at every
+//! position:
+//!
+//! ```text
+//! h₀ = [onehot(x_t¹), …, onehot(x_t^d), onehot(c or ∅)]
+//! h_l = relu(W_l h_{l−1} + b_l);   logits = W_out h_{L−1} + b_out   reshaped to d × V
+//! p_θ(x₀^ℓ | x_t, c) = softmax(logits^ℓ)
+//! ```
+//!
+//! No time input: under masking the denoiser's target p(x₀^ℓ | x_t, c) does not depend on t
+//! (MDLM makes the same observation), and the exact denoisers of [`crate::exact`] have none either.
+//! Saved as a directory: `model.json` (the spec) + `weights.bpk`.
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::{relu, softmax};
+use burn::tensor::{Device, Tensor, TensorData};
+use genlab_core::{Error, Result, fsx, tensor, weights};
+use serde::{Deserialize, Serialize};
+
+use crate::noise::NoiseSchedule;
+use crate::sampler::Denoiser;
+
+const SPEC_FILE: &str = "model.json";
+const WEIGHTS_FILE: &str = "weights.bpk";
+
+/// Shape of the data and of the network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSpec {
+    pub seq_len: usize,
+    pub vocab: usize,
+    pub classes: usize,
+    /// Hidden width.
+    pub width: usize,
+    /// Linear layers (≥ 2).
+    pub depth: usize,
+    /// The masking schedule the model was trained with (samplers use the same).
+    pub noise: NoiseSchedule,
+    /// Training record (steps, seed, final loss, …), for provenance.
+    #[serde(default)]
+    pub training: serde_json::Value,
+}
+
+impl ModelSpec {
+    /// Width of the network input.
+    pub fn input_width(&self) -> usize {
+        self.seq_len * (self.vocab + 1) + self.classes + 1
+    }
+
+    /// The fresh network.
+    pub fn init(&self, device: &Device) -> TokenMlp {
+        let depth = self.depth.max(2);
+        let layers = (0..depth)
+            .map(|l| {
+                let i = if l == 0 { self.input_width() } else { self.width };
+                let o = if l + 1 == depth { self.seq_len * self.vocab } else { self.width };
+                LinearConfig::new(i, o).init(device)
+            })
+            .collect();
+        TokenMlp { layers, seq_len: self.seq_len, vocab: self.vocab }
+    }
+
+    /// The one-hot network input of `tokens` (n × seq_len, MASK = vocab) with `classes`
+    /// (`classes` value = the null class).
+    pub fn encode(&self, tokens: &[u32], classes: &[u32], device: &Device) -> Tensor<2> {
+        let (d, v, w) = (self.seq_len, self.vocab, self.input_width());
+        let n = classes.len();
+        let mut x = vec![0f32; n * w];
+        for (i, (row, &c)) in tokens.chunks(d).zip(classes).enumerate() {
+            let base = i * w;
+            for (l, &t) in row.iter().enumerate() {
+                x[base + l * (v + 1) + t as usize] = 1.0;
+            }
+            x[base + d * (v + 1) + c as usize] = 1.0;
+        }
+        Tensor::from_data(TensorData::new(x, [n, w]), device)
+    }
+
+    /// Checks tokens and classes are in range (burn would index out of bounds silently).
+    pub fn validate(&self, tokens: &[u32], classes: &[u32]) -> Result<()> {
+        if tokens.len() != classes.len() * self.seq_len {
+            return Err(Error::InvalidInput(format!(
+                "{} tokens for {} sequences of length {}",
+                tokens.len(),
+                classes.len(),
+                self.seq_len
+            )));
+        }
+        if let Some(t) = tokens.iter().find(|&&t| t as usize > self.vocab) {
+            return Err(Error::InvalidInput(format!("token {t} ≥ vocabulary {} (+ MASK)", self.vocab)));
+        }
+        if let Some(c) = classes.iter().find(|&&c| c as usize > self.classes) {
+            return Err(Error::InvalidInput(format!("class {c} out of range (model has {})", self.classes)));
+        }
+        Ok(())
+    }
+}
+
+/// The MLP of the module doc.
+#[derive(Module, Debug)]
+pub struct TokenMlp {
+    layers: Vec<Linear>,
+    #[module(skip)]
+    seq_len: usize,
+    #[module(skip)]
+    vocab: usize,
+}
+
+impl TokenMlp {
+    /// Logits, `[n, seq_len, vocab]`.
+    pub fn logits(&self, x: Tensor<2>) -> Tensor<3> {
+        let n = x.dims()[0];
+        let mut h = x;
+        let last = self.layers.len() - 1;
+        for (l, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(h);
+            if l < last {
+                h = relu(h);
+            }
+        }
+        h.reshape([n, self.seq_len, self.vocab])
+    }
+}
+
+/// A trained denoiser with its spec.
+#[derive(Debug, Clone)]
+pub struct TokenModel {
+    pub spec: ModelSpec,
+    pub net: TokenMlp,
+}
+
+/// Sequences per forward pass when sampling (bounds memory, not results).
+const DENOISE_CHUNK: usize = 1024;
+
+impl Denoiser for TokenModel {
+    fn vocab(&self) -> usize {
+        self.spec.vocab
+    }
+
+    fn seq_len(&self) -> usize {
+        self.spec.seq_len
+    }
+
+    fn denoise(&self, tokens: &[u32], classes: &[u32]) -> Result<(Vec<f64>, Vec<f64>)> {
+        self.spec.validate(tokens, classes)?;
+        let d = self.spec.seq_len;
+        let null = self.spec.classes as u32;
+        let (mut pc, mut pu) = (Vec::new(), Vec::new());
+        for (rows, cls) in tokens.chunks(DENOISE_CHUNK * d).zip(classes.chunks(DENOISE_CHUNK)) {
+            // Conditional and unconditional branches in one batch of 2n.
+            let both_tokens = [rows, rows].concat();
+            let both_classes: Vec<u32> = cls.iter().copied().chain(cls.iter().map(|_| null)).collect();
+            let x = self.spec.encode(&both_tokens, &both_classes, &genlab_core::device::device());
+            let p = tensor::to_vec(softmax(self.net.logits(x), 2));
+            let half = p.len() / 2;
+            pc.extend(p[..half].iter().map(|&v| v as f64));
+            pu.extend(p[half..].iter().map(|&v| v as f64));
+        }
+        Ok((pc, pu))
+    }
+}
+
+impl TokenModel {
+    /// Writes `dir/model.json` and `dir/weights.bpk`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        weights::save_weights(&self.net, &dir.join(WEIGHTS_FILE))?;
+        fsx::write_json(&dir.join(SPEC_FILE), &self.spec)
+    }
+
+    /// Loads a model saved by [`TokenModel::save`].
+    pub fn load(dir: &Path) -> Result<TokenModel> {
+        let spec_path = dir.join(SPEC_FILE);
+        if !spec_path.exists() {
+            return Err(Error::InvalidInput(format!(
+                "{} is not a genlab guidance model (no {SPEC_FILE}); train one with `genlab guidance train`",
+                dir.display()
+            )));
+        }
+        let spec: ModelSpec = fsx::read_json(&spec_path)?;
+        let net = weights::load_weights(spec.init(&genlab_core::device::device()), &dir.join(WEIGHTS_FILE))?;
+        Ok(TokenModel { spec, net })
+    }
+}

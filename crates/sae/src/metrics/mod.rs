@@ -1,0 +1,15 @@
+//! SAE metrics: reconstruction ([`recon`]), decoder geometry ([`maxcos`]), and, against a
+//! synthetic ground truth, feature recovery ([`recovery`]), absorption ([`absorption`]) and
+//! composition ([`composition`]).
+
+pub mod absorption;
+pub mod composition;
+pub mod maxcos;
+pub mod recon;
+pub mod recovery;
+
+pub use absorption::{Absorption, absorption};
+pub use composition::meta_sae_ev;
+pub use maxcos::{histogram, max_abs_cos};
+pub use recon::{ReconMetrics, ReconStats};
+pub use recovery::{Recovery, recovery};
