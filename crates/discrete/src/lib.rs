@@ -5,12 +5,15 @@
 //! ([`sampler`]), an exact mode with enumerated denoisers and dynamic-programming output
 //! distributions ([`exact`]), and the `guidance` reproduction ([`repro`]).
 
+pub mod bench;
 pub mod exact;
 pub mod guidance;
 pub mod noise;
 pub mod repro;
 pub mod sampler;
 pub mod schedule;
+pub mod study_exact;
+pub mod study_learned;
 pub mod model;
 pub mod tokens;
 pub mod train;

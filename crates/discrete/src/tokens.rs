@@ -71,6 +71,16 @@ impl TokenData {
         Points::new(self.seq_len, data, Some(self.labels.clone())).expect("rows have seq_len tokens")
     }
 
+    /// The text format above (what [`TokenData::parse`] reads back).
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for (i, c) in self.labels.iter().enumerate() {
+            let row: Vec<String> = self.row(i).iter().map(u32::to_string).collect();
+            out.push_str(&format!("{c}: {}\n", row.join(" ")));
+        }
+        out
+    }
+
     /// Reads a file in the text format above.
     pub fn read(path: &Path) -> Result<TokenData> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -135,6 +145,13 @@ mod tests {
         assert_eq!((d.seq_len, d.vocab, d.classes), (3, 17, 8));
         assert_eq!(d.labels, vec![3, 7]);
         assert_eq!(d.row(1), &[1, 2, 16]);
+    }
+
+    #[test]
+    fn text_round_trips() {
+        let d = TokenData::from_digits(&genlab_core::data::digits()).unwrap();
+        let back = TokenData::parse(&d.to_text(), Path::new("rt")).unwrap();
+        assert_eq!((back.tokens, back.labels), (d.tokens, d.labels));
     }
 
     #[test]

@@ -57,14 +57,14 @@ impl Default for TrainConfig {
 }
 
 /// One masked batch: network input, clean targets and the mask.
-struct MaskedBatch {
+pub(crate) struct MaskedBatch {
     tokens: Vec<u32>,
     classes: Vec<u32>,
     targets: Vec<i64>,
     masked: Vec<f32>,
 }
 
-fn masked_batch(data: &TokenData, config: &TrainConfig, rng: &mut SeededRng) -> MaskedBatch {
+pub(crate) fn masked_batch(data: &TokenData, config: &TrainConfig, rng: &mut SeededRng) -> MaskedBatch {
     let (d, v) = (data.seq_len, data.vocab as u32);
     let idx = rng.indices(config.batch, data.len());
     let n = idx.len();
@@ -91,7 +91,7 @@ fn masked_batch(data: &TokenData, config: &TrainConfig, rng: &mut SeededRng) -> 
 }
 
 /// The loss of the module doc on one batch.
-fn loss(net: &TokenMlp, spec: &ModelSpec, b: &MaskedBatch) -> Tensor<1> {
+pub(crate) fn loss(net: &TokenMlp, spec: &ModelSpec, b: &MaskedBatch) -> Tensor<1> {
     let device = device::train_device();
     let (n, d) = (b.classes.len(), spec.seq_len);
     let logp = log_softmax(net.logits(spec.encode(&b.tokens, &b.classes, &device)), 2);

@@ -15,8 +15,8 @@
 //!
 //! The target is fixed, so no stop-gradient, Δt schedule or time weighting is needed. The
 //! reference code uses DPM-Solver++(2M); Heun is the other solver the note allows and the one
-//! this crate's teachers already use. (CMT-MF, the two-time average-velocity form for MeanFlow
-//! students, is not implemented yet.)
+//! this crate's teachers already use. CMT-MF, the two-time average-velocity form for MeanFlow
+//! students, is in [`crate::meanflow`].
 
 use burn::tensor::Tensor;
 use genlab_core::train::SeededRng;

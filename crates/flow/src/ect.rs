@@ -106,12 +106,30 @@ impl Ect {
         let (tc, rc) = (column(t, &device), column(r, &device));
         let x_t = x0.clone() + eps.clone() * tc.clone();
         let x_r = x0 + eps * rc.clone();
+        self.pair_loss(cm, net, x_t, tc, x_r, rc)
+    }
+
+    /// The weighted pseudo-Huber distance between f(x_t, t) and the stop-gradient target
+    /// f(x_r, r): shared by ECT (x_r from the same noise) and consistency distillation (x_r
+    /// from a teacher ODE step).
+    ///
+    /// # Shapes
+    /// - `x_t`, `x_r`: `[batch, dim]`, `t`, `r`: `[batch, 1]` → `[1]`
+    pub fn pair_loss(
+        &self,
+        cm: &Consistency,
+        net: &TimeMlp,
+        x_t: Tensor<2>,
+        t: Tensor<2>,
+        x_r: Tensor<2>,
+        r: Tensor<2>,
+    ) -> Tensor<1> {
         // The target is the student's own output at the earlier time, without gradient.
-        let target = cm.f(net, x_r, rc.clone()).detach();
-        let sq = (cm.f(net, x_t, tc.clone()) - target).square().sum_dim(1); // [batch, 1]
+        let target = cm.f(net, x_r, r.clone()).detach();
+        let sq = (cm.f(net, x_t, t.clone()) - target).square().sum_dim(1); // [batch, 1]
         let c = self.huber_c;
         let huber = sq.add_scalar(c * c).sqrt().sub_scalar(c);
-        (huber / (tc - rc)).mean()
+        (huber / (t - r)).mean()
     }
 }
 

@@ -15,6 +15,7 @@
 pub mod bench;
 pub mod cmt;
 pub mod consistency;
+pub mod ecd;
 pub mod ect;
 pub mod edm;
 pub mod flow_matching;

@@ -9,7 +9,8 @@ use genlab_core::bench::StepTimes;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// What to benchmark: `core` (the backend's two reference steps, B1 mlp784 and B2 flow2d,
-    /// plus this CPU's measured FP32 peak) or `flow` (the flow family's training steps).
+    /// plus this CPU's measured FP32 peak), `flow` (the flow family's training steps) or
+    /// `guidance` (the masked-diffusion denoiser's training step and sampling forward).
     name: String,
     /// Timed steps per model.
     #[arg(long, default_value_t = 50)]
@@ -37,7 +38,11 @@ pub fn run(args: Args, threads: usize) -> anyhow::Result<ExitCode> {
                 genlab_flow::bench::bench_train_step(&name, &config, batch, args.warmup, args.steps)
             })
             .collect(),
-        other => bail!("unknown benchmark `{other}` (known: core, flow)"),
+        "guidance" => vec![
+            genlab_discrete::bench::bench_train_step(args.warmup, args.steps)?,
+            genlab_discrete::bench::bench_denoise(args.warmup, args.steps)?,
+        ],
+        other => bail!("unknown benchmark `{other}` (known: core, flow, guidance)"),
     };
     // The measured peak puts achieved GFLOP/s in proportion (threads × single-thread peak).
     let peak = (args.name == "core")
