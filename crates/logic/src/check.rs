@@ -169,11 +169,24 @@ pub(crate) mod tests {
     fn star(leaves_with_p: usize, leaves: usize) -> Model {
         // Centre 0 joined to leaves 1..=leaves; the first `leaves_with_p` leaves satisfy p.
         let labels: Vec<Vec<usize>> = (0..=leaves)
-            .map(|v| if v >= 1 && v <= leaves_with_p { vec![0] } else { vec![] })
+            .map(|v| {
+                if v >= 1 && v <= leaves_with_p {
+                    vec![0]
+                } else {
+                    vec![]
+                }
+            })
             .collect();
         let edges: Vec<(usize, usize)> = (1..=leaves).map(|v| (0, v)).collect();
         Model::single(
-            Graph::new(vec!["p".into(), "q".into()], leaves + 1, &labels, &edges, false).unwrap(),
+            Graph::new(
+                vec!["p".into(), "q".into()],
+                leaves + 1,
+                &labels,
+                &edges,
+                false,
+            )
+            .unwrap(),
         )
     }
 
@@ -218,7 +231,9 @@ pub(crate) mod tests {
         let m = star(1, 2);
         let e = truth(&m, &parse("r").unwrap(), 0).unwrap_err().to_string();
         assert!(e.contains("`r`") && e.contains("[p, q]"), "{e}");
-        let e = truth(&m, &parse("<1> p").unwrap(), 0).unwrap_err().to_string();
+        let e = truth(&m, &parse("<1> p").unwrap(), 0)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("modality 1"), "{e}");
     }
 

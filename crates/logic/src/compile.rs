@@ -24,11 +24,15 @@
 
 use std::collections::BTreeSet;
 
+use genlab_core::Result;
+
 use crate::formula::{Dag, Formula, Node};
 use crate::gnn::{Gnn, Layer, Neuron};
 
-/// The network computing `f` at every world of sort `sort`.
-pub fn compile(f: &Formula, sort: usize) -> Gnn {
+/// The network computing `f` at every world of sort `sort`; fails only when the result exceeds
+/// the network limits (e.g. fibred modalities alternating more than
+/// [`crate::gnn::MAX_FIBRE_DEPTH`] times).
+pub fn compile(f: &Formula, sort: usize) -> Result<Gnn> {
     let dag = Dag::new(f);
     let fibred = |i: usize| matches!(dag.nodes[i], Node::Dia { modality, .. } if modality != sort);
     // Subformulas this network computes itself: reachable from the root without entering the
@@ -86,11 +90,11 @@ pub fn compile(f: &Formula, sort: usize) -> Gnn {
             .iter()
             .map(|&i| {
                 if height[i] < l {
-                    return copy(pos[i]);
+                    return Ok(copy(pos[i]));
                 }
                 neuron(&dag, i, sort, &pos, &inputs)
             })
-            .collect();
+            .collect::<Result<_>>()?;
         layers.push(Layer { neurons });
         pos = vec![usize::MAX; dag.len()];
         for (k, &i) in members.iter().enumerate() {
@@ -98,7 +102,7 @@ pub fn compile(f: &Formula, sort: usize) -> Gnn {
         }
     }
     let output = pos[dag.root()];
-    Gnn::new(sort, inputs, layers, output).expect("the construction is well-formed")
+    Gnn::new(sort, inputs, layers, output)
 }
 
 fn children(n: &Node) -> Vec<usize> {
@@ -119,7 +123,7 @@ fn copy(from: usize) -> Neuron {
 }
 
 /// The neuron computing subformula `i` from the previous layer (`pos`) or the inputs.
-fn neuron(dag: &Dag, i: usize, sort: usize, pos: &[usize], inputs: &[String]) -> Neuron {
+fn neuron(dag: &Dag, i: usize, sort: usize, pos: &[usize], inputs: &[String]) -> Result<Neuron> {
     let mut n = Neuron {
         c: vec![],
         a: vec![],
@@ -149,26 +153,26 @@ fn neuron(dag: &Dag, i: usize, sort: usize, pos: &[usize], inputs: &[String]) ->
                 n.b = 1 - *grade as i64;
             } else {
                 n.b = 1;
-                n.fibre = Some(Box::new(compile(&dag.formula(i), *modality)));
+                n.fibre = Some(Box::new(compile(&dag.formula(i), *modality)?));
             }
         }
     }
-    n
+    Ok(n)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::check::truth;
-    use crate::parse::parse;
-    use crate::random::{random_formula, random_graph, random_model, Family};
     use crate::model::Model;
+    use crate::parse::parse;
+    use crate::random::{Family, random_formula, random_graph, random_model};
     use genlab_core::train::SeededRng;
     use proptest::prelude::*;
 
     #[test]
     fn one_layer_per_level_and_the_textbook_weights() {
-        let net = compile(&parse("<>=2 (p & !q)").unwrap(), 0);
+        let net = compile(&parse("<>=2 (p & !q)").unwrap(), 0).unwrap();
         // Heights: p, q = 1; ¬q = 2; p ∧ ¬q = 3; ◇≥2 = 4.
         assert_eq!(net.layers().len(), 4);
         assert_eq!(net.inputs(), ["p", "q"]);
@@ -177,13 +181,19 @@ mod tests {
         assert_eq!((last[0].a.clone(), last[0].b), (vec![(0, 1)], -1));
         // Layer 1: p, q; layer 2: ¬q (weight, bias) and a copy of p; layer 3: ∧ (two
         // weights, bias); layer 4: ◇≥2 (weight, bias). q is not copied: nothing reads it later.
-        assert_eq!(net.layers().iter().map(|l| l.neurons.len()).collect::<Vec<_>>(), [2, 2, 1, 1]);
+        assert_eq!(
+            net.layers()
+                .iter()
+                .map(|l| l.neurons.len())
+                .collect::<Vec<_>>(),
+            [2, 2, 1, 1]
+        );
         assert_eq!(net.parameters(), 2 + (2 + 1) + 3 + 2);
     }
 
     #[test]
     fn fibred_diamonds_become_fibres() {
-        let net = compile(&parse("p & <1>=2 q").unwrap(), 0);
+        let net = compile(&parse("p & <1>=2 q").unwrap(), 0).unwrap();
         assert!(net.is_fibred());
         assert_eq!(net.max_sort(), 1);
         let m = random_model(SeededRng::new(1).rng(), 2, (1, 30), &["p", "q"], None);
@@ -202,7 +212,7 @@ mod tests {
             let f = random_formula(rng.rng(), &atoms, depth, 3, 1);
             let family = crate::random::random_family(rng.rng());
             let g = Model::single(random_graph(rng.rng(), family, n, &atoms, 0.5));
-            let net = compile(&f, 0);
+            let net = compile(&f, 0).unwrap();
             prop_assert_eq!(net.eval(&g).unwrap(), truth(&g, &f, 0).unwrap(), "{}", f);
         }
 
@@ -214,18 +224,38 @@ mod tests {
             let f = random_formula(rng.rng(), &atoms, depth, 3, sorts);
             let m = random_model(rng.rng(), sorts, (1, 25), &atoms, None);
             for s in 0..sorts {
-                let net = compile(&f, s);
+                let net = compile(&f, s).unwrap();
                 prop_assert_eq!(net.eval(&m).unwrap(), truth(&m, &f, s).unwrap(), "{} at sort {}", f, s);
             }
         }
     }
 
     #[test]
+    fn too_many_fibre_alternations_are_an_error_not_a_panic() {
+        let mut f = Formula::atom("p");
+        for i in 0..40 {
+            f = Formula::dia(i % 2, 1, f);
+        }
+        let e = compile(&f, 1).unwrap_err().to_string();
+        assert!(e.contains("deeper than"), "{e}");
+    }
+
+    #[test]
     fn grid_corner_cases() {
         // ◇≥3 ⊤ on a grid: exactly the non-border nodes plus border non-corners (degree 3).
-        let g = Model::single(random_graph(SeededRng::new(0).rng(), Family::Grid, 16, &["p"], 0.5));
+        let g = Model::single(random_graph(
+            SeededRng::new(0).rng(),
+            Family::Grid,
+            16,
+            &["p"],
+            0.5,
+        ));
         let f = parse("<>=3 true & !<>=4 true").unwrap();
-        let t = compile(&f, 0).eval(&g).unwrap();
-        assert_eq!(t.iter().filter(|&&x| x).count(), 8, "a 4×4 grid has 8 degree-3 nodes");
+        let t = compile(&f, 0).unwrap().eval(&g).unwrap();
+        assert_eq!(
+            t.iter().filter(|&&x| x).count(),
+            8,
+            "a 4×4 grid has 8 degree-3 nodes"
+        );
     }
 }

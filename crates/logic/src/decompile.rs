@@ -83,8 +83,9 @@ fn net_formula(net: &Gnn, opts: &Options, used_bound: &mut bool) -> Result<Formu
         let mut cur = Vec::with_capacity(layer.neurons.len());
         for (j, n) in layer.neurons.iter().enumerate() {
             let at = || format!("layer {} neuron {j}", l + 1);
-            let mut f = neuron_formula(n, &prev, net.sort(), opts, used_bound)
-                .map_err(|e| Error::InvalidInput(format!("{}: {}", at(), crate::graph::strip(e))))?;
+            let mut f = neuron_formula(n, &prev, net.sort(), opts, used_bound).map_err(|e| {
+                Error::InvalidInput(format!("{}: {}", at(), crate::graph::strip(e)))
+            })?;
             if let Some(child) = &n.fibre {
                 f = and(f, net_formula(child, opts, used_bound)?);
             }
@@ -111,15 +112,15 @@ fn neuron_formula(
     used_bound: &mut bool,
 ) -> Result<Formula> {
     let (c, a) = n.terms();
-    if c.len() > opts.max_self_terms {
+    let vars = group(&c, prev);
+    if vars.len() > opts.max_self_terms {
         return Err(Error::InvalidInput(format!(
-            "it reads {} self inputs; Shannon expansion is limited to {}",
-            c.len(),
+            "it reads {} distinct self inputs; Shannon expansion is limited to {}",
+            vars.len(),
             opts.max_self_terms
         )));
     }
-    let vars: Vec<(&Formula, i128)> = c.iter().map(|&(i, w)| (&prev[i], w as i128)).collect();
-    let terms: Vec<(&Formula, i128)> = a.iter().map(|&(i, w)| (&prev[i], w as i128)).collect();
+    let terms = group(&a, prev);
     if terms.len() >= 2 {
         if opts.max_degree.is_none() {
             return Err(Error::InvalidInput(format!(
@@ -138,6 +139,21 @@ fn neuron_formula(
         pos[i] = pos[i + 1] + vars[i].1.max(0);
     }
     expand(&vars, 0, 0, n.b as i128, &neg, &pos, &leaf)
+}
+
+/// Weighted terms over the previous layer's formulas, with syntactically equal formulas merged
+/// (their weights add, since they hold at the same nodes), ⊥ neighbour counts dropped (always
+/// 0) and zero weights removed.
+fn group<'a>(terms: &[(usize, i64)], prev: &'a [Formula]) -> Vec<(&'a Formula, i128)> {
+    let mut out: Vec<(&Formula, i128)> = Vec::new();
+    for &(i, w) in terms {
+        match out.iter_mut().find(|t| *t.0 == prev[i]) {
+            Some(t) => t.1 += w as i128,
+            None => out.push((&prev[i], w as i128)),
+        }
+    }
+    out.retain(|t| t.1 != 0 && *t.0 != Formula::Bot);
+    out
 }
 
 /// Shannon expansion over the self inputs from `idx` on, with `acc` = the chosen ones' sum.
@@ -178,7 +194,10 @@ fn branch(x: &Formula, hi: Formula, lo: Formula) -> Formula {
         (_, _, Bot) => Formula::and(x.clone(), hi),
         (_, Bot, _) => Formula::and(negate(x.clone()), lo),
         (_, _, Top) => Formula::or(negate(x.clone()), hi),
-        _ => Formula::or(Formula::and(x.clone(), hi), Formula::and(negate(x.clone()), lo)),
+        _ => Formula::or(
+            Formula::and(x.clone(), hi),
+            Formula::and(negate(x.clone()), lo),
+        ),
     }
 }
 
@@ -187,7 +206,7 @@ fn negate(f: Formula) -> Formula {
         Formula::Top => Formula::Bot,
         Formula::Bot => Formula::Top,
         Formula::Not(g) => *g,
-        g => Formula::not(g),
+        g => !(g),
     }
 }
 
@@ -246,7 +265,11 @@ fn neighbour_condition(
             let mut lasts = Vec::new();
             let mut c = vec![0usize; rest.len()];
             loop {
-                let spent: i128 = rest.iter().zip(&c).map(|((_, a), &ci)| a * ci as i128).sum();
+                let spent: i128 = rest
+                    .iter()
+                    .zip(&c)
+                    .map(|((_, a), &ci)| a * ci as i128)
+                    .sum();
                 let tail = one_term(last.0, last.1, t - spent, sort);
                 if tail != Formula::Bot {
                     let exact = rest
@@ -259,7 +282,9 @@ fn neighbour_condition(
                 }
                 lasts.push(tail);
                 // Next count vector (odometer).
-                let Some(k) = c.iter().position(|&ci| ci < delta) else { break };
+                let Some(k) = c.iter().position(|&ci| ci < delta) else {
+                    break;
+                };
                 c[k] += 1;
                 c[..k].iter_mut().for_each(|ci| *ci = 0);
             }
@@ -267,7 +292,10 @@ fn neighbour_condition(
             if lasts.iter().all(|f| *f == Formula::Top) {
                 return Ok(Formula::Top);
             }
-            Ok(disjuncts.into_iter().reduce(Formula::or).unwrap_or(Formula::Bot))
+            Ok(disjuncts
+                .into_iter()
+                .reduce(Formula::or)
+                .unwrap_or(Formula::Bot))
         }
     }
 }
@@ -276,11 +304,11 @@ fn neighbour_condition(
 fn exactly(psi: &Formula, c: usize, delta: usize, sort: usize) -> Formula {
     let at_least = |k: usize| Formula::dia(sort, k as u32, psi.clone());
     if c == 0 {
-        Formula::not(at_least(1))
+        !(at_least(1))
     } else if c == delta {
         at_least(c)
     } else {
-        Formula::and(at_least(c), Formula::not(at_least(c + 1)))
+        Formula::and(at_least(c), !(at_least(c + 1)))
     }
 }
 
@@ -305,9 +333,15 @@ mod tests {
 
     #[test]
     fn compiled_formulas_come_back_verbatim() {
-        for s in ["<>=2 (p & !q)", "p | q", "!<> p & <>=3 true", "<1>=2 <> q | p", "p"] {
+        for s in [
+            "<>=2 (p & !q)",
+            "p | q",
+            "!<> p & <>=3 true",
+            "<1>=2 <> q | p",
+            "p",
+        ] {
             let f = parse(s).unwrap();
-            let net = compile(&f, 0);
+            let net = compile(&f, 0).unwrap();
             let d = decompile(&net, &opts(None)).unwrap();
             assert_eq!(d.formula, f, "{s}");
             assert_eq!(d.degree_bound, None);
@@ -321,7 +355,12 @@ mod tests {
                 0,
                 vec!["p".into()],
                 vec![Layer {
-                    neurons: vec![Neuron { c: vec![], a: vec![(0, a)], b, fibre: None }],
+                    neurons: vec![Neuron {
+                        c: vec![],
+                        a: vec![(0, a)],
+                        b,
+                        fibre: None,
+                    }],
                 }],
                 0,
             )
@@ -342,7 +381,12 @@ mod tests {
             0,
             vec!["p".into(), "q".into()],
             vec![Layer {
-                neurons: vec![Neuron { c: vec![], a: vec![(0, 1), (1, -1)], b: 0, fibre: None }],
+                neurons: vec![Neuron {
+                    c: vec![],
+                    a: vec![(0, 1), (1, -1)],
+                    b: 0,
+                    fibre: None,
+                }],
             }],
             0,
         )
@@ -356,7 +400,13 @@ mod tests {
             assert_eq!(d.degree_bound, Some(delta));
             sizes.push(d.formula.size());
             for _ in 0..30 {
-                let g = Model::single(random_graph(rng.rng(), Family::BoundedDegree { max_degree: delta }, 40, &["p", "q"], 0.5));
+                let g = Model::single(random_graph(
+                    rng.rng(),
+                    Family::BoundedDegree { max_degree: delta },
+                    40,
+                    &["p", "q"],
+                    0.5,
+                ));
                 assert_eq!(net.eval(&g).unwrap(), truth(&g, &d.formula, 0).unwrap());
             }
         }
@@ -364,14 +414,36 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(300))]
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// A fibred neuron gated by a non-constant activation (p, or "q-neighbour") is the
+        /// conjunction of its gate and its child's formula; checked against the fibred network.
+        #[test]
+        fn gated_fibres_are_conjunctions(seed in any::<u64>(), depth in 0usize..4) {
+            let mut rng = SeededRng::new(seed);
+            let atoms = ["p", "q"];
+            let body = random_formula(rng.rng(), &atoms, depth, 2, 2);
+            let child = compile(&Formula::dia(1, rng.rng().random_range(1..3), body), 1).unwrap();
+            let gate = Neuron { c: vec![(0, 1)], a: vec![(1, rng.rng().random_range(0..2))], b: 0, fibre: Some(Box::new(child)) };
+            let other = Neuron { c: vec![(1, -1)], a: vec![(0, 1)], b: 0, fibre: None };
+            let top = Neuron { c: vec![(0, 1), (1, 1)], a: vec![], b: rng.rng().random_range(-1..1), fibre: None };
+            let net = Gnn::new(0, vec!["p".into(), "q".into()], vec![
+                Layer { neurons: vec![gate, other] },
+                Layer { neurons: vec![top] },
+            ], 0).unwrap();
+            let d = decompile(&net, &opts(None)).unwrap();
+            for _ in 0..3 {
+                let m = random_model(rng.rng(), 2, (1, 25), &atoms, None);
+                prop_assert_eq!(net.eval(&m).unwrap(), truth(&m, &d.formula, 0).unwrap(), "{}", d.formula);
+            }
+        }
 
         /// decompile(compile(φ)) is equivalent to φ on every node (and uniform).
         #[test]
         fn decompile_inverts_compile(seed in any::<u64>(), sorts in 1usize..3, depth in 0usize..5) {
             let mut rng = SeededRng::new(seed);
             let f = random_formula(rng.rng(), &["p", "q"], depth, 3, sorts);
-            let d = decompile(&compile(&f, 0), &opts(None)).unwrap();
+            let d = decompile(&compile(&f, 0).unwrap(), &opts(None)).unwrap();
             prop_assert_eq!(d.degree_bound, None);
             let m = random_model(rng.rng(), sorts, (1, 25), &["p", "q"], None);
             prop_assert_eq!(truth(&m, &d.formula, 0).unwrap(), truth(&m, &f, 0).unwrap(), "{} vs {}", f, d.formula);

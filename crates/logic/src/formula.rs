@@ -49,11 +49,6 @@ impl Formula {
         Formula::Atom(name.to_string())
     }
 
-    /// ¬φ.
-    pub fn not(f: Formula) -> Formula {
-        Formula::Not(Box::new(f))
-    }
-
     /// φ ∧ ψ.
     pub fn and(a: Formula, b: Formula) -> Formula {
         Formula::And(Box::new(a), Box::new(b))
@@ -230,6 +225,15 @@ fn write_formula(f: &Formula, out: &mut String, min: u8, n: &Notation) {
     }
 }
 
+/// `!φ` builds ¬φ.
+impl std::ops::Not for Formula {
+    type Output = Formula;
+
+    fn not(self) -> Formula {
+        Formula::Not(Box::new(self))
+    }
+}
+
 /// ASCII notation: `!p`, `p & q`, `p | q`, `<>=2 p` (◇≥2 p), `<> p` (◇ p), `<1>=2 p`
 /// (◇₁≥2 p), `true`, `false`.
 impl fmt::Display for Formula {
@@ -327,7 +331,7 @@ impl Dag {
             Node::Top => Formula::Top,
             Node::Bot => Formula::Bot,
             Node::Atom(p) => Formula::Atom(p.clone()),
-            Node::Not(a) => Formula::not(self.formula(*a)),
+            Node::Not(a) => !(self.formula(*a)),
             Node::And(a, b) => Formula::and(self.formula(*a), self.formula(*b)),
             Node::Or(a, b) => Formula::or(self.formula(*a), self.formula(*b)),
             Node::Dia {
@@ -354,7 +358,7 @@ mod tests {
     fn size_depth_and_atoms() {
         // ◇≥2 (p ∧ ◇ ¬q) ∨ q
         let f = Formula::or(
-            Formula::dia(0, 2, Formula::and(p(), Formula::dia(0, 1, Formula::not(q())))),
+            Formula::dia(0, 2, Formula::and(p(), Formula::dia(0, 1, !(q())))),
             q(),
         );
         assert_eq!(f.size(), 8);
@@ -373,16 +377,22 @@ mod tests {
         let right = Formula::and(p(), Formula::and(q(), p()));
         assert_eq!(left.to_string(), "p & q & p");
         assert_eq!(right.to_string(), "p & (q & p)");
-        assert_eq!(Formula::not(Formula::or(p(), q())).to_string(), "!(p | q)");
-        assert_eq!(Formula::or(Formula::and(p(), q()), p()).to_string(), "p & q | p");
-        assert_eq!(Formula::and(Formula::or(p(), q()), p()).to_string(), "(p | q) & p");
+        assert_eq!((!Formula::or(p(), q())).to_string(), "!(p | q)");
+        assert_eq!(
+            Formula::or(Formula::and(p(), q()), p()).to_string(),
+            "p & q | p"
+        );
+        assert_eq!(
+            Formula::and(Formula::or(p(), q()), p()).to_string(),
+            "(p | q) & p"
+        );
     }
 
     #[test]
     fn dag_shares_equal_subformulas_in_post_order() {
         // (p ∧ q) ∨ ¬(p ∧ q): p, q, p∧q, ¬(p∧q), root.
         let pq = Formula::and(p(), q());
-        let f = Formula::or(pq.clone(), Formula::not(pq));
+        let f = Formula::or(pq.clone(), !(pq));
         let dag = Dag::new(&f);
         assert_eq!(dag.len(), 5);
         assert_eq!(dag.nodes[dag.root()], Node::Or(2, 3));

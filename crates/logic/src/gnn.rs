@@ -49,6 +49,12 @@ pub const MAX_WEIGHT: i64 = 1 << 31;
 /// Deepest fibring tree accepted.
 pub const MAX_FIBRE_DEPTH: usize = 32;
 
+/// Most layers accepted (decompiled formulas nest about as deep as the network).
+pub const MAX_LAYERS: usize = 1024;
+
+/// `(previous-layer index, weight)` pairs.
+pub type Terms = Vec<(usize, i64)>;
+
 /// One neuron: self weights `C_·j`, neighbour weights `A_·j`, bias `b_j`, optional fibre.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Neuron {
@@ -64,7 +70,7 @@ pub struct Neuron {
 
 impl Neuron {
     /// Self and neighbour terms with repeated indices merged and zero weights dropped, sorted.
-    pub fn terms(&self) -> (Vec<(usize, i64)>, Vec<(usize, i64)>) {
+    pub fn terms(&self) -> (Terms, Terms) {
         (merge(&self.c), merge(&self.a))
     }
 }
@@ -149,7 +155,10 @@ impl Gnn {
             .flat_map(|l| &l.neurons)
             .map(|n| {
                 let (c, a) = n.terms();
-                c.len() + a.len() + (n.b != 0) as usize + n.fibre.as_ref().map_or(0, |f| f.parameters())
+                c.len()
+                    + a.len()
+                    + (n.b != 0) as usize
+                    + n.fibre.as_ref().map_or(0, |f| f.parameters())
             })
             .sum()
     }
@@ -195,8 +204,11 @@ impl Gnn {
                 return bad(format!("input `{p}` appears twice (positions {j} and {i})"));
             }
         }
-        if self.layers.is_empty() {
-            return bad("the network has no layers".into());
+        if self.layers.is_empty() || self.layers.len() > MAX_LAYERS {
+            return bad(format!(
+                "the network has {} layers; 1..={MAX_LAYERS} are supported",
+                self.layers.len()
+            ));
         }
         let mut prev = self.inputs.len();
         for (l, layer) in self.layers.iter().enumerate() {
@@ -219,9 +231,9 @@ impl Gnn {
                     return bad(format!("{at}: bias {} exceeds ±{MAX_WEIGHT}", n.b));
                 }
                 if let Some(child) = &n.fibre {
-                    child
-                        .validate(depth + 1)
-                        .map_err(|e| Error::InvalidInput(format!("{at}, fibre: {}", crate::graph::strip(e))))?;
+                    child.validate(depth + 1).map_err(|e| {
+                        Error::InvalidInput(format!("{at}, fibre: {}", crate::graph::strip(e)))
+                    })?;
                     if child.sort != self.sort && !child.modal()[child.layers.len()][child.output] {
                         return bad(format!(
                             "{at}: its fibre (sort {}) is not compatible with sort {}: the child's output must be a Boolean combination of sort-{} diamonds (its output neuron and every neuron its self weights read must have no fibre and must not read atoms directly)",
@@ -371,8 +383,7 @@ impl Gnn {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let file: NetFile = serde_json::from_str(&text)
             .map_err(|e| Error::parse(path, Some(e.line()), e.to_string()))?;
-        Gnn::from_file(file)
-            .map_err(|e| Error::parse(path, None, crate::graph::strip(e)))
+        Gnn::from_file(file).map_err(|e| Error::parse(path, None, crate::graph::strip(e)))
     }
 
     fn to_file(&self) -> NetFile {
@@ -403,10 +414,10 @@ impl Gnn {
 
     fn from_file(f: NetFile) -> Result<Gnn> {
         let refuse = |msg: String| Err(Error::InvalidInput(msg));
-        if let Some(tag) = &f.format {
-            if tag != FORMAT {
-                return refuse(format!("format `{tag}` is not `{FORMAT}`"));
-            }
+        if let Some(tag) = &f.format
+            && tag != FORMAT
+        {
+            return refuse(format!("format `{tag}` is not `{FORMAT}`"));
         }
         match f.activation.as_str() {
             "truncated_relu" => {}
@@ -416,7 +427,11 @@ impl Gnn {
                     f.activation
                 ));
             }
-            other => return refuse(format!("unknown activation `{other}`; the supported one is `truncated_relu`")),
+            other => {
+                return refuse(format!(
+                    "unknown activation `{other}`; the supported one is `truncated_relu`"
+                ));
+            }
         }
         match f.aggregation.as_str() {
             "sum" => {}
@@ -426,7 +441,11 @@ impl Gnn {
             "max" => {
                 return refuse("aggregation `max` is outside the supported class: with max a neuron only sees whether some neighbour fires, so grades are lost; only `sum` is supported".into());
             }
-            other => return refuse(format!("unknown aggregation `{other}`; the supported one is `sum`")),
+            other => {
+                return refuse(format!(
+                    "unknown aggregation `{other}`; the supported one is `sum`"
+                ));
+            }
         }
         let int = |w: f64, at: &str| -> Result<i64> {
             if w.fract() != 0.0 || !w.is_finite() || w.abs() > MAX_WEIGHT as f64 {
@@ -442,7 +461,9 @@ impl Gnn {
             for (j, n) in neurons.into_iter().enumerate() {
                 let at = format!("layer {} neuron {j}", l + 1);
                 let terms = |t: Vec<(usize, Weight)>| -> Result<Vec<(usize, i64)>> {
-                    t.into_iter().map(|(i, w)| Ok((i, int(w.0, &at)?))).collect()
+                    t.into_iter()
+                        .map(|(i, w)| Ok((i, int(w.0, &at)?)))
+                        .collect()
                 };
                 out.push(Neuron {
                     c: terms(n.c)?,
@@ -527,8 +548,14 @@ mod tests {
     fn path3() -> Model {
         // 0 — 1 — 2, p at 0 and 2.
         Model::single(
-            Graph::new(vec!["p".into()], 3, &[vec![0], vec![], vec![0]], &[(0, 1), (1, 2)], false)
-                .unwrap(),
+            Graph::new(
+                vec!["p".into()],
+                3,
+                &[vec![0], vec![], vec![0]],
+                &[(0, 1), (1, 2)],
+                false,
+            )
+            .unwrap(),
         )
     }
 
@@ -540,7 +567,11 @@ mod tests {
             0,
             vec!["p".into()],
             vec![Layer {
-                neurons: vec![neuron(&[], &[(0, 1)], -1), neuron(&[(0, 3)], &[], -5), neuron(&[(0, 1)], &[], 7)],
+                neurons: vec![
+                    neuron(&[], &[(0, 1)], -1),
+                    neuron(&[(0, 3)], &[], -5),
+                    neuron(&[(0, 1)], &[], 7),
+                ],
             }],
             0,
         )
@@ -587,36 +618,79 @@ mod tests {
         net.save(&path).unwrap();
         assert_eq!(Gnn::load(&path).unwrap(), net);
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(!text.contains(".0"), "weights are written as integers: {text}");
+        assert!(
+            !text.contains(".0"),
+            "weights are written as integers: {text}"
+        );
         let load = |s: &str| {
             std::fs::write(&path, s).unwrap();
             Gnn::load(&path).unwrap_err().to_string()
         };
         let base = |act: &str, agg: &str, w: &str| {
-            format!(r#"{{"activation": "{act}", "aggregation": "{agg}", "inputs": ["p"], "layers": [[{{"c": [[0, {w}]]}}]], "output": 0}}"#)
+            format!(
+                r#"{{"activation": "{act}", "aggregation": "{agg}", "inputs": ["p"], "layers": [[{{"c": [[0, {w}]]}}]], "output": 0}}"#
+            )
         };
         assert!(load(&base("sigmoid", "sum", "1")).contains("truncated ReLU"));
         assert!(load(&base("truncated_relu", "mean", "1")).contains("ratio modal logic"));
         assert!(load(&base("truncated_relu", "sum", "0.5")).contains("not an integer"));
         std::fs::write(&path, base("truncated_relu", "sum", "1")).unwrap();
         assert!(Gnn::load(&path).is_ok());
-        let e = load(r#"{"activation": "truncated_relu", "aggregation": "sum", "inputs": ["p"], "layers": [[{"c": [[3, 1]]}]], "output": 0}"#);
+        let e = load(
+            r#"{"activation": "truncated_relu", "aggregation": "sum", "inputs": ["p"], "layers": [[{"c": [[3, 1]]}]], "output": 0}"#,
+        );
         assert!(e.contains("reads feature 3"), "{e}");
-        let e = load(r#"{"activation": "truncated_relu", "aggregation": "sum", "inputs": ["p"], "layers": [[{"b": 1}]], "output": 2}"#);
+        let e = load(
+            r#"{"activation": "truncated_relu", "aggregation": "sum", "inputs": ["p"], "layers": [[{"b": 1}]], "output": 2}"#,
+        );
         assert!(e.contains("output 2"), "{e}");
     }
 
     #[test]
     fn incompatible_fibres_are_refused() {
         // A child on sort 1 whose output reads the atom p directly is not sort-1-modal.
-        let child = Gnn::new(1, vec!["p".into()], vec![Layer { neurons: vec![neuron(&[(0, 1)], &[], 0)] }], 0).unwrap();
+        let child = Gnn::new(
+            1,
+            vec!["p".into()],
+            vec![Layer {
+                neurons: vec![neuron(&[(0, 1)], &[], 0)],
+            }],
+            0,
+        )
+        .unwrap();
         let mut parent = neuron(&[], &[], 1);
         parent.fibre = Some(Box::new(child));
-        let e = Gnn::new(0, vec![], vec![Layer { neurons: vec![parent.clone()] }], 0).unwrap_err();
+        let e = Gnn::new(
+            0,
+            vec![],
+            vec![Layer {
+                neurons: vec![parent.clone()],
+            }],
+            0,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("not compatible"), "{e}");
         // Reading p through a diamond makes it compatible.
-        let child = Gnn::new(1, vec!["p".into()], vec![Layer { neurons: vec![neuron(&[], &[(0, 1)], 0)] }], 0).unwrap();
+        let child = Gnn::new(
+            1,
+            vec!["p".into()],
+            vec![Layer {
+                neurons: vec![neuron(&[], &[(0, 1)], 0)],
+            }],
+            0,
+        )
+        .unwrap();
         parent.fibre = Some(Box::new(child));
-        assert!(Gnn::new(0, vec![], vec![Layer { neurons: vec![parent] }], 0).is_ok());
+        assert!(
+            Gnn::new(
+                0,
+                vec![],
+                vec![Layer {
+                    neurons: vec![parent]
+                }],
+                0
+            )
+            .is_ok()
+        );
     }
 }

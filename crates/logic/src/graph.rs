@@ -260,7 +260,9 @@ impl Graph {
                 w.parse::<usize>().map_err(|_| {
                     bad(
                         line_no,
-                        format!("expected a node number, `nodes`, `props` or `directed`, found `{w}`"),
+                        format!(
+                            "expected a node number, `nodes`, `props` or `directed`, found `{w}`"
+                        ),
                     )
                 })
             };
@@ -280,7 +282,7 @@ impl Graph {
                 w => {
                     let u = node_id(w)?;
                     let v = match words.next() {
-                        Some(x) if x == ":" => {
+                        Some(":") => {
                             labels.push((line_no, u, words.map(str::to_string).collect()));
                             continue;
                         }
@@ -314,7 +316,10 @@ impl Graph {
             if *v >= n {
                 return Err(bad(
                     *line_no,
-                    format!("labels for node {v}, but the graph has nodes 0..{}", n.saturating_sub(1)),
+                    format!(
+                        "labels for node {v}, but the graph has nodes 0..{}",
+                        n.saturating_sub(1)
+                    ),
                 ));
             }
             for l in ls {
@@ -334,7 +339,10 @@ impl Graph {
             if u >= n || v >= n {
                 return Err(bad(
                     line_no,
-                    format!("edge ({u}, {v}) is dangling: the graph has nodes 0..{}", n.saturating_sub(1)),
+                    format!(
+                        "edge ({u}, {v}) is dangling: the graph has nodes 0..{}",
+                        n.saturating_sub(1)
+                    ),
                 ));
             }
         }
@@ -395,7 +403,10 @@ mod tests {
         assert!(e.contains("dangling") && e.contains("(0, 5)"), "{e}");
         let unknown = r#"{"nodes": 2, "props": ["p"], "labels": [["p"], ["r"]], "edges": []}"#;
         let e = Graph::parse_json(unknown, src()).unwrap_err().to_string();
-        assert!(e.contains("node 1 has label `r`") && e.contains("[p]"), "{e}");
+        assert!(
+            e.contains("node 1 has label `r`") && e.contains("[p]"),
+            "{e}"
+        );
         let e = Graph::parse_json(r#"{"nodes": 2, "edges": []}"#, src())
             .unwrap_err()
             .to_string();
@@ -403,7 +414,10 @@ mod tests {
         let e = Graph::parse_json("{\"nodes\": 1,\n \"prop\": []}", src())
             .unwrap_err()
             .to_string();
-        assert!(e.contains("unknown field `prop`") && e.contains(":2"), "{e}");
+        assert!(
+            e.contains("unknown field `prop`") && e.contains(":2"),
+            "{e}"
+        );
         let e = Graph::parse_json(r#"{"nodes": 2, "props": ["p", "p"], "edges": []}"#, src())
             .unwrap_err()
             .to_string();
@@ -412,9 +426,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("cannot be a proposition"), "{e}");
-        let e = Graph::parse_json(r#"{"nodes": 2, "props": [], "labels": [[]], "edges": []}"#, src())
-            .unwrap_err()
-            .to_string();
+        let e = Graph::parse_json(
+            r#"{"nodes": 2, "props": [], "labels": [[]], "edges": []}"#,
+            src(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("1 entries"), "{e}");
         let list = |t: &str| {
             Graph::parse_edge_list(t, Path::new("g.txt"))

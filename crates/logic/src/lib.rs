@@ -41,10 +41,12 @@ pub mod decompile;
 pub mod formula;
 pub mod gnn;
 pub mod graph;
+pub mod learn;
 pub mod model;
 pub mod parse;
 pub mod random;
 pub mod repro;
+pub mod verify;
 
 pub use formula::Formula;
 pub use gnn::Gnn;

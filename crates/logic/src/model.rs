@@ -68,7 +68,9 @@ impl Model {
     pub fn new(sorts: Vec<Graph>, maps: Vec<(usize, usize, Vec<usize>)>) -> Result<Model> {
         let s = sorts.len();
         if s == 0 {
-            return Err(Error::InvalidInput("a model needs at least one sort".into()));
+            return Err(Error::InvalidInput(
+                "a model needs at least one sort".into(),
+            ));
         }
         let mut table: Vec<Option<Vec<u32>>> = vec![None; s * s];
         for (from, to, map) in maps {
@@ -195,10 +197,20 @@ mod tests {
 
     #[test]
     fn maps_are_validated() {
-        let ok = Model::new(vec![g(2), g(3)], vec![(0, 1, vec![2, 0]), (1, 0, vec![0, 1, 1])]);
+        let ok = Model::new(
+            vec![g(2), g(3)],
+            vec![(0, 1, vec![2, 0]), (1, 0, vec![0, 1, 1])],
+        );
         let m = ok.unwrap();
         assert_eq!(m.map(0, 1), &[2, 0]);
-        assert_eq!(Model::parse(&serde_json::to_string(&m.to_json()).unwrap(), Path::new("m.json")).unwrap(), m);
+        assert_eq!(
+            Model::parse(
+                &serde_json::to_string(&m.to_json()).unwrap(),
+                Path::new("m.json")
+            )
+            .unwrap(),
+            m
+        );
         let e = |maps| Model::new(vec![g(2), g(3)], maps).unwrap_err().to_string();
         assert!(e(vec![(0, 1, vec![2, 0])]).contains("1→0 is missing"));
         assert!(e(vec![(0, 1, vec![3, 0]), (1, 0, vec![0, 0, 0])]).contains("sends world 0 to 3"));

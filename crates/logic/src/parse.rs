@@ -340,7 +340,7 @@ impl Parser {
             Tok::Not => {
                 self.pos += 1;
                 self.enter(col)?;
-                let f = Formula::not(self.unary()?);
+                let f = !(self.unary()?);
                 self.nesting -= 1;
                 Ok(f)
             }
@@ -403,7 +403,7 @@ mod tests {
     #[test]
     fn ascii_and_unicode_spellings_agree() {
         let expect = Formula::or(
-            Formula::and(Formula::not(p()), Formula::dia(0, 2, Formula::atom("q"))),
+            Formula::and(!(p()), Formula::dia(0, 2, Formula::atom("q"))),
             Formula::dia(1, 1, Formula::Top),
         );
         for s in [

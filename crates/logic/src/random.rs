@@ -96,7 +96,10 @@ pub fn random_edges<R: Rng + ?Sized>(rng: &mut R, family: Family, n: usize) -> V
                 let u = rng.random_range(0..n);
                 let v = (u + rng.random_range(1..n)) % n;
                 // A repeated pair is deduplicated by `Graph::new`, so it must not count twice.
-                if degree[u] < max_degree && degree[v] < max_degree && seen.insert((u.min(v), u.max(v))) {
+                if degree[u] < max_degree
+                    && degree[v] < max_degree
+                    && seen.insert((u.min(v), u.max(v)))
+                {
                     degree[u] += 1;
                     degree[v] += 1;
                     edges.push((u, v));
@@ -118,7 +121,11 @@ pub fn random_graph<R: Rng + ?Sized>(
 ) -> Graph {
     let edges = random_edges(rng, family, n);
     let labels: Vec<Vec<usize>> = (0..n)
-        .map(|_| (0..atoms.len()).filter(|_| rng.random_bool(density)).collect())
+        .map(|_| {
+            (0..atoms.len())
+                .filter(|_| rng.random_bool(density))
+                .collect()
+        })
         .collect();
     let props = atoms.iter().map(|s| s.to_string()).collect();
     Graph::new(props, n, &labels, &edges, false).expect("generated graphs are well-formed")
@@ -191,7 +198,7 @@ pub fn random_formula<R: Rng + ?Sized>(
     }
     let sub = |rng: &mut R| random_formula(rng, atoms, depth - 1, max_grade, modalities);
     match rng.random_range(0..5) {
-        0 => Formula::not(sub(rng)),
+        0 => !(sub(rng)),
         1 => Formula::and(sub(rng), sub(rng)),
         2 => Formula::or(sub(rng), sub(rng)),
         _ => Formula::dia(
@@ -250,11 +257,28 @@ mod tests {
         let grid = random_graph(rng.rng(), Family::Grid, 12, &["p"], 0.5);
         // 3-wide grid of 12 nodes: 4 rows × 3 columns, 4·2 + 3·3 = 17 edges.
         assert_eq!(grid.arcs(), 2 * 17);
-        let b = random_graph(rng.rng(), Family::BoundedDegree { max_degree: 3 }, 200, &["p"], 0.5);
+        let b = random_graph(
+            rng.rng(),
+            Family::BoundedDegree { max_degree: 3 },
+            200,
+            &["p"],
+            0.5,
+        );
         assert!(b.max_degree() <= 3);
         let pl = random_graph(rng.rng(), Family::PowerLaw { attach: 2 }, 2000, &["p"], 0.5);
-        let er = random_graph(rng.rng(), Family::ErdosRenyi { avg_degree: 4.0 }, 2000, &["p"], 0.5);
-        assert!(pl.max_degree() > 3 * er.max_degree(), "hubs: {} vs {}", pl.max_degree(), er.max_degree());
+        let er = random_graph(
+            rng.rng(),
+            Family::ErdosRenyi { avg_degree: 4.0 },
+            2000,
+            &["p"],
+            0.5,
+        );
+        assert!(
+            pl.max_degree() > 3 * er.max_degree(),
+            "hubs: {} vs {}",
+            pl.max_degree(),
+            er.max_degree()
+        );
         let a = random_formula(SeededRng::new(5).rng(), &["p"], 4, 3, 2);
         let b = random_formula(SeededRng::new(5).rng(), &["p"], 4, 3, 2);
         assert_eq!(a, b, "same seed, same formula");

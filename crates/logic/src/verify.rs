@@ -101,7 +101,10 @@ pub fn verify(
         let expect = truth(&model, formula, net.sort())?;
         timing.checker += t.elapsed().as_secs_f64();
         agreement.add(&out, &expect);
-        observer.step(i as u64 + 1, &[("disagreements", agreement.disagreements as f64)]);
+        observer.step(
+            i as u64 + 1,
+            &[("disagreements", agreement.disagreements as f64)],
+        );
     }
     observer.finish();
     Ok((agreement, timing))
@@ -163,13 +166,16 @@ pub fn round_trip(cfg: &RoundTripConfig, observer: &mut dyn Observer) -> Result<
     let atoms: Vec<&str> = cfg.atoms.iter().map(String::as_str).collect();
     let mut rng = SeededRng::new(cfg.seed);
     let mut r = RoundTrip::default();
-    observer.start(&format!("round trip ({} sorts)", cfg.sorts), cfg.pairs as u64);
+    observer.start(
+        &format!("round trip ({} sorts)", cfg.sorts),
+        cfg.pairs as u64,
+    );
     for i in 0..cfg.pairs {
         let f = random_formula(rng.rng(), &atoms, cfg.depth, cfg.max_grade, cfg.sorts);
         let model = random_model(rng.rng(), cfg.sorts, cfg.nodes, &atoms, None);
         let sort = i % cfg.sorts;
         let t = Instant::now();
-        let net = compile(&f, sort);
+        let net = compile(&f, sort)?;
         r.seconds[0] += t.elapsed().as_secs_f64();
         let t = Instant::now();
         let out = net.eval(&model)?;
@@ -225,7 +231,7 @@ pub fn chain_formula(target: usize) -> Formula {
         f = match i % 4 {
             1 => Formula::dia(0, 1 + (i % 3) as u32, f),
             2 => Formula::and(f, Formula::atom("p")),
-            3 => Formula::not(f),
+            3 => !(f),
             _ => Formula::or(f, Formula::atom("p")),
         };
     }
@@ -244,7 +250,10 @@ pub fn bench(
     let mut rng = SeededRng::new(seed);
     let family = Family::ErdosRenyi { avg_degree: 4.0 };
     let mut rows = Vec::new();
-    observer.start("model-checking throughput", (nodes.len() * subformulas.len()) as u64);
+    observer.start(
+        "model-checking throughput",
+        (nodes.len() * subformulas.len()) as u64,
+    );
     for &n in nodes {
         let model = Model::single(random_graph(rng.rng(), family, n, &["p", "q", "r"], 0.5));
         for &s in subformulas {
@@ -265,7 +274,10 @@ pub fn bench(
                 seconds,
                 evals_per_second: (n * dag.len()) as f64 / seconds,
             });
-            observer.step(rows.len() as u64, &[("evals/s", rows.last().expect("pushed").evals_per_second)]);
+            observer.step(
+                rows.len() as u64,
+                &[("evals/s", rows.last().expect("pushed").evals_per_second)],
+            );
         }
     }
     observer.finish();
@@ -281,18 +293,26 @@ mod tests {
     #[test]
     fn verify_counts_disagreements_of_a_wrong_formula() {
         let f = parse("<>=2 p & !q").unwrap();
-        let net = compile(&f, 0);
-        let spec = Models { count: 20, nodes: (5, 30), max_degree: None, seed: 1 };
+        let net = compile(&f, 0).unwrap();
+        let spec = Models {
+            count: 20,
+            nodes: (5, 30),
+            max_degree: None,
+            seed: 1,
+        };
         let (ok, _) = verify(&net, &f, &spec, &mut NoObserver).unwrap();
         assert_eq!(ok.models, 20);
         assert!(ok.worlds >= 100);
         assert_eq!(ok.disagreements, 0);
         // A network for a different formula must be caught.
-        let wrong = compile(&parse("<>=3 p & !q").unwrap(), 0);
+        let wrong = compile(&parse("<>=3 p & !q").unwrap(), 0).unwrap();
         let (bad, _) = verify(&wrong, &f, &spec, &mut NoObserver).unwrap();
         assert!(bad.disagreements > 0);
         let c = bad.first.unwrap();
-        assert!(!c.network, "the stricter network says no where the formula says yes");
+        assert!(
+            !c.network,
+            "the stricter network says no where the formula says yes"
+        );
     }
 
     #[test]
@@ -307,7 +327,10 @@ mod tests {
             seed: 4,
         };
         let r = round_trip(&cfg, &mut NoObserver).unwrap();
-        assert_eq!((r.compiled.disagreements, r.decompiled.disagreements), (0, 0));
+        assert_eq!(
+            (r.compiled.disagreements, r.decompiled.disagreements),
+            (0, 0)
+        );
         assert_eq!(r.non_uniform, 0);
         assert!(r.compiled.worlds > 60);
     }
@@ -319,7 +342,10 @@ mod tests {
         }
         let rows = bench(&[100, 400], &[4, 8], 0.0, 0, &mut NoObserver).unwrap();
         assert_eq!(rows.len(), 4);
-        assert!(rows.iter().all(|r| r.evals_per_second > 0.0 && r.seconds > 0.0));
+        assert!(
+            rows.iter()
+                .all(|r| r.evals_per_second > 0.0 && r.seconds > 0.0)
+        );
         assert_eq!(rows[3].subformulas, 8);
     }
 }

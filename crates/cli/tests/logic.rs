@@ -1,0 +1,311 @@
+//! `genlab logic check|compile|decompile|verify|parse|bench`, and their bad-input behaviour.
+
+mod common;
+
+use common::genlab;
+
+/// A 4-node star (centre 0) where leaves 1 and 2 satisfy p and leaf 3 satisfies q.
+const STAR: &str = r#"{"nodes": 4, "props": ["p", "q"], "labels": [[], ["p"], ["p"], ["q"]],
+                       "edges": [[0, 1], [0, 2], [0, 3]]}"#;
+
+#[test]
+fn check_reports_every_node_and_subformula() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("g.json"), STAR).unwrap();
+    let out = genlab(
+        dir.path(),
+        &[
+            "logic",
+            "check",
+            "--graph",
+            "g.json",
+            "--formula",
+            "◇≥2 p ∧ ¬q",
+            "--subformulas",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
+    assert_eq!(v["formula"], "<>=2 p & !q");
+    assert_eq!(v["truth"], serde_json::json!([true, false, false, false]));
+    assert_eq!(v["true_nodes"], 1);
+    let subs = v["subformulas"].as_array().unwrap();
+    assert_eq!(subs.len(), 5, "p, ◇≥2 p, q, ¬q, root");
+    assert_eq!(subs[0]["formula"], "p");
+    assert_eq!(
+        subs[0]["truth"],
+        serde_json::json!([false, true, true, false])
+    );
+    // The same graph as an edge list; ◇≥3 is one neighbour too many.
+    std::fs::write(
+        dir.path().join("g.txt"),
+        "nodes 4\nprops p q\n1: p\n2: p\n3: q\n0 1\n0 2\n0 3\n",
+    )
+    .unwrap();
+    let out = genlab(
+        dir.path(),
+        &[
+            "logic",
+            "check",
+            "--graph",
+            "g.txt",
+            "--formula",
+            "<>=3 p | <>=3 true",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
+    assert_eq!(v["truth"], serde_json::json!([true, false, false, false]));
+}
+
+#[test]
+fn check_reads_fibred_models() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sort 0: two isolated worlds; sort 1: a path 0 — 1 — 2 with q at 0 and 2. F_{0→1} sends
+    // world 0 to the middle of the path and world 1 to an end.
+    let model = r#"{"sorts": [
+        {"nodes": 2, "props": ["q"], "edges": []},
+        {"nodes": 3, "props": ["q"], "labels": [["q"], [], ["q"]], "edges": [[0, 1], [1, 2]]}],
+      "maps": [{"from": 0, "to": 1, "map": [1, 0]}, {"from": 1, "to": 0, "map": [0, 0, 1]}]}"#;
+    std::fs::write(dir.path().join("m.json"), model).unwrap();
+    let out = genlab(
+        dir.path(),
+        &[
+            "logic",
+            "check",
+            "--graph",
+            "m.json",
+            "--formula",
+            "<1>=2 q",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
+    assert_eq!(v["truth"], serde_json::json!([true, false]));
+    let out = genlab(
+        dir.path(),
+        &[
+            "logic",
+            "check",
+            "--graph",
+            "m.json",
+            "--formula",
+            "<1>=2 q",
+            "--sort",
+            "1",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
+    assert_eq!(v["truth"], serde_json::json!([false, true, false]));
+    let e = genlab(
+        dir.path(),
+        &["logic", "check", "--graph", "m.json", "--formula", "<2> q"],
+    );
+    assert!(e.one_line_error().contains("modality 2"), "{}", e.stderr);
+}
+
+#[test]
+fn compile_decompile_verify_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let formula = "<>=2 (p & !q) | <> <> q";
+    let out = genlab(
+        dir.path(),
+        &[
+            "logic",
+            "compile",
+            "--formula",
+            formula,
+            "--out",
+            "net.json",
+        ],
+    );
+    assert!(out.ok().contains("layers"), "{}", out.stdout);
+    let out = genlab(dir.path(), &["logic", "decompile", "--net", "net.json"]);
+    assert_eq!(out.ok().trim(), formula);
+    assert!(out.stderr.contains("uniform"), "{}", out.stderr);
+    let out = genlab(
+        dir.path(),
+        &[
+            "logic",
+            "verify",
+            "--net",
+            "net.json",
+            "--formula",
+            formula,
+            "--graphs",
+            "30",
+        ],
+    );
+    assert!(out.ok().contains(": 0 disagreements"), "{}", out.stdout);
+    // A network for another formula disagrees somewhere, and verify says so with status 1.
+    let out = genlab(
+        dir.path(),
+        &[
+            "logic",
+            "verify",
+            "--net",
+            "net.json",
+            "--formula",
+            "<>=3 (p & !q) | <> <> q",
+            "--graphs",
+            "30",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("first disagreement"), "{}", out.stdout);
+    // Fibred formulas compile to fibred networks and verify on random fibred models.
+    let fibred = "p & <1>=2 <> q";
+    genlab(
+        dir.path(),
+        &["logic", "compile", "--formula", fibred, "--out", "fib.json"],
+    )
+    .ok();
+    let out = genlab(
+        dir.path(),
+        &[
+            "logic",
+            "verify",
+            "--net",
+            "fib.json",
+            "--formula",
+            fibred,
+            "--graphs",
+            "20",
+        ],
+    );
+    assert!(out.ok().contains(": 0 disagreements"), "{}", out.stdout);
+}
+
+#[test]
+fn non_uniform_networks_need_a_degree_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    // "More p-neighbours than q-neighbours".
+    let net = r#"{"activation": "truncated_relu", "aggregation": "sum", "inputs": ["p", "q"],
+                  "layers": [[{"a": [[0, 1], [1, -1]], "b": 0}]], "output": 0}"#;
+    std::fs::write(dir.path().join("net.json"), net).unwrap();
+    let e = genlab(dir.path(), &["logic", "decompile", "--net", "net.json"]);
+    assert!(e.one_line_error().contains("--max-degree"));
+    let out = genlab(
+        dir.path(),
+        &[
+            "logic",
+            "decompile",
+            "--net",
+            "net.json",
+            "--max-degree",
+            "3",
+        ],
+    );
+    let formula = out.ok().trim().to_string();
+    assert!(out.stderr.contains("degree ≤ 3"), "{}", out.stderr);
+    let out = genlab(
+        dir.path(),
+        &[
+            "logic",
+            "verify",
+            "--net",
+            "net.json",
+            "--formula",
+            &formula,
+            "--graphs",
+            "20",
+            "--max-degree",
+            "3",
+        ],
+    );
+    assert!(out.ok().contains(": 0 disagreements"), "{}", out.stdout);
+}
+
+#[test]
+fn bad_inputs_give_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(p.join("g.json"), STAR).unwrap();
+    let e = genlab(
+        p,
+        &["logic", "check", "--graph", "g.json", "--formula", "p & (q"],
+    );
+    assert!(e.one_line_error().contains("column 7"), "{}", e.stderr);
+    let e = genlab(
+        p,
+        &["logic", "check", "--graph", "g.json", "--formula", "r"],
+    );
+    assert!(e.one_line_error().contains("`r`"), "{}", e.stderr);
+    std::fs::write(
+        p.join("dangling.json"),
+        r#"{"nodes": 2, "props": [], "edges": [[0, 2]]}"#,
+    )
+    .unwrap();
+    let e = genlab(
+        p,
+        &[
+            "logic",
+            "check",
+            "--graph",
+            "dangling.json",
+            "--formula",
+            "true",
+        ],
+    );
+    assert!(e.one_line_error().contains("dangling"), "{}", e.stderr);
+    std::fs::write(
+        p.join("label.json"),
+        r#"{"nodes": 1, "props": ["p"], "labels": [["z"]], "edges": []}"#,
+    )
+    .unwrap();
+    let e = genlab(
+        p,
+        &["logic", "check", "--graph", "label.json", "--formula", "p"],
+    );
+    assert!(e.one_line_error().contains("label `z`"), "{}", e.stderr);
+    std::fs::write(p.join("float.json"), r#"{"activation": "truncated_relu", "aggregation": "sum", "inputs": ["p"], "layers": [[{"c": [[0, 0.7]]}]], "output": 0}"#).unwrap();
+    let e = genlab(p, &["logic", "decompile", "--net", "float.json"]);
+    assert!(
+        e.one_line_error().contains("not an integer"),
+        "{}",
+        e.stderr
+    );
+    let e = genlab(p, &["logic", "decompile", "--net", "missing.json"]);
+    assert!(e.one_line_error().contains("missing.json"), "{}", e.stderr);
+    let e = genlab(
+        p,
+        &["logic", "compile", "--formula", "<>=0 p", "--out", "n.json"],
+    );
+    assert!(e.one_line_error().contains("grade"), "{}", e.stderr);
+    assert!(!p.join("n.json").exists());
+}
+
+#[test]
+fn parse_and_bench_print_what_they_measure() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = genlab(
+        dir.path(),
+        &["logic", "parse", "--formula", "dia>=2 (p|q) & ~r"],
+    );
+    let lines: Vec<&str> = out.ok().lines().collect();
+    assert_eq!(lines[0], "<>=2 (p | q) & !r");
+    assert_eq!(lines[1], "◇≥2 (p ∨ q) ∧ ¬r");
+    assert!(lines[2].contains("size 7, modal depth 1"), "{}", lines[2]);
+    let out = genlab(
+        dir.path(),
+        &[
+            "logic",
+            "bench",
+            "--nodes",
+            "100,1000",
+            "--subformulas",
+            "3",
+            "--seconds",
+            "0",
+        ],
+    );
+    let text = out.ok();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(
+        text.lines()
+            .nth(2)
+            .unwrap()
+            .trim_start()
+            .starts_with("1000"),
+        "{text}"
+    );
+    let help = genlab(dir.path(), &["logic", "check", "--help"]);
+    assert!(help.ok().contains("<>=k φ"));
+}
