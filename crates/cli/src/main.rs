@@ -58,6 +58,9 @@ enum Command {
     /// Sparse autoencoders (BatchTopK, OrtSAE, ...): extract LM activations, train, evaluate.
     #[command(subcommand)]
     Sae(cmd::sae::Command),
+    /// Audio effects as LLM-callable tools: list schemas, apply a chain of tool calls to a WAV.
+    #[command(subcommand)]
+    Fx(cmd::fx::Command),
     /// Graded modal logic and GNNs: model-check, compile a formula to a GNN, decompile, verify.
     #[command(subcommand)]
     Logic(cmd::logic::Command),
@@ -90,6 +93,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Guidance(c) => cmd::guidance::run(c, progress),
         Command::Sae(c) => cmd::sae::run(c, progress),
         Command::Logic(c) => cmd::logic::run(c, progress),
+        Command::Fx(c) => cmd::fx::run(c, progress),
         Command::Bench(args) => cmd::bench::run(args, threads),
     }
 }

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod cmt;
 pub mod data;
 pub mod flow;
+pub mod fx;
 pub mod guidance;
 pub mod list;
 pub mod logic;
