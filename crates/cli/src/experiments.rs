@@ -22,6 +22,10 @@ pub const ALL: &[Experiment] = &[
         run: genlab_flow::repro_cmt::run,
     },
     Experiment {
+        info: genlab_flow::repro_cmt::INFO_DIGITS,
+        run: genlab_flow::repro_cmt::run_digits,
+    },
+    Experiment {
         info: genlab_discrete::repro::INFO,
         run: genlab_discrete::repro::run,
     },

@@ -23,6 +23,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::data::{Points, digits};
 use crate::error::{Error, Result};
+use crate::metrics::{Gaussian, frechet_distance};
 use crate::train::{FitConfig, LrSchedule, NoObserver, SeededRng, fit, seed_device};
 use crate::{device, fsx, tensor};
 
@@ -176,6 +177,18 @@ impl DigitClassifier {
         let pred = self.predict(digits)?;
         let hits = pred.iter().zip(labels).filter(|(p, l)| p == l).count();
         Ok(hits as f64 / pred.len().max(1) as f64)
+    }
+
+    /// The Gaussian of the classifier features of `real`: the reference side of FD-digits,
+    /// computed once per reference set.
+    pub fn feature_gaussian(&self, real: &Points) -> Result<Gaussian> {
+        Gaussian::fit(&self.features(real)?)
+    }
+
+    /// FD-digits: the Fréchet distance between the classifier features of `samples` and a
+    /// reference from [`DigitClassifier::feature_gaussian`].
+    pub fn fd(&self, samples: &Points, reference: &Gaussian) -> Result<f64> {
+        frechet_distance(&Gaussian::fit(&self.features(samples)?)?, reference)
     }
 
     /// Penultimate features of `digits`, as points in 64-D.

@@ -10,7 +10,7 @@
 
 use genlab_core::data::Points;
 use genlab_core::digit_classifier::DigitClassifier;
-use genlab_core::metrics::{Gaussian, frechet_distance, knn_precision_recall};
+use genlab_core::metrics::{Gaussian, knn_precision_recall};
 use genlab_core::Result;
 use genlab_core::train::SeededRng;
 
@@ -38,14 +38,14 @@ pub struct Scores {
 impl DigitScorer {
     pub fn new(classifier: DigitClassifier, real: &Points) -> Result<Self> {
         let real_features = classifier.features(real)?;
-        let real_gaussian = Gaussian::fit(&real_features)?;
+        let real_gaussian = classifier.feature_gaussian(real)?;
         Ok(DigitScorer { classifier, real_features, real_gaussian })
     }
 
     /// Scores `samples` (token values as pixels; labels = requested classes).
     pub fn score(&self, samples: &Points) -> Result<Scores> {
+        let fd = self.classifier.fd(samples, &self.real_gaussian)?;
         let features = self.classifier.features(samples)?;
-        let fd = frechet_distance(&Gaussian::fit(&features)?, &self.real_gaussian)?;
         let (precision, recall) = knn_precision_recall(&self.real_features, &features, 5)?;
         Ok(Scores { fd, accuracy: self.classifier.accuracy(samples)?, precision, recall })
     }

@@ -31,7 +31,9 @@ use std::collections::BTreeMap;
 
 use burn::module::Module;
 use burn::optim::AdamConfig;
-use genlab_core::data::{Mixture, Points};
+use genlab_core::data::{Mixture, Points, digits};
+use genlab_core::digit_classifier::DigitClassifier;
+use genlab_core::metrics::Gaussian;
 use genlab_core::experiment::{ExperimentInfo, ReproOptions};
 use genlab_core::metrics::energy_distance_biased;
 use genlab_core::report::{self, Better, Figure, LineSeries, Report, ScatterSeries, Table};
@@ -55,6 +57,74 @@ pub const INFO: ExperimentInfo = ExperimentInfo {
     claim: "mid-training on teacher ODE trajectories lets ECT post-training reach 2-step quality \
             within 1.1× of the teacher in fewer post-training steps than ECT from the teacher's weights",
 };
+
+/// `genlab list` entry of the digits run.
+pub const INFO_DIGITS: ExperimentInfo = ExperimentInfo {
+    name: "cmt-digits",
+    paper: INFO.paper,
+    claim: "the `cmt` claim on the 8×8 digits (64-D), with FD-digits as the quality metric",
+};
+
+/// What the experiment runs on: training data, and how samples are scored against held-out
+/// data (lower is better).
+struct Task {
+    /// Metric name for tables and plots.
+    metric: &'static str,
+    /// Short key in arm metrics (`final_2step_<key>`).
+    key: &'static str,
+    data: Points,
+    scorer: Scorer,
+}
+
+enum Scorer {
+    /// V-statistic energy distance to fresh draws from the mixture.
+    Energy(Mixture),
+    /// FD-digits against the features of all real digits.
+    Fd(Box<DigitClassifier>, Gaussian),
+}
+
+impl Task {
+    fn mixture(rng: &mut SeededRng) -> Task {
+        let mixture = Mixture::EightGaussians;
+        Task {
+            metric: "energy distance",
+            key: "energy",
+            data: mixture.sample(20_000, rng.rng()),
+            scorer: Scorer::Energy(mixture),
+        }
+    }
+
+    fn digits(cache_dir: &std::path::Path) -> Result<Task> {
+        let classifier = DigitClassifier::load_or_train(cache_dir)?;
+        let data = digits();
+        let reference = classifier.feature_gaussian(&data)?;
+        Ok(Task {
+            metric: "FD-digits",
+            key: "fd",
+            data,
+            scorer: Scorer::Fd(Box::new(classifier), reference),
+        })
+    }
+
+    fn dim(&self) -> usize {
+        self.data.d
+    }
+
+    /// Held-out data for one seed (digits: the metric's fixed reference, so none is drawn).
+    fn held_out(&self, n: usize, rng: &mut SeededRng) -> Points {
+        match &self.scorer {
+            Scorer::Energy(m) => m.sample(n, rng.rng()),
+            Scorer::Fd(..) => Points::new(self.dim(), vec![], None).expect("empty points"),
+        }
+    }
+
+    fn score(&self, samples: &Points, held_out: &Points) -> Result<f64> {
+        match &self.scorer {
+            Scorer::Energy(_) => energy_distance_biased(samples, held_out),
+            Scorer::Fd(classifier, reference) => classifier.fd(samples, reference),
+        }
+    }
+}
 
 /// Trajectory steps M of the teacher solver.
 const M: usize = 16;
@@ -125,12 +195,21 @@ struct Eval {
     teacher_end: burn::tensor::Tensor<2>,
 }
 
-/// Runs the experiment.
+/// Runs the experiment on the 8-Gaussian mixture (with the MeanFlow arms).
 pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
-    let scale = Scale::new(opts.quick);
-    let mixture = Mixture::EightGaussians;
     let mut rng = SeededRng::new(opts.seed);
-    let data = mixture.sample(20_000, rng.rng());
+    run_task(&Task::mixture(&mut rng), &INFO, opts, observer)
+}
+
+/// Runs the experiment on the 8×8 digits (arms A, B, C, E).
+pub fn run_digits(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
+    run_task(&Task::digits(&opts.cache_dir)?, &INFO_DIGITS, opts, observer)
+}
+
+fn run_task(task: &Task, info: &ExperimentInfo, opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
+    let scale = Scale::new(opts.quick);
+    let data = &task.data;
+    let dim = task.dim();
     let edm = Edm::default();
     let cm = Consistency { edm };
     let plain = device::device();
@@ -144,7 +223,7 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
         seed: opts.seed,
         ..TrainConfig::new(Process::Edm(edm))
     };
-    let teacher = train(&data, &teacher_config, None, false, observer)?.model;
+    let teacher = train(data, &teacher_config, None, false, observer)?.model;
     let norm = teacher.spec.norm.clone();
 
     let mid_compute = 5 * scale.mid_steps; // in units of b network evaluations
@@ -159,7 +238,7 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
             "A: ECT",
             0,
             PairKind::Trajectory,
-            Ect::annealed(2, scale.budget / 8),
+            Ect::annealed(dim, scale.budget / 8),
             scale.budget,
             Post::Ect,
         ),
@@ -167,7 +246,7 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
             "B: CMT→ECT",
             scale.mid_steps,
             PairKind::Trajectory,
-            Ect::constant(2, 256.0),
+            Ect::constant(dim, 256.0),
             post_after_mid,
             Post::Ect,
         ),
@@ -175,7 +254,7 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
             "C: KD→ECT",
             kd_steps,
             PairKind::EndpointOnly,
-            Ect::constant(2, 256.0),
+            Ect::constant(dim, 256.0),
             post_after_mid,
             Post::Ect,
         ),
@@ -183,7 +262,7 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
             "E: ECD",
             0,
             PairKind::Trajectory,
-            Ect::annealed(2, ecd_steps / 8),
+            Ect::annealed(dim, ecd_steps / 8),
             ecd_steps,
             Post::Ecd,
         ),
@@ -196,9 +275,9 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     for s in 0..scale.seeds {
         let seed = opts.seed + s;
         let mut seed_rng = SeededRng::new(seed.wrapping_mul(0x9E37_79B9).wrapping_add(1));
-        let held_out = mixture.sample(scale.eval_points, seed_rng.rng());
-        let z = seed_rng.normal([scale.eval_points, 2], &plain);
-        let z2 = seed_rng.normal([scale.eval_points, 2], &plain);
+        let held_out = task.held_out(scale.eval_points, &mut seed_rng);
+        let z = seed_rng.normal([scale.eval_points, dim], &plain);
+        let z2 = seed_rng.normal([scale.eval_points, dim], &plain);
         let teacher_end = teacher_trajectory(&teacher, &cm, z.clone(), 64)
             .map(|t| t.last())
             .ok_or_else(|| Error::InvalidInput("the CMT teacher must be an EDM model".into()))?;
@@ -209,7 +288,7 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
             &mut seed_rng,
             &plain,
         );
-        let teacher_energy = energy_distance_biased(&teacher_samples, &held_out)?;
+        let teacher_energy = task.score(&teacher_samples, &held_out)?;
         teacher_energies.push(teacher_energy);
         let eval = Eval {
             held_out,
@@ -225,7 +304,7 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
             let curve = run_arm(
                 &teacher,
                 &cm,
-                &data,
+                task,
                 &norm,
                 &eval,
                 *mid_steps,
@@ -276,7 +355,7 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     // Aggregate over seeds: mean ± std of every summary number.
     let mut arms_out: report::Arms = BTreeMap::new();
     let mut table = Table {
-        title: "Per seed: post-training steps to reach 2-step energy ≤ 1.1 × teacher".into(),
+        title: format!("Per seed: post-training steps to reach 2-step {} ≤ 1.1 × teacher", task.metric),
         columns: vec!["arm".into()],
         rows: vec![],
     };
@@ -289,11 +368,11 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
         let mut put = |key: &str, xs: Vec<f64>| put_mean_std(&mut m, key, &xs);
         put("steps_to_target", col(&|r| r.1));
         put(
-            "final_2step_energy",
+            &format!("final_2step_{}", task.key),
             col(&|r| *r.0.two_step.last().unwrap_or(&f64::NAN)),
         );
         put(
-            "final_1step_energy",
+            &format!("final_1step_{}", task.key),
             col(&|r| *r.0.one_step.last().unwrap_or(&f64::NAN)),
         );
         put(
@@ -322,8 +401,8 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     }
     let mut curves = Table {
         title: format!(
-            "Seed {}: 2-step energy distance / flow-map error at each checkpoint",
-            opts.seed
+            "Seed {}: 2-step {} / flow-map error at each checkpoint",
+            opts.seed, task.metric
         ),
         columns: vec!["step".into()],
         rows: vec![],
@@ -366,18 +445,19 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     arms_out.insert(
         "teacher".into(),
         BTreeMap::from([
-            ("energy_18step".into(), tm),
-            ("energy_18step_std".into(), ts),
+            (format!("{}_18step", task.key), tm),
+            (format!("{}_18step_std", task.key), ts),
         ]),
     );
 
     // Figures: metric-vs-step curves of seed 0, and one-step samples.
     let mut figures = Vec::new();
+    let two_step_title = format!("2-step {} during post-training (seed 0)", task.metric);
     for (file, title, y, pick) in [
         (
-            "two_step_energy.svg",
-            "2-step energy distance during post-training (seed 0)",
-            "energy distance",
+            "two_step_metric.svg",
+            two_step_title.as_str(),
+            task.metric,
             0usize,
         ),
         (
@@ -423,25 +503,23 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
 
     for (i, (label, samples)) in scatter_samples.iter().enumerate() {
         let file = format!("samples_{i}.svg");
-        let pts = |p: &Points| p.rows().map(|r| (r[0], r[1])).collect::<Vec<_>>();
-        let reference = ScatterSeries {
-            label: "held-out data".into(),
-            points: pts(&mixture.sample(2000, &mut SeededRng::new(opts.seed).rng().clone())),
-            colour: 7,
-        };
-        let series = vec![
-            reference,
-            ScatterSeries {
-                label: label.clone(),
-                points: pts(samples),
-                colour: i,
-            },
-        ];
-        report::plot::scatter(
-            &opts.dir.join(&file),
-            &format!("{label}, seed {}", opts.seed),
-            &series,
-        )?;
+        let title = format!("{label}, seed {}", opts.seed);
+        match &task.scorer {
+            Scorer::Energy(mixture) => {
+                let pts = |p: &Points| p.rows().map(|r| (r[0], r[1])).collect::<Vec<_>>();
+                let reference = ScatterSeries {
+                    label: "held-out data".into(),
+                    points: pts(&mixture.sample(2000, SeededRng::new(opts.seed).rng())),
+                    colour: 7,
+                };
+                let series = vec![reference, ScatterSeries { label: label.clone(), points: pts(samples), colour: i }];
+                report::plot::scatter(&opts.dir.join(&file), &title, &series)?;
+            }
+            Scorer::Fd(..) => {
+                let images: Vec<Vec<f32>> = samples.rows().take(40).map(|r| r.to_vec()).collect();
+                report::plot::image_grid(&opts.dir.join(&file), &title, &images, 8, 8, 10, (0.0, 16.0))?;
+            }
+        }
         figures.push(Figure {
             file,
             caption: format!(
@@ -449,7 +527,9 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
             ),
         });
     }
-    let (mf_arms, mf_lines, mf_note) = meanflow_arms(opts, &scale, &data, observer)?;
+    let mut notes = Vec::new();
+    if let Scorer::Energy(_) = task.scorer {
+    let (mf_arms, mf_lines, mf_note) = meanflow_arms(opts, &scale, data, observer)?;
     arms_out.extend(mf_arms);
     report::plot::lines(
         &opts.dir.join("meanflow_one_step_energy.svg"),
@@ -460,8 +540,10 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
         true,
     )?;
     figures.push(Figure { file: "meanflow_one_step_energy.svg".into(), caption: "(D) MeanFlow post-training from scratch vs from CMT-MF mid-training: 1-step energy distance to held-out data.".into() });
+    notes.push(mf_note);
+    }
     let verdict = report::across_seeds(&verdicts)?;
-    let mut r = Report::new(INFO.name, INFO.paper, INFO.claim, opts.seed, verdict);
+    let mut r = Report::new(info.name, info.paper, info.claim, opts.seed, verdict);
     r.seeds = (0..scale.seeds).map(|s| opts.seed + s).collect();
     r.arms = arms_out;
     r.tables = vec![table, curves];
@@ -484,15 +566,16 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
             }
         }
     }
-    r.notes = vec![
-        mf_note,
+    notes.extend([
         format!(
-            "At equal post-training steps (all seeds, every checkpoint of B's shorter post-training), B's 2-step energy distance is below A's at {below} of {total} checkpoints."
+            "At equal post-training steps (all seeds, every checkpoint of B's shorter post-training), B's 2-step {} is below A's at {below} of {total} checkpoints.", task.metric
         ),
-        "2-D 8-Gaussian mixture only; the digits arm is not implemented yet."
-            .into(),
         "Teacher solver: Heun on a geometric σ grid (the reference uses DPM-Solver++(2M)).".into(),
-    ];
+    ]);
+    if let Scorer::Energy(_) = task.scorer {
+        notes.push("The 8×8-digits version of this experiment is `genlab repro cmt-digits` (run separately to keep each under 5 minutes).".into());
+    }
+    r.notes = notes;
     Ok(r)
 }
 
@@ -517,7 +600,7 @@ enum Post {
 fn run_arm(
     teacher: &FlowModel,
     cm: &Consistency,
-    data: &Points,
+    task: &Task,
     norm: &crate::model::Normalizer,
     eval: &Eval,
     mid_steps: u64,
@@ -556,7 +639,8 @@ fn run_arm(
         )?;
         student = out.model;
     }
-    let normalised = norm.encode(data);
+    let normalised = norm.encode(&task.data);
+    let dim = task.dim();
     let mut curve = Curve::default();
     let mut measure = |net: &TimeMlp, step: u64| -> Result<()> {
         let net = net.valid();
@@ -578,11 +662,11 @@ fn run_arm(
         curve.steps.push(step);
         curve
             .one_step
-            .push(energy_distance_biased(&one, &eval.held_out)?);
+            .push(task.score(&one, &eval.held_out)?);
         curve.last_one_step = Some(one);
         curve
             .two_step
-            .push(energy_distance_biased(&two, &eval.held_out)?);
+            .push(task.score(&two, &eval.held_out)?);
         curve.flow_map_error.push(err);
         Ok(())
     };
@@ -604,7 +688,7 @@ fn run_arm(
         |net, rng, step| {
             let idx = rng.indices(batch, normalised.len());
             let x0 = tensor::rows_to_tensor(&normalised, &idx, &train_device);
-            let eps = rng.normal([batch, 2], &train_device);
+            let eps = rng.normal([batch, dim], &train_device);
             let (t, r) = ect.sample_times(cm, batch, step, rng);
             match post {
                 Post::Ect => ect.loss(cm, net, x0, eps, &t, &r),
