@@ -9,6 +9,9 @@
 //! FLOPs per step ≈ 6 · batch · Σ_layers (in · out)
 //! ```
 //!
+//! Each step runs with genlab's operations ([`crate::ops`]: vectorised GELU, fused AdamW — what
+//! the families use) and, for the record of what they gain, with burn's own (`…+burn-ops`).
+//!
 //! Also a measured FP32 peak (an FMA loop), so achieved GFLOP/s can be put in proportion.
 
 use std::time::Instant;
@@ -17,7 +20,6 @@ use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLossConfig, MseLoss, Reduction};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamWConfig, GradientsParams};
-use burn::tensor::activation::gelu;
 use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::device;
@@ -57,15 +59,17 @@ impl StepTimes {
 #[derive(Module, Debug)]
 struct GeluMlp {
     layers: Vec<Linear>,
+    #[module(skip)]
+    burn_gelu: bool,
 }
 
 impl GeluMlp {
-    fn new(sizes: &[usize], device: &burn::tensor::Device) -> Self {
+    fn new(sizes: &[usize], burn_gelu: bool, device: &burn::tensor::Device) -> Self {
         let layers = sizes
             .windows(2)
             .map(|w| LinearConfig::new(w[0], w[1]).init(device))
             .collect();
-        GeluMlp { layers }
+        GeluMlp { layers, burn_gelu }
     }
 
     fn forward(&self, mut h: Tensor<2>) -> Tensor<2> {
@@ -73,7 +77,11 @@ impl GeluMlp {
         for (i, l) in self.layers.iter().enumerate() {
             h = l.forward(h);
             if i < last {
-                h = gelu(h);
+                h = if self.burn_gelu {
+                    burn::tensor::activation::gelu(h)
+                } else {
+                    crate::ops::gelu(h)
+                };
             }
         }
         h
@@ -84,9 +92,17 @@ fn flops(sizes: &[usize], batch: usize) -> f64 {
     6.0 * batch as f64 * sizes.windows(2).map(|w| (w[0] * w[1]) as f64).sum::<f64>()
 }
 
-/// Times `steps` steps of reference step B1 or B2 after `warmup`.
+/// The reference steps [`reference_step`] knows, with genlab's and with burn's operations.
+pub const REFERENCE_STEPS: [&str; 4] = ["mlp784", "mlp784+burn-ops", "flow2d", "flow2d+burn-ops"];
+
+/// Times `steps` steps of reference step B1 or B2 after `warmup` (a name from
+/// [`REFERENCE_STEPS`]).
 pub fn reference_step(name: &str, warmup: usize, steps: usize) -> Option<StepTimes> {
-    let (sizes, batch, classify): (&[usize], usize, bool) = match name {
+    let (base, burn_ops) = match name.strip_suffix("+burn-ops") {
+        Some(base) => (base, true),
+        None => (name, false),
+    };
+    let (sizes, batch, classify): (&[usize], usize, bool) = match base {
         "mlp784" => (&[784, 512, 512, 10], 256, true),
         "flow2d" => (&[3, 256, 256, 256, 2], 4096, false),
         _ => return None,
@@ -94,8 +110,16 @@ pub fn reference_step(name: &str, warmup: usize, steps: usize) -> Option<StepTim
     let device = device::train_device();
     seed_device(&device, 0);
     let mut rng = SeededRng::new(0);
-    let mut model = GeluMlp::new(sizes, &device);
-    let mut optim = AdamWConfig::new().with_weight_decay(0.01).init();
+    let mut model = GeluMlp::new(sizes, burn_ops, &device);
+    let mut optim = if burn_ops {
+        AdamWConfig::new().with_weight_decay(0.01).init()
+    } else {
+        crate::ops::FusedAdamW {
+            weight_decay: 0.01,
+            ..Default::default()
+        }
+        .init()
+    };
     let x: Tensor<2> = rng.normal([batch, sizes[0]], &device);
     let out = *sizes.last().expect("sizes");
     let labels: Vec<i64> = rng

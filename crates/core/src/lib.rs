@@ -24,6 +24,7 @@ pub mod experiment;
 pub mod fsx;
 pub mod gradcheck;
 pub mod metrics;
+pub mod ops;
 pub mod report;
 pub mod tensor;
 pub mod train;

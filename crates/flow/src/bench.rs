@@ -7,7 +7,6 @@
 
 use std::time::Instant;
 
-use burn::optim::AdamWConfig;
 use burn::optim::GradientsParams;
 use genlab_core::bench::StepTimes;
 use genlab_core::device;
@@ -44,7 +43,11 @@ pub fn bench_train_step(
     let device = device::train_device();
     seed_device(&device, 0);
     let mut net = config.init(&device);
-    let mut optim = AdamWConfig::new().with_weight_decay(0.0).init();
+    let mut optim = genlab_core::ops::FusedAdamW {
+        weight_decay: 0.0,
+        ..Default::default()
+    }
+    .init();
     let mut rng = SeededRng::new(0);
     let x0 = rng.normal([batch, config.dim], &device);
     let input = config.dim + config.n_times * (1 + 2 * config.n_freqs);

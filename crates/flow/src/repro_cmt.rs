@@ -676,7 +676,8 @@ fn run_arm(
         ..FitConfig::constant(post_steps, 1e-4)
     };
     let batch = scale.batch;
-    let frozen_teacher = teacher.net.clone().train();
+    // Untracked: its forward passes must not record autodiff graph nodes that nothing consumes.
+    let frozen_teacher = teacher.net.clone().train().no_grad();
     let out = fit(
         student,
         AdamConfig::new().init(),

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use burn::optim::AdamWConfig;
 use genlab_core::data::Points;
 use genlab_core::train::{FitConfig, LrSchedule, Observer, SeededRng, fit, seed_device};
 use genlab_core::{Error, Result, device, tensor};
@@ -128,7 +127,11 @@ pub fn train(
         .with_width(config.width)
         .with_depth(config.depth);
     let net = net_config.init(&device);
-    let optim = AdamWConfig::new().with_weight_decay(0.0).init();
+    let optim = genlab_core::ops::FusedAdamW {
+        weight_decay: 0.0,
+        ..Default::default()
+    }
+    .init();
     let fit_config = FitConfig {
         steps: config.steps,
         schedule: LrSchedule::WarmupCosine {

@@ -28,7 +28,7 @@ pub fn run(args: Args, threads: usize) -> anyhow::Result<ExitCode> {
         bail!("--steps must be at least 1");
     }
     let results: Vec<StepTimes> = match args.name.as_str() {
-        "core" => ["mlp784", "flow2d"]
+        "core" => genlab_core::bench::REFERENCE_STEPS
             .iter()
             .filter_map(|n| genlab_core::bench::reference_step(n, args.warmup, args.steps))
             .collect(),
