@@ -371,6 +371,18 @@ fn run_task(task: &Task, info: &ExperimentInfo, opts: &ReproOptions, observer: &
             &format!("final_2step_{}", task.key),
             col(&|r| *r.0.two_step.last().unwrap_or(&f64::NAN)),
         );
+        // Where post-training helped most: the best 2-step checkpoint and its step.
+        put(
+            &format!("best_2step_{}", task.key),
+            col(&|r| r.0.two_step.iter().copied().fold(f64::INFINITY, f64::min)),
+        );
+        put(
+            "best_2step_at_step",
+            col(&|r| {
+                let best = r.0.two_step.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1));
+                best.map(|(i, _)| r.0.steps[i] as f64).unwrap_or(f64::NAN)
+            }),
+        );
         put(
             &format!("final_1step_{}", task.key),
             col(&|r| *r.0.one_step.last().unwrap_or(&f64::NAN)),
@@ -565,6 +577,17 @@ fn run_task(task: &Task, info: &ExperimentInfo, opts: &ReproOptions, observer: &
                 }
             }
         }
+    }
+    // Does post-training improve on where it starts? (step 0 = after mid-training, if any)
+    for (name, runs) in &per_seed {
+        let start: Vec<f64> = runs.iter().filter_map(|r| r.0.two_step.first().copied()).collect();
+        let end: Vec<f64> = runs.iter().filter_map(|r| r.0.two_step.last().copied()).collect();
+        let (s0, _) = report::mean_std(&start);
+        let (s1, _) = report::mean_std(&end);
+        notes.push(format!(
+            "{name}: 2-step {} {s0:.4} at the start of post-training → {s1:.4} at its end (mean over seeds).",
+            task.metric
+        ));
     }
     notes.extend([
         format!(

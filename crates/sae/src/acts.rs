@@ -34,7 +34,7 @@ pub struct InMemory {
 impl InMemory {
     /// `[n, d]` rows; draws are seeded by `seed`.
     pub fn new(d: usize, data: Vec<f32>, seed: u64) -> Result<InMemory> {
-        if d == 0 || data.is_empty() || data.len() % d != 0 {
+        if d == 0 || data.is_empty() || !data.len().is_multiple_of(d) {
             return Err(Error::InvalidInput(format!(
                 "activations: {} values do not form rows of width {d}",
                 data.len()
@@ -117,7 +117,8 @@ impl RowFile {
         f.seek(SeekFrom::Start(self.offset + (start * self.d * 4) as u64))
             .map_err(|e| Error::io(&self.path, e))?;
         let mut bytes = vec![0u8; count * self.d * 4];
-        f.read_exact(&mut bytes).map_err(|e| Error::io(&self.path, e))?;
+        f.read_exact(&mut bytes)
+            .map_err(|e| Error::io(&self.path, e))?;
         let first = out.len();
         out.extend(
             bytes
@@ -214,9 +215,16 @@ fn safetensors_header(f: &mut File, path: &Path) -> Result<(u64, usize, usize)> 
     }
     let shape: Vec<usize> = t["shape"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_u64()).map(|v| v as usize).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_u64())
+                .map(|v| v as usize)
+                .collect()
+        })
         .unwrap_or_default();
-    let begin = t["data_offsets"][0].as_u64().ok_or_else(|| bad("no data_offsets".into()))?;
+    let begin = t["data_offsets"][0]
+        .as_u64()
+        .ok_or_else(|| bad("no data_offsets".into()))?;
     if shape.len() < 2 {
         return Err(bad(format!("tensor `{name}` must have at least 2 dims")));
     }
@@ -250,7 +258,10 @@ pub fn open_files(path: &Path) -> Result<Vec<RowFile>> {
             path.display()
         )));
     }
-    let opened = files.iter().map(|p| RowFile::open(p)).collect::<Result<Vec<_>>>()?;
+    let opened = files
+        .iter()
+        .map(|p| RowFile::open(p))
+        .collect::<Result<Vec<_>>>()?;
     let d = opened[0].d;
     if let Some(f) = opened.iter().find(|f| f.d != d) {
         return Err(Error::InvalidInput(format!(
@@ -397,7 +408,9 @@ mod tests {
         let p = dir.path().join("acts.safetensors");
         let data = rows(6, 4);
         let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2, 3, 4], &bytes).unwrap();
+        let view =
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2, 3, 4], &bytes)
+                .unwrap();
         safetensors::serialize_to_file([("acts", view)], None, &p).unwrap();
         let files = open_files(dir.path()).unwrap();
         assert_eq!((files[0].rows, files[0].d), (6, 4));
@@ -416,12 +429,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv");
         std::fs::write(&p, "1,2").unwrap();
-        assert!(RowFile::open(&p).unwrap_err().to_string().contains(".npy or .safetensors"));
+        assert!(
+            RowFile::open(&p)
+                .unwrap_err()
+                .to_string()
+                .contains(".npy or .safetensors")
+        );
         let q = dir.path().join("t.npy");
         write_npy_rows(&q, &rows(4, 2), 2).unwrap();
         let bytes = std::fs::read(&q).unwrap();
         std::fs::write(&q, &bytes[..bytes.len() - 4]).unwrap();
-        assert!(RowFile::open(&q).unwrap_err().to_string().contains("truncated"));
+        assert!(
+            RowFile::open(&q)
+                .unwrap_err()
+                .to_string()
+                .contains("truncated")
+        );
         assert!(open_files(&dir.path().join("empty_dir_missing")).is_err());
     }
 }

@@ -37,7 +37,13 @@ impl Adam {
     }
 
     /// One step; `grads` are scaled in place by the clip first. Returns the pre-clip norm.
-    pub fn step(&mut self, params: &mut [&mut [f32]], grads: &mut [&mut [f32]], lr: f32, clip: f32) -> f64 {
+    pub fn step(
+        &mut self,
+        params: &mut [&mut [f32]],
+        grads: &mut [&mut [f32]],
+        lr: f32,
+        clip: f32,
+    ) -> f64 {
         let norm = grads
             .iter()
             .map(|g| crate::linalg::sq_norm(g))
@@ -82,7 +88,10 @@ mod tests {
         let mut g = vec![0.3f32, -0.001];
         let mut adam = Adam::new(&[2]);
         adam.step(&mut [&mut p], &mut [&mut g], 0.1, 0.0);
-        assert!((p[0] - 0.9).abs() < 1e-5 && (p[1] + 0.9).abs() < 1e-4, "{p:?}");
+        assert!(
+            (p[0] - 0.9).abs() < 1e-5 && (p[1] + 0.9).abs() < 1e-4,
+            "{p:?}"
+        );
     }
 
     #[test]

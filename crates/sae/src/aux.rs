@@ -12,7 +12,6 @@
 //! towards what the live latents fail to explain.
 
 use crate::codes::Codes;
-use crate::topk::topk;
 
 /// Counts, per latent, the training tokens since it last fired.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,17 +57,35 @@ impl DeadTracker {
     }
 }
 
-/// Per sample, the top `k_aux` positive pre-activations among dead latents.
+/// Per sample, the top `k_aux` positive pre-activations among dead latents (ties to the lower
+/// index), in latent order.
 pub fn aux_codes(pre: &[f32], m: usize, dead: &[bool], k_aux: usize) -> Codes {
-    let masked: Vec<f32> = pre
-        .chunks_exact(m)
-        .flat_map(|row| {
-            row.iter()
-                .zip(dead)
-                .map(|(&v, &dj)| if dj { v } else { 0.0 })
-        })
-        .collect();
-    topk(&masked, m, k_aux)
+    let dead_idx: Vec<u32> = (0..m as u32).filter(|&j| dead[j as usize]).collect();
+    let mut codes = Codes {
+        offsets: vec![0],
+        ..Codes::default()
+    };
+    let mut cand: Vec<(f32, u32)> = Vec::with_capacity(dead_idx.len());
+    for row in pre.chunks_exact(m) {
+        cand.clear();
+        cand.extend(
+            dead_idx
+                .iter()
+                .map(|&j| (row[j as usize], j))
+                .filter(|c| c.0 > 0.0),
+        );
+        if cand.len() > k_aux && k_aux > 0 {
+            cand.select_nth_unstable_by(k_aux - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        }
+        cand.truncate(k_aux);
+        cand.sort_by_key(|c| c.1);
+        for &(v, j) in &cand {
+            codes.latents.push(j);
+            codes.values.push(v);
+        }
+        codes.offsets.push(codes.latents.len());
+    }
+    codes
 }
 
 #[cfg(test)]
@@ -85,7 +102,11 @@ mod tests {
         };
         t.update(&fired0);
         t.update(&fired0);
-        assert_eq!(t.dead(), vec![false, false, false], "4 tokens is not more than 4");
+        assert_eq!(
+            t.dead(),
+            vec![false, false, false],
+            "4 tokens is not more than 4"
+        );
         t.update(&fired0);
         assert_eq!(t.dead(), vec![false, true, true]);
         assert!((t.dead_fraction() - 2.0 / 3.0).abs() < 1e-12);
@@ -96,5 +117,20 @@ mod tests {
         let pre = [5.0, 1.0, 2.0, 3.0];
         let c = aux_codes(&pre, 4, &[false, true, true, false], 1);
         assert_eq!(c.row(0).collect::<Vec<_>>(), vec![(2, 2.0)]);
+        // Same answer as TopK on the pre-activations with live latents masked out.
+        let pre: Vec<f32> = genlab_core::train::SeededRng::new(2).normal_vec(6 * 10);
+        let dead: Vec<bool> = (0..10).map(|j| j % 3 != 0).collect();
+        let masked: Vec<f32> = pre
+            .chunks(10)
+            .flat_map(|r| {
+                r.iter()
+                    .zip(&dead)
+                    .map(|(&v, &dd)| if dd { v } else { 0.0 })
+            })
+            .collect();
+        assert_eq!(
+            aux_codes(&pre, 10, &dead, 3),
+            crate::topk::topk(&masked, 10, 3)
+        );
     }
 }

@@ -22,35 +22,67 @@
 use crate::codes::Codes;
 
 /// Keep the `n·k` largest positive entries of the `[n, m]` pre-activations.
+///
+/// The cut value is found by selection on a candidate set: a fixed-stride subsample gives a
+/// generous lower bound (twice the needed quantile), and only values above it are selected
+/// among; if the bound was too high, every value is used. Either way the cut is exact. The
+/// passes over the full matrix are branch-free counts and compares, so they vectorise.
 pub fn batch_topk(pre: &[f32], m: usize, k: usize) -> Codes {
     let n = pre.len() / m;
     let budget = n * k;
-    let mut positive: Vec<f32> = pre.iter().copied().filter(|v| *v > 0.0).collect();
-    if positive.len() <= budget {
+    let positive = pre.iter().filter(|v| **v > 0.0).count();
+    if positive <= budget {
         return Codes::from_dense(pre, m, |_, _, _| true);
     }
     if budget == 0 {
         return Codes::from_dense(pre, m, |_, _, _| false);
     }
-    let cut = positive.len() - budget;
-    let (_, &mut threshold, _) = positive.select_nth_unstable_by(cut, |a, b| a.total_cmp(b));
-    let above = positive.iter().filter(|v| **v > threshold).count();
+    // With more positives than the budget, the budget-th largest value is positive.
+    let threshold = cut_value(pre, budget);
+    let above = pre.iter().filter(|v| **v > threshold).count();
     let mut ties_left = budget - above;
-    // `from_dense` scans in sample-major order, so ties are taken first-come.
-    let ties = std::cell::Cell::new(0usize);
-    let codes = Codes::from_dense(pre, m, |_, _, v| {
-        if v > threshold {
-            true
-        } else if v == threshold && ties.get() < ties_left {
-            ties.set(ties.get() + 1);
-            true
-        } else {
-            false
+    let mut codes = Codes {
+        offsets: Vec::with_capacity(n + 1),
+        latents: Vec::with_capacity(budget),
+        values: Vec::with_capacity(budget),
+    };
+    codes.offsets.push(0);
+    for row in pre.chunks_exact(m) {
+        for (j, &v) in row.iter().enumerate() {
+            if v >= threshold {
+                let take = v > threshold
+                    || (ties_left > 0 && {
+                        ties_left -= 1;
+                        true
+                    });
+                if take {
+                    codes.latents.push(j as u32);
+                    codes.values.push(v);
+                }
+            }
         }
-    });
-    ties_left -= ties.get();
-    debug_assert_eq!(ties_left, 0);
+        codes.offsets.push(codes.latents.len());
+    }
     codes
+}
+
+/// The `budget`-th largest of `values` (`1 ≤ budget ≤ len`).
+fn cut_value(values: &[f32], budget: usize) -> f32 {
+    const STRIDE: usize = 16;
+    let exact = |mut v: Vec<f32>, budget: usize| {
+        let cut = v.len() - budget;
+        *v.select_nth_unstable_by(cut, |a, b| a.total_cmp(b)).1
+    };
+    let sample: Vec<f32> = values.iter().step_by(STRIDE).copied().collect();
+    let want = (2 * budget).div_ceil(STRIDE) + 8;
+    if want < sample.len() {
+        let bound = exact(sample, want);
+        let candidates: Vec<f32> = values.iter().copied().filter(|v| *v >= bound).collect();
+        if candidates.len() >= budget {
+            return exact(candidates, budget);
+        }
+    }
+    exact(values.to_vec(), budget)
 }
 
 /// The running inference threshold θ.
@@ -124,6 +156,17 @@ mod tests {
         let c = batch_topk(&pre, 3, 1);
         assert_eq!(c.latents.len(), 2);
         assert_eq!(c.row(1).collect::<Vec<_>>(), vec![(1, 2.0)]);
+    }
+
+    #[test]
+    fn fast_cut_agrees_with_sorting() {
+        let mut rng = genlab_core::train::SeededRng::new(4);
+        for (n, budget) in [(5000, 300), (5000, 4999), (100, 7), (20000, 20)] {
+            let v: Vec<f32> = rng.normal_vec(n).iter().map(|x| x.abs()).collect();
+            let mut sorted = v.clone();
+            sorted.sort_by(|a, b| b.total_cmp(a));
+            assert_eq!(cut_value(&v, budget), sorted[budget - 1]);
+        }
     }
 
     #[test]

@@ -12,7 +12,10 @@
 
 /// The column assigned to each row of the row-major `[n, m]` `cost` (`n ≤ m`).
 pub fn assign(cost: &[f64], n: usize, m: usize) -> Vec<usize> {
-    assert!(n <= m && cost.len() == n * m, "assign needs n ≤ m and an n×m matrix");
+    assert!(
+        n <= m && cost.len() == n * m,
+        "assign needs n ≤ m and an n×m matrix"
+    );
     // 1-based arrays; column 0 is the virtual start.
     let inf = f64::INFINITY;
     let mut u = vec![0.0f64; n + 1];

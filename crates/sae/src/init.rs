@@ -122,7 +122,9 @@ mod tests {
     #[test]
     fn geometric_median_ignores_an_outlier_the_mean_does_not() {
         // Square corners plus a far point: the median stays near the square, the mean moves.
-        let x = [1.0, 1.0, -1.0, 1.0, 1.0, -1.0, -1.0, -1.0, 0.0, 0.0, 100.0, 0.0];
+        let x = [
+            1.0, 1.0, -1.0, 1.0, 1.0, -1.0, -1.0, -1.0, 0.0, 0.0, 100.0, 0.0,
+        ];
         let g = geometric_median(&x, 2, 500, 1e-10);
         let m = mean(&x, 2);
         assert!(g[0].abs() < 0.5 && g[1].abs() < 1e-4, "{g:?}");

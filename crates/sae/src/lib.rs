@@ -12,28 +12,28 @@
 //! - [`train`] streams activations ([`acts`]: memory, `.npy` / `.safetensors` files read in
 //!   chunks, or the [`synthetic`] ground-truth generator).
 //! - [`metrics`]: FVU / EV, L0, dead fraction, decoder max-cos, ground-truth recovery by
-//!   [`hungarian`] matching, absorption, composition (meta-SAE).
+//!   [`hungarian`] matching, absorption, composition (meta-SAE EV, two-feature composites).
 //! - [`saelens`]: `cfg.json` + `sae_weights.safetensors`.
 //! - [`repro`]: `genlab repro ortsae`.
 
 pub mod acts;
 pub mod adam;
 pub mod aux;
-//pub mod bars;
+pub mod bars;
 pub mod batchtopk;
 pub mod codes;
 pub mod decoder_norm;
-//pub mod hungarian;
+pub mod hungarian;
 pub mod init;
 pub mod linalg;
 pub mod loss;
 pub mod matryoshka;
-//pub mod metrics;
+pub mod metrics;
 pub mod ortsae;
 pub mod relu;
 pub mod repro;
 pub mod sae;
-//pub mod saelens;
+pub mod saelens;
 pub mod synthetic;
 pub mod topk;
 pub mod train;

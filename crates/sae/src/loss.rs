@@ -167,7 +167,12 @@ pub fn loss_and_grads(sae: &Sae, x: &[f32], obj: &Objective) -> Step {
         .zip(resid.par_chunks_mut(d))
         .enumerate()
         .map(|(b, (gb, eb))| {
-            let mut r: Vec<f32> = sae.b_dec.iter().zip(&x[b * d..(b + 1) * d]).map(|(p, q)| p - q).collect();
+            let mut r: Vec<f32> = sae
+                .b_dec
+                .iter()
+                .zip(&x[b * d..(b + 1) * d])
+                .map(|(p, q)| p - q)
+                .collect();
             let mut g = 0;
             for (j, v) in codes.row(b) {
                 while j >= groups.ends[g] {
@@ -243,13 +248,27 @@ pub fn loss_and_grads(sae: &Sae, x: &[f32], obj: &Objective) -> Step {
                 if l1 > 0.0 {
                     dz += l1 * inv_n * dot(w, w).sqrt();
                 }
-                out.push(Entry { sample: b as u32, latent: j as u32, z, dpre: dz, row: row as u32, main: true });
+                out.push(Entry {
+                    sample: b as u32,
+                    latent: j as u32,
+                    z,
+                    dpre: dz,
+                    row: row as u32,
+                    main: true,
+                });
             }
             if let Some(ac) = &aux_codes_opt {
                 for (j, z) in ac.row(b) {
                     let row = n * h + b;
                     let dz = dot(&table[row * d..(row + 1) * d], sae.dec_row(j));
-                    out.push(Entry { sample: b as u32, latent: j as u32, z, dpre: dz, row: row as u32, main: false });
+                    out.push(Entry {
+                        sample: b as u32,
+                        latent: j as u32,
+                        z,
+                        dpre: dz,
+                        row: row as u32,
+                        main: false,
+                    });
                 }
             }
             out
@@ -296,7 +315,11 @@ pub fn loss_and_grads(sae: &Sae, x: &[f32], obj: &Objective) -> Step {
                 let w = sae.dec_row(j);
                 let norm = dot(w, w).sqrt();
                 if norm > 0.0 {
-                    axpy((l1 as f64 * inv_n as f64 * zsum / norm as f64) as f32, w, gd);
+                    axpy(
+                        (l1 as f64 * inv_n as f64 * zsum / norm as f64) as f32,
+                        w,
+                        gd,
+                    );
                 }
                 return zsum * norm as f64;
             }
@@ -340,8 +363,21 @@ pub fn loss_and_grads(sae: &Sae, x: &[f32], obj: &Objective) -> Step {
         axpy(ortho.gamma, &g, &mut g_w_dec);
     }
     Step {
-        loss: LossParts { rec, mse, var, l1: l1_value, aux: aux_value, orth, total },
-        grads: Grads { w_enc: g_w_enc, b_enc: g_b_enc, w_dec: g_w_dec, b_dec: g_b_dec },
+        loss: LossParts {
+            rec,
+            mse,
+            var,
+            l1: l1_value,
+            aux: aux_value,
+            orth,
+            total,
+        },
+        grads: Grads {
+            w_enc: g_w_enc,
+            b_enc: g_b_enc,
+            w_dec: g_w_dec,
+            b_dec: g_b_dec,
+        },
         codes,
     }
 }
@@ -351,7 +387,12 @@ pub fn batch_variance(x: &[f32], d: usize) -> f64 {
     let n = x.len() / d;
     let mean = crate::init::mean(x, d);
     x.chunks_exact(d)
-        .map(|r| r.iter().zip(&mean).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>())
+        .map(|r| {
+            r.iter()
+                .zip(&mean)
+                .map(|(a, b)| ((a - b) as f64).powi(2))
+                .sum::<f64>()
+        })
         .sum::<f64>()
         / n.max(1) as f64
 }
@@ -379,7 +420,13 @@ mod tests {
     }
 
     fn flatten(s: &Sae) -> Vec<f32> {
-        [s.w_enc.clone(), s.b_enc.clone(), s.w_dec.clone(), s.b_dec.clone()].concat()
+        [
+            s.w_enc.clone(),
+            s.b_enc.clone(),
+            s.w_dec.clone(),
+            s.b_dec.clone(),
+        ]
+        .concat()
     }
 
     fn unflatten(base: &Sae, p: &[f32]) -> Sae {
@@ -404,7 +451,11 @@ mod tests {
             b_dec: step.grads.b_dec.clone(),
             ..sae.clone()
         });
-        let num = numerical_grad(|p| loss_and_grads(&unflatten(&sae, p), &x, obj).loss.total, &flatten(&sae), 1e-3);
+        let num = numerical_grad(
+            |p| loss_and_grads(&unflatten(&sae, p), &x, obj).loss.total,
+            &flatten(&sae),
+            1e-3,
+        );
         let err = max_relative_error(&analytic, &num);
         assert!(err < 5e-3, "{:?}: max relative error {err}", obj.selection);
     }
@@ -412,8 +463,20 @@ mod tests {
     #[test]
     fn gradients_match_finite_differences_for_each_selection() {
         let one = Groups::single(8);
-        for sel in [Selection::Relu { l1: 0.3 }, Selection::TopK { k: 3 }, Selection::BatchTopK { k: 2 }] {
-            check(&Objective { selection: sel, groups: &one, aux: None, ortho: None }, 1);
+        for sel in [
+            Selection::Relu { l1: 0.3 },
+            Selection::TopK { k: 3 },
+            Selection::BatchTopK { k: 2 },
+        ] {
+            check(
+                &Objective {
+                    selection: sel,
+                    groups: &one,
+                    aux: None,
+                    ortho: None,
+                },
+                1,
+            );
         }
     }
 
@@ -421,9 +484,18 @@ mod tests {
     fn matryoshka_and_ortho_gradients_match_finite_differences() {
         let groups = Groups::from_fractions(8, &[0.25, 0.25, 0.5]).unwrap();
         let chunks = partition(8, 3, &mut SeededRng::new(4));
-        let ortho = Ortho { gamma: 0.7, chunk: 3, reduce: Reduce::Max };
+        let ortho = Ortho {
+            gamma: 0.7,
+            chunk: 3,
+            reduce: Reduce::Max,
+        };
         check(
-            &Objective { selection: Selection::BatchTopK { k: 3 }, groups: &groups, aux: None, ortho: Some((ortho, &chunks)) },
+            &Objective {
+                selection: Selection::BatchTopK { k: 3 },
+                groups: &groups,
+                aux: None,
+                ortho: Some((ortho, &chunks)),
+            },
             2,
         );
     }
@@ -436,7 +508,16 @@ mod tests {
         let one = Groups::single(m);
         let dead = [false, true, false, true, true, false, false, true];
         // The residual is detached in training; here it is frozen at the base point.
-        let base = loss_and_grads(&sae, &x, &Objective { selection: Selection::TopK { k: 2 }, groups: &one, aux: None, ortho: None });
+        let base = loss_and_grads(
+            &sae,
+            &x,
+            &Objective {
+                selection: Selection::TopK { k: 2 },
+                groups: &one,
+                aux: None,
+                ortho: None,
+            },
+        );
         let e: Vec<f32> = {
             let recon = sae.decode(&base.codes);
             x.iter().zip(&recon).map(|(a, b)| a - b).collect()
@@ -444,14 +525,29 @@ mod tests {
         let obj = Objective {
             selection: Selection::TopK { k: 2 },
             groups: &one,
-            aux: Some(AuxInput { dead: &dead, k_aux: 2, alpha: 0.5, residual: Some(&e) }),
+            aux: Some(AuxInput {
+                dead: &dead,
+                k_aux: 2,
+                alpha: 0.5,
+                residual: Some(&e),
+            }),
             ortho: None,
         };
         let step = loss_and_grads(&sae, &x, &obj);
         assert!(step.loss.aux > 0.0);
         let g = &step.grads;
-        let analytic = [g.w_enc.clone(), g.b_enc.clone(), g.w_dec.clone(), g.b_dec.clone()].concat();
-        let num = numerical_grad(|p| loss_and_grads(&unflatten(&sae, p), &x, &obj).loss.total, &flatten(&sae), 1e-3);
+        let analytic = [
+            g.w_enc.clone(),
+            g.b_enc.clone(),
+            g.w_dec.clone(),
+            g.b_dec.clone(),
+        ]
+        .concat();
+        let num = numerical_grad(
+            |p| loss_and_grads(&unflatten(&sae, p), &x, &obj).loss.total,
+            &flatten(&sae),
+            1e-3,
+        );
         assert!(max_relative_error(&analytic, &num) < 5e-3);
     }
 
@@ -468,7 +564,16 @@ mod tests {
             activation: Activation::Relu,
         };
         let one = Groups::single(2);
-        let step = loss_and_grads(&sae, &[2.0, 0.0, 0.0, 3.0], &Objective { selection: Selection::TopK { k: 1 }, groups: &one, aux: None, ortho: None });
+        let step = loss_and_grads(
+            &sae,
+            &[2.0, 0.0, 0.0, 3.0],
+            &Objective {
+                selection: Selection::TopK { k: 1 },
+                groups: &one,
+                aux: None,
+                ortho: None,
+            },
+        );
         assert_eq!(step.loss.rec, 0.0);
         assert!((step.loss.var - 3.25).abs() < 1e-9, "{}", step.loss.var);
         assert!(step.grads.w_dec.iter().all(|g| *g == 0.0));

@@ -8,6 +8,10 @@
 //! L_rec  = Σ_g w_g · (1/B) Σ_b ‖x_b − x̂_{≤g,b}‖²,      w_g = 1/H
 //! ```
 //!
+//! [M] The group weights: the method note gives a mean over groups; dictionary_learning takes
+//! a `group_weights` argument whose default could not be checked here. Uniform 1/H is used.
+//! The default fractions (1/16, 1/16, 1/8, 1/4, 1/2) are genlab's choice.
+//!
 //! A single group of weight 1 is the ordinary reconstruction loss, so every architecture goes
 //! through the same code path ([`crate::loss`]). Early groups must explain the input with few
 //! latents, so they learn general (parent) features and resist absorption.
@@ -36,7 +40,7 @@ impl Groups {
 
     /// Groups with sizes `fractions[g] · m` (the last takes what remains), equal weights 1/H.
     pub fn from_fractions(m: usize, fractions: &[f64]) -> Result<Groups> {
-        if fractions.is_empty() || fractions.iter().any(|f| !(*f > 0.0)) {
+        if fractions.is_empty() || fractions.iter().any(|f| f.is_nan() || *f <= 0.0) {
             return Err(Error::InvalidInput(
                 "matryoshka group fractions must be positive".into(),
             ));

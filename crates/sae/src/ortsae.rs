@@ -79,7 +79,7 @@ pub fn split(order: &[usize], chunk: usize) -> Vec<Vec<usize>> {
 pub fn penalty(w_dec: &[f32], d: usize, chunks: &[Vec<usize>], reduce: Reduce) -> (f64, Vec<f32>) {
     let m = w_dec.len() / d;
     let scale = 1.0 / m as f64;
-    let parts: Vec<(f64, Vec<(usize, Vec<f32>)>)> = chunks
+    let parts: Vec<ChunkResult> = chunks
         .par_iter()
         .map(|chunk| chunk_penalty(w_dec, d, chunk, reduce, scale))
         .collect();
@@ -94,34 +94,35 @@ pub fn penalty(w_dec: &[f32], d: usize, chunks: &[Vec<usize>], reduce: Reduce) -
     (value, grad)
 }
 
+/// One chunk's penalty and the gradient rows of its members.
+type ChunkResult = (f64, Vec<(usize, Vec<f32>)>);
+
 fn chunk_penalty(
     w_dec: &[f32],
     d: usize,
     chunk: &[usize],
     reduce: Reduce,
     scale: f64,
-) -> (f64, Vec<(usize, Vec<f32>)>) {
+) -> ChunkResult {
     let s = chunk.len();
     if s < 2 {
         return (0.0, chunk.iter().map(|&i| (i, vec![0.0; d])).collect());
     }
     let norms: Vec<f32> = chunk
         .iter()
-        .map(|&i| dot(&w_dec[i * d..(i + 1) * d], &w_dec[i * d..(i + 1) * d]).sqrt().max(1e-12))
+        .map(|&i| {
+            dot(&w_dec[i * d..(i + 1) * d], &w_dec[i * d..(i + 1) * d])
+                .sqrt()
+                .max(1e-12)
+        })
         .collect();
     let unit: Vec<Vec<f32>> = chunk
         .iter()
         .zip(&norms)
         .map(|(&i, &n)| w_dec[i * d..(i + 1) * d].iter().map(|v| v / n).collect())
         .collect();
-    let mut cos = vec![0.0f32; s * s];
-    for a in 0..s {
-        for b in a + 1..s {
-            let c = dot(&unit[a], &unit[b]);
-            cos[a * s + b] = c;
-            cos[b * s + a] = c;
-        }
-    }
+    let flat: Vec<f32> = unit.concat();
+    let cos = crate::linalg::matmul_nt_bias(&flat, &flat, &vec![0.0; s], d);
     // coef[a][b] = ∂L/∂c_ab summed over both orders in which c_ab enters L.
     let mut coef = vec![0.0f64; s * s];
     let mut value = 0.0;
@@ -129,17 +130,16 @@ fn chunk_penalty(
         let row = &cos[a * s..(a + 1) * s];
         match reduce {
             Reduce::Max => {
-                let (b, c) = row
-                    .iter()
-                    .enumerate()
-                    .filter(|(b, _)| *b != a)
-                    .fold((usize::MAX, -1.0f32), |best, (b, &c)| {
+                let (b, c) = row.iter().enumerate().filter(|(b, _)| *b != a).fold(
+                    (usize::MAX, -1.0f32),
+                    |best, (b, &c)| {
                         if c * c > best.1 * best.1 || best.0 == usize::MAX {
                             (b, c)
                         } else {
                             best
                         }
-                    });
+                    },
+                );
                 value += scale * (c as f64).powi(2);
                 coef[a * s + b] += scale * 2.0 * c as f64;
                 coef[b * s + a] += scale * 2.0 * c as f64;
@@ -186,14 +186,21 @@ mod tests {
         let row = |i: usize| &w[i * d..(i + 1) * d];
         let cos = |i: usize, j: usize| {
             let (a, b) = (row(i), row(j));
-            let ab: f64 = a.iter().zip(b).map(|(x, y)| (*x as f64) * (*y as f64)).sum();
+            let ab: f64 = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (*x as f64) * (*y as f64))
+                .sum();
             let aa: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum();
             let bb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum();
             ab / (aa * bb).sqrt()
         };
         let mut total = 0.0;
         for i in 0..m {
-            let sq: Vec<f64> = (0..m).filter(|&j| j != i).map(|j| cos(i, j).powi(2)).collect();
+            let sq: Vec<f64> = (0..m)
+                .filter(|&j| j != i)
+                .map(|j| cos(i, j).powi(2))
+                .collect();
             total += match reduce {
                 Reduce::Max => sq.iter().copied().fold(0.0, f64::max),
                 Reduce::Mean => sq.iter().sum::<f64>() / sq.len() as f64,
@@ -224,12 +231,18 @@ mod tests {
         let (m, d) = (10, 4);
         let w = random_rows(m, d, 4);
         let chunks = partition(m, 4, &mut SeededRng::new(2));
-        assert_eq!(chunks.iter().map(|c| c.len()).collect::<Vec<_>>(), vec![4, 3, 3]);
+        assert_eq!(
+            chunks.iter().map(|c| c.len()).collect::<Vec<_>>(),
+            vec![4, 3, 3]
+        );
         let (v, _) = penalty(&w, d, &chunks, Reduce::Max);
         let oracle: f64 = chunks
             .iter()
             .map(|c| {
-                let sub: Vec<f32> = c.iter().flat_map(|&i| w[i * d..(i + 1) * d].to_vec()).collect();
+                let sub: Vec<f32> = c
+                    .iter()
+                    .flat_map(|&i| w[i * d..(i + 1) * d].to_vec())
+                    .collect();
                 naive(&sub, d, Reduce::Max) * c.len() as f64 / m as f64
             })
             .sum();

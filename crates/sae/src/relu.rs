@@ -17,7 +17,7 @@ pub fn relu(pre: &[f32], m: usize) -> Codes {
     Codes::from_dense(pre, m, |_, _, _| true)
 }
 
-/// Multiplicative λ control: `λ ← λ · exp(clamp(η · (L0 − target) / target, ±0.02))`: slow
+/// Multiplicative λ control: `λ ← λ · exp(clamp(η · (L0 − target) / target, ±0.03))`: slow
 /// enough that a burst of large λ cannot push every encoder bias negative (all latents dead).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct L0Controller {
@@ -30,7 +30,7 @@ pub struct L0Controller {
 impl L0Controller {
     /// The next λ after a batch with mean L0 `l0`.
     pub fn next(&self, lambda: f64, l0: f64) -> f64 {
-        let step = (self.rate * (l0 - self.target) / self.target).clamp(-0.02, 0.02);
+        let step = (self.rate * (l0 - self.target) / self.target).clamp(-0.03, 0.03);
         (lambda * step.exp()).clamp(1e-8, 1e4)
     }
 }

@@ -95,7 +95,9 @@ impl GroundTruth {
         let mut rng = SeededRng::new(spec.seed);
         let (g, d) = (spec.features, spec.d);
         if d == 0 || spec.children_min > spec.children_max {
-            return Err(Error::InvalidInput("synthetic: bad width or child range".into()));
+            return Err(Error::InvalidInput(
+                "synthetic: bad width or child range".into(),
+            ));
         }
         let mut dict = rng.normal_vec(g * d);
         normalise_rows(&mut dict, d);
@@ -267,7 +269,11 @@ mod tests {
             }
         }
         let l0 = codes.mean_l0();
-        assert!((l0 - gt.expected_l0()).abs() < 0.3, "{l0} vs {}", gt.expected_l0());
+        assert!(
+            (l0 - gt.expected_l0()).abs() < 0.3,
+            "{l0} vs {}",
+            gt.expected_l0()
+        );
         assert!((6.0..10.0).contains(&gt.expected_l0()));
     }
 
@@ -289,6 +295,9 @@ mod tests {
             }
         }
         // Same seed, same data.
-        assert_eq!(gt.sample(3, &mut SeededRng::new(9)).0, gt.sample(3, &mut SeededRng::new(9)).0);
+        assert_eq!(
+            gt.sample(3, &mut SeededRng::new(9)).0,
+            gt.sample(3, &mut SeededRng::new(9)).0
+        );
     }
 }

@@ -160,7 +160,9 @@ impl TrainConfig {
         if self.k == 0 || self.k > self.width {
             return bad(format!("k = {} must be in 1..={}", self.k, self.width));
         }
-        if self.arch == Arch::OrtSae && (self.ortho_chunk < 2 || !(self.ortho_gamma >= 0.0)) {
+        if self.arch == Arch::OrtSae
+            && (self.ortho_chunk < 2 || self.ortho_gamma.is_nan() || self.ortho_gamma < 0.0)
+        {
             return bad("ortsae needs a chunk size ≥ 2 and γ ≥ 0".into());
         }
         if !(self.peak_lr() > 0.0 && self.peak_lr().is_finite()) {
@@ -216,11 +218,14 @@ pub fn train(
     };
     let controller = L0Controller {
         target: config.k as f64,
-        rate: 0.01,
+        rate: 0.02,
     };
     let mut adam = Adam::new(&[m * d, m, m * d, d]);
     let mut dead = DeadTracker::new(m, config.dead_after_tokens);
-    let mut threshold = Threshold::new(config.threshold_beta, config.threshold_start.min(config.steps / 2));
+    let mut threshold = Threshold::new(
+        config.threshold_beta,
+        config.threshold_start.min(config.steps / 2),
+    );
     let mut lambda = config.l1;
     let mut history = Vec::new();
     observer.start(&format!("train {}", config.arch.name()), config.steps);
@@ -257,7 +262,12 @@ pub fn train(
         remove_parallel_gradient(&sae.w_dec, &mut st.grads.w_dec, d);
         let g = &mut st.grads;
         adam.step(
-            &mut [&mut sae.w_enc, &mut sae.b_enc, &mut sae.w_dec, &mut sae.b_dec],
+            &mut [
+                &mut sae.w_enc,
+                &mut sae.b_enc,
+                &mut sae.w_dec,
+                &mut sae.b_dec,
+            ],
             &mut [&mut g.w_enc, &mut g.b_enc, &mut g.w_dec, &mut g.b_dec],
             schedule.lr(step) as f32,
             config.clip,
@@ -277,7 +287,12 @@ pub fn train(
             history.push((step + 1, st.loss.total, fvu, l0, dead_frac));
             observer.step(
                 step + 1,
-                &[("loss", st.loss.total), ("fvu", fvu), ("l0", l0), ("dead", dead_frac)],
+                &[
+                    ("loss", st.loss.total),
+                    ("fvu", fvu),
+                    ("l0", l0),
+                    ("dead", dead_frac),
+                ],
             );
         }
     }
@@ -335,7 +350,13 @@ mod tests {
 
     #[test]
     fn every_architecture_learns_a_one_sparse_dictionary_with_unit_rows() {
-        for arch in [Arch::Relu, Arch::TopK, Arch::BatchTopK, Arch::Matryoshka, Arch::OrtSae] {
+        for arch in [
+            Arch::Relu,
+            Arch::TopK,
+            Arch::BatchTopK,
+            Arch::Matryoshka,
+            Arch::OrtSae,
+        ] {
             let mut src = InMemory::new(8, sparse_data(2000, 1), 2).unwrap();
             // ReLU + L1 cannot reach L0 = 1 without heavy shrinkage; give its controller room.
             let mut c = config(arch);
@@ -345,7 +366,12 @@ mod tests {
             let t = train(&mut src, &c, &mut NoObserver).unwrap();
             let (_, _, fvu, _, _) = *t.history.last().unwrap();
             let first_fvu = t.history[0].2;
-            assert!(fvu < 0.2 && fvu < first_fvu, "{arch:?}: batch FVU {first_fvu} → {fvu} {:?} λ={}", t.history, t.final_l1);
+            assert!(
+                fvu < 0.2 && fvu < first_fvu,
+                "{arch:?}: batch FVU {first_fvu} → {fvu} {:?} λ={}",
+                t.history,
+                t.final_l1
+            );
             for j in 0..t.sae.m {
                 let r = t.sae.dec_row(j);
                 assert!((dot(r, r) - 1.0).abs() < 1e-4, "{arch:?}: row {j} not unit");

@@ -9,7 +9,7 @@ pub mod recon;
 pub mod recovery;
 
 pub use absorption::{Absorption, absorption};
-pub use composition::meta_sae_ev;
+pub use composition::{composite_fraction, meta_sae_ev};
 pub use maxcos::{histogram, max_abs_cos};
 pub use recon::{ReconMetrics, ReconStats};
 pub use recovery::{Recovery, recovery};

@@ -1,0 +1,226 @@
+//! `genlab sae train` / `genlab sae eval` on activation files, and their bad-input behaviour.
+
+mod common;
+
+use common::{entries, genlab};
+use std::path::Path;
+
+/// `n` vectors of width 8, each one of 6 fixed directions scaled by a varying magnitude (a
+/// 1-sparse dictionary), as little-endian f32 rows.
+fn sparse_rows(n: usize) -> Vec<f32> {
+    let mut x = vec![0.0f32; n * 8];
+    for b in 0..n {
+        let atom = (b * 7 + b / 3) % 6;
+        x[b * 8 + atom] = 1.0 + ((b * 37) % 11) as f32 / 11.0;
+        x[b * 8 + (atom + 1) % 8] = 0.3 * x[b * 8 + atom];
+    }
+    x
+}
+
+fn write_npy(path: &Path, rows: &[f32], d: usize) {
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {d}), }}",
+        rows.len() / d
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(rows.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn write_safetensors(path: &Path, rows: &[f32], d: usize) {
+    let data: Vec<u8> = rows.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let header = format!(
+        "{{\"acts\":{{\"dtype\":\"F32\",\"shape\":[{},{d}],\"data_offsets\":[0,{}]}}}}",
+        rows.len() / d,
+        data.len()
+    );
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header.as_bytes());
+    bytes.extend(data);
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn value(stdout: &str, key: &str) -> f64 {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+        .unwrap_or_else(|| panic!("no {key} in {stdout}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+const SMALL: &[&str] = &[
+    "--width",
+    "16",
+    "--k",
+    "1",
+    "--steps",
+    "150",
+    "--batch",
+    "64",
+    "--lr",
+    "0.01",
+    "--chunk",
+    "8",
+    "--chunk-rows",
+    "100",
+];
+
+#[test]
+fn train_then_eval_an_ortsae_on_npy_and_safetensors_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = sparse_rows(600);
+    write_npy(&dir.path().join("acts.npy"), &rows, 8);
+    let mut args = vec![
+        "sae", "train", "--acts", "acts.npy", "--arch", "ortsae", "--out", "sae",
+    ];
+    args.extend_from_slice(SMALL);
+    let out = genlab(dir.path(), &args);
+    assert!(
+        out.ok()
+            .contains("trained ortsae (d = 8, width 16, k 1) on 600 vectors"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        entries(&dir.path().join("sae")),
+        vec!["cfg.json", "history.csv", "sae_weights.safetensors"]
+    );
+    let cfg = std::fs::read_to_string(dir.path().join("sae/cfg.json")).unwrap();
+    assert!(
+        cfg.contains("\"architecture\": \"jumprelu\"")
+            || cfg.contains("\"architecture\":\"jumprelu\""),
+        "{cfg}"
+    );
+
+    // The same vectors as two safetensors shards in a directory.
+    std::fs::create_dir(dir.path().join("shards")).unwrap();
+    write_safetensors(
+        &dir.path().join("shards/a.safetensors"),
+        &rows[..300 * 8],
+        8,
+    );
+    write_safetensors(
+        &dir.path().join("shards/b.safetensors"),
+        &rows[300 * 8..],
+        8,
+    );
+    let from_npy = genlab(
+        dir.path(),
+        &["sae", "eval", "--sae", "sae", "--acts", "acts.npy"],
+    );
+    let from_shards = genlab(
+        dir.path(),
+        &[
+            "sae",
+            "eval",
+            "--sae",
+            "sae",
+            "--acts",
+            "shards",
+            "--chunk-rows",
+            "77",
+        ],
+    );
+    assert_eq!(
+        from_npy.ok(),
+        from_shards.ok(),
+        "chunking and sharding must not change the metrics"
+    );
+    let text = from_npy.ok();
+    assert_eq!(value(text, "vectors"), 600.0);
+    assert!(value(text, "explained_variance") > 0.8, "{text}");
+    assert!(value(text, "l0") > 0.5 && value(text, "l0") < 3.0, "{text}");
+
+    let out = genlab(
+        dir.path(),
+        &[
+            "sae",
+            "eval",
+            "--sae",
+            "sae",
+            "--acts",
+            "acts.npy",
+            "--max-rows",
+            "100",
+        ],
+    );
+    assert_eq!(value(out.ok(), "vectors"), 100.0);
+}
+
+#[test]
+fn every_architecture_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    write_npy(&dir.path().join("acts.npy"), &sparse_rows(300), 8);
+    for arch in ["batchtopk", "topk", "relu", "matryoshka"] {
+        let mut args = vec![
+            "sae", "train", "--acts", "acts.npy", "--arch", arch, "--out", arch,
+        ];
+        args.extend_from_slice(SMALL);
+        genlab(dir.path(), &args).ok();
+        let out = genlab(
+            dir.path(),
+            &["sae", "eval", "--sae", arch, "--acts", "acts.npy"],
+        );
+        assert!(value(out.ok(), "explained_variance").is_finite(), "{arch}");
+    }
+}
+
+#[test]
+fn bad_inputs_fail_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write_npy(&dir.path().join("acts.npy"), &sparse_rows(100), 8);
+    write_npy(&dir.path().join("wide.npy"), &[1.0; 40], 10);
+    std::fs::write(dir.path().join("acts.csv"), "1,2\n").unwrap();
+
+    let e = genlab(
+        dir.path(),
+        &["sae", "train", "--acts", "missing.npy", "--out", "o"],
+    )
+    .one_line_error()
+    .to_string();
+    assert!(e.contains("missing.npy"), "{e}");
+    let e = genlab(
+        dir.path(),
+        &["sae", "train", "--acts", "acts.csv", "--out", "o"],
+    )
+    .one_line_error()
+    .to_string();
+    assert!(e.contains(".npy or .safetensors"), "{e}");
+    let e = genlab(
+        dir.path(),
+        &[
+            "sae", "train", "--acts", "acts.npy", "--k", "0", "--out", "o",
+        ],
+    )
+    .one_line_error()
+    .to_string();
+    assert!(e.contains("k = 0"), "{e}");
+
+    let mut args = vec!["sae", "train", "--acts", "acts.npy", "--out", "sae"];
+    args.extend_from_slice(SMALL);
+    genlab(dir.path(), &args).ok();
+    let e = genlab(dir.path(), &args).one_line_error().to_string();
+    assert!(e.contains("already holds an SAE"), "{e}");
+    let e = genlab(
+        dir.path(),
+        &["sae", "eval", "--sae", "sae", "--acts", "wide.npy"],
+    )
+    .one_line_error()
+    .to_string();
+    assert!(e.contains("width 10") && e.contains("expects 8"), "{e}");
+    let e = genlab(
+        dir.path(),
+        &["sae", "eval", "--sae", "nowhere", "--acts", "acts.npy"],
+    )
+    .one_line_error()
+    .to_string();
+    assert!(e.contains("nowhere"), "{e}");
+}
