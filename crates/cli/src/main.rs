@@ -55,7 +55,8 @@ enum Command {
     /// with the standard or the column-normalised rule.
     #[command(subcommand)]
     Guidance(cmd::guidance::Command),
-    /// Sparse autoencoders (BatchTopK, OrtSAE, ...): extract LM activations, train, evaluate.
+    /// Sparse autoencoders (BatchTopK, OrtSAE, ...): train on activation vectors, evaluate; SAELens
+    /// layout.
     #[command(subcommand)]
     Sae(cmd::sae::Command),
     /// Audio effects as LLM-callable tools: list schemas, apply a chain of tool calls to a WAV.

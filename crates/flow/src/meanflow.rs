@@ -131,7 +131,10 @@ pub fn cmt_mf_pairs(traj: &Trajectory) -> (Tensor<2>, Tensor<2>, Tensor<2>, Tens
     )
 }
 
-/// A MeanFlow network as a flow map: Ψ_{t→s}(x) = x − (t − s) u(x, s, t).
+/// A MeanFlow network as a flow map: Ψ_{t→s}(x) = x − (t − s) u(x, s, t). This is the general
+/// two-time flow map h(x, t, s) of the CMT paper's flow-map students: any jump t → s, so it
+/// samples in one step (1 → 0), two, or along any grid; CMT-MF mid-trains it on every ordered
+/// pair of a teacher trajectory.
 pub struct MeanFlowMap<'a> {
     /// The network u_θ.
     pub net: &'a TimeMlp,

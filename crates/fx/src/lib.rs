@@ -1,1 +1,38 @@
-//! genlab-fx (under construction).
+//! # genlab-fx
+//!
+//! LLM2Fx-Tools (Doh, Koo et al., ICLR 2026, arXiv 2512.01559) as software: audio effects that an
+//! LLM (or a producer) calls as tools. An effect chain is a list of tool calls
+//! `[{"name": "compressor", "arguments": {"threshold_db": -20, …}}, …]` executed in order.
+//!
+//! - [`buffer`], [`wav`]: explicit channel-first N-channel audio and WAV I/O.
+//! - [`spec`]: the one table of effects and parameters everything else derives from.
+//! - [`effects`], [`biquad`], [`automation`], [`chain`]: the block-processing engine with reset,
+//!   latency, tail padding and block-rate parameter envelopes.
+//! - [`schema`]: tool schemas (OpenAI strict function calling, MCP `tools/list`, in-text
+//!   `<tool_call>` format).
+//! - [`parse`], [`validate`], [`execute`]: tolerant parsing of model output, validation under a
+//!   reject | clamp | snap policy, rendering with a report.
+//! - [`sampler`], [`sources`], [`loudness`]: random chains on the step grid, procedural dry
+//!   sources, level measurement.
+//! - [`fft`], [`mrstft`], [`estimate`]: multi-resolution STFT distance and a first
+//!   analysis-by-synthesis estimator (one named effect's parameters by coordinate search on the
+//!   step grid).
+#![warn(missing_docs)]
+
+pub mod automation;
+pub mod biquad;
+pub mod buffer;
+pub mod chain;
+pub mod effects;
+pub mod estimate;
+pub mod execute;
+pub mod fft;
+pub mod loudness;
+pub mod mrstft;
+pub mod parse;
+pub mod sampler;
+pub mod schema;
+pub mod sources;
+pub mod spec;
+pub mod validate;
+pub mod wav;

@@ -1,12 +1,299 @@
-//! `genlab fx` (under construction).
+//! `genlab fx`: audio effects as tools. `tools` prints the tool schemas, `apply` runs a chain of
+//! tool calls (a JSON file or raw model text) over a WAV file and prints the report, and
+//! `render-demo` writes procedural dry sources and processed versions to listen to.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use genlab_core::fsx;
+use genlab_fx::chain::RenderOptions;
+use genlab_fx::estimate::{FitOptions, fit_effect};
+use genlab_fx::execute::{ExecuteOptions, execute_text};
+use genlab_fx::schema::{self, Dialect};
+use genlab_fx::sources::{SOURCES, source};
+use genlab_fx::validate::Policy;
+use genlab_fx::wav::{self, SampleFormat};
 
 use crate::progress::Progress;
 
 #[derive(clap::Subcommand, Debug)]
-pub enum Command {}
+pub enum Command {
+    /// Print the effect tool schemas (OpenAI strict function calling, MCP tools/list, the
+    /// in-text <tool_call> format for a system prompt, or a Markdown reference).
+    Tools {
+        /// openai | mcp | text | markdown.
+        #[arg(long, default_value = "openai")]
+        dialect: Dialect,
+    },
+    /// Apply a chain of tool calls to a WAV file; prints the report (what was clamped, levels,
+    /// tail) as JSON.
+    Apply(ApplyArgs),
+    /// Fit ONE named effect's parameters so that it turns DRY into WET (analysis-by-synthesis:
+    /// coordinate search on the step grid minimising the multi-resolution STFT distance);
+    /// prints {"chain": [...], "rationale": ...}. Effect detection and ordering are not
+    /// implemented yet.
+    Estimate(EstimateArgs),
+    /// Write procedural dry sources (pluck, pad, drum, sweep) and processed versions to DIR.
+    RenderDemo {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed of the sources.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Seconds per source.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
+}
 
-pub fn run(command: Command, _progress: Progress) -> anyhow::Result<ExitCode> {
-    match command {}
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum FormatArg {
+    /// 32-bit float (no clipping).
+    Float32,
+    /// 16-bit PCM.
+    Pcm16,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ApplyArgs {
+    /// Input WAV (16/24/32-bit PCM or 32/64-bit float, any channel count).
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// Chain file: a JSON list of tool calls (or any text holding them).
+    #[arg(long, conflicts_with = "calls", required_unless_present = "calls")]
+    chain: Option<PathBuf>,
+    /// Tool calls as text, e.g. model output with <tool_call> blocks.
+    #[arg(long)]
+    calls: Option<String>,
+    /// Output WAV.
+    #[arg(long)]
+    out: PathBuf,
+    /// What to do with out-of-range or off-grid arguments: reject | clamp | snap.
+    #[arg(long, default_value = "clamp")]
+    policy: Policy,
+    /// Keep the input length (cut reverb/delay tails).
+    #[arg(long)]
+    no_tail: bool,
+    /// Scale the output to the input's RMS level.
+    #[arg(long)]
+    match_loudness: bool,
+    /// Output sample format.
+    #[arg(long, value_enum, default_value = "float32")]
+    format: FormatArg,
+    /// Processing block size in samples (the output does not depend on it).
+    #[arg(long, default_value_t = 512)]
+    block_size: usize,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct EstimateArgs {
+    /// The unprocessed WAV.
+    #[arg(long)]
+    dry: PathBuf,
+    /// The processed WAV (same sample rate and channels).
+    #[arg(long)]
+    wet: PathBuf,
+    /// The effect to fit (see `genlab fx tools`).
+    #[arg(long)]
+    effect: String,
+    /// Analyse only the first SECONDS of both files (each candidate is re-rendered).
+    #[arg(long, default_value_t = 2.0)]
+    max_seconds: f64,
+    /// Maximum coordinate-search passes over the parameters.
+    #[arg(long, default_value_t = 4)]
+    passes: usize,
+}
+
+pub fn run(command: Command, progress: Progress) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Tools { dialect } => {
+            print!("{}", schema::render(dialect));
+            if matches!(dialect, Dialect::OpenAi | Dialect::Mcp) {
+                println!();
+            }
+        }
+        Command::Apply(args) => apply(args)?,
+        Command::Estimate(args) => estimate(args)?,
+        Command::RenderDemo { out, seed, seconds } => render_demo(&out, seed, seconds, &progress)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn apply(args: ApplyArgs) -> anyhow::Result<()> {
+    let text = match (&args.chain, &args.calls) {
+        (Some(path), _) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read chain file {}", path.display()))?,
+        (None, Some(text)) => text.clone(),
+        (None, None) => bail!("give --chain FILE or --calls TEXT"),
+    };
+    let input = wav::read(&args.input)?;
+    let options = ExecuteOptions {
+        policy: args.policy,
+        render: RenderOptions {
+            block_size: args.block_size.max(1),
+            pad_tail: !args.no_tail,
+        },
+        match_loudness: args.match_loudness,
+    };
+    let started = Instant::now();
+    let done = execute_text(&input, &text, options)?;
+    let render_seconds = started.elapsed().as_secs_f64();
+    let format = match args.format {
+        FormatArg::Float32 => SampleFormat::Float32,
+        FormatArg::Pcm16 => SampleFormat::Pcm16,
+    };
+    let clipped = wav::write(&args.out, &done.audio, format)?;
+    let mut report = serde_json::to_value(&done.report)?;
+    if let Some(map) = report.as_object_mut() {
+        map.insert("output_file".into(), args.out.display().to_string().into());
+        map.insert("samples_clipped_in_file".into(), clipped.into());
+        map.insert("render_seconds".into(), render_seconds.into());
+        map.insert(
+            "realtime_factor".into(),
+            (done.report.output_seconds / render_seconds.max(1e-9)).into(),
+        );
+    }
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+fn estimate(args: EstimateArgs) -> anyhow::Result<()> {
+    let Some(spec) = genlab_fx::spec::effect(&args.effect) else {
+        bail!(
+            "unknown effect `{}` (see `genlab fx tools --dialect text`)",
+            args.effect
+        );
+    };
+    if args.max_seconds.is_nan() || args.max_seconds <= 0.0 {
+        bail!("--max-seconds must be positive");
+    }
+    let mut dry = wav::read(&args.dry)?;
+    let mut wet = wav::read(&args.wet)?;
+    let len = ((args.max_seconds * dry.sample_rate as f64) as usize)
+        .min(dry.len())
+        .min(wet.len());
+    for ch in dry.channels.iter_mut().chain(wet.channels.iter_mut()) {
+        ch.truncate(len);
+    }
+    let started = Instant::now();
+    let fit = fit_effect(
+        &dry,
+        &wet,
+        spec,
+        FitOptions {
+            max_passes: args.passes.max(1),
+        },
+    )?;
+    let rationale = format!(
+        "fitted {} by coordinate search over its parameter grid on the first {:.2} s: \
+         MRSTFT to the target {:.4} (dry vs target {:.4}) after {} renders in {} pass(es)",
+        spec.name,
+        len as f64 / dry.sample_rate as f64,
+        fit.distance,
+        fit.no_op_distance,
+        fit.evaluations,
+        fit.passes
+    );
+    let out = serde_json::json!({
+        "chain": [fit.stage.to_call()],
+        "rationale": rationale,
+        "mrstft": fit.distance,
+        "mrstft_no_op": fit.no_op_distance,
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// Demo chains, written as the tool calls a model would emit.
+const DEMOS: [(&str, &str); 5] = [
+    (
+        "room",
+        r#"[{"name": "equalizer", "arguments": {"low_gain_db": -3, "low_cutoff_hz": 120, "low_q": 0.7, "mid_gain_db": 2, "mid_center_hz": 2500, "mid_q": 1.0, "high_gain_db": 0, "high_cutoff_hz": 8000, "high_q": 0.7}},
+            {"name": "reverb", "arguments": {"room_size": 0.7, "damping": 0.4, "width": 0.9, "mix": 0.35}}]"#,
+    ),
+    (
+        "echo",
+        r#"[{"name": "delay", "arguments": {"delay_seconds": 0.3, "feedback": 0.45, "mix": 0.4}},
+            {"name": "stereo_widener", "arguments": {"width": 1.4}}]"#,
+    ),
+    (
+        "crunch",
+        r#"[{"name": "distortion", "arguments": {"drive_db": 14}},
+            {"name": "equalizer", "arguments": {"low_gain_db": 2, "low_cutoff_hz": 100, "low_q": 0.7, "mid_gain_db": -4, "mid_center_hz": 750, "mid_q": 1.5, "high_gain_db": -6, "high_cutoff_hz": 6000, "high_q": 0.7}},
+            {"name": "gain", "arguments": {"gain_db": -8}}]"#,
+    ),
+    (
+        "master",
+        r#"[{"name": "compressor", "arguments": {"threshold_db": -25, "ratio": 4, "attack_ms": 10, "release_ms": 100, "makeup_db": 6}},
+            {"name": "equalizer", "arguments": {"low_gain_db": 1, "low_cutoff_hz": 80, "low_q": 0.7, "mid_gain_db": 0, "mid_center_hz": 1000, "mid_q": 0.7, "high_gain_db": 2, "high_cutoff_hz": 10000, "high_q": 0.7}},
+            {"name": "reverb", "arguments": {"room_size": 0.3, "damping": 0.5, "width": 0.8, "mix": 0.12}},
+            {"name": "panner", "arguments": {"pan": 0.2}},
+            {"name": "limiter", "arguments": {"threshold_db": -1, "release_ms": 50}}]"#,
+    ),
+    (
+        "filter-sweep",
+        r#"[{"name": "equalizer", "arguments": {"low_gain_db": -12, "low_cutoff_hz": 200, "low_q": 0.7, "mid_gain_db": 15, "mid_center_hz": [[0, 250], [3, 6000]], "mid_q": 4, "high_gain_db": -12, "high_cutoff_hz": 8000, "high_q": 0.7}},
+            {"name": "gain", "arguments": {"gain_db": [[0, -20], [0.5, -6], [2.5, -6], [3, -20]]}}]"#,
+    ),
+];
+
+fn render_demo(
+    dir: &std::path::Path,
+    seed: u64,
+    seconds: f64,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    if seconds.is_nan() || seconds <= 0.0 || seconds > 60.0 {
+        bail!("--seconds must be in (0, 60], got {seconds}");
+    }
+    let sample_rate = 44100;
+    for (name, calls) in DEMOS {
+        fsx::atomic_write(
+            &dir.join("chains").join(format!("{name}.json")),
+            calls.as_bytes(),
+        )?;
+    }
+    let mut written = 0;
+    for name in SOURCES {
+        let dry = source(name, sample_rate, seconds, seed).context("known source")?;
+        wav::write(
+            &dir.join(format!("{name}.dry.wav")),
+            &dry,
+            SampleFormat::Pcm16,
+        )?;
+        written += 1;
+        for (demo, calls) in DEMOS {
+            let options = ExecuteOptions {
+                match_loudness: demo != "filter-sweep",
+                ..ExecuteOptions::default()
+            };
+            let done = execute_text(&dry, calls, options)?;
+            let mut audio = done.audio;
+            // Keep the files playable in 16-bit: scale down rather than clip.
+            let peak = audio.peak();
+            if peak > 1.0 {
+                for x in audio.channels.iter_mut().flatten() {
+                    *x /= peak;
+                }
+            }
+            wav::write(
+                &dir.join(format!("{name}.{demo}.wav")),
+                &audio,
+                SampleFormat::Pcm16,
+            )?;
+            written += 1;
+        }
+        progress.say(&format!("{name}: dry + {} processed versions", DEMOS.len()));
+    }
+    println!(
+        "wrote {written} WAV files ({} sources × (dry + {} chains), 44.1 kHz stereo, seed {seed}) and the chains under {}",
+        SOURCES.len(),
+        DEMOS.len(),
+        dir.join("chains").display()
+    );
+    Ok(())
 }

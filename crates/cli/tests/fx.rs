@@ -1,0 +1,284 @@
+//! `genlab fx tools | apply | render-demo`: schemas, chains over WAV files, reports, bad input.
+
+mod common;
+
+use common::{entries, genlab};
+use genlab_fx::buffer::AudioBuffer;
+use genlab_fx::wav::{self, SampleFormat};
+use serde_json::Value;
+
+fn write_tone(path: &std::path::Path, channels: usize, seconds: f64) -> AudioBuffer {
+    let sr = 22050;
+    let n = (seconds * sr as f64) as usize;
+    let x: Vec<f32> = (0..n)
+        .map(|i| 0.3 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / sr as f32).sin())
+        .collect();
+    let a = AudioBuffer::new(sr, vec![x; channels]).unwrap();
+    wav::write(path, &a, SampleFormat::Pcm16).unwrap();
+    wav::read(path).unwrap()
+}
+
+#[test]
+fn tools_in_three_dialects() {
+    let dir = tempfile::tempdir().unwrap();
+    let openai: Value = serde_json::from_str(genlab(dir.path(), &["fx", "tools"]).ok()).unwrap();
+    let tools = openai.as_array().unwrap();
+    assert_eq!(tools.len(), 9);
+    for t in tools {
+        let f = &t["function"];
+        assert_eq!(f["strict"], true);
+        assert_eq!(f["parameters"]["additionalProperties"], false);
+        let props = f["parameters"]["properties"].as_object().unwrap();
+        assert_eq!(
+            f["parameters"]["required"].as_array().unwrap().len(),
+            props.len()
+        );
+    }
+    let mcp: Value =
+        serde_json::from_str(genlab(dir.path(), &["fx", "tools", "--dialect", "mcp"]).ok())
+            .unwrap();
+    assert_eq!(mcp["tools"].as_array().unwrap().len(), 9);
+    assert_eq!(
+        mcp["tools"][2]["inputSchema"]["properties"]["ratio"]["maximum"],
+        20.0
+    );
+    let text = genlab(dir.path(), &["fx", "tools", "--dialect", "text"]);
+    assert!(text.ok().contains("<tool_call>") && text.stdout.contains("\"name\":\"reverb\""));
+    let bad = genlab(dir.path(), &["fx", "tools", "--dialect", "yaml"]);
+    assert_ne!(bad.code, 0);
+}
+
+#[test]
+fn apply_a_chain_file_pads_the_tail_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_tone(&dir.path().join("dry.wav"), 2, 0.5);
+    std::fs::write(
+        dir.path().join("chain.json"),
+        r#"[{"name": "delay", "arguments": {"delay_seconds": 0.2, "feedback": 0.5, "mix": 0.5}},
+            {"name": "gain", "arguments": {"gain_db": 30}}]"#,
+    )
+    .unwrap();
+    let out = genlab(
+        dir.path(),
+        &[
+            "fx",
+            "apply",
+            "--in",
+            "dry.wav",
+            "--chain",
+            "chain.json",
+            "--out",
+            "wet.wav",
+        ],
+    );
+    let report: Value = serde_json::from_str(out.ok()).unwrap();
+    assert_eq!(report["policy"], "clamp");
+    assert_eq!(report["adjustments"][0]["param"], "gain_db");
+    assert_eq!(report["adjustments"][0]["kind"], "clamped");
+    assert_eq!(report["chain"][1]["arguments"]["gain_db"], 20.0);
+    // Echoes every 0.2 s until 0.5^k < 1e-3 (k = 10): 11 periods of tail.
+    assert!((report["tail_seconds"].as_f64().unwrap() - 2.2).abs() < 1e-6);
+    let wet = wav::read(&dir.path().join("wet.wav")).unwrap();
+    assert_eq!(wet.len(), input.len() + (2.2 * 22050.0f64).round() as usize);
+    assert_eq!(wet.n_channels(), 2);
+    // First sample: dry half at +20 dB.
+    assert!((wet.channels[0][100] - 0.5 * 10.0 * input.channels[0][100]).abs() < 1e-5);
+    assert!(report["realtime_factor"].as_f64().unwrap() > 1.0);
+
+    // The same calls under `reject` fail in one line and write nothing.
+    let err = genlab(
+        dir.path(),
+        &[
+            "fx",
+            "apply",
+            "--in",
+            "dry.wav",
+            "--chain",
+            "chain.json",
+            "--out",
+            "w2.wav",
+            "--policy",
+            "reject",
+        ],
+    );
+    assert!(
+        err.one_line_error().contains("gain_db = 30 is outside"),
+        "{}",
+        err.stderr
+    );
+    assert!(!dir.path().join("w2.wav").exists());
+}
+
+#[test]
+fn apply_model_text_with_snapping_upmix_and_automation() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tone(&dir.path().join("mono.wav"), 1, 0.3);
+    let calls = "<think>Pan it left and fade in.</think>\n\
+        <tool_call>{'name': 'panner', 'arguments': {'pan': -0.73}}</tool_call>\n\
+        <tool_call>{\"name\": \"gain\", \"arguments\": {\"gain_db\": [[0, -20], [0.2, 0]]}}</tool_call>\n\
+        Done — panned left with a fade-in.";
+    let out = genlab(
+        dir.path(),
+        &[
+            "fx",
+            "apply",
+            "--in",
+            "mono.wav",
+            "--calls",
+            calls,
+            "--out",
+            "o.wav",
+            "--policy",
+            "snap",
+            "--no-tail",
+        ],
+    );
+    let report: Value = serde_json::from_str(out.ok()).unwrap();
+    assert_eq!(report["upmixed_to_stereo"], true);
+    assert_eq!(report["adjustments"][0]["kind"], "snapped");
+    assert!((report["chain"][0]["arguments"]["pan"].as_f64().unwrap() + 0.7).abs() < 1e-12);
+    let o = wav::read(&dir.path().join("o.wav")).unwrap();
+    assert_eq!(o.n_channels(), 2);
+    assert_eq!(o.len(), (0.3 * 22050.0) as usize);
+    // Left louder than right; the fade-in makes the start quieter than the end.
+    let e = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>();
+    assert!(e(&o.channels[0]) > 4.0 * e(&o.channels[1]));
+    assert!(e(&o.channels[0][..1000]) < 0.1 * e(&o.channels[0][5000..6000]));
+}
+
+#[test]
+fn bad_inputs_fail_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("not.wav"), b"definitely not audio").unwrap();
+    let calls = r#"[{"name":"gain","arguments":{"gain_db":1}}]"#;
+    let out = genlab(
+        dir.path(),
+        &[
+            "fx", "apply", "--in", "not.wav", "--calls", calls, "--out", "o.wav",
+        ],
+    );
+    assert!(out.one_line_error().contains("not.wav"), "{}", out.stderr);
+    write_tone(&dir.path().join("ok.wav"), 1, 0.1);
+    let out = genlab(
+        dir.path(),
+        &[
+            "fx",
+            "apply",
+            "--in",
+            "ok.wav",
+            "--calls",
+            "make it shine",
+            "--out",
+            "o.wav",
+        ],
+    );
+    assert!(
+        out.one_line_error().contains("no tool call found"),
+        "{}",
+        out.stderr
+    );
+    let out = genlab(
+        dir.path(),
+        &[
+            "fx",
+            "apply",
+            "--in",
+            "ok.wav",
+            "--calls",
+            r#"{"name":"chorus","arguments":{}}"#,
+            "--out",
+            "o.wav",
+        ],
+    );
+    assert!(
+        out.one_line_error().contains("unknown tool `chorus`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(entries(dir.path()), vec!["not.wav", "ok.wav"]);
+}
+
+#[test]
+fn render_demo_writes_dry_and_processed_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = genlab(
+        dir.path(),
+        &["fx", "render-demo", "--out", "demo", "--seconds", "0.5"],
+    );
+    assert!(out.ok().contains("wrote 24 WAV files"), "{}", out.stdout);
+    let dry = wav::read(&dir.path().join("demo/pluck.dry.wav")).unwrap();
+    let wet = wav::read(&dir.path().join("demo/pluck.room.wav")).unwrap();
+    assert_eq!(dry.sample_rate, 44100);
+    assert!(wet.len() > dry.len(), "reverb tail kept");
+    assert!(wet.peak() <= 1.0);
+    // The chain files are valid input for `apply`.
+    let out = genlab(
+        dir.path(),
+        &[
+            "fx",
+            "apply",
+            "--in",
+            "demo/drum.dry.wav",
+            "--chain",
+            "demo/chains/master.json",
+            "--out",
+            "m.wav",
+            "--policy",
+            "reject",
+        ],
+    );
+    let report: Value = serde_json::from_str(out.ok()).unwrap();
+    assert_eq!(report["chain"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn estimate_recovers_a_gain_applied_by_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = 5u32;
+    let noise: Vec<f32> = (0..8000)
+        .map(|_| {
+            state = state.wrapping_mul(1664525).wrapping_add(1013904223);
+            (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        })
+        .collect();
+    let dry = AudioBuffer::new(16000, vec![noise]).unwrap();
+    wav::write(&dir.path().join("d.wav"), &dry, SampleFormat::Float32).unwrap();
+    let calls = r#"[{"name": "gain", "arguments": {"gain_db": -8}}]"#;
+    genlab(
+        dir.path(),
+        &[
+            "fx",
+            "apply",
+            "--in",
+            "d.wav",
+            "--calls",
+            calls,
+            "--out",
+            "w.wav",
+            "--no-tail",
+        ],
+    )
+    .ok();
+    let out = genlab(
+        dir.path(),
+        &[
+            "fx", "estimate", "--dry", "d.wav", "--wet", "w.wav", "--effect", "gain",
+        ],
+    );
+    let v: Value = serde_json::from_str(out.ok()).unwrap();
+    assert_eq!(v["chain"][0]["name"], "gain");
+    assert_eq!(v["chain"][0]["arguments"]["gain_db"], -8.0);
+    assert!(
+        v["rationale"]
+            .as_str()
+            .unwrap()
+            .contains("coordinate search")
+    );
+    let bad = genlab(
+        dir.path(),
+        &[
+            "fx", "estimate", "--dry", "d.wav", "--wet", "w.wav", "--effect", "chorus",
+        ],
+    );
+    assert!(bad.one_line_error().contains("unknown effect"));
+}

@@ -1,0 +1,52 @@
+//! Gain: `y = g·x` with `g = 10^(gain_dB/20)`.
+
+use std::ops::Range;
+
+use super::{Effect, db_to_amplitude};
+
+/// A fixed gain.
+#[derive(Debug, Clone, Default)]
+pub struct Gain {
+    factor: f32,
+}
+
+impl Effect for Gain {
+    fn set(&mut self, values: &[f64]) {
+        self.factor = db_to_amplitude(values[0]) as f32;
+    }
+
+    fn process(&mut self, channels: &mut [Vec<f32>], range: Range<usize>) {
+        for ch in channels {
+            for x in &mut ch[range.clone()] {
+                *x *= self.factor;
+            }
+        }
+    }
+
+    fn reset(&mut self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gain_in_db_is_exact() {
+        for db in [-20.0, -6.0, 0.0, 3.0, 20.0] {
+            let mut g = Gain::default();
+            g.set(&[db]);
+            let x: Vec<f32> = (0..100).map(|i| (i as f32 * 0.1).sin() * 0.5).collect();
+            let mut ch = vec![x.clone(), x.clone(), x.clone()];
+            g.process(&mut ch, 0..100);
+            let factor = 10f64.powf(db / 20.0);
+            for c in &ch {
+                for (y, x) in c.iter().zip(&x) {
+                    assert_eq!(*y, *x * factor as f32);
+                }
+            }
+            let e = |v: &[f32]| v.iter().map(|&s| (s as f64).powi(2)).sum::<f64>();
+            let measured = 10.0 * (e(&ch[0]) / e(&x)).log10();
+            assert!((measured - db).abs() < 1e-5, "{measured} vs {db}");
+        }
+    }
+}
