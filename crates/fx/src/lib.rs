@@ -17,6 +17,8 @@
 //! - [`fft`], [`mrstft`], [`estimate`]: multi-resolution STFT distance and a first
 //!   analysis-by-synthesis estimator (one named effect's parameters by coordinate search on the
 //!   step grid).
+//! - [`mcp`]: a Model Context Protocol server (JSON-RPC 2.0 over stdio) exposing `apply_chain`,
+//!   `list_effects` and one tool per effect, for LLM agents (`genlab fx mcp`).
 #![warn(missing_docs)]
 
 pub mod automation;
@@ -28,6 +30,7 @@ pub mod estimate;
 pub mod execute;
 pub mod fft;
 pub mod loudness;
+pub mod mcp;
 pub mod mrstft;
 pub mod parse;
 pub mod sampler;

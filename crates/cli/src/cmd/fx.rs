@@ -1,6 +1,7 @@
 //! `genlab fx`: audio effects as tools. `tools` prints the tool schemas, `apply` runs a chain of
-//! tool calls (a JSON file or raw model text) over a WAV file and prints the report, and
-//! `render-demo` writes procedural dry sources and processed versions to listen to.
+//! tool calls (a JSON file or raw model text) over a WAV file and prints the report,
+//! `render-demo` writes procedural dry sources and processed versions to listen to, and `mcp`
+//! serves the effects to LLM agents over stdio (Model Context Protocol).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +36,30 @@ pub enum Command {
     /// prints {"chain": [...], "rationale": ...}. Effect detection and ordering are not
     /// implemented yet.
     Estimate(EstimateArgs),
+    /// Serve the effects to LLM agents over stdio with the Model Context Protocol
+    ///
+    /// Speaks MCP (JSON-RPC 2.0, one message per line on stdin/stdout; protocol revision
+    /// 2025-11-25, older revisions back to 2024-11-05 accepted) until stdin closes. Tools:
+    ///   apply_chain   run an ordered chain of effect tool calls over a WAV file
+    ///   list_effects  every effect's parameters (unit, range, step, default)
+    ///   <effect>      one tool per effect (gain, reverb, ...; see `genlab fx tools`) over
+    ///                 a WAV file
+    /// Each returns the output path and a JSON report (adjusted arguments, levels, tail).
+    /// Paths are local .wav files; relative paths resolve against the working directory.
+    ///
+    /// Register it in an MCP client (Claude Desktop `claude_desktop_config.json`, Cursor
+    /// `.cursor/mcp.json`, VS Code, ...) as a stdio server:
+    ///
+    ///   {
+    ///     "mcpServers": {
+    ///       "genlab-fx": { "command": "genlab", "args": ["fx", "mcp"] }
+    ///     }
+    ///   }
+    ///
+    /// (use the absolute path of the genlab binary if it is not on the client's PATH).
+    /// Nothing but protocol messages is written to stdout; stderr is free for logs.
+    #[command(verbatim_doc_comment)]
+    Mcp,
     /// Write procedural dry sources (pluck, pad, drum, sweep) and processed versions to DIR.
     RenderDemo {
         /// Output directory.
@@ -118,6 +143,10 @@ pub fn run(command: Command, progress: Progress) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => apply(args)?,
         Command::Estimate(args) => estimate(args)?,
         Command::RenderDemo { out, seed, seconds } => render_demo(&out, seed, seconds, &progress)?,
+        Command::Mcp => {
+            genlab_fx::mcp::serve(std::io::stdin().lock(), std::io::stdout().lock())
+                .context("MCP stdio transport")?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
