@@ -14,13 +14,14 @@
 //! - [`metrics`]: FVU / EV, L0, dead fraction, decoder max-cos, ground-truth recovery by
 //!   [`hungarian`] matching, absorption, composition (meta-SAE EV, two-feature composites).
 //! - [`saelens`]: `cfg.json` + `sae_weights.safetensors`.
-//! - [`repro`]: `genlab repro ortsae`.
+//! - [`repro`]: `genlab repro ortsae`; [`bench`]: `genlab bench sae`.
 
 pub mod acts;
 pub mod adam;
 pub mod aux;
 pub mod bars;
 pub mod batchtopk;
+pub mod bench;
 pub mod codes;
 pub mod decoder_norm;
 pub mod hungarian;

@@ -9,8 +9,10 @@ use genlab_core::bench::StepTimes;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// What to benchmark: `core` (the backend's two reference steps, B1 mlp784 and B2 flow2d,
-    /// plus this CPU's measured FP32 peak), `flow` (the flow family's training steps) or
-    /// `guidance` (the masked-diffusion denoiser's training step and sampling forward).
+    /// plus this CPU's measured FP32 peak), `flow` (the flow family's training steps),
+    /// `guidance` (the masked-diffusion denoiser's training step and sampling forward) or `sae`
+    /// (BatchTopK and OrtSAE training steps at d 576, m 4608, k 32, batch 4096, with vectors/s
+    /// and each step's parts).
     name: String,
     /// Timed steps per model.
     #[arg(long, default_value_t = 50)]
@@ -42,7 +44,15 @@ pub fn run(args: Args, threads: usize) -> anyhow::Result<ExitCode> {
             genlab_discrete::bench::bench_train_step(args.warmup, args.steps)?,
             genlab_discrete::bench::bench_denoise(args.warmup, args.steps)?,
         ],
-        other => bail!("unknown benchmark `{other}` (known: core, flow, guidance)"),
+        "sae" => {
+            let mut rows = Vec::new();
+            for arch in [genlab_sae::Arch::BatchTopK, genlab_sae::Arch::OrtSae] {
+                rows.push(genlab_sae::bench::bench_train_step(arch, args.warmup, args.steps)?);
+                rows.extend(genlab_sae::bench::bench_phases(arch, args.warmup, args.steps)?);
+            }
+            rows
+        }
+        other => bail!("unknown benchmark `{other}` (known: core, flow, guidance, sae)"),
     };
     // The measured peak puts achieved GFLOP/s in proportion (threads × single-thread peak).
     let peak = (args.name == "core")
