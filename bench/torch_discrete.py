@@ -75,7 +75,7 @@ def bench_denoise(steps, warmup, n=1000):
         start = time.perf_counter()
         both = encode(torch.cat([tokens, tokens]), torch.cat([classes, torch.full_like(classes, CLASSES)]))
         p = torch.softmax(model(both).reshape(2 * n, SEQ, VOCAB), dim=2)
-        p.double().numpy()  # the Rust side hands f64 probabilities to the sampler
+        p.double().contiguous()  # the Rust side hands f64 probabilities to the sampler
         if s >= warmup:
             times.append(time.perf_counter() - start)
     return "guidance denoise", 2 * 2 * n * macs(), times
