@@ -149,15 +149,15 @@ impl Scale {
     fn new(quick: bool) -> Scale {
         if quick {
             Scale {
-                teacher_steps: 1200,
-                budget: 400,
-                mid_steps: 70,
+                teacher_steps: 700,
+                budget: 280,
+                mid_steps: 50,
                 batch: 256,
                 eval_every: 40,
-                eval_points: 800,
+                eval_points: 600,
                 seeds: 3,
-                mf_budget: 240,
-                mf_mid_steps: 60,
+                mf_budget: 160,
+                mf_mid_steps: 40,
             }
         } else {
             Scale {
