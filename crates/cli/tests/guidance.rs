@@ -23,19 +23,49 @@ fn train_then_sample_a_user_token_file() {
     let mut args = vec!["guidance", "train", "--data", "toks.txt", "--out", "m"];
     args.extend_from_slice(SMALL);
     let out = genlab(dir.path(), &args);
-    assert!(out.ok().contains("trained on 80 sequences of 4 tokens (vocabulary 3, 2 classes)"), "{}", out.stdout);
+    assert!(
+        out.ok()
+            .contains("trained on 80 sequences of 4 tokens (vocabulary 3, 2 classes)"),
+        "{}",
+        out.stdout
+    );
     for f in ["model.json", "weights.bpk", "checkpoint.bin", "losses.csv"] {
         assert!(dir.path().join("m").join(f).exists(), "missing {f}");
     }
-    let sample = ["guidance", "sample", "--model", "m", "--class", "1", "-n", "5", "--w", "2.5", "--schedule", "ramp-up"];
+    let sample = [
+        "guidance",
+        "sample",
+        "--model",
+        "m",
+        "--class",
+        "1",
+        "-n",
+        "5",
+        "--w",
+        "2.5",
+        "--schedule",
+        "ramp-up",
+    ];
     let first = genlab(dir.path(), &sample);
     let lines: Vec<&str> = first.ok().lines().collect();
     assert_eq!(lines.len(), 5);
-    assert!(lines.iter().all(|l| l.starts_with("1: ") && l.split_whitespace().count() == 5), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("1: ") && l.split_whitespace().count() == 5),
+        "{lines:?}"
+    );
     // Same seed, same sequences; the output is a valid training file.
     assert_eq!(genlab(dir.path(), &sample).ok(), first.stdout);
     let mut to_file = sample.to_vec();
-    to_file.extend(["--rule", "unlocking", "--sampler", "tau-leaping", "--out", "s.txt"]);
+    to_file.extend([
+        "--rule",
+        "unlocking",
+        "--sampler",
+        "tau-leaping",
+        "--out",
+        "s.txt",
+    ]);
     genlab(dir.path(), &to_file).ok();
     let mut retrain = vec!["guidance", "train", "--data", "s.txt", "--out", "m2"];
     retrain.extend_from_slice(SMALL);
@@ -45,8 +75,21 @@ fn train_then_sample_a_user_token_file() {
 #[test]
 fn digits_sample_as_an_image_grid() {
     let dir = tempfile::tempdir().unwrap();
-    genlab(dir.path(), &["guidance", "train", "--digits", "--out", "d", "--steps", "20", "--width", "32"]).ok();
-    genlab(dir.path(), &["guidance", "sample", "--model", "d", "--class", "3", "-n", "8", "--svg", "g.svg", "--out", "g.txt"]).ok();
+    genlab(
+        dir.path(),
+        &[
+            "guidance", "train", "--digits", "--out", "d", "--steps", "20", "--width", "32",
+        ],
+    )
+    .ok();
+    genlab(
+        dir.path(),
+        &[
+            "guidance", "sample", "--model", "d", "--class", "3", "-n", "8", "--svg", "g.svg",
+            "--out", "g.txt",
+        ],
+    )
+    .ok();
     let svg = std::fs::read_to_string(dir.path().join("g.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("class 3, normalized rule"));
 }
@@ -55,7 +98,10 @@ fn digits_sample_as_an_image_grid() {
 fn bad_input_gives_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.txt"), "0: 1 2\n1: 1\n").unwrap();
-    let err = genlab(dir.path(), &["guidance", "train", "--data", "bad.txt", "--out", "m"]);
+    let err = genlab(
+        dir.path(),
+        &["guidance", "train", "--data", "bad.txt", "--out", "m"],
+    );
     assert!(err.one_line_error().contains("bad.txt:2"), "{}", err.stderr);
 
     toy_tokens(&dir.path().join("toks.txt"));
@@ -66,8 +112,21 @@ fn bad_input_gives_one_line_errors() {
     assert!(again.one_line_error().contains("--resume"));
     for (extra, needle) in [
         (vec!["--class", "5"], "out of range"),
-        (vec!["--class", "0", "--schedule", "zigzag"], "unknown schedule"),
-        (vec!["--class", "0", "--rule", "simple", "--sampler", "tau-leaping"], "ancestral"),
+        (
+            vec!["--class", "0", "--schedule", "zigzag"],
+            "unknown schedule",
+        ),
+        (
+            vec![
+                "--class",
+                "0",
+                "--rule",
+                "simple",
+                "--sampler",
+                "tau-leaping",
+            ],
+            "ancestral",
+        ),
         (vec!["--class", "0", "--steps", "0"], "at least one step"),
     ] {
         let mut a = vec!["guidance", "sample", "--model", "m"];
@@ -75,6 +134,9 @@ fn bad_input_gives_one_line_errors() {
         let e = genlab(dir.path(), &a);
         assert!(e.one_line_error().contains(needle), "{a:?}: {}", e.stderr);
     }
-    let e = genlab(dir.path(), &["guidance", "sample", "--model", "nowhere", "--class", "0"]);
+    let e = genlab(
+        dir.path(),
+        &["guidance", "sample", "--model", "nowhere", "--class", "0"],
+    );
     assert!(e.one_line_error().contains("not a genlab guidance model"));
 }

@@ -60,7 +60,10 @@ pub fn bench_train_step(warmup: usize, steps: usize) -> Result<StepTimes> {
         }
     }
     Ok(StepTimes {
-        name: format!("guidance train (digits MLP {}×{}, batch {})", spec.depth, spec.width, config.batch),
+        name: format!(
+            "guidance train (digits MLP {}×{}, batch {})",
+            spec.depth, spec.width, config.batch
+        ),
         flops_per_step: 6.0 * config.batch as f64 * macs(&spec),
         seconds,
     })
@@ -72,11 +75,18 @@ pub fn bench_denoise(warmup: usize, steps: usize) -> Result<StepTimes> {
     let spec = digits_spec(&config);
     let device = device::device();
     seed_device(&device, 0);
-    let model = TokenModel { net: spec.init(&device), spec };
+    let model = TokenModel {
+        net: spec.init(&device),
+        spec,
+    };
     let n = 1000;
     let mut rng = SeededRng::new(1);
     // Half the tokens masked, as in the middle of sampling.
-    let tokens: Vec<u32> = rng.uniform_vec(n * 64).iter().map(|&u| if u < 0.5 { 17 } else { (u * 30.0) as u32 % 17 }).collect();
+    let tokens: Vec<u32> = rng
+        .uniform_vec(n * 64)
+        .iter()
+        .map(|&u| if u < 0.5 { 17 } else { (u * 30.0) as u32 % 17 })
+        .collect();
     let classes: Vec<u32> = (0..n as u32).map(|i| i % 10).collect();
     let mut seconds = Vec::with_capacity(steps);
     for s in 0..warmup + steps {

@@ -36,10 +36,20 @@ pub struct ExactProblem {
 
 impl ExactProblem {
     /// A problem from tables (each normalised here) and a class prior.
-    pub fn new(seq_len: usize, vocab: usize, prior: Vec<f64>, tables: Vec<Vec<f64>>) -> Result<Self> {
-        let size = vocab.checked_pow(seq_len as u32).filter(|&s| s <= 1 << 16).ok_or_else(|| {
-            Error::InvalidInput(format!("exact mode needs V^d ≤ 65536, got {vocab}^{seq_len}"))
-        })?;
+    pub fn new(
+        seq_len: usize,
+        vocab: usize,
+        prior: Vec<f64>,
+        tables: Vec<Vec<f64>>,
+    ) -> Result<Self> {
+        let size = vocab
+            .checked_pow(seq_len as u32)
+            .filter(|&s| s <= 1 << 16)
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "exact mode needs V^d ≤ 65536, got {vocab}^{seq_len}"
+                ))
+            })?;
         if vocab == 0 || seq_len == 0 || prior.len() != tables.len() || prior.is_empty() {
             return Err(Error::InvalidInput(
                 "exact problem needs V, d ≥ 1 and one table per class prior".into(),
@@ -48,7 +58,9 @@ impl ExactProblem {
         let normalise = |p: &[f64], what: &str| -> Result<Vec<f64>> {
             let s: f64 = p.iter().sum();
             if p.iter().any(|x| !(x.is_finite() && *x >= 0.0)) || s <= 0.0 {
-                return Err(Error::InvalidInput(format!("{what} must be non-negative and not all 0")));
+                return Err(Error::InvalidInput(format!(
+                    "{what} must be non-negative and not all 0"
+                )));
             }
             Ok(p.iter().map(|x| x / s).collect())
         };
@@ -57,7 +69,10 @@ impl ExactProblem {
             .iter()
             .map(|t| {
                 if t.len() != size {
-                    return Err(Error::InvalidInput(format!("a table has {} entries, expected {size}", t.len())));
+                    return Err(Error::InvalidInput(format!(
+                        "a table has {} entries, expected {size}",
+                        t.len()
+                    )));
                 }
                 normalise(t, "a class table")
             })
@@ -68,11 +83,23 @@ impl ExactProblem {
                 *m += pi * p;
             }
         }
-        Ok(ExactProblem { seq_len, vocab, prior, tables, marginal })
+        Ok(ExactProblem {
+            seq_len,
+            vocab,
+            prior,
+            tables,
+            marginal,
+        })
     }
 
     /// Random tables: each p(· | c) ~ Dirichlet(concentration) over V^d, uniform prior.
-    pub fn random(seq_len: usize, vocab: usize, classes: usize, concentration: f64, rng: &mut impl Rng) -> Result<Self> {
+    pub fn random(
+        seq_len: usize,
+        vocab: usize,
+        classes: usize,
+        concentration: f64,
+        rng: &mut impl Rng,
+    ) -> Result<Self> {
         let gamma = Gamma::new(concentration, 1.0)
             .map_err(|e| Error::InvalidInput(format!("Dirichlet concentration: {e}")))?;
         let size = vocab.pow(seq_len as u32);
@@ -110,9 +137,17 @@ impl ExactProblem {
 
     /// p(c | x) for every class.
     pub fn class_posterior(&self, x_index: usize) -> Vec<f64> {
-        let joint: Vec<f64> = self.prior.iter().zip(&self.tables).map(|(pi, t)| pi * t[x_index]).collect();
+        let joint: Vec<f64> = self
+            .prior
+            .iter()
+            .zip(&self.tables)
+            .map(|(pi, t)| pi * t[x_index])
+            .collect();
         let s: f64 = joint.iter().sum();
-        joint.into_iter().map(|p| p / s.max(f64::MIN_POSITIVE)).collect()
+        joint
+            .into_iter()
+            .map(|p| p / s.max(f64::MIN_POSITIVE))
+            .collect()
     }
 
     /// Per-position posterior marginals (d × V) of `table` given the partially masked `x_t`.
@@ -155,7 +190,10 @@ impl Denoiser for ExactProblem {
         let (mut pc, mut pu) = (Vec::new(), Vec::new());
         for (x, &c) in tokens.chunks(d).zip(classes) {
             let table = self.tables.get(c as usize).ok_or_else(|| {
-                Error::InvalidInput(format!("class {c} out of range (problem has {})", self.classes()))
+                Error::InvalidInput(format!(
+                    "class {c} out of range (problem has {})",
+                    self.classes()
+                ))
             })?;
             pc.extend(self.posterior_marginals(x, table));
             pu.extend(self.posterior_marginals(x, &self.marginal));
@@ -176,7 +214,11 @@ pub struct ExactRun {
 }
 
 /// The exact output distribution of `config` for class `class`, by dynamic programming.
-pub fn exact_distribution(problem: &ExactProblem, class: usize, config: &SampleConfig) -> Result<ExactRun> {
+pub fn exact_distribution(
+    problem: &ExactProblem,
+    class: usize,
+    config: &SampleConfig,
+) -> Result<ExactRun> {
     config.validate()?;
     if class >= problem.classes() {
         return Err(Error::InvalidInput(format!("class {class} out of range")));
@@ -230,7 +272,8 @@ pub fn exact_distribution(problem: &ExactProblem, class: usize, config: &SampleC
             let (pc, pu) = denoise(state, &x)?;
             let mut outcomes = vec![(x.clone(), mass)];
             for l in (0..d).filter(|&l| x[l] == mask) {
-                let ps = config.position_step(t, s, &pc[l * v..(l + 1) * v], &pu[l * v..(l + 1) * v]);
+                let ps =
+                    config.position_step(t, s, &pc[l * v..(l + 1) * v], &pu[l * v..(l + 1) * v]);
                 let mut expanded = Vec::with_capacity(outcomes.len() * base);
                 for (y, m) in outcomes {
                     if ps.stay > 0.0 {
@@ -266,13 +309,18 @@ pub fn exact_distribution(problem: &ExactProblem, class: usize, config: &SampleC
             let (pc, pu) = denoise(state, &x)?;
             for l in 0..d {
                 if x[l] == mask {
-                    x[l] = config.final_token(&pc[l * v..(l + 1) * v], &pu[l * v..(l + 1) * v]) as u32;
+                    x[l] =
+                        config.final_token(&pc[l * v..(l + 1) * v], &pu[l * v..(l + 1) * v]) as u32;
                 }
             }
         }
         distribution[problem.index(&x)] += mass;
     }
-    Ok(ExactRun { distribution, times, mask_fraction })
+    Ok(ExactRun {
+        distribution,
+        times,
+        mask_fraction,
+    })
 }
 
 /// Total variation distance ½ Σ |p − q|.
@@ -321,13 +369,27 @@ mod tests {
     #[test]
     fn at_w_one_every_rule_is_conditional_sampling() {
         let p = problem(2, 4, 1);
-        let reference = exact_distribution(&p, 0, &config(Sampler::Ancestral, Rule::Normalized, 1.0, 12)).unwrap();
+        let reference = exact_distribution(
+            &p,
+            0,
+            &config(Sampler::Ancestral, Rule::Normalized, 1.0, 12),
+        )
+        .unwrap();
         for rule in Rule::ALL {
-            let run = exact_distribution(&p, 0, &config(Sampler::Ancestral, rule, 1.0, 12)).unwrap();
-            assert!(total_variation(&run.distribution, &reference.distribution) < 1e-12, "{rule:?}");
+            let run =
+                exact_distribution(&p, 0, &config(Sampler::Ancestral, rule, 1.0, 12)).unwrap();
+            assert!(
+                total_variation(&run.distribution, &reference.distribution) < 1e-12,
+                "{rule:?}"
+            );
         }
         // and with many steps the conditional sampler approaches p(x | c) itself.
-        let fine = exact_distribution(&p, 0, &config(Sampler::Ancestral, Rule::Normalized, 1.0, 2000)).unwrap();
+        let fine = exact_distribution(
+            &p,
+            0,
+            &config(Sampler::Ancestral, Rule::Normalized, 1.0, 2000),
+        )
+        .unwrap();
         assert!(total_variation(&fine.distribution, &p.tables[0]) < 2e-3);
     }
 
@@ -335,7 +397,12 @@ mod tests {
     fn in_one_dimension_the_normalized_sampler_gives_the_tilted_target_exactly() {
         let p = problem(1, 8, 2);
         for (steps, w) in [(1, 3.0), (8, 2.0), (64, 4.0)] {
-            let run = exact_distribution(&p, 1, &config(Sampler::Ancestral, Rule::Normalized, w, steps)).unwrap();
+            let run = exact_distribution(
+                &p,
+                1,
+                &config(Sampler::Ancestral, Rule::Normalized, w, steps),
+            )
+            .unwrap();
             let tv = total_variation(&run.distribution, &p.tilted_target(1, w));
             assert!(tv < 1e-12, "steps {steps}, w {w}: TV {tv}");
         }
@@ -371,7 +438,10 @@ mod tests {
     #[test]
     fn monte_carlo_sampler_agrees_with_the_dynamic_program() {
         let p = problem(2, 3, 5);
-        for (sampler, rule) in [(Sampler::Ancestral, Rule::Simple), (Sampler::TauLeaping, Rule::Unlocking)] {
+        for (sampler, rule) in [
+            (Sampler::Ancestral, Rule::Simple),
+            (Sampler::TauLeaping, Rule::Unlocking),
+        ] {
             let cfg = config(sampler, rule, 2.5, 6);
             let exact = exact_distribution(&p, 1, &cfg).unwrap();
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
@@ -395,7 +465,11 @@ mod tests {
         assert!(ExactProblem::new(2, 2, vec![1.0], vec![vec![-1.0, 1.0, 1.0, 1.0]]).is_err());
         assert!(ExactProblem::new(20, 8, vec![1.0], vec![vec![]]).is_err());
         let p = problem(1, 3, 0);
-        assert!(exact_distribution(&p, 7, &config(Sampler::Ancestral, Rule::Simple, 2.0, 4)).is_err());
-        assert!(exact_distribution(&p, 0, &config(Sampler::TauLeaping, Rule::Simple, 2.0, 4)).is_err());
+        assert!(
+            exact_distribution(&p, 7, &config(Sampler::Ancestral, Rule::Simple, 2.0, 4)).is_err()
+        );
+        assert!(
+            exact_distribution(&p, 0, &config(Sampler::TauLeaping, Rule::Simple, 2.0, 4)).is_err()
+        );
     }
 }

@@ -157,7 +157,10 @@ mod tests {
         // Jensen: E_{p_u}[(p_c/p_u)^w] ≥ (E_{p_u}[p_c/p_u])^w = 1 for w ≥ 1.
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         for _ in 0..500 {
-            let (pc, pu) = (random_distribution(&mut rng, 8), random_distribution(&mut rng, 8));
+            let (pc, pu) = (
+                random_distribution(&mut rng, 8),
+                random_distribution(&mut rng, 8),
+            );
             let w = 1.0 + 4.0 * rng.random::<f64>();
             let t = tilt(&pc, &pu, w);
             assert!(t.z >= 1.0 - 1e-12, "Z_w = {} at w = {w}", t.z);

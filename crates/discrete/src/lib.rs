@@ -8,12 +8,12 @@
 pub mod bench;
 pub mod exact;
 pub mod guidance;
+pub mod model;
 pub mod noise;
 pub mod repro;
 pub mod sampler;
 pub mod schedule;
 pub mod study_exact;
 pub mod study_learned;
-pub mod model;
 pub mod tokens;
 pub mod train;

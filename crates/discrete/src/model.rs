@@ -55,12 +55,24 @@ impl ModelSpec {
         let depth = self.depth.max(2);
         let layers = (0..depth)
             .map(|l| {
-                let i = if l == 0 { self.input_width() } else { self.width };
-                let o = if l + 1 == depth { self.seq_len * self.vocab } else { self.width };
+                let i = if l == 0 {
+                    self.input_width()
+                } else {
+                    self.width
+                };
+                let o = if l + 1 == depth {
+                    self.seq_len * self.vocab
+                } else {
+                    self.width
+                };
                 LinearConfig::new(i, o).init(device)
             })
             .collect();
-        TokenMlp { layers, seq_len: self.seq_len, vocab: self.vocab }
+        TokenMlp {
+            layers,
+            seq_len: self.seq_len,
+            vocab: self.vocab,
+        }
     }
 
     /// The one-hot network input of `tokens` (n × seq_len, MASK = vocab) with `classes`
@@ -90,10 +102,16 @@ impl ModelSpec {
             )));
         }
         if let Some(t) = tokens.iter().find(|&&t| t as usize > self.vocab) {
-            return Err(Error::InvalidInput(format!("token {t} ≥ vocabulary {} (+ MASK)", self.vocab)));
+            return Err(Error::InvalidInput(format!(
+                "token {t} ≥ vocabulary {} (+ MASK)",
+                self.vocab
+            )));
         }
         if let Some(c) = classes.iter().find(|&&c| c as usize > self.classes) {
-            return Err(Error::InvalidInput(format!("class {c} out of range (model has {})", self.classes)));
+            return Err(Error::InvalidInput(format!(
+                "class {c} out of range (model has {})",
+                self.classes
+            )));
         }
         Ok(())
     }
@@ -149,11 +167,20 @@ impl Denoiser for TokenModel {
         let d = self.spec.seq_len;
         let null = self.spec.classes as u32;
         let (mut pc, mut pu) = (Vec::new(), Vec::new());
-        for (rows, cls) in tokens.chunks(DENOISE_CHUNK * d).zip(classes.chunks(DENOISE_CHUNK)) {
+        for (rows, cls) in tokens
+            .chunks(DENOISE_CHUNK * d)
+            .zip(classes.chunks(DENOISE_CHUNK))
+        {
             // Conditional and unconditional branches in one batch of 2n.
             let both_tokens = [rows, rows].concat();
-            let both_classes: Vec<u32> = cls.iter().copied().chain(cls.iter().map(|_| null)).collect();
-            let x = self.spec.encode(&both_tokens, &both_classes, &genlab_core::device::device());
+            let both_classes: Vec<u32> = cls
+                .iter()
+                .copied()
+                .chain(cls.iter().map(|_| null))
+                .collect();
+            let x = self
+                .spec
+                .encode(&both_tokens, &both_classes, &genlab_core::device::device());
             let p = tensor::to_vec(softmax(self.net.logits(x), 2));
             let half = p.len() / 2;
             pc.extend(p[..half].iter().map(|&v| v as f64));
@@ -180,7 +207,10 @@ impl TokenModel {
             )));
         }
         let spec: ModelSpec = fsx::read_json(&spec_path)?;
-        let net = weights::load_weights(spec.init(&genlab_core::device::device()), &dir.join(WEIGHTS_FILE))?;
+        let net = weights::load_weights(
+            spec.init(&genlab_core::device::device()),
+            &dir.join(WEIGHTS_FILE),
+        )?;
         Ok(TokenModel { spec, net })
     }
 }

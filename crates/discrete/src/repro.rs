@@ -21,12 +21,12 @@
 
 use std::collections::BTreeMap;
 
+use genlab_core::Result;
 use genlab_core::data::digits;
 use genlab_core::digit_classifier::DigitClassifier;
 use genlab_core::experiment::{ExperimentInfo, ReproOptions};
 use genlab_core::report::{self, Arms, Better, Figure, LineSeries, Report, Table, Verdict};
 use genlab_core::train::{Observer, SeededRng};
-use genlab_core::Result;
 
 use crate::exact::ExactProblem;
 use crate::guidance::Rule;
@@ -67,8 +67,16 @@ impl Scale {
             vocab: 8,
             classes: 3,
             concentration: 0.5,
-            ws: if quick { vec![1.0, 3.0] } else { vec![1.0, 2.0, 3.0, 4.0] },
-            steps: if quick { vec![8, 32] } else { vec![8, 16, 32, 64] },
+            ws: if quick {
+                vec![1.0, 3.0]
+            } else {
+                vec![1.0, 2.0, 3.0, 4.0]
+            },
+            steps: if quick {
+                vec![8, 32]
+            } else {
+                vec![8, 16, 32, 64]
+            },
             reference_steps: if quick { 256 } else { 1024 },
             schedule_steps: 32,
             schedule_mean_w: 3.0,
@@ -84,7 +92,11 @@ impl Scale {
             train,
             seeds: if quick { 2 } else { 3 },
             per_class: if quick { 20 } else { 100 },
-            ws: if quick { vec![1.0, 2.0, 4.0] } else { vec![1.0, 1.5, 2.0, 3.0, 4.0] },
+            ws: if quick {
+                vec![1.0, 2.0, 4.0]
+            } else {
+                vec![1.0, 1.5, 2.0, 3.0, 4.0]
+            },
             steps: if quick { vec![16] } else { vec![16, 32] },
             show_w: if quick { 4.0 } else { 3.0 },
             show_steps: 16,
@@ -132,47 +144,93 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
             .collect(),
     });
     for s in &schedules {
-        arms.insert(format!("exact-schedule/{}", s.name), BTreeMap::from([("class_posterior".into(), s.class_posterior)]));
+        arms.insert(
+            format!("exact-schedule/{}", s.name),
+            BTreeMap::from([("class_posterior".into(), s.class_posterior)]),
+        );
     }
     let problem_1d = ExactProblem::random(1, e.vocab, e.classes, e.concentration, rng.rng())?;
     let one_d = study_exact::one_dimensional(&problem_1d, &e.ws, scale.one_d_steps)?;
     tables.push(Table {
-        title: format!("Exact, d = 1: TV between the sampler's output and p^(w) ({} steps)", scale.one_d_steps),
-        columns: vec!["sampler".into(), "rule".into(), "w".into(), "TV to p^(w)".into()],
+        title: format!(
+            "Exact, d = 1: TV between the sampler's output and p^(w) ({} steps)",
+            scale.one_d_steps
+        ),
+        columns: vec![
+            "sampler".into(),
+            "rule".into(),
+            "w".into(),
+            "TV to p^(w)".into(),
+        ],
         rows: one_d
             .iter()
-            .map(|(s, r, w, tv)| vec![sampler_name(*s).into(), r.name().into(), format!("{w}"), format!("{tv:.2e}")])
+            .map(|(s, r, w, tv)| {
+                vec![
+                    sampler_name(*s).into(),
+                    r.name().into(),
+                    format!("{w}"),
+                    format!("{tv:.2e}"),
+                ]
+            })
             .collect(),
     });
 
     // ---- learned mode ----
     let data = TokenData::from_digits(&digits())?;
     observer.message("loading the digit classifier");
-    let scorer = DigitScorer::new(DigitClassifier::load_or_train(&opts.cache_dir)?, &data.to_points())?;
+    let scorer = DigitScorer::new(
+        DigitClassifier::load_or_train(&opts.cache_dir)?,
+        &data.to_points(),
+    )?;
     let mut per_seed_arms: Vec<Arms> = Vec::new();
     let mut final_losses = Vec::new();
     let mut seconds = serde_json::Map::new();
     seconds.insert("exact".into(), started.elapsed().as_secs_f64().into());
     for s in 0..scale.seeds {
         let seed = opts.seed + s;
-        observer.message(&format!("seed {seed}: training the digit denoiser ({} steps)", scale.train.steps));
+        observer.message(&format!(
+            "seed {seed}: training the digit denoiser ({} steps)",
+            scale.train.steps
+        ));
         let phase = std::time::Instant::now();
-        let (model, losses) = train(&data, &TrainConfig { seed, ..scale.train.clone() }, None, false, observer)?;
-        seconds.insert(format!("train seed {seed}"), phase.elapsed().as_secs_f64().into());
+        let (model, losses) = train(
+            &data,
+            &TrainConfig {
+                seed,
+                ..scale.train.clone()
+            },
+            None,
+            false,
+            observer,
+        )?;
+        seconds.insert(
+            format!("train seed {seed}"),
+            phase.elapsed().as_secs_f64().into(),
+        );
         let phase = std::time::Instant::now();
         final_losses.push(losses.last().map(|l| l.1).unwrap_or(f64::NAN));
         let mut sample_rng = SeededRng::new(seed ^ 0x5eed);
         let mut seed_arms = Arms::new();
         // The metrics' finite-sample floor: as many real digits as one sample set.
-        let real = data.to_points().select(&sample_rng.permutation(data.len())[..scale.per_class * 10]);
-        seed_arms.insert("learned/real digits (floor)".into(), scores_map(&scorer.score(&real)?));
+        let real = data
+            .to_points()
+            .select(&sample_rng.permutation(data.len())[..scale.per_class * 10]);
+        seed_arms.insert(
+            "learned/real digits (floor)".into(),
+            scores_map(&scorer.score(&real)?),
+        );
         let total = (scale.steps.len() * scale.ws.len() * Rule::ALL.len()) as u64;
         observer.start(&format!("seed {seed}: sampling"), total);
         let mut done = 0;
         for &steps in &scale.steps {
             for &w in &scale.ws {
                 for rule in Rule::ALL {
-                    let (points, _) = draw(&model, scale.per_class, &ancestral(&model, rule, w, steps), &mut sample_rng)?;
+                    let (points, _) = draw(
+                        &model,
+                        scale.per_class,
+                        &ancestral(&model, rule, w, steps),
+                        &mut sample_rng,
+                    )?;
                     let sc = scorer.score(&points)?;
                     seed_arms.insert(learned_arm(rule, w, steps), scores_map(&sc));
                     done += 1;
@@ -181,25 +239,37 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
             }
         }
         observer.finish();
-        seconds.insert(format!("sample+score seed {seed}"), phase.elapsed().as_secs_f64().into());
+        seconds.insert(
+            format!("sample+score seed {seed}"),
+            phase.elapsed().as_secs_f64().into(),
+        );
         if s == 0 {
             figures.extend(learned_pictures(opts, &model, &scale, &mut sample_rng)?);
         }
         per_seed_arms.push(seed_arms);
     }
-    let fd_verdict = learned_verdict(&per_seed_arms, &scale, "learned FD-digits lower", |arms, m, b| {
-        report::compare(arms, "fd", m, b, Better::Lower)
-    })?;
+    let fd_verdict = learned_verdict(
+        &per_seed_arms,
+        &scale,
+        "learned FD-digits lower",
+        |arms, m, b| report::compare(arms, "fd", m, b, Better::Lower),
+    )?;
     let n = scale.per_class * 10;
-    let accuracy_verdict = learned_verdict(&per_seed_arms, &scale, "learned accuracy at least as high", |arms, m, b| {
-        accuracy_at_least(arms, m, b, n)
-    })?;
+    let accuracy_verdict = learned_verdict(
+        &per_seed_arms,
+        &scale,
+        "learned accuracy at least as high",
+        |arms, m, b| accuracy_at_least(arms, m, b, n),
+    )?;
     let (learned_mean, learned_table) = summarise(&per_seed_arms);
     arms.extend(learned_mean);
     tables.push(learned_table);
     figures.extend(learned_curves(opts, &arms, &scale)?);
 
-    let verdict = report::all_of("guidance", vec![exact_verdict, fd_verdict, accuracy_verdict]);
+    let verdict = report::all_of(
+        "guidance",
+        vec![exact_verdict, fd_verdict, accuracy_verdict],
+    );
     let mut r = Report::new(INFO.name, INFO.paper, INFO.claim, opts.seed, verdict);
     r.seeds = (0..scale.seeds).map(|s| opts.seed + s).collect();
     r.quick = opts.quick;
@@ -231,10 +301,15 @@ fn exact_verdict(rows: &[ExactRow], arms: &mut Arms) -> Verdict {
     let mut parts = Vec::new();
     for rule in Rule::ALL {
         let max_abs = guided(rule).map(|r| r.mask_gap_max_abs).fold(0.0, f64::max);
-        let min_mean = guided(rule).map(|r| r.mask_gap_mean).fold(f64::INFINITY, f64::min);
+        let min_mean = guided(rule)
+            .map(|r| r.mask_gap_mean)
+            .fold(f64::INFINITY, f64::min);
         arms.insert(
             format!("exact/{}", rule.name()),
-            BTreeMap::from([("max_abs_mask_gap".into(), max_abs), ("min_mean_mask_gap".into(), min_mean)]),
+            BTreeMap::from([
+                ("max_abs_mask_gap".into(), max_abs),
+                ("min_mean_mask_gap".into(), min_mean),
+            ]),
         );
         parts.push(if rule == Rule::Normalized {
             Verdict {
@@ -262,9 +337,20 @@ fn exact_verdict(rows: &[ExactRow], arms: &mut Arms) -> Verdict {
 fn exact_table(rows: &[ExactRow]) -> Table {
     Table {
         title: "Exact mode (d = 3, V = 8, 3 classes; averaged over classes)".into(),
-        columns: ["sampler", "rule", "w", "steps", "mean mask gap", "max |gap|", "finite-step TV", "E[p(c|x)]", "TV to p(·|c)", "TV to p^(w)"]
-            .map(String::from)
-            .to_vec(),
+        columns: [
+            "sampler",
+            "rule",
+            "w",
+            "steps",
+            "mean mask gap",
+            "max |gap|",
+            "finite-step TV",
+            "E[p(c|x)]",
+            "TV to p(·|c)",
+            "TV to p^(w)",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows: rows
             .iter()
             .map(|r| {
@@ -288,9 +374,19 @@ fn exact_table(rows: &[ExactRow]) -> Table {
 fn exact_mask_figure(opts: &ReproOptions, problem: &ExactProblem, scale: &Scale) -> Result<Figure> {
     let (w, steps) = (3.0, 32);
     let curves = study_exact::mask_curves(problem, w, steps)?;
-    let series: Vec<LineSeries> = curves.into_iter().map(|(label, points)| LineSeries { label, points }).collect();
+    let series: Vec<LineSeries> = curves
+        .into_iter()
+        .map(|(label, points)| LineSeries { label, points })
+        .collect();
     let file = "exact_mask_fraction.svg";
-    report::plot::lines(&opts.dir.join(file), "Exact: expected masked fraction vs t (class 0)", "t (1 = all masked)", "masked fraction", &series, false)?;
+    report::plot::lines(
+        &opts.dir.join(file),
+        "Exact: expected masked fraction vs t (class 0)",
+        "t (1 = all masked)",
+        "masked fraction",
+        &series,
+        false,
+    )?;
     Ok(Figure {
         file: file.into(),
         caption: format!(
@@ -314,10 +410,20 @@ fn finite_step_figure(opts: &ReproOptions, rows: &[ExactRow], scale: &Scale) -> 
         })
         .collect();
     let file = "exact_finite_step_error.svg";
-    report::plot::lines(&opts.dir.join(file), &format!("Exact: finite-step error at w = {w}"), "steps", "TV to the same rule at many steps", &series, true)?;
+    report::plot::lines(
+        &opts.dir.join(file),
+        &format!("Exact: finite-step error at w = {w}"),
+        "steps",
+        "TV to the same rule at many steps",
+        &series,
+        true,
+    )?;
     Ok(Figure {
         file: file.into(),
-        caption: format!("TV between each rule at N steps and the same rule at {} steps (its continuous-time limit).", scale.exact.reference_steps),
+        caption: format!(
+            "TV between each rule at N steps and the same rule at {} steps (its continuous-time limit).",
+            scale.exact.reference_steps
+        ),
     })
 }
 
@@ -375,7 +481,10 @@ fn summarise(per_seed: &[Arms]) -> (Arms, Table) {
         let mut m = BTreeMap::new();
         let mut cells = vec![arm.trim_start_matches("learned/").to_string()];
         for metric in ["fd", "accuracy", "precision", "recall"] {
-            let xs: Vec<f64> = per_seed.iter().filter_map(|a| a.get(arm)?.get(metric).copied()).collect();
+            let xs: Vec<f64> = per_seed
+                .iter()
+                .filter_map(|a| a.get(arm)?.get(metric).copied())
+                .collect();
             let (mean, std) = report::mean_std(&xs);
             m.insert(metric.to_string(), mean);
             m.insert(format!("{metric}_std"), std);
@@ -385,8 +494,19 @@ fn summarise(per_seed: &[Arms]) -> (Arms, Table) {
         rows.push(cells);
     }
     let table = Table {
-        title: format!("Learned (8×8 digits, 64 tokens × 17 levels): mean ± std over {} seeds", per_seed.len()),
-        columns: ["rule / w / steps", "FD-digits ↓", "accuracy ↑", "precision ↑", "recall ↑"].map(String::from).to_vec(),
+        title: format!(
+            "Learned (8×8 digits, 64 tokens × 17 levels): mean ± std over {} seeds",
+            per_seed.len()
+        ),
+        columns: [
+            "rule / w / steps",
+            "FD-digits ↓",
+            "accuracy ↑",
+            "precision ↑",
+            "recall ↑",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows,
     };
     (out, table)
@@ -396,44 +516,114 @@ fn learned_curves(opts: &ReproOptions, arms: &Arms, scale: &Scale) -> Result<Vec
     let steps = scale.steps[0];
     let mut figures = Vec::new();
     for (metric, title, file) in [
-        ("fd", "FD-digits vs guidance strength", "learned_fd_vs_w.svg"),
-        ("accuracy", "Classifier accuracy vs guidance strength", "learned_accuracy_vs_w.svg"),
+        (
+            "fd",
+            "FD-digits vs guidance strength",
+            "learned_fd_vs_w.svg",
+        ),
+        (
+            "accuracy",
+            "Classifier accuracy vs guidance strength",
+            "learned_accuracy_vs_w.svg",
+        ),
     ] {
         let series: Vec<LineSeries> = Rule::ALL
             .iter()
             .map(|&rule| LineSeries {
                 label: rule.name().into(),
-                points: scale.ws.iter().map(|&w| (w, arms[&learned_arm(rule, w, steps)][metric])).collect(),
+                points: scale
+                    .ws
+                    .iter()
+                    .map(|&w| (w, arms[&learned_arm(rule, w, steps)][metric]))
+                    .collect(),
             })
             .collect();
-        report::plot::lines(&opts.dir.join(file), &format!("{title} ({steps} steps)"), "w", metric, &series, false)?;
-        figures.push(Figure { file: file.into(), caption: format!("{title}, {steps} ancestral steps, mean over seeds.") });
+        report::plot::lines(
+            &opts.dir.join(file),
+            &format!("{title} ({steps} steps)"),
+            "w",
+            metric,
+            &series,
+            false,
+        )?;
+        figures.push(Figure {
+            file: file.into(),
+            caption: format!("{title}, {steps} ancestral steps, mean over seeds."),
+        });
     }
     Ok(figures)
 }
 
 /// Seed 0's mask-fraction curves and one sample grid per rule.
-fn learned_pictures(opts: &ReproOptions, model: &crate::model::TokenModel, scale: &Scale, rng: &mut SeededRng) -> Result<Vec<Figure>> {
+fn learned_pictures(
+    opts: &ReproOptions,
+    model: &crate::model::TokenModel,
+    scale: &Scale,
+    rng: &mut SeededRng,
+) -> Result<Vec<Figure>> {
     let (w, steps) = (scale.show_w, scale.show_steps);
     let mut series = Vec::new();
     let mut figures = Vec::new();
-    let (_, unguided) = draw(model, 10, &ancestral(model, Rule::Normalized, 1.0, steps), rng)?;
-    series.push(LineSeries { label: "unguided (w = 1)".into(), points: unguided.times.iter().copied().zip(unguided.mask_fraction.iter().copied()).collect() });
+    let (_, unguided) = draw(
+        model,
+        10,
+        &ancestral(model, Rule::Normalized, 1.0, steps),
+        rng,
+    )?;
+    series.push(LineSeries {
+        label: "unguided (w = 1)".into(),
+        points: unguided
+            .times
+            .iter()
+            .copied()
+            .zip(unguided.mask_fraction.iter().copied())
+            .collect(),
+    });
     let per_class = 4;
     for rule in Rule::ALL {
         let (points, s) = draw(model, per_class, &ancestral(model, rule, w, steps), rng)?;
-        series.push(LineSeries { label: format!("{} (w = {w})", rule.name()), points: s.times.iter().copied().zip(s.mask_fraction.iter().copied()).collect() });
+        series.push(LineSeries {
+            label: format!("{} (w = {w})", rule.name()),
+            points: s
+                .times
+                .iter()
+                .copied()
+                .zip(s.mask_fraction.iter().copied())
+                .collect(),
+        });
         // Column c shows class c.
         let images: Vec<Vec<f32>> = (0..per_class)
             .flat_map(|r| (0..10).map(move |c| c * per_class + r))
             .map(|i| points.row(i).to_vec())
             .collect();
         let file = format!("samples_{}.svg", rule.name());
-        report::plot::image_grid(&opts.dir.join(&file), &format!("{} rule, w = {w}, {steps} steps", rule.name()), &images, 8, 8, 10, (0.0, 16.0))?;
-        figures.push(Figure { file, caption: format!("{} rule at w = {w}, {steps} ancestral steps; column c is class c (seed {}).", rule.name(), opts.seed) });
+        report::plot::image_grid(
+            &opts.dir.join(&file),
+            &format!("{} rule, w = {w}, {steps} steps", rule.name()),
+            &images,
+            8,
+            8,
+            10,
+            (0.0, 16.0),
+        )?;
+        figures.push(Figure {
+            file,
+            caption: format!(
+                "{} rule at w = {w}, {steps} ancestral steps; column c is class c (seed {}).",
+                rule.name(),
+                opts.seed
+            ),
+        });
     }
     let file = "learned_mask_fraction.svg";
-    report::plot::lines(&opts.dir.join(file), "Learned: masked fraction vs t", "t (1 = all masked)", "masked fraction", &series, false)?;
+    report::plot::lines(
+        &opts.dir.join(file),
+        "Learned: masked fraction vs t",
+        "t (1 = all masked)",
+        "masked fraction",
+        &series,
+        false,
+    )?;
     figures.insert(0, Figure { file: file.into(), caption: format!("Digits denoiser, {steps} ancestral steps: fraction of masked tokens after each step, per rule at w = {w}.") });
     Ok(figures)
 }
@@ -450,7 +640,9 @@ fn per_w_breakdown(per_seed: &[Arms], scale: &Scale) -> String {
                 for &steps in &scale.steps {
                     let fd = |rule| arms[&learned_arm(rule, w, steps)]["fd"];
                     cells += 1;
-                    wins += usize::from(fd(Rule::Normalized) < fd(Rule::Unlocking).min(fd(Rule::Simple)));
+                    wins += usize::from(
+                        fd(Rule::Normalized) < fd(Rule::Unlocking).min(fd(Rule::Simple)),
+                    );
                 }
             }
             format!("w = {w}: {wins}/{cells}")
@@ -466,12 +658,16 @@ fn notes(rows: &[ExactRow], schedules: &[study_exact::ScheduleRow]) -> Vec<Strin
     let mut notes = Vec::new();
     // Finite-step error ordering at the largest w and fewest steps, as measured.
     if let (Some(w), Some(n)) = (
-        rows.iter().map(|r| r.w).fold(None, |m: Option<f64>, w| Some(m.map_or(w, |m| m.max(w)))),
+        rows.iter()
+            .map(|r| r.w)
+            .fold(None, |m: Option<f64>, w| Some(m.map_or(w, |m| m.max(w)))),
         rows.iter().map(|r| r.steps).min(),
     ) {
         let tv = |rule: Rule| {
             rows.iter()
-                .find(|r| r.sampler == Sampler::Ancestral && r.rule == rule && r.w == w && r.steps == n)
+                .find(|r| {
+                    r.sampler == Sampler::Ancestral && r.rule == rule && r.w == w && r.steps == n
+                })
                 .map(|r| r.finite_step_tv)
                 .unwrap_or(f64::NAN)
         };
@@ -481,7 +677,13 @@ fn notes(rows: &[ExactRow], schedules: &[study_exact::ScheduleRow]) -> Vec<Strin
             if nor <= sim && sim <= unl { "measured so" } else { "NOT measured so here" }
         ));
     }
-    let cp = |name: &str| schedules.iter().find(|s| s.name == name).map(|s| s.class_posterior).unwrap_or(f64::NAN);
+    let cp = |name: &str| {
+        schedules
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.class_posterior)
+            .unwrap_or(f64::NAN)
+    };
     let (up, constant, down) = (cp("ramp-up"), cp("constant"), cp("ramp-down"));
     notes.push(format!(
         "Schedules at equal ∫w dt: E[p(c|x)] ramp-up {up:.4}, constant {constant:.4}, ramp-down {down:.4}; the paper expects ramp-up ≥ constant ≥ ramp-down — {}.",

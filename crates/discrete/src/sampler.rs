@@ -44,7 +44,9 @@ impl std::str::FromStr for Sampler {
         match s {
             "ancestral" => Ok(Sampler::Ancestral),
             "tau-leaping" => Ok(Sampler::TauLeaping),
-            _ => Err(format!("unknown sampler `{s}` (expected ancestral or tau-leaping)")),
+            _ => Err(format!(
+                "unknown sampler `{s}` (expected ancestral or tau-leaping)"
+            )),
         }
     }
 }
@@ -63,7 +65,9 @@ impl SampleConfig {
     /// Checks the combination is defined.
     pub fn validate(&self) -> Result<()> {
         if self.steps == 0 {
-            return Err(Error::InvalidInput("sampling needs at least one step".into()));
+            return Err(Error::InvalidInput(
+                "sampling needs at least one step".into(),
+            ));
         }
         if self.sampler == Sampler::TauLeaping && self.rule == Rule::Simple {
             return Err(Error::InvalidInput(

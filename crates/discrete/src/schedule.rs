@@ -104,14 +104,21 @@ mod tests {
     fn integrate(s: &GuidanceSchedule) -> f64 {
         // Midpoint rule; the interval's jumps cost at most 2/n.
         let n = 200_000;
-        (0..n).map(|i| s.w((i as f64 + 0.5) / n as f64)).sum::<f64>() / n as f64
+        (0..n)
+            .map(|i| s.w((i as f64 + 0.5) / n as f64))
+            .sum::<f64>()
+            / n as f64
     }
 
     #[test]
     fn every_schedule_integrates_to_its_stated_mean() {
         let all = [
             GuidanceSchedule::Constant { w: 2.5 },
-            GuidanceSchedule::Interval { w: 4.0, left: 0.0, right: 0.4 },
+            GuidanceSchedule::Interval {
+                w: 4.0,
+                left: 0.0,
+                right: 0.4,
+            },
             GuidanceSchedule::RampUp { w: 3.0 },
             GuidanceSchedule::RampDown { w: 3.0 },
             GuidanceSchedule::Cosine { w: 2.0 },
@@ -128,16 +135,25 @@ mod tests {
         assert_eq!(up.w(1.0), 1.0);
         assert_eq!(up.w(0.0), 5.0);
         assert_eq!(down.w(0.0), 1.0);
-        assert!(GuidanceSchedule::Cosine { w: 3.0 }.w(0.1) > GuidanceSchedule::Cosine { w: 3.0 }.w(0.9));
+        assert!(
+            GuidanceSchedule::Cosine { w: 3.0 }.w(0.1) > GuidanceSchedule::Cosine { w: 3.0 }.w(0.9)
+        );
     }
 
     #[test]
     fn parse_accepts_the_names_and_rejects_nonsense() {
         assert_eq!(
             GuidanceSchedule::parse("interval:0:0.5", 2.0).unwrap(),
-            GuidanceSchedule::Interval { w: 2.0, left: 0.0, right: 0.5 }
+            GuidanceSchedule::Interval {
+                w: 2.0,
+                left: 0.0,
+                right: 0.5
+            }
         );
-        assert_eq!(GuidanceSchedule::parse("ramp-up", 2.0).unwrap(), GuidanceSchedule::RampUp { w: 2.0 });
+        assert_eq!(
+            GuidanceSchedule::parse("ramp-up", 2.0).unwrap(),
+            GuidanceSchedule::RampUp { w: 2.0 }
+        );
         for bad in ["", "interval", "interval:0.6:0.5", "interval:a:b", "ramp"] {
             assert!(GuidanceSchedule::parse(bad, 2.0).is_err(), "{bad}");
         }

@@ -53,17 +53,29 @@ pub struct ExactRow {
 
 /// The (sampler, rule) pairs that are defined.
 pub fn combinations() -> Vec<(Sampler, Rule)> {
-    let mut out: Vec<(Sampler, Rule)> = Rule::ALL.iter().map(|&r| (Sampler::Ancestral, r)).collect();
-    out.extend([(Sampler::TauLeaping, Rule::Unlocking), (Sampler::TauLeaping, Rule::Normalized)]);
+    let mut out: Vec<(Sampler, Rule)> =
+        Rule::ALL.iter().map(|&r| (Sampler::Ancestral, r)).collect();
+    out.extend([
+        (Sampler::TauLeaping, Rule::Unlocking),
+        (Sampler::TauLeaping, Rule::Normalized),
+    ]);
     out
 }
 
 fn config(sampler: Sampler, rule: Rule, schedule: GuidanceSchedule, steps: usize) -> SampleConfig {
-    SampleConfig { sampler, rule, schedule, steps, noise: NoiseSchedule::default() }
+    SampleConfig {
+        sampler,
+        rule,
+        schedule,
+        steps,
+        noise: NoiseSchedule::default(),
+    }
 }
 
 fn per_class(problem: &ExactProblem, cfg: &SampleConfig) -> Result<Vec<ExactRun>> {
-    (0..problem.classes()).map(|c| exact_distribution(problem, c, cfg)).collect()
+    (0..problem.classes())
+        .map(|c| exact_distribution(problem, c, cfg))
+        .collect()
 }
 
 fn mean(xs: impl Iterator<Item = f64>) -> f64 {
@@ -81,22 +93,46 @@ fn class_posterior(problem: &ExactProblem, class: usize, run: &ExactRun) -> f64 
 }
 
 /// The full sweep on one problem.
-pub fn sweep(problem: &ExactProblem, scale: &ExactScale, observer: &mut dyn Observer) -> Result<Vec<ExactRow>> {
+pub fn sweep(
+    problem: &ExactProblem,
+    scale: &ExactScale,
+    observer: &mut dyn Observer,
+) -> Result<Vec<ExactRow>> {
     let combos = combinations();
-    observer.start("exact mode: dynamic programming", (combos.len() * scale.ws.len()) as u64);
+    observer.start(
+        "exact mode: dynamic programming",
+        (combos.len() * scale.ws.len()) as u64,
+    );
     let mut rows = Vec::new();
     let mut done = 0;
     for &(sampler, rule) in &combos {
         for &w in &scale.ws {
             let schedule = GuidanceSchedule::Constant { w };
-            let reference = per_class(problem, &config(sampler, rule, schedule, scale.reference_steps))?;
+            let reference = per_class(
+                problem,
+                &config(sampler, rule, schedule, scale.reference_steps),
+            )?;
             for &steps in &scale.steps {
                 let runs = per_class(problem, &config(sampler, rule, schedule, steps))?;
-                let unguided = per_class(problem, &config(sampler, Rule::Normalized, GuidanceSchedule::Constant { w: 1.0 }, steps))?;
+                let unguided = per_class(
+                    problem,
+                    &config(
+                        sampler,
+                        Rule::Normalized,
+                        GuidanceSchedule::Constant { w: 1.0 },
+                        steps,
+                    ),
+                )?;
                 let gaps: Vec<Vec<f64>> = runs
                     .iter()
                     .zip(&unguided)
-                    .map(|(r, u)| u.mask_fraction.iter().zip(&r.mask_fraction).map(|(a, b)| a - b).collect())
+                    .map(|(r, u)| {
+                        u.mask_fraction
+                            .iter()
+                            .zip(&r.mask_fraction)
+                            .map(|(a, b)| a - b)
+                            .collect()
+                    })
                     .collect();
                 rows.push(ExactRow {
                     sampler,
@@ -105,10 +141,24 @@ pub fn sweep(problem: &ExactProblem, scale: &ExactScale, observer: &mut dyn Obse
                     steps,
                     mask_gap_mean: mean(gaps.iter().map(|g| mean(g.iter().copied()))),
                     mask_gap_max_abs: gaps.iter().flatten().fold(0.0, |m: f64, g| m.max(g.abs())),
-                    finite_step_tv: mean(runs.iter().zip(&reference).map(|(r, f)| total_variation(&r.distribution, &f.distribution))),
-                    class_posterior: mean(runs.iter().enumerate().map(|(c, r)| class_posterior(problem, c, r))),
-                    tv_conditional: mean(runs.iter().enumerate().map(|(c, r)| total_variation(&r.distribution, &problem.tables[c]))),
-                    tv_tilted: mean(runs.iter().enumerate().map(|(c, r)| total_variation(&r.distribution, &problem.tilted_target(c, w)))),
+                    finite_step_tv: mean(
+                        runs.iter()
+                            .zip(&reference)
+                            .map(|(r, f)| total_variation(&r.distribution, &f.distribution)),
+                    ),
+                    class_posterior: mean(
+                        runs.iter()
+                            .enumerate()
+                            .map(|(c, r)| class_posterior(problem, c, r)),
+                    ),
+                    tv_conditional: mean(
+                        runs.iter()
+                            .enumerate()
+                            .map(|(c, r)| total_variation(&r.distribution, &problem.tables[c])),
+                    ),
+                    tv_tilted: mean(runs.iter().enumerate().map(|(c, r)| {
+                        total_variation(&r.distribution, &problem.tilted_target(c, w))
+                    })),
                 });
             }
             done += 1;
@@ -120,19 +170,45 @@ pub fn sweep(problem: &ExactProblem, scale: &ExactScale, observer: &mut dyn Obse
 }
 
 /// Mask-fraction curves (t, m) of each ancestral rule and the unguided sampler, class 0.
-pub fn mask_curves(problem: &ExactProblem, w: f64, steps: usize) -> Result<Vec<(String, Vec<(f64, f64)>)>> {
+pub fn mask_curves(
+    problem: &ExactProblem,
+    w: f64,
+    steps: usize,
+) -> Result<Vec<(String, Vec<(f64, f64)>)>> {
     let mut out = Vec::new();
-    let unguided = exact_distribution(problem, 0, &config(Sampler::Ancestral, Rule::Normalized, GuidanceSchedule::Constant { w: 1.0 }, steps))?;
+    let unguided = exact_distribution(
+        problem,
+        0,
+        &config(
+            Sampler::Ancestral,
+            Rule::Normalized,
+            GuidanceSchedule::Constant { w: 1.0 },
+            steps,
+        ),
+    )?;
     out.push(("unguided (w = 1)".to_string(), curve(&unguided)));
     for rule in Rule::ALL {
-        let run = exact_distribution(problem, 0, &config(Sampler::Ancestral, rule, GuidanceSchedule::Constant { w }, steps))?;
+        let run = exact_distribution(
+            problem,
+            0,
+            &config(
+                Sampler::Ancestral,
+                rule,
+                GuidanceSchedule::Constant { w },
+                steps,
+            ),
+        )?;
         out.push((format!("{} (w = {w})", rule.name()), curve(&run)));
     }
     Ok(out)
 }
 
 fn curve(run: &ExactRun) -> Vec<(f64, f64)> {
-    run.times.iter().copied().zip(run.mask_fraction.iter().copied()).collect()
+    run.times
+        .iter()
+        .copied()
+        .zip(run.mask_fraction.iter().copied())
+        .collect()
 }
 
 /// One schedule's outcome at equal mean strength.
@@ -152,29 +228,58 @@ pub fn schedules(problem: &ExactProblem, mean_w: f64, steps: usize) -> Result<Ve
         ("constant", GuidanceSchedule::Constant { w: mean_w }),
         ("ramp-up", GuidanceSchedule::RampUp { w: mean_w }),
         ("cosine", GuidanceSchedule::Cosine { w: mean_w }),
-        ("interval [0, 1/3]", GuidanceSchedule::Interval { w: 1.0 + 3.0 * (mean_w - 1.0), left: 0.0, right: 1.0 / 3.0 }),
+        (
+            "interval [0, 1/3]",
+            GuidanceSchedule::Interval {
+                w: 1.0 + 3.0 * (mean_w - 1.0),
+                left: 0.0,
+                right: 1.0 / 3.0,
+            },
+        ),
         ("ramp-down", GuidanceSchedule::RampDown { w: mean_w }),
     ];
     all.into_iter()
         .map(|(name, schedule)| {
-            let runs = per_class(problem, &config(Sampler::Ancestral, Rule::Normalized, schedule, steps))?;
+            let runs = per_class(
+                problem,
+                &config(Sampler::Ancestral, Rule::Normalized, schedule, steps),
+            )?;
             Ok(ScheduleRow {
                 name,
                 schedule,
-                class_posterior: mean(runs.iter().enumerate().map(|(c, r)| class_posterior(problem, c, r))),
-                tv_conditional: mean(runs.iter().enumerate().map(|(c, r)| total_variation(&r.distribution, &problem.tables[c]))),
+                class_posterior: mean(
+                    runs.iter()
+                        .enumerate()
+                        .map(|(c, r)| class_posterior(problem, c, r)),
+                ),
+                tv_conditional: mean(
+                    runs.iter()
+                        .enumerate()
+                        .map(|(c, r)| total_variation(&r.distribution, &problem.tables[c])),
+                ),
             })
         })
         .collect()
 }
 
 /// d = 1: TV between each (sampler, rule)'s output and p^(w), averaged over classes.
-pub fn one_dimensional(problem: &ExactProblem, ws: &[f64], steps: usize) -> Result<Vec<(Sampler, Rule, f64, f64)>> {
+pub fn one_dimensional(
+    problem: &ExactProblem,
+    ws: &[f64],
+    steps: usize,
+) -> Result<Vec<(Sampler, Rule, f64, f64)>> {
     let mut out = Vec::new();
     for (sampler, rule) in combinations() {
         for &w in ws {
-            let runs = per_class(problem, &config(sampler, rule, GuidanceSchedule::Constant { w }, steps))?;
-            let tv = mean(runs.iter().enumerate().map(|(c, r)| total_variation(&r.distribution, &problem.tilted_target(c, w))));
+            let runs = per_class(
+                problem,
+                &config(sampler, rule, GuidanceSchedule::Constant { w }, steps),
+            )?;
+            let tv = mean(
+                runs.iter()
+                    .enumerate()
+                    .map(|(c, r)| total_variation(&r.distribution, &problem.tilted_target(c, w))),
+            );
             out.push((sampler, rule, w, tv));
         }
     }
@@ -192,8 +297,15 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         let problem = ExactProblem::random(2, 4, 3, 0.5, &mut rng).unwrap();
         let scale = ExactScale {
-            seq_len: 2, vocab: 4, classes: 3, concentration: 0.5, ws: vec![1.0, 3.0], steps: vec![8],
-            reference_steps: 64, schedule_steps: 8, schedule_mean_w: 3.0,
+            seq_len: 2,
+            vocab: 4,
+            classes: 3,
+            concentration: 0.5,
+            ws: vec![1.0, 3.0],
+            steps: vec![8],
+            reference_steps: 64,
+            schedule_steps: 8,
+            schedule_mean_w: 3.0,
         };
         let rows = sweep(&problem, &scale, &mut NoObserver).unwrap();
         assert_eq!(rows.len(), combinations().len() * 2);

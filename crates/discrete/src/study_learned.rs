@@ -8,10 +8,10 @@
 //! precision / recall   k-NN manifold estimates (k = 5) in the same feature space
 //! ```
 
+use genlab_core::Result;
 use genlab_core::data::Points;
 use genlab_core::digit_classifier::DigitClassifier;
 use genlab_core::metrics::{Gaussian, knn_precision_recall};
-use genlab_core::Result;
 use genlab_core::train::SeededRng;
 
 use crate::guidance::Rule;
@@ -39,7 +39,11 @@ impl DigitScorer {
     pub fn new(classifier: DigitClassifier, real: &Points) -> Result<Self> {
         let real_features = classifier.features(real)?;
         let real_gaussian = classifier.feature_gaussian(real)?;
-        Ok(DigitScorer { classifier, real_features, real_gaussian })
+        Ok(DigitScorer {
+            classifier,
+            real_features,
+            real_gaussian,
+        })
     }
 
     /// Scores `samples` (token values as pixels; labels = requested classes).
@@ -47,13 +51,25 @@ impl DigitScorer {
         let fd = self.classifier.fd(samples, &self.real_gaussian)?;
         let features = self.classifier.features(samples)?;
         let (precision, recall) = knn_precision_recall(&self.real_features, &features, 5)?;
-        Ok(Scores { fd, accuracy: self.classifier.accuracy(samples)?, precision, recall })
+        Ok(Scores {
+            fd,
+            accuracy: self.classifier.accuracy(samples)?,
+            precision,
+            recall,
+        })
     }
 }
 
 /// `per_class` samples of each class, as labelled points.
-pub fn draw(model: &TokenModel, per_class: usize, config: &SampleConfig, rng: &mut SeededRng) -> Result<(Points, Samples)> {
-    let classes: Vec<u32> = (0..model.spec.classes as u32).flat_map(|c| std::iter::repeat_n(c, per_class)).collect();
+pub fn draw(
+    model: &TokenModel,
+    per_class: usize,
+    config: &SampleConfig,
+    rng: &mut SeededRng,
+) -> Result<(Points, Samples)> {
+    let classes: Vec<u32> = (0..model.spec.classes as u32)
+        .flat_map(|c| std::iter::repeat_n(c, per_class))
+        .collect();
     let s = sample(model, &classes, config, rng.rng())?;
     let data = s.tokens.iter().map(|&t| t as f32).collect();
     Ok((Points::new(model.spec.seq_len, data, Some(classes))?, s))

@@ -58,17 +58,26 @@ impl TokenData {
                 if (0.0..=16.0).contains(&x) && x.fract() == 0.0 {
                     Ok(x as u32)
                 } else {
-                    Err(Error::InvalidInput(format!("digit pixel {x} is not an integer in 0–16")))
+                    Err(Error::InvalidInput(format!(
+                        "digit pixel {x} is not an integer in 0–16"
+                    )))
                 }
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(TokenData { seq_len: digits.d, vocab: 17, classes: 10, tokens, labels })
+        Ok(TokenData {
+            seq_len: digits.d,
+            vocab: 17,
+            classes: 10,
+            tokens,
+            labels,
+        })
     }
 
     /// The sequences as points (token values as coordinates), e.g. to score digit samples.
     pub fn to_points(&self) -> Points {
         let data = self.tokens.iter().map(|&t| t as f32).collect();
-        Points::new(self.seq_len, data, Some(self.labels.clone())).expect("rows have seq_len tokens")
+        Points::new(self.seq_len, data, Some(self.labels.clone()))
+            .expect("rows have seq_len tokens")
     }
 
     /// The text format above (what [`TokenData::parse`] reads back).
@@ -101,13 +110,18 @@ impl TokenData {
             let (class, rest) = line
                 .split_once(':')
                 .ok_or_else(|| at("expected `CLASS: TOKEN TOKEN …`".into()))?;
-            let class: u32 = class
-                .trim()
-                .parse()
-                .map_err(|_| at(format!("class `{}` is not a non-negative integer", class.trim())))?;
+            let class: u32 = class.trim().parse().map_err(|_| {
+                at(format!(
+                    "class `{}` is not a non-negative integer",
+                    class.trim()
+                ))
+            })?;
             let row = rest
                 .split_whitespace()
-                .map(|t| t.parse::<u32>().map_err(|_| at(format!("token `{t}` is not a non-negative integer"))))
+                .map(|t| {
+                    t.parse::<u32>()
+                        .map_err(|_| at(format!("token `{t}` is not a non-negative integer")))
+                })
                 .collect::<Result<Vec<_>>>()?;
             if row.is_empty() {
                 return Err(at("no tokens after the class".into()));
@@ -115,14 +129,18 @@ impl TokenData {
             match seq_len {
                 None => seq_len = Some(row.len()),
                 Some(n) if n != row.len() => {
-                    return Err(at(format!("{} tokens, but earlier lines have {n}", row.len())));
+                    return Err(at(format!(
+                        "{} tokens, but earlier lines have {n}",
+                        row.len()
+                    )));
                 }
                 _ => {}
             }
             tokens.extend(row);
             labels.push(class);
         }
-        let seq_len = seq_len.ok_or_else(|| Error::parse(path, None, "no sequences in the file"))?;
+        let seq_len =
+            seq_len.ok_or_else(|| Error::parse(path, None, "no sequences in the file"))?;
         let vocab = *tokens.iter().max().expect("non-empty") as usize + 1;
         let classes = *labels.iter().max().expect("non-empty") as usize + 1;
         if vocab > 1 << 16 || classes > 1 << 16 {
@@ -130,7 +148,13 @@ impl TokenData {
                 "vocabulary {vocab} or class count {classes} is too large (limit 65536)"
             )));
         }
-        Ok(TokenData { seq_len, vocab, classes, tokens, labels })
+        Ok(TokenData {
+            seq_len,
+            vocab,
+            classes,
+            tokens,
+            labels,
+        })
     }
 }
 
@@ -164,7 +188,9 @@ mod tests {
             ("1:\n", "no tokens"),
             ("# only\n", "no sequences"),
         ] {
-            let err = TokenData::parse(text, Path::new("t.txt")).unwrap_err().to_string();
+            let err = TokenData::parse(text, Path::new("t.txt"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(needle), "{text:?}: {err}");
         }
     }
@@ -175,7 +201,9 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         for _ in 0..20_000 {
             let len = rng.random_range(0..40);
-            let s: String = (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())]).collect();
+            let s: String = (0..len)
+                .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+                .collect();
             let _ = TokenData::parse(&s, Path::new("fuzz"));
         }
     }

@@ -64,7 +64,11 @@ pub(crate) struct MaskedBatch {
     masked: Vec<f32>,
 }
 
-pub(crate) fn masked_batch(data: &TokenData, config: &TrainConfig, rng: &mut SeededRng) -> MaskedBatch {
+pub(crate) fn masked_batch(
+    data: &TokenData,
+    config: &TrainConfig,
+    rng: &mut SeededRng,
+) -> MaskedBatch {
     let (d, v) = (data.seq_len, data.vocab as u32);
     let idx = rng.indices(config.batch, data.len());
     let n = idx.len();
@@ -85,7 +89,11 @@ pub(crate) fn masked_batch(data: &TokenData, config: &TrainConfig, rng: &mut See
             b.masked.push(if m { 1.0 } else { 0.0 });
         }
         let null = r.random::<f64>() < config.p_uncond;
-        b.classes.push(if null { data.classes as u32 } else { data.labels[i] });
+        b.classes.push(if null {
+            data.classes as u32
+        } else {
+            data.labels[i]
+        });
     }
     b
 }
@@ -95,7 +103,8 @@ pub(crate) fn loss(net: &TokenMlp, spec: &ModelSpec, b: &MaskedBatch) -> Tensor<
     let device = device::train_device();
     let (n, d) = (b.classes.len(), spec.seq_len);
     let logp = log_softmax(net.logits(spec.encode(&b.tokens, &b.classes, &device)), 2);
-    let targets = Tensor::<3, Int>::from_data(TensorData::new(b.targets.clone(), [n, d, 1]), &device);
+    let targets =
+        Tensor::<3, Int>::from_data(TensorData::new(b.targets.clone(), [n, d, 1]), &device);
     let picked = logp.gather(2, targets).reshape([n, d]);
     let count = b.masked.iter().sum::<f32>().max(1.0);
     let mask = Tensor::<2>::from_data(TensorData::new(b.masked.clone(), [n, d]), &device);
@@ -112,10 +121,15 @@ pub fn train(
     observer: &mut dyn Observer,
 ) -> Result<(TokenModel, Vec<(u64, f64)>)> {
     if data.is_empty() || config.batch == 0 || config.steps == 0 {
-        return Err(Error::InvalidInput("training needs data, batch ≥ 1 and steps ≥ 1".into()));
+        return Err(Error::InvalidInput(
+            "training needs data, batch ≥ 1 and steps ≥ 1".into(),
+        ));
     }
     if !(0.0..1.0).contains(&config.p_uncond) {
-        return Err(Error::InvalidInput(format!("p_uncond must be in [0, 1), got {}", config.p_uncond)));
+        return Err(Error::InvalidInput(format!(
+            "p_uncond must be in [0, 1), got {}",
+            config.p_uncond
+        )));
     }
     let spec = ModelSpec {
         seq_len: data.seq_len,
@@ -161,7 +175,13 @@ pub fn train(
         training: serde_json::json!({ "config": meta, "final_loss": final_loss, "sequences": data.len() }),
         ..spec
     };
-    Ok((TokenModel { spec, net: out.model.valid() }, out.losses))
+    Ok((
+        TokenModel {
+            spec,
+            net: out.model.valid(),
+        },
+        out.losses,
+    ))
 }
 
 #[cfg(test)]
@@ -186,7 +206,14 @@ mod tests {
     }
 
     fn quick_config() -> TrainConfig {
-        TrainConfig { steps: 300, batch: 64, width: 64, depth: 2, lr: 1e-2, ..TrainConfig::default() }
+        TrainConfig {
+            steps: 300,
+            batch: 64,
+            width: 64,
+            depth: 2,
+            lr: 1e-2,
+            ..TrainConfig::default()
+        }
     }
 
     #[test]
@@ -195,8 +222,13 @@ mod tests {
         let data = toy();
         let config = quick_config();
         let spec = ModelSpec {
-            seq_len: 4, vocab: 3, classes: 2, width: 8, depth: 2,
-            noise: NoiseSchedule::default(), training: serde_json::Value::Null,
+            seq_len: 4,
+            vocab: 3,
+            classes: 2,
+            width: 8,
+            depth: 2,
+            noise: NoiseSchedule::default(),
+            training: serde_json::Value::Null,
         };
         struct Zero;
         impl ModuleMapper for Zero {
@@ -206,7 +238,9 @@ mod tests {
         }
         let net = spec.init(&device::train_device()).map(&mut Zero);
         let mut rng = SeededRng::new(1);
-        let value = genlab_core::tensor::to_vec(loss(&net, &spec, &masked_batch(&data, &config, &mut rng)))[0];
+        let value =
+            genlab_core::tensor::to_vec(loss(&net, &spec, &masked_batch(&data, &config, &mut rng)))
+                [0];
         assert!((value as f64 - 3f64.ln()).abs() < 1e-5, "{value}");
     }
 
@@ -233,20 +267,33 @@ mod tests {
         };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         let s = sample(&model, &[0; 50], &config, &mut rng).unwrap();
-        let consistent = s.tokens.chunks(4).filter(|x| x.iter().all(|&t| t == x[0] && t < 2)).count();
-        assert!(consistent >= 45, "{consistent}/50 class-0 samples are constant 0s or 1s");
+        let consistent = s
+            .tokens
+            .chunks(4)
+            .filter(|x| x.iter().all(|&t| t == x[0] && t < 2))
+            .count();
+        assert!(
+            consistent >= 45,
+            "{consistent}/50 class-0 samples are constant 0s or 1s"
+        );
     }
 
     #[test]
     fn save_load_round_trip_gives_the_same_probabilities() {
         let data = toy();
-        let config = TrainConfig { steps: 5, ..quick_config() };
+        let config = TrainConfig {
+            steps: 5,
+            ..quick_config()
+        };
         let (model, _) = train(&data, &config, None, false, &mut NoObserver).unwrap();
         let dir = tempfile::tempdir().unwrap();
         model.save(dir.path()).unwrap();
         let back = TokenModel::load(dir.path()).unwrap();
         let x = [3, 0, 3, 1];
-        assert_eq!(model.denoise(&x, &[1]).unwrap(), back.denoise(&x, &[1]).unwrap());
+        assert_eq!(
+            model.denoise(&x, &[1]).unwrap(),
+            back.denoise(&x, &[1]).unwrap()
+        );
         assert!(back.denoise(&[9, 0, 0, 0], &[0]).is_err());
         assert!(back.denoise(&x, &[7]).is_err());
     }

@@ -62,7 +62,10 @@ pub fn loss(
 }
 
 /// The teacher of a trained EDM network, as the denoiser [`loss`] takes.
-pub fn edm_teacher<'a>(edm: &'a Edm, net: &'a TimeMlp) -> impl Fn(Tensor<2>, Tensor<2>) -> Tensor<2> + 'a {
+pub fn edm_teacher<'a>(
+    edm: &'a Edm,
+    net: &'a TimeMlp,
+) -> impl Fn(Tensor<2>, Tensor<2>) -> Tensor<2> + 'a {
     move |x, sigma| edm.denoise(net, x, sigma)
 }
 
@@ -84,10 +87,21 @@ mod tests {
         let edm = Edm::default();
         let teacher = tiny_net(2, &device);
         let x = tensor(&[0.4, -1.3, 2.0, 0.1], [2, 2], &device);
-        let ours = teacher_heun_step(edm_teacher(&edm, &teacher), x.clone(), column(&[1.5, 1.5], &device), column(&[0.9, 0.9], &device));
-        let field = EdmField { edm: &edm, net: &teacher };
+        let ours = teacher_heun_step(
+            edm_teacher(&edm, &teacher),
+            x.clone(),
+            column(&[1.5, 1.5], &device),
+            column(&[0.9, 0.9], &device),
+        );
+        let field = EdmField {
+            edm: &edm,
+            net: &teacher,
+        };
         let traj = solve(&field, x, &[1.5, 0.9], Solver::Heun, false);
-        let (a, b) = (genlab_core::tensor::to_vec(ours), genlab_core::tensor::to_vec(traj.last()));
+        let (a, b) = (
+            genlab_core::tensor::to_vec(ours),
+            genlab_core::tensor::to_vec(traj.last()),
+        );
         for (p, q) in a.iter().zip(&b) {
             assert!((p - q).abs() < 1e-5, "{a:?} vs {b:?}");
         }
@@ -98,7 +112,9 @@ mod tests {
         // Data = the point c: D(x, σ) = c, the ODE is x(σ) = c + (x_t − c) σ/t, Heun is exact,
         // and the teacher's x̂_r is ECT's x₀ + r ε.
         let device = Device::flex();
-        let cm = Consistency { edm: Edm::default() };
+        let cm = Consistency {
+            edm: Edm::default(),
+        };
         let ect = Ect::constant(2, 4.0);
         let net = tiny_net(2, &device);
         let c = [0.7f32, -0.4];
@@ -107,8 +123,13 @@ mod tests {
         let (t, r) = ([1.2f32, 0.4], [0.7f32, 0.1]);
         let point = |x: Tensor<2>, _s: Tensor<2>| x.zeros_like() + x0.clone();
         let cd = loss(&ect, &cm, point, &net, x0.clone(), eps.clone(), &t, &r).into_scalar::<f32>();
-        let ct = ect.loss(&cm, &net, x0.clone(), eps, &t, &r).into_scalar::<f32>();
-        assert!((cd - ct).abs() < 1e-5 * ct.abs().max(1.0), "CD {cd} vs ECT {ct}");
+        let ct = ect
+            .loss(&cm, &net, x0.clone(), eps, &t, &r)
+            .into_scalar::<f32>();
+        assert!(
+            (cd - ct).abs() < 1e-5 * ct.abs().max(1.0),
+            "CD {cd} vs ECT {ct}"
+        );
         assert!(ct > 0.0);
     }
 }

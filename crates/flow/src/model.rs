@@ -188,7 +188,8 @@ impl FlowModel {
             )));
         }
         let spec: ModelSpec = fsx::read_json(&spec_path)?;
-        let net = genlab_core::weights::load_weights(spec.net.init(device), &dir.join(WEIGHTS_FILE))?;
+        let net =
+            genlab_core::weights::load_weights(spec.net.init(device), &dir.join(WEIGHTS_FILE))?;
         Ok(FlowModel { spec, net })
     }
 }

@@ -19,8 +19,8 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::{relu, silu};
-use genlab_core::ops::gelu;
 use burn::tensor::{Device, Tensor, TensorData};
+use genlab_core::ops::gelu;
 use serde::{Deserialize, Serialize};
 
 /// Hidden-layer activation.

@@ -33,8 +33,8 @@ use burn::module::Module;
 use burn::optim::AdamConfig;
 use genlab_core::data::{Mixture, Points, digits};
 use genlab_core::digit_classifier::DigitClassifier;
-use genlab_core::metrics::Gaussian;
 use genlab_core::experiment::{ExperimentInfo, ReproOptions};
+use genlab_core::metrics::Gaussian;
 use genlab_core::metrics::energy_distance_biased;
 use genlab_core::report::{self, Better, Figure, LineSeries, Report, ScatterSeries, Table};
 use genlab_core::train::{FitConfig, NoObserver, Observer, SeededRng, fit, seed_device};
@@ -203,10 +203,20 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
 
 /// Runs the experiment on the 8×8 digits (arms A, B, C, E).
 pub fn run_digits(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
-    run_task(&Task::digits(&opts.cache_dir)?, &INFO_DIGITS, opts, observer)
+    run_task(
+        &Task::digits(&opts.cache_dir)?,
+        &INFO_DIGITS,
+        opts,
+        observer,
+    )
 }
 
-fn run_task(task: &Task, info: &ExperimentInfo, opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
+fn run_task(
+    task: &Task,
+    info: &ExperimentInfo,
+    opts: &ReproOptions,
+    observer: &mut dyn Observer,
+) -> Result<Report> {
     let scale = Scale::new(opts.quick);
     let data = &task.data;
     let dim = task.dim();
@@ -355,7 +365,10 @@ fn run_task(task: &Task, info: &ExperimentInfo, opts: &ReproOptions, observer: &
     // Aggregate over seeds: mean ± std of every summary number.
     let mut arms_out: report::Arms = BTreeMap::new();
     let mut table = Table {
-        title: format!("Per seed: post-training steps to reach 2-step {} ≤ 1.1 × teacher", task.metric),
+        title: format!(
+            "Per seed: post-training steps to reach 2-step {} ≤ 1.1 × teacher",
+            task.metric
+        ),
         columns: vec!["arm".into()],
         rows: vec![],
     };
@@ -379,7 +392,11 @@ fn run_task(task: &Task, info: &ExperimentInfo, opts: &ReproOptions, observer: &
         put(
             "best_2step_at_step",
             col(&|r| {
-                let best = r.0.two_step.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1));
+                let best =
+                    r.0.two_step
+                        .iter()
+                        .enumerate()
+                        .min_by(|a, b| a.1.total_cmp(b.1));
                 best.map(|(i, _)| r.0.steps[i] as f64).unwrap_or(f64::NAN)
             }),
         );
@@ -524,12 +541,27 @@ fn run_task(task: &Task, info: &ExperimentInfo, opts: &ReproOptions, observer: &
                     points: pts(&mixture.sample(2000, SeededRng::new(opts.seed).rng())),
                     colour: 7,
                 };
-                let series = vec![reference, ScatterSeries { label: label.clone(), points: pts(samples), colour: i }];
+                let series = vec![
+                    reference,
+                    ScatterSeries {
+                        label: label.clone(),
+                        points: pts(samples),
+                        colour: i,
+                    },
+                ];
                 report::plot::scatter(&opts.dir.join(&file), &title, &series)?;
             }
             Scorer::Fd(..) => {
                 let images: Vec<Vec<f32>> = samples.rows().take(40).map(|r| r.to_vec()).collect();
-                report::plot::image_grid(&opts.dir.join(&file), &title, &images, 8, 8, 10, (0.0, 16.0))?;
+                report::plot::image_grid(
+                    &opts.dir.join(&file),
+                    &title,
+                    &images,
+                    8,
+                    8,
+                    10,
+                    (0.0, 16.0),
+                )?;
             }
         }
         figures.push(Figure {
@@ -541,18 +573,18 @@ fn run_task(task: &Task, info: &ExperimentInfo, opts: &ReproOptions, observer: &
     }
     let mut notes = Vec::new();
     if let Scorer::Energy(_) = task.scorer {
-    let (mf_arms, mf_lines, mf_note) = meanflow_arms(opts, &scale, data, observer)?;
-    arms_out.extend(mf_arms);
-    report::plot::lines(
-        &opts.dir.join("meanflow_one_step_energy.svg"),
-        "(D) MeanFlow 1-step energy distance (seed 0)",
-        "post-training step",
-        "energy distance",
-        &mf_lines,
-        true,
-    )?;
-    figures.push(Figure { file: "meanflow_one_step_energy.svg".into(), caption: "(D) MeanFlow post-training from scratch vs from CMT-MF mid-training: 1-step energy distance to held-out data.".into() });
-    notes.push(mf_note);
+        let (mf_arms, mf_lines, mf_note) = meanflow_arms(opts, &scale, data, observer)?;
+        arms_out.extend(mf_arms);
+        report::plot::lines(
+            &opts.dir.join("meanflow_one_step_energy.svg"),
+            "(D) MeanFlow 1-step energy distance (seed 0)",
+            "post-training step",
+            "energy distance",
+            &mf_lines,
+            true,
+        )?;
+        figures.push(Figure { file: "meanflow_one_step_energy.svg".into(), caption: "(D) MeanFlow post-training from scratch vs from CMT-MF mid-training: 1-step energy distance to held-out data.".into() });
+        notes.push(mf_note);
     }
     let verdict = report::across_seeds(&verdicts)?;
     let mut r = Report::new(info.name, info.paper, info.claim, opts.seed, verdict);
@@ -580,8 +612,14 @@ fn run_task(task: &Task, info: &ExperimentInfo, opts: &ReproOptions, observer: &
     }
     // Does post-training improve on where it starts? (step 0 = after mid-training, if any)
     for (name, runs) in &per_seed {
-        let start: Vec<f64> = runs.iter().filter_map(|r| r.0.two_step.first().copied()).collect();
-        let end: Vec<f64> = runs.iter().filter_map(|r| r.0.two_step.last().copied()).collect();
+        let start: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| r.0.two_step.first().copied())
+            .collect();
+        let end: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| r.0.two_step.last().copied())
+            .collect();
         let (s0, _) = report::mean_std(&start);
         let (s1, _) = report::mean_std(&end);
         notes.push(format!(
@@ -683,13 +721,9 @@ fn run_arm(
             .mean()
             .into_scalar::<f32>() as f64;
         curve.steps.push(step);
-        curve
-            .one_step
-            .push(task.score(&one, &eval.held_out)?);
+        curve.one_step.push(task.score(&one, &eval.held_out)?);
         curve.last_one_step = Some(one);
-        curve
-            .two_step
-            .push(task.score(&two, &eval.held_out)?);
+        curve.two_step.push(task.score(&two, &eval.held_out)?);
         curve.flow_map_error.push(err);
         Ok(())
     };

@@ -47,8 +47,16 @@ pub fn run(args: Args, threads: usize) -> anyhow::Result<ExitCode> {
         "sae" => {
             let mut rows = Vec::new();
             for arch in [genlab_sae::Arch::BatchTopK, genlab_sae::Arch::OrtSae] {
-                rows.push(genlab_sae::bench::bench_train_step(arch, args.warmup, args.steps)?);
-                rows.extend(genlab_sae::bench::bench_phases(arch, args.warmup, args.steps)?);
+                rows.push(genlab_sae::bench::bench_train_step(
+                    arch,
+                    args.warmup,
+                    args.steps,
+                )?);
+                rows.extend(genlab_sae::bench::bench_phases(
+                    arch,
+                    args.warmup,
+                    args.steps,
+                )?);
             }
             rows
         }

@@ -128,11 +128,7 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
     progress.set_prefix(format!("flow {}", process.name()));
     let trained = train(&data, &config, Some(&args.out), args.resume, &mut progress)?;
     trained.model.save(&args.out)?;
-    let mut csv = String::from("step,loss\n");
-    for (s, l) in &trained.losses {
-        csv.push_str(&format!("{s},{l}\n"));
-    }
-    fsx::atomic_write(&args.out.join("losses.csv"), csv.as_bytes())?;
+    super::write_losses(&args.out, &trained.losses)?;
     fsx::write_json(&args.out.join("train_config.json"), &config)?;
     let last = trained.losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN);
     println!(

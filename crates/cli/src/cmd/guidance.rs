@@ -135,13 +135,15 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
         );
     }
     progress.set_prefix("guidance train");
-    let (model, losses) = train(&data, &config, Some(&checkpoint), args.resume, &mut progress)?;
+    let (model, losses) = train(
+        &data,
+        &config,
+        Some(&checkpoint),
+        args.resume,
+        &mut progress,
+    )?;
     model.save(&args.out)?;
-    let mut csv = String::from("step,loss\n");
-    for (s, l) in &losses {
-        csv.push_str(&format!("{s},{l}\n"));
-    }
-    fsx::atomic_write(&args.out.join("losses.csv"), csv.as_bytes())?;
+    super::write_losses(&args.out, &losses)?;
     let last = losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN);
     println!(
         "trained on {} sequences of {} tokens (vocabulary {}, {} classes) for {} steps (final loss {last:.4}); model in {}",
@@ -161,10 +163,20 @@ fn sample_cmd(args: SampleArgs) -> anyhow::Result<ExitCode> {
     }
     let model = TokenModel::load(&args.model)?;
     if args.class as usize >= model.spec.classes {
-        bail!("--class {} is out of range: the model has classes 0–{}", args.class, model.spec.classes - 1);
+        bail!(
+            "--class {} is out of range: the model has classes 0–{}",
+            args.class,
+            model.spec.classes - 1
+        );
     }
     let schedule = GuidanceSchedule::parse(&args.schedule, args.w).map_err(anyhow::Error::msg)?;
-    let config = SampleConfig { sampler: args.sampler, rule: args.rule, schedule, steps: args.steps, noise: model.spec.noise };
+    let config = SampleConfig {
+        sampler: args.sampler,
+        rule: args.rule,
+        schedule,
+        steps: args.steps,
+        noise: model.spec.noise,
+    };
     let classes = vec![args.class; args.n];
     let samples = sample(&model, &classes, &config, SeededRng::new(args.seed).rng())?;
     let out = TokenData {
@@ -177,11 +189,30 @@ fn sample_cmd(args: SampleArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.svg {
         let side = (out.seq_len as f64).sqrt().round() as usize;
         if side * side != out.seq_len {
-            bail!("--svg needs a square sequence length; {} is not", out.seq_len);
+            bail!(
+                "--svg needs a square sequence length; {} is not",
+                out.seq_len
+            );
         }
-        let images: Vec<Vec<f32>> = (0..out.len()).map(|i| out.row(i).iter().map(|&t| t as f32).collect()).collect();
-        let title = format!("class {}, {} rule, w = {}, {} steps", args.class, args.rule.name(), args.w, args.steps);
-        image_grid(path, &title, &images, side, side, 8, (0.0, (out.vocab - 1) as f32))?;
+        let images: Vec<Vec<f32>> = (0..out.len())
+            .map(|i| out.row(i).iter().map(|&t| t as f32).collect())
+            .collect();
+        let title = format!(
+            "class {}, {} rule, w = {}, {} steps",
+            args.class,
+            args.rule.name(),
+            args.w,
+            args.steps
+        );
+        image_grid(
+            path,
+            &title,
+            &images,
+            side,
+            side,
+            8,
+            (0.0, (out.vocab - 1) as f32),
+        )?;
     }
     match &args.out {
         Some(path) => {
