@@ -19,7 +19,6 @@
 pub mod acts;
 pub mod adam;
 pub mod aux;
-pub mod bars;
 pub mod batchtopk;
 pub mod bench;
 pub mod codes;

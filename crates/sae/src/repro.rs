@@ -35,12 +35,12 @@ use genlab_core::experiment::{ExperimentInfo, ReproOptions};
 use genlab_core::report::{self, Better, Figure, LineSeries, Report, Table, Verdict};
 use genlab_core::train::{Observer, SeededRng};
 
-use crate::bars::{Bar, bars};
 use crate::metrics::{
     ReconStats, absorption, composite_fraction, histogram, max_abs_cos, meta_sae_ev, recovery,
 };
 use crate::synthetic::{GroundTruth, SyntheticSpec, SyntheticStream};
 use crate::train::{Arch, TrainConfig, train};
+use genlab_core::report::bars::{Bar, bars};
 
 /// `genlab list` entry.
 pub const INFO: ExperimentInfo = ExperimentInfo {

@@ -1,7 +1,8 @@
 //! Reports: the `report.json` every experiment writes ([`Report`]), verdicts computed from
-//! measured arms ([`verdict`]), SVG figures ([`plot`]), and the `index.html` that lists every
+//! measured arms ([`verdict`]), SVG figures ([`plot`], [`bars`]), and the `index.html` that lists every
 //! experiment ([`write_index`]).
 
+pub mod bars;
 mod html;
 mod json;
 pub mod plot;

@@ -1,13 +1,12 @@
-//! Grouped bar charts with error bars, as SVG (genlab-core's `report::plot` has scatter, line
-//! and image plots but no bars; the OrtSAE paper's headline figure is bars of absorption,
-//! composition and EV per architecture).
+//! Bar charts with error bars, as SVG (e.g. a metric per architecture, mean ± std over seeds —
+//! the OrtSAE paper's headline figure).
 
 use std::fmt::Write;
 use std::path::Path;
 
-use genlab_core::Result;
-use genlab_core::fsx::atomic_write;
-use genlab_core::report::plot::PALETTE;
+use super::plot::{PALETTE, esc};
+use crate::Result;
+use crate::fsx::atomic_write;
 
 /// One bar: label, mean, and ± error.
 #[derive(Debug, Clone)]
@@ -18,12 +17,6 @@ pub struct Bar {
     pub value: f64,
     /// Error-bar half-length (e.g. the std over seeds).
     pub error: f64,
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// Writes a bar chart of `bars` to `path`; the y axis starts at 0 and ends above the tallest
