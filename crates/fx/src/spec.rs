@@ -58,7 +58,8 @@ pub struct EffectSpec {
     pub params: &'static [ParamSpec],
 }
 
-const fn lin(
+const fn param(
+    scale: Scale,
     name: &'static str,
     unit: &'static str,
     description: &'static str,
@@ -72,28 +73,29 @@ const fn lin(
         min,
         max,
         step,
-        scale: Scale::Linear,
+        scale,
         default,
     }
+}
+
+const fn lin(
+    name: &'static str,
+    unit: &'static str,
+    description: &'static str,
+    range: (f64, f64, f64),
+    default: f64,
+) -> ParamSpec {
+    param(Scale::Linear, name, unit, description, range, default)
 }
 
 const fn log(
     name: &'static str,
     unit: &'static str,
     description: &'static str,
-    (min, max, step): (f64, f64, f64),
+    range: (f64, f64, f64),
     default: f64,
 ) -> ParamSpec {
-    ParamSpec {
-        name,
-        unit,
-        description,
-        min,
-        max,
-        step,
-        scale: Scale::Log,
-        default,
-    }
+    param(Scale::Log, name, unit, description, range, default)
 }
 
 /// Every effect the engine implements, in the canonical order used by fixed-order baselines.

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::{Effect, db_to_amplitude};
+use super::{Effect, db_to_amplitude, map_samples};
 
 /// A memoryless tanh waveshaper.
 #[derive(Debug, Clone, Default)]
@@ -18,11 +18,8 @@ impl Effect for Distortion {
     }
 
     fn process(&mut self, channels: &mut [Vec<f32>], range: Range<usize>) {
-        for ch in channels {
-            for x in &mut ch[range.clone()] {
-                *x = (*x * self.drive).tanh();
-            }
-        }
+        let k = self.drive;
+        map_samples(channels, range, |x| (x * k).tanh());
     }
 
     fn reset(&mut self) {}

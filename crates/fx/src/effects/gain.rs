@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::{Effect, db_to_amplitude};
+use super::{Effect, db_to_amplitude, map_samples};
 
 /// A fixed gain.
 #[derive(Debug, Clone, Default)]
@@ -16,11 +16,8 @@ impl Effect for Gain {
     }
 
     fn process(&mut self, channels: &mut [Vec<f32>], range: Range<usize>) {
-        for ch in channels {
-            for x in &mut ch[range.clone()] {
-                *x *= self.factor;
-            }
-        }
+        let g = self.factor;
+        map_samples(channels, range, |x| x * g);
     }
 
     fn reset(&mut self) {}

@@ -47,6 +47,19 @@ pub trait Effect: Send {
     }
 }
 
+/// Applies a memoryless per-sample map to every channel over `range` (gain, waveshapers).
+pub fn map_samples(
+    channels: &mut [Vec<f32>],
+    range: std::ops::Range<usize>,
+    f: impl Fn(f32) -> f32,
+) {
+    for ch in channels {
+        for x in &mut ch[range.clone()] {
+            *x = f(*x);
+        }
+    }
+}
+
 /// `10^(dB/20)`.
 pub fn db_to_amplitude(db: f64) -> f64 {
     10f64.powf(db / 20.0)
