@@ -37,6 +37,10 @@ pub const ALL: &[Experiment] = &[
         info: genlab_logic::repro::INFO,
         run: genlab_logic::repro::run,
     },
+    Experiment {
+        info: genlab_fx::repro::INFO,
+        run: genlab_fx::repro::run,
+    },
 ];
 
 /// The experiment called `name`.

@@ -1,0 +1,3 @@
+//! # genlab-lm
+//!
+//! A small causal-LM runtime (work in progress).
