@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod ortsae;
 pub mod relu;
 pub mod repro;
+pub mod repro_real;
 pub mod sae;
 pub mod saelens;
 pub mod synthetic;

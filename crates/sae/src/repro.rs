@@ -24,8 +24,10 @@
 //! ```
 //!
 //! The other γ values are reported, not used by the verdict. Training uses lr = 3·10⁻³ (the
-//! dictionary_learning rule gives 1.1·10⁻³ at m = 512, too slow for this step budget). The real-LM part (SmolLM2
-//! residual-stream activations) is not implemented; the report says so in a table row.
+//! dictionary_learning rule gives 1.1·10⁻³ at m = 512, too slow for this step budget). The
+//! real-LM part (BatchTopK vs OrtSAE at γ* on SmolLM2 residual-stream activations, with
+//! CE-loss-recovered) is [`crate::repro_real`]; it runs when the model and a corpus are fetched,
+//! joins the verdict then, and is skipped with the reason otherwise.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -38,6 +40,7 @@ use genlab_core::train::{Observer, SeededRng};
 use crate::metrics::{
     ReconStats, absorption, composite_fraction, histogram, max_abs_cos, meta_sae_ev, recovery,
 };
+use crate::repro_real::{RealOutcome, RealScale, run_real};
 use crate::synthetic::{GroundTruth, SyntheticSpec, SyntheticStream};
 use crate::train::{Arch, TrainConfig, train};
 use genlab_core::report::bars::{Bar, bars};
@@ -361,7 +364,25 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
         ]);
         verdicts.push(v);
     }
-    let verdict: Verdict = report::across_seeds(&verdicts)?;
+    let synthetic_verdict: Verdict = report::across_seeds(&verdicts)?;
+
+    // The same comparison on real SmolLM2 activations, when fetched.
+    let real_scale = RealScale::new(opts.quick);
+    let real = run_real(
+        &opts.cache_dir,
+        &real_scale,
+        gamma_star,
+        CHUNK,
+        opts.seed,
+        observer,
+    )?;
+    let verdict = match &real {
+        RealOutcome::Ran(r) => report::all_of(
+            "synthetic (every seed) and real LM",
+            vec![synthetic_verdict, r.verdict.clone()],
+        ),
+        RealOutcome::Skipped(_) => synthetic_verdict,
+    };
 
     // Mean ± std over seeds.
     let mut arms_out = report::Arms::new();
@@ -393,14 +414,6 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
         arms_out.insert(name.clone(), m);
         summary.rows.push(row);
     }
-    summary.rows.push(
-        std::iter::once("real LM (SmolLM2-135M)".to_string())
-            .chain(std::iter::once(
-                "skipped: SmolLM2 activations not fetched".to_string(),
-            ))
-            .chain(metric_names.iter().skip(1).map(|_| "—".to_string()))
-            .collect(),
-    );
 
     // Figures.
     let mut figures = Vec::new();
@@ -558,13 +571,104 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     r.tables = tables;
     r.figures = figures;
     r.notes = vec![
-        "Real-LM part skipped: SmolLM2 activations not fetched (activation extraction, `genlab sae acts`, and CE-loss-recovered are not implemented yet).".into(),
         format!("The verdict uses γ* = {gamma_star}, chosen on tuning seed {tuning_seed} only; the other γ values are reported, not judged."),
         "Absorption counts only the latents matched to a parent's own children as carriers (absorption_partial / _full); the note's unrestricted version (any latent with cos > 0.2) is reported as absorption_partial_any / _full_any and has a chance-alignment floor in d = 64.".into(),
         "dead_fraction counts latents that never fire on the held-out set at inference; for the BatchTopK family most of them do have positive pre-activations that stay below the single global JumpReLU threshold θ. train_dead_fraction is the AuxK criterion at the end of training (no firing for steps/10 batches). Both are equal-condition comparisons across arms.".into(),
         "ReLU's λ is steered during training towards L0 = k (multiplicative control) instead of a per-seed λ search.".into(),
         format!("Training is {} steps × {} samples per arm (the note's 30k steps do not fit the time budget); meta-SAE: {} steps, lr 2e-3 (SAEBench: 1500 steps, lr 5e-4).", scale.steps, scale.batch, scale.meta_steps),
     ];
+    add_real_part(&mut r, &real, &real_scale, opts)?;
     r.wall_seconds = started.elapsed().as_secs_f64();
     Ok(r)
+}
+
+/// The real-LM table, figure, arms (prefixed `real LM: `), configuration and notes.
+fn add_real_part(
+    r: &mut Report,
+    real: &RealOutcome,
+    scale: &RealScale,
+    opts: &ReproOptions,
+) -> Result<()> {
+    let res = match real {
+        RealOutcome::Skipped(why) => {
+            r.notes.insert(0, format!("Real-LM part skipped: {why}."));
+            return Ok(());
+        }
+        RealOutcome::Ran(res) => res,
+    };
+    let keys = [
+        ("ev", "EV"),
+        ("l0", "L0"),
+        ("dead_fraction", "dead"),
+        ("mean_maxcos", "mean max-cos"),
+        ("ce_loss_recovered", "CE-loss-recovered"),
+        ("ce_sae", "CE with SAE"),
+        ("train_seconds", "train s"),
+    ];
+    let mut table = Table {
+        title: format!(
+            "Real LM: SmolLM2-135M layer-{} residual stream on {} ({} training + {} held-out rows, m = {}, k = {}, {} steps × {}); CE clean {:.4}, zero-ablated {:.4} nats",
+            scale.layer,
+            res.corpus,
+            scale.tokens - scale.eval_rows,
+            scale.eval_rows,
+            scale.width,
+            scale.k,
+            scale.steps,
+            scale.batch,
+            res.arms[0].1["ce_clean"],
+            res.arms[0].1["ce_zero_ablation"],
+        ),
+        columns: std::iter::once("arm".to_string())
+            .chain(keys.iter().map(|(_, label)| label.to_string()))
+            .collect(),
+        rows: vec![],
+    };
+    for (name, m) in &res.arms {
+        table.rows.push(
+            std::iter::once(name.clone())
+                .chain(keys.iter().map(|(key, _)| format!("{:.4}", m[*key])))
+                .collect(),
+        );
+        r.arms.insert(format!("real LM: {name}"), m.clone());
+    }
+    r.tables.insert(1, table);
+    let hist: Vec<LineSeries> = res
+        .maxcos
+        .iter()
+        .map(|(name, c)| LineSeries {
+            label: name.clone(),
+            points: histogram(c, 25),
+        })
+        .collect();
+    report::plot::lines(
+        &opts.dir.join("real_maxcos_density.svg"),
+        "Real LM: max |cos| of each decoder row to its closest other row",
+        "max |cos| to another decoder row",
+        "density",
+        &hist,
+        false,
+    )?;
+    r.figures.insert(1, Figure {
+        file: "real_maxcos_density.svg".into(),
+        caption: format!(
+            "SmolLM2-135M layer {}: density of each feature's maximum |cosine| to any other decoder row, BatchTopK vs OrtSAE.",
+            scale.layer
+        ),
+    });
+    r.config["real_lm"] = serde_json::json!({
+        "model": "smollm2-135m (Q4_1 GGUF, dequantised)", "corpus": res.corpus,
+        "scale": scale, "activation_scale_factor": res.scale_factor,
+    });
+    r.notes.insert(0, format!(
+        "Real-LM part ({}): {}. Activations were scaled by c = {:.4} so that E‖x‖² = d before training, and c was folded back into the SAE for CE-loss-recovered. {} Absorption is not measured on the real LM (it needs per-letter spelling probes, not built).",
+        if res.verdict.holds { "holds" } else { "does not hold" },
+        res.verdict.detail,
+        res.scale_factor,
+        match res.extraction_tokens_per_second {
+            Some(tps) => format!("Extraction ran in this run at {tps:.0} tokens/s."),
+            None => "Activations were reused from the cache (extracted by an earlier run with the same settings).".to_string(),
+        },
+    ));
+    Ok(())
 }
