@@ -224,3 +224,273 @@ fn bad_inputs_fail_with_one_line() {
     .to_string();
     assert!(e.contains("nowhere"), "{e}");
 }
+
+/// A tiny random Llama GGUF (genlab-lm's synthetic model) and a text file, in `dir`.
+fn tiny_model_and_text(dir: &Path) {
+    let spec = genlab_lm::llama::SyntheticSpec::default();
+    std::fs::write(
+        dir.join("tiny.gguf"),
+        genlab_lm::llama::synthetic_gguf(spec, 3),
+    )
+    .unwrap();
+    let text =
+        "And the earth was without form, and void; and darkness was upon the face of the deep.\n";
+    std::fs::write(dir.join("text.txt"), text.repeat(40)).unwrap();
+}
+
+#[test]
+fn acts_train_and_ce_on_a_tiny_synthetic_model() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_model_and_text(dir.path());
+    let lm = [
+        "--model",
+        "tiny.gguf",
+        "--layer",
+        "1",
+        "--corpus",
+        "text.txt",
+        "--ctx",
+        "16",
+        "--batch",
+        "4",
+    ];
+    let mut args = vec![
+        "sae",
+        "acts",
+        "--tokens",
+        "300",
+        "--shard-rows",
+        "128",
+        "--out",
+        "acts",
+    ];
+    args.extend_from_slice(&lm);
+    let out = genlab(dir.path(), &args);
+    assert!(
+        out.ok()
+            .contains("wrote 300 vectors (d = 32) of layer 1 from 20 sequences of 16 tokens"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        entries(&dir.path().join("acts")),
+        vec![
+            "acts-00000.safetensors",
+            "acts-00001.safetensors",
+            "acts-00002.safetensors",
+            "manifest.json"
+        ]
+    );
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("acts/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            manifest["layer"].as_u64(),
+            manifest["tokens"].as_u64(),
+            manifest["seed"].as_u64()
+        ),
+        (Some(1), Some(300), Some(0))
+    );
+    let e = genlab(dir.path(), &args).one_line_error().to_string();
+    assert!(e.contains("already holds activations"), "{e}");
+
+    let mut train = vec![
+        "sae", "train", "--acts", "acts", "--arch", "topk", "--out", "sae",
+    ];
+    train.extend_from_slice(&[
+        "--width", "64", "--k", "4", "--steps", "60", "--batch", "64", "--lr", "0.01",
+    ]);
+    genlab(dir.path(), &train).ok();
+    let mut ce = vec!["sae", "ce", "--sae", "sae", "--sequences", "4"];
+    ce.extend_from_slice(&lm);
+    let out = genlab(dir.path(), &ce);
+    let text = out.ok();
+    assert_eq!(value(text, "predictions"), 4.0 * 14.0);
+    // A random model need not beat zero ablation; check the printed score is the ratio.
+    let (clean, sae, zero) = (
+        value(text, "ce_clean"),
+        value(text, "ce_sae"),
+        value(text, "ce_zero_ablation"),
+    );
+    let score = value(text, "ce_loss_recovered");
+    assert!(
+        (score - (zero - sae) / (zero - clean)).abs() < 1e-3 * (1.0 + score.abs()),
+        "{text}"
+    );
+}
+
+#[test]
+fn lm_commands_fail_with_one_line_on_missing_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_model_and_text(dir.path());
+    let e = genlab(
+        dir.path(),
+        &[
+            "sae", "acts", "--layer", "6", "--corpus", "kjv", "--out", "a",
+        ],
+    )
+    .one_line_error()
+    .to_string();
+    assert!(e.contains("genlab data fetch smollm2-135m"), "{e}");
+    let e = genlab(
+        dir.path(),
+        &[
+            "sae",
+            "acts",
+            "--model",
+            "nowhere.gguf",
+            "--layer",
+            "6",
+            "--corpus",
+            "text.txt",
+            "--out",
+            "a",
+        ],
+    )
+    .one_line_error()
+    .to_string();
+    assert!(e.contains("nowhere.gguf"), "{e}");
+    let e = genlab(
+        dir.path(),
+        &[
+            "sae",
+            "acts",
+            "--model",
+            "tiny.gguf",
+            "--layer",
+            "1",
+            "--corpus",
+            "kjv",
+            "--out",
+            "a",
+        ],
+    )
+    .one_line_error()
+    .to_string();
+    assert!(e.contains("genlab data fetch kjv"), "{e}");
+    let e = genlab(
+        dir.path(),
+        &[
+            "sae",
+            "acts",
+            "--model",
+            "tiny.gguf",
+            "--layer",
+            "7",
+            "--corpus",
+            "text.txt",
+            "--out",
+            "a",
+        ],
+    )
+    .one_line_error()
+    .to_string();
+    assert!(e.contains("layers 0..=2"), "{e}");
+    let e = genlab(
+        dir.path(),
+        &[
+            "sae",
+            "acts",
+            "--model",
+            "tiny.gguf",
+            "--layer",
+            "1",
+            "--corpus",
+            "text.txt",
+            "--ctx",
+            "300",
+            "--out",
+            "a",
+        ],
+    )
+    .one_line_error()
+    .to_string();
+    assert!(e.contains("context of 256"), "{e}");
+    std::fs::write(dir.path().join("broken.gguf"), b"GGUF\x03\x00\x00\x00\x01").unwrap();
+    let e = genlab(
+        dir.path(),
+        &[
+            "sae",
+            "acts",
+            "--model",
+            "broken.gguf",
+            "--layer",
+            "1",
+            "--corpus",
+            "text.txt",
+            "--out",
+            "a",
+        ],
+    )
+    .one_line_error()
+    .to_string();
+    assert!(e.contains("broken.gguf") && e.contains("truncated"), "{e}");
+    let e = genlab(
+        dir.path(),
+        &[
+            "sae",
+            "ce",
+            "--sae",
+            "nosae",
+            "--model",
+            "tiny.gguf",
+            "--layer",
+            "1",
+            "--corpus",
+            "text.txt",
+        ],
+    )
+    .one_line_error()
+    .to_string();
+    assert!(e.contains("nosae"), "{e}");
+}
+
+/// The real SmolLM2 (only when it is in the user's data cache): layer-6 activations, a small
+/// SAE, and its CE-loss-recovered.
+#[test]
+fn smollm2_acts_and_ce_recovered() {
+    let Some(model) = genlab_lm::cache::cached_smollm2(&genlab_core::data::Cache::from_env())
+    else {
+        eprintln!(
+            "skipped: smollm2-135m is not in the data cache (run `genlab data fetch smollm2-135m`)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let verse = "In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness was upon the face of the deep.\n";
+    std::fs::write(dir.path().join("text.txt"), verse.repeat(100)).unwrap();
+    let model = model.to_str().unwrap();
+    let lm = [
+        "--model", model, "--layer", "6", "--corpus", "text.txt", "--ctx", "64", "--batch", "8",
+    ];
+    let mut args = vec!["sae", "acts", "--tokens", "2016", "--out", "acts"];
+    args.extend_from_slice(&lm);
+    let out = genlab(dir.path(), &args);
+    assert!(
+        out.ok()
+            .contains("wrote 2016 vectors (d = 576) of layer 6 from 32 sequences"),
+        "{}",
+        out.stdout
+    );
+    let mut train = vec![
+        "sae", "train", "--acts", "acts", "--arch", "topk", "--out", "sae",
+    ];
+    train.extend_from_slice(&[
+        "--width", "256", "--k", "16", "--steps", "150", "--batch", "256", "--lr", "0.002",
+    ]);
+    genlab(dir.path(), &train).ok();
+    let mut ce = vec!["sae", "ce", "--sae", "sae", "--sequences", "4"];
+    ce.extend_from_slice(&lm);
+    let out = genlab(dir.path(), &ce);
+    let text = out.ok();
+    let (clean, sae, zero) = (
+        value(text, "ce_clean"),
+        value(text, "ce_sae"),
+        value(text, "ce_zero_ablation"),
+    );
+    assert!(zero > clean + 1.0 && sae < zero, "{text}");
+    assert!(value(text, "ce_loss_recovered") > 0.5, "{text}");
+    eprintln!("smollm2 layer 6, tiny SAE: {text}");
+}

@@ -1,13 +1,22 @@
 //! `genlab sae train` / `genlab sae eval`: sparse autoencoders on the user's own activation
 //! vectors (`.npy` or `.safetensors`, one file or a directory of shards, streamed from disk in
-//! chunks), saved in the SAELens layout.
+//! chunks), saved in the SAELens layout. `genlab sae acts` extracts such vectors from a real
+//! language model (SmolLM2-135M) on a text corpus; `genlab sae ce` measures an SAE's
+//! CE-loss-recovered when spliced into that model.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use genlab_core::data::Cache;
+use genlab_core::device::device;
 use genlab_core::fsx;
+use genlab_lm::Llama;
+use genlab_lm::cache::resolve_model;
 use genlab_sae::acts::{FileStream, for_each_chunk, open_files};
+use genlab_sae::ce_recovered::ce_recovered;
+use genlab_sae::corpus::{Sequences, load_corpus};
+use genlab_sae::lm_acts::{ExtractConfig, MANIFEST, extract};
 use genlab_sae::metrics::{ReconStats, max_abs_cos};
 use genlab_sae::ortsae::Reduce;
 use genlab_sae::saelens;
@@ -22,6 +31,63 @@ pub enum Command {
     Train(TrainArgs),
     /// Reconstruction metrics of a saved SAE on activation vectors.
     Eval(EvalArgs),
+    /// Extract residual-stream activations of a language model on a text corpus; writes
+    /// OUT/acts-*.safetensors (one F32 [rows, d] tensor each, BOS rows dropped) and
+    /// OUT/manifest.json.
+    Acts(ActsArgs),
+    /// CE-loss-recovered of a saved SAE spliced into the model's residual stream:
+    /// (CE_zero − CE_sae) / (CE_zero − CE_clean), on held-out corpus sequences.
+    Ce(CeArgs),
+}
+
+/// Where the model and text come from (shared by `acts` and `ce`).
+#[derive(clap::Args, Debug)]
+pub struct LmArgs {
+    /// Model: `smollm2-135m` (after `genlab data fetch smollm2-135m`) or a Llama GGUF file.
+    #[arg(long, default_value = "smollm2-135m")]
+    model: String,
+    /// Layer ℓ: the residual stream after ℓ blocks (0 = embeddings), i.e. resid_pre of block ℓ.
+    #[arg(long)]
+    layer: usize,
+    /// Text: `kjv` or `shakespeare` (after `genlab data fetch`), or a UTF-8 text file.
+    #[arg(long)]
+    corpus: String,
+    /// Tokens per sequence, BOS included.
+    #[arg(long, default_value_t = 128)]
+    ctx: usize,
+    /// Sequences per forward pass.
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Seed of the order in which corpus sequences are taken.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ActsArgs {
+    #[command(flatten)]
+    lm: LmArgs,
+    /// Activation vectors to write (one per non-BOS token).
+    #[arg(long, default_value_t = 100_000)]
+    tokens: usize,
+    /// Vectors per shard file.
+    #[arg(long, default_value_t = 32768)]
+    shard_rows: usize,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CeArgs {
+    /// The SAE directory (SAELens layout).
+    #[arg(long)]
+    sae: PathBuf,
+    #[command(flatten)]
+    lm: LmArgs,
+    /// Held-out sequences to evaluate (taken from the end of the seeded corpus order).
+    #[arg(long, default_value_t = 32)]
+    sequences: usize,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -117,7 +183,101 @@ pub fn run(command: Command, progress: Progress) -> anyhow::Result<ExitCode> {
     match command {
         Command::Train(args) => train_cmd(args, progress),
         Command::Eval(args) => eval_cmd(args),
+        Command::Acts(args) => acts_cmd(args, progress),
+        Command::Ce(args) => ce_cmd(args, progress),
     }
+}
+
+/// The model, its file name, and the corpus cut into sequences.
+fn load_lm(lm: &LmArgs) -> anyhow::Result<(Llama, String, Sequences)> {
+    let cache = Cache::from_env();
+    let path = resolve_model(&lm.model, &cache)?;
+    let corpus = load_corpus(&lm.corpus, &cache)?;
+    let (model, tok) = Llama::load(&path, &device())
+        .with_context(|| format!("loading the model {}", path.display()))?;
+    if lm.layer > model.config.n_layer {
+        bail!(
+            "--layer {} does not exist (the model has layers 0..={})",
+            lm.layer,
+            model.config.n_layer
+        );
+    }
+    if lm.ctx > model.config.context {
+        bail!(
+            "--ctx {} is longer than the model's context of {} tokens",
+            lm.ctx,
+            model.config.context
+        );
+    }
+    let seqs = Sequences::new(&tok, &corpus.text, lm.ctx, lm.seed)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok((model, name, seqs))
+}
+
+fn acts_cmd(args: ActsArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
+    if args.out.join(MANIFEST).exists() {
+        bail!(
+            "{} already holds activations; choose another --out",
+            args.out.display()
+        );
+    }
+    let (model, name, seqs) = load_lm(&args.lm)?;
+    let config = ExtractConfig {
+        layer: args.lm.layer,
+        tokens: args.tokens,
+        batch: args.lm.batch,
+        shard_rows: args.shard_rows,
+    };
+    progress.set_prefix("sae acts");
+    let m = extract(
+        &model,
+        &name,
+        &seqs,
+        &args.lm.corpus,
+        args.lm.seed,
+        &config,
+        &args.out,
+        &mut progress,
+    )?;
+    println!(
+        "wrote {} vectors (d = {}) of layer {} from {} sequences of {} tokens of {} to {} in {} shard(s): {:.0} tokens/s",
+        m.tokens,
+        m.d,
+        m.layer,
+        m.sequences,
+        m.ctx,
+        m.corpus,
+        args.out.display(),
+        m.shards.len(),
+        m.tokens_per_second
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ce_cmd(args: CeArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
+    let (sae, _) = saelens::load(&args.sae)
+        .with_context(|| format!("loading the SAE in {}", args.sae.display()))?;
+    let (model, _, seqs) = load_lm(&args.lm)?;
+    let held_out = seqs.back(args.sequences)?;
+    progress.set_prefix("sae ce");
+    let r = ce_recovered(
+        &model,
+        &sae,
+        args.lm.layer,
+        held_out,
+        args.lm.batch,
+        &mut progress,
+    )?;
+    println!("sequences: {}", held_out.len());
+    println!("predictions: {}", r.predictions);
+    println!("ce_clean: {:.6}", r.ce_clean);
+    println!("ce_sae: {:.6}", r.ce_sae);
+    println!("ce_zero_ablation: {:.6}", r.ce_zero);
+    println!("ce_loss_recovered: {:.6}", r.score);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
