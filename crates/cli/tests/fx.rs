@@ -282,3 +282,49 @@ fn estimate_recovers_a_gain_applied_by_apply() {
     );
     assert!(bad.one_line_error().contains("unknown effect"));
 }
+
+#[test]
+fn estimate_recovers_a_two_effect_chain_with_a_rationale() {
+    let dir = tempfile::tempdir().unwrap();
+    let dry = genlab_fx::sources::source("drum", 16000, 1.0, 3).unwrap();
+    wav::write(&dir.path().join("d.wav"), &dry, SampleFormat::Float32).unwrap();
+    let calls = r#"[{"name": "distortion", "arguments": {"drive_db": 16}},
+                    {"name": "delay", "arguments": {"delay_seconds": 0.25, "feedback": 0.3, "mix": 0.5}}]"#;
+    genlab(
+        dir.path(),
+        &[
+            "fx", "apply", "--in", "d.wav", "--calls", calls, "--out", "w.wav",
+        ],
+    )
+    .ok();
+    let out = genlab(
+        dir.path(),
+        &["fx", "estimate", "--dry", "d.wav", "--wet", "w.wav"],
+    );
+    let v: Value = serde_json::from_str(out.ok()).unwrap();
+    let names: Vec<&str> = v["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["distortion", "delay"], "{v}");
+    assert_eq!(v["chain"][1]["arguments"]["delay_seconds"], 0.25);
+    let rationale = v["rationale"].as_str().unwrap();
+    assert!(rationale.contains("adding delay"), "{rationale}");
+    assert!(v["mrstft"].as_f64().unwrap() < 0.2 * v["mrstft_no_op"].as_f64().unwrap());
+    let bad = genlab(
+        dir.path(),
+        &[
+            "fx",
+            "estimate",
+            "--dry",
+            "d.wav",
+            "--wet",
+            "w.wav",
+            "--max-effects",
+            "0",
+        ],
+    );
+    assert!(bad.one_line_error().contains("--max-effects"));
+}

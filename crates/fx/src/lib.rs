@@ -14,30 +14,46 @@
 //!   reject | clamp | snap policy, rendering with a report.
 //! - [`sampler`], [`sources`], [`loudness`]: random chains on the step grid, procedural dry
 //!   sources, level measurement.
-//! - [`fft`], [`mrstft`], [`estimate`]: multi-resolution STFT distance and a first
-//!   analysis-by-synthesis estimator (one named effect's parameters by coordinate search on the
-//!   step grid).
+//! - [`fft`], [`mrstft`], [`estimate`]: multi-resolution STFT distance, the `ChainEstimator`
+//!   interface and the analysis-by-synthesis objective (coordinate search on the step grid).
+//! - Chain estimation: [`features`] and [`detect`] (interpretable descriptors, effect
+//!   detectors), [`search`] and [`rationale`] (tier 1: analysis-by-synthesis over orders, with a
+//!   written rationale), [`regression`] (tier 2: the fixed-order regression baseline),
+//!   [`metrics`] (presence, order, parameter and MRSTFT metrics), [`extra_sources`] (more
+//!   procedural sources), [`repro`] (`genlab repro fx`).
 //! - [`mcp`]: a Model Context Protocol server (JSON-RPC 2.0 over stdio) exposing `apply_chain`,
 //!   `list_effects` and one tool per effect, for LLM agents (`genlab fx mcp`).
 #![warn(missing_docs)]
 
 pub mod automation;
+pub mod bench;
 pub mod biquad;
 pub mod buffer;
 pub mod chain;
 pub mod dataset;
+pub mod detect;
 pub mod effects;
 pub mod estimate;
 pub mod execute;
+pub mod extra_sources;
+pub mod features;
 pub mod fft;
 pub mod loudness;
 pub mod mcp;
+pub mod metrics;
 pub mod mrstft;
 pub mod parse;
+pub mod rationale;
+pub mod recorded;
+pub mod regression;
 pub mod repro;
+pub mod resample;
 pub mod sampler;
 pub mod schema;
+pub mod search;
+pub mod soundfont;
 pub mod sources;
 pub mod spec;
+pub mod toolcaller;
 pub mod validate;
 pub mod wav;

@@ -10,9 +10,12 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use genlab_core::fsx;
 use genlab_fx::chain::RenderOptions;
-use genlab_fx::estimate::{FitOptions, fit_effect};
+use genlab_fx::estimate::{FitOptions, Pair, fit_effect};
 use genlab_fx::execute::{ExecuteOptions, execute_text};
+use genlab_fx::metrics::rendered_distance;
+use genlab_fx::rationale;
 use genlab_fx::schema::{self, Dialect};
+use genlab_fx::search::{SearchOptions, search};
 use genlab_fx::sources::{SOURCES, source};
 use genlab_fx::validate::Policy;
 use genlab_fx::wav::{self, SampleFormat};
@@ -31,10 +34,14 @@ pub enum Command {
     /// Apply a chain of tool calls to a WAV file; prints the report (what was clamped, levels,
     /// tail) as JSON.
     Apply(ApplyArgs),
-    /// Fit ONE named effect's parameters so that it turns DRY into WET (analysis-by-synthesis:
-    /// coordinate search on the step grid minimising the multi-resolution STFT distance);
-    /// prints {"chain": [...], "rationale": ...}. Effect detection and ordering are not
-    /// implemented yet.
+    /// Estimate the effect chain that turns DRY into WET; prints {"chain": [...], "rationale": ...}
+    ///
+    /// By default the whole ordered chain is estimated by analysis-by-synthesis: detectors
+    /// rank the likely effects from interpretable features (level, crest factor, dynamic range,
+    /// tail energy, echo lags, band gains, stereo balance), then a greedy search inserts
+    /// effects, fits their parameters on the step grid and compares orders, minimising the
+    /// multi-resolution STFT distance; an extra effect is kept only if it lowers the distance
+    /// by at least 5%. With --effect NAME only that effect's parameters are fitted.
     Estimate(EstimateArgs),
     /// Serve the effects to LLM agents over stdio with the Model Context Protocol
     ///
@@ -121,15 +128,22 @@ pub struct EstimateArgs {
     /// The processed WAV (same sample rate and channels).
     #[arg(long)]
     wet: PathBuf,
-    /// The effect to fit (see `genlab fx tools`).
+    /// Fit only this effect's parameters (see `genlab fx tools`) instead of a whole chain.
     #[arg(long)]
-    effect: String,
-    /// Analyse only the first SECONDS of both files (each candidate is re-rendered).
+    effect: Option<String>,
+    /// Analyse only the first SECONDS of the dry file (each candidate is re-rendered); when
+    /// the dry file is not cut, up to 0.5 s of the wet file after its end (tails) is kept.
     #[arg(long, default_value_t = 2.0)]
     max_seconds: f64,
-    /// Maximum coordinate-search passes over the parameters.
+    /// Maximum coordinate-search passes over the parameters (--effect mode).
     #[arg(long, default_value_t = 4)]
     passes: usize,
+    /// Longest chain to estimate (chain mode).
+    #[arg(long, default_value_t = 3)]
+    max_effects: usize,
+    /// Most candidate renders (chain mode).
+    #[arg(long, default_value_t = 800)]
+    budget: usize,
 }
 
 pub fn run(command: Command, progress: Progress) -> anyhow::Result<ExitCode> {
@@ -190,17 +204,68 @@ fn apply(args: ApplyArgs) -> anyhow::Result<()> {
 }
 
 fn estimate(args: EstimateArgs) -> anyhow::Result<()> {
-    let Some(spec) = genlab_fx::spec::effect(&args.effect) else {
-        bail!(
-            "unknown effect `{}` (see `genlab fx tools --dialect text`)",
-            args.effect
-        );
-    };
     if args.max_seconds.is_nan() || args.max_seconds <= 0.0 {
         bail!("--max-seconds must be positive");
     }
     let mut dry = wav::read(&args.dry)?;
     let mut wet = wav::read(&args.wet)?;
+    match args.effect.clone() {
+        Some(name) => estimate_effect(args, &name, dry, wet),
+        None => {
+            if !(1..=9).contains(&args.max_effects) {
+                bail!("--max-effects must be between 1 and 9");
+            }
+            if dry.sample_rate != wet.sample_rate || dry.n_channels() != wet.n_channels() {
+                bail!(
+                    "dry ({} Hz, {} ch) and wet ({} Hz, {} ch) must have the same sample rate and channel count",
+                    dry.sample_rate,
+                    dry.n_channels(),
+                    wet.sample_rate,
+                    wet.n_channels()
+                );
+            }
+            let len = (args.max_seconds * dry.sample_rate as f64) as usize;
+            // A cut dry file cannot explain the wet signal after the cut: compare equal lengths.
+            let max_tail_seconds = if dry.len() > len {
+                for ch in dry.channels.iter_mut().chain(wet.channels.iter_mut()) {
+                    ch.truncate(len);
+                }
+                0.0
+            } else {
+                0.5
+            };
+            let options = SearchOptions {
+                max_effects: args.max_effects,
+                budget: args.budget.max(1),
+                max_tail_seconds,
+                ..SearchOptions::default()
+            };
+            let started = Instant::now();
+            let found = search(&dry, &wet, &options)?;
+            let pair = Pair::new(&dry, &wet, Some(max_tail_seconds))?;
+            let out = serde_json::json!({
+                "chain": found.chain.to_calls(),
+                "rationale": rationale::explain(&found.trace),
+                "mrstft": rendered_distance(&pair, &found.chain)?,
+                "mrstft_no_op": rendered_distance(&pair, &Default::default())?,
+                "renders": found.trace.evaluations,
+                "seconds": started.elapsed().as_secs_f64(),
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
+    }
+}
+
+fn estimate_effect(
+    args: EstimateArgs,
+    name: &str,
+    mut dry: genlab_fx::buffer::AudioBuffer,
+    mut wet: genlab_fx::buffer::AudioBuffer,
+) -> anyhow::Result<()> {
+    let Some(spec) = genlab_fx::spec::effect(name) else {
+        bail!("unknown effect `{name}` (see `genlab fx tools --dialect text`)");
+    };
     let len = ((args.max_seconds * dry.sample_rate as f64) as usize)
         .min(dry.len())
         .min(wet.len());
