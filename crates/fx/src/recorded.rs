@@ -5,7 +5,7 @@
 //! - **music**: a crop of `seconds` at a uniformly random position in the whole collection (a
 //!   track is drawn with probability proportional to the room it has for the crop, then an
 //!   offset uniformly inside it), so every admissible second of music is equally likely;
-//! - **music-<track>**: the same inside one named track ([`TRACKS`]), so evaluation can hold out
+//! - **`music-<track>`**: the same inside one named track ([`TRACKS`]), so evaluation can hold out
 //!   a whole recording.
 //!
 //! A crop is taken at the output rate straight from the 8 kHz track by the band-limited
