@@ -29,6 +29,11 @@
 //! probability is a config value not in the public code. Per-example coins give the same
 //! expected mix with less gradient variance.)
 //!
+//! Effect, plan and end tokens can be up-weighted in the cross-entropy (`structure_weight`;
+//! default 1, i.e. a plain per-token mean). Measured once at 3 (plan variant, seed 0): exact
+//! set on new examples of the training sources 0.44 vs 0.41, parameter MAE 0.213 vs 0.194, and
+//! slightly worse on the held-out sweep — within seed-to-seed spread, so it is left at 1.
+//!
 //! Optimiser: AdamW (fused), warm-up + cosine schedule, gradient norm clipped to 1, through
 //! [`genlab_core::train::fit`]; the seed fixes initialisation, batches and dropout coins.
 
