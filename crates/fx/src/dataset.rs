@@ -3,25 +3,32 @@
 //! on the step grid ([`crate::sampler`]), and the chain rendered over the source.
 //!
 //! Held-out evaluation uses *source types* that training never saw: the caller picks the
-//! source names of each split (see [`crate::sources::SOURCES`]). Every example is seeded from
+//! source names of each split from [`known_sources`]: the procedural ones
+//! ([`crate::sources`], [`crate::extra_sources`]) and, when fetched into the cache, recorded
+//! music ([`crate::recorded`]) and SoundFont instruments ([`crate::soundfont`]). Every example is seeded from
 //! `(seed, index)`, so a split is reproducible and examples can be generated in any order.
 //!
 //! The wet signal keeps the chain's tail (reverb and echoes ring out past the dry length); the
 //! dry signal is not padded — estimators align the two by zero-padding the dry end.
 
+use std::path::PathBuf;
+
+use genlab_core::data::Cache;
 use genlab_core::train::SeededRng;
 use genlab_core::{Error, Result};
 use rand::Rng;
 
 use crate::buffer::AudioBuffer;
 use crate::chain::{Chain, RenderOptions, render};
+use crate::extra_sources::{EXTRA_SOURCES, HELD_OUT_SOURCES, extra_source};
 use crate::sampler::sample_chain;
 use crate::sources::{SOURCES, source};
+use crate::{recorded, soundfont};
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatasetSpec {
-    /// Source names to draw from, uniformly (each in [`SOURCES`]).
+    /// Source names to draw from, uniformly (each in [`known_sources`]).
     pub sources: Vec<String>,
     /// Number of examples.
     pub n: usize,
@@ -35,6 +42,8 @@ pub struct DatasetSpec {
     pub seconds: f64,
     /// Allow the stereo-only effects (panner, widener).
     pub stereo: bool,
+    /// The data cache, for the recorded and SoundFont sources (`None`: procedural only).
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// One training or evaluation example.
@@ -58,8 +67,14 @@ pub fn example(spec: &DatasetSpec, seed: u64, index: usize) -> Result<Example> {
     let n = rng.rng().random_range(spec.min_effects..=spec.max_effects);
     let chain = sample_chain(&mut rng, n, spec.stereo)?;
     let source_seed = rng.rng().random::<u64>();
-    let dry = source(name, spec.sample_rate, spec.seconds, source_seed)
-        .ok_or_else(|| Error::InvalidInput(format!("unknown source `{name}`")))?;
+    let cache = spec.cache_dir.as_ref().map(Cache::at);
+    let dry = dry_source(
+        name,
+        spec.sample_rate,
+        spec.seconds,
+        source_seed,
+        cache.as_ref(),
+    )?;
     let wet = render(&chain, &dry, RenderOptions::default())?.audio;
     wet.check_finite("rendered example")?;
     Ok(Example {
@@ -81,14 +96,60 @@ pub fn generate(spec: &DatasetSpec, seed: u64) -> Result<Vec<Example>> {
         .collect()
 }
 
+/// Every source name [`dry_source`] knows, procedural first.
+pub fn known_sources() -> Vec<String> {
+    SOURCES
+        .iter()
+        .chain(&EXTRA_SOURCES)
+        .chain(&HELD_OUT_SOURCES)
+        .map(|s| s.to_string())
+        .chain(recorded::names())
+        .chain(soundfont::names())
+        .collect()
+}
+
+/// The dry source `name`, `seconds` long at `sample_rate`, from `seed`. The recorded and
+/// SoundFont sources read `cache` (a clear [`Error::MissingData`] when it lacks their data,
+/// [`Error::InvalidInput`] when there is no cache at all).
+pub fn dry_source(
+    name: &str,
+    sample_rate: u32,
+    seconds: f64,
+    seed: u64,
+    cache: Option<&Cache>,
+) -> Result<AudioBuffer> {
+    if let Some(audio) = source(name, sample_rate, seconds, seed)
+        .or_else(|| extra_source(name, sample_rate, seconds, seed))
+    {
+        return Ok(audio);
+    }
+    let recorded = recorded::names().iter().any(|n| n == name);
+    if !recorded && !soundfont::names().iter().any(|n| n == name) {
+        return Err(Error::InvalidInput(format!(
+            "unknown source `{name}` (known: {})",
+            known_sources().join(", ")
+        )));
+    }
+    let cache = cache
+        .ok_or_else(|| Error::InvalidInput(format!("source `{name}` needs the data cache")))?;
+    if recorded {
+        recorded::source(name, cache, sample_rate, seconds, seed)
+    } else {
+        soundfont::source(name, cache, sample_rate, seconds, seed)
+    }
+}
+
 fn validate(spec: &DatasetSpec) -> Result<()> {
     if spec.sources.is_empty() {
-        return Err(Error::InvalidInput("a dataset needs at least one source".into()));
+        return Err(Error::InvalidInput(
+            "a dataset needs at least one source".into(),
+        ));
     }
-    if let Some(bad) = spec.sources.iter().find(|s| !SOURCES.contains(&s.as_str())) {
+    let known = known_sources();
+    if let Some(bad) = spec.sources.iter().find(|s| !known.contains(s)) {
         return Err(Error::InvalidInput(format!(
             "unknown source `{bad}` (known: {})",
-            SOURCES.join(", ")
+            known.join(", ")
         )));
     }
     if spec.min_effects == 0 || spec.min_effects > spec.max_effects {
@@ -119,6 +180,7 @@ mod tests {
             sample_rate: 16_000,
             seconds: 0.25,
             stereo: true,
+            cache_dir: None,
         }
     }
 
@@ -137,6 +199,24 @@ mod tests {
             assert!(e.wet.len() >= e.dry.len());
             assert_eq!(e.dry.len(), 4000);
         }
+    }
+
+    /// Procedural sources need no cache; real ones say what is missing.
+    #[test]
+    fn sources_resolve_by_name() {
+        for name in ["pluck", "tones", "arp"] {
+            assert_eq!(dry_source(name, 8000, 0.1, 1, None).unwrap().len(), 800);
+        }
+        let no_cache = dry_source("music", 8000, 0.1, 1, None).unwrap_err();
+        assert!(no_cache.to_string().contains("cache"), "{no_cache}");
+        let empty = tempfile::tempdir().unwrap();
+        let missing = dry_source("sf2-piano", 8000, 0.1, 1, Some(&Cache::at(empty.path())));
+        assert!(
+            matches!(missing, Err(Error::MissingData { .. })),
+            "{missing:?}"
+        );
+        let unknown = dry_source("violin", 8000, 0.1, 1, None).unwrap_err();
+        assert!(unknown.to_string().contains("sf2-piano"), "{unknown}");
     }
 
     #[test]

@@ -15,16 +15,12 @@
 //!   alternating left/right placement (`g = 0.8 ± 0.2`), so dynamics and stereo width are
 //!   observable.
 //!
-//! [`example`] draws a chain like [`crate::dataset`] does and renders it over one of these.
+//! [`crate::dataset`] draws examples over these by name.
 
 use genlab_core::train::SeededRng;
-use genlab_core::{Error, Result};
 use rand::Rng;
 
 use crate::buffer::AudioBuffer;
-use crate::chain::{RenderOptions, render};
-use crate::dataset::Example;
-use crate::sampler::sample_chain;
 
 /// Extra training sources.
 pub const EXTRA_SOURCES: [&str; 2] = ["tones", "noise"];
@@ -117,38 +113,6 @@ fn noise(n: usize, sr: f64, rng: &mut SeededRng) -> Vec<f32> {
     out
 }
 
-/// Example `index` over the extra source `name`: a chain of `min..=max` effects drawn like the
-/// dataset's, rendered with its tail. Depends only on `(name, seed, index, …)`.
-#[allow(clippy::too_many_arguments)]
-pub fn example(
-    name: &str,
-    sample_rate: u32,
-    seconds: f64,
-    min_effects: usize,
-    max_effects: usize,
-    seed: u64,
-    index: usize,
-) -> Result<Example> {
-    if min_effects == 0 || min_effects > max_effects {
-        return Err(Error::InvalidInput(format!(
-            "chain length range {min_effects}..={max_effects} is empty or starts at 0"
-        )));
-    }
-    let mut rng = SeededRng::new(seed ^ (index as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
-    let n = rng.rng().random_range(min_effects..=max_effects);
-    let chain = sample_chain(&mut rng, n, true)?;
-    let dry = extra_source(name, sample_rate, seconds, rng.rng().random::<u64>())
-        .ok_or_else(|| Error::InvalidInput(format!("unknown extra source `{name}`")))?;
-    let wet = render(&chain, &dry, RenderOptions::default())?.audio;
-    wet.check_finite("rendered example")?;
-    Ok(Example {
-        source: name.to_string(),
-        dry,
-        chain,
-        wet,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,9 +130,5 @@ mod tests {
             assert_ne!(a.channels[0], a.channels[1], "{name} is not mono");
         }
         assert!(extra_source("violin", 16000, 1.0, 1).is_none());
-        let e = example("tones", 16000, 0.5, 2, 2, 9, 3).unwrap();
-        assert_eq!(e.chain.stages.len(), 2);
-        assert!(e.wet.len() >= e.dry.len());
-        assert!(example("noise", 16000, 0.5, 0, 2, 9, 3).is_err());
     }
 }

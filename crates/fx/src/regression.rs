@@ -550,6 +550,7 @@ mod tests {
             sample_rate: 16_000,
             seconds: 0.5,
             stereo: true,
+            cache_dir: None,
         };
         let data = generate(&spec, 3).unwrap();
         let feats: Vec<Vec<f32>> = data

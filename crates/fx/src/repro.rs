@@ -7,13 +7,14 @@
 //!          step grid (crate::dataset); LP-Fx triviality filter: drop pairs whose MRSTFT(wet, dry)
 //!          < 0.3. Training sources: pluck, pad, drum (crate::sources) and tones, noise
 //!          (crate::extra_sources) — [`training_set`]. Held-out test sources: sweep and arp
-//!          (never seen in training), the same number of pairs for each N and source —
-//!          [`test_set`]
+//!          (never seen in training) and, when fetched, recorded music and a SoundFont piano;
+//!          the same number of pairs for each N and source, ≈ 60 in all — [`test_set`]
 //! window   every measurement keeps 0.5 s of wet signal after the dry end (long echo tails are
 //!          cut there, for every arm alike)
 //! arms     tier 1  analysis-by-synthesis (crate::search; detectors + greedy MRSTFT search)
 //!          tier 2  regression baseline (crate::regression; presence + parameters, fixed order)
-//!          [tier 3 the autoregressive tool-caller — plugged in by the lead, see `TIER 3` below]
+//!          tier 3  the autoregressive tool-caller (crate::toolcaller), with and without a plan
+//!                  (the effect set) before the ordered calls
 //!          no-op and random-chain baselines
 //! metrics  crate::metrics: validity, presence P/R/F1 and exact set, Spearman ρ / Kendall τ,
 //!          exact-order accuracy (N ≥ 2), normalised parameter MAE, MRSTFT of the re-render;
@@ -28,8 +29,10 @@
 //! (0.45·fs), so its cut-off above that is not identifiable (it counts in the parameter MAE).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Instant;
 
+use genlab_core::data::Cache;
 use genlab_core::experiment::{ExperimentInfo, ReproOptions};
 use genlab_core::report::bars::{Bar, bars};
 use genlab_core::report::{self, Arms, Better, Figure, LineSeries, Report, Table};
@@ -37,18 +40,17 @@ use genlab_core::train::Observer;
 use genlab_core::{Error, Result};
 use rayon::prelude::*;
 
+use crate::buffer::AudioBuffer;
 use crate::chain::Chain;
-use crate::dataset::{DatasetSpec, Example, example};
+use crate::dataset::{DatasetSpec, Example, dry_source, example};
 use crate::estimate::{
     ChainEstimator, ChainObjective, Estimate, NoOp, Pair, RandomChain, SEARCH_RESOLUTIONS,
 };
-use crate::extra_sources::{self, EXTRA_SOURCES, HELD_OUT_SOURCES};
 use crate::metrics::{ExampleScore, Summary, evaluate, per_effect, summarise};
 use crate::mrstft::{AURALOSS, Resolution};
 use crate::regression::{RegressionConfig, features, train};
 use crate::search::{AnalysisBySynthesis, SearchOptions};
 use crate::spec::EFFECTS;
-use crate::buffer::AudioBuffer;
 use crate::toolcaller::ToolCaller;
 use crate::toolcaller::audio::FeatureConfig;
 use crate::toolcaller::corpus::Corpus;
@@ -69,12 +71,18 @@ const MAX_TAIL_SECONDS: f64 = 0.5;
 const MAX_EFFECTS: usize = 3;
 /// LP-Fx triviality threshold on MRSTFT(wet, dry) for N < 5.
 const TRIVIAL: f64 = 0.3;
-const TRAIN_SOURCES: [&str; 3] = ["pluck", "pad", "drum"];
-const TEST_SOURCES: [&str; 1] = ["sweep"];
+/// Procedural training sources (crate::sources, crate::extra_sources).
+const TRAIN_SOURCES: [&str; 5] = ["pluck", "pad", "drum", "tones", "noise"];
+/// Procedural held-out sources, never seen in training.
+const TEST_SOURCES: [&str; 2] = ["sweep", "arp"];
+/// Real-audio held-out sources, used when their data is in the cache (recorded music,
+/// a SoundFont piano).
+const REAL_TEST_SOURCES: [&str; 2] = ["music", "sf2-piano"];
 
 struct Scale {
     train_n: usize,
-    test_per_n: usize,
+    /// Test pairs in all, split evenly over chain lengths and test sources.
+    test_pairs: usize,
     regression: RegressionConfig,
     search: SearchOptions,
     /// Tier 3: optimisation steps and batch size of each variant (plan / no plan).
@@ -98,7 +106,7 @@ impl Scale {
         };
         Scale {
             train_n: if quick { 300 } else { 2000 },
-            test_per_n: if quick { 2 } else { 10 },
+            test_pairs: if quick { 12 } else { 60 },
             regression,
             search,
             tool_caller_steps: if quick { 150 } else { 1000 },
@@ -156,9 +164,16 @@ fn train_tier3(
         .collect()
 }
 
-fn spec(sources: &[&str], n: usize, min_effects: usize, max_effects: usize) -> DatasetSpec {
+fn spec(
+    sources: &[&str],
+    n: usize,
+    min_effects: usize,
+    max_effects: usize,
+    cache_dir: Option<&Path>,
+) -> DatasetSpec {
     DatasetSpec {
         sources: sources.iter().map(|s| s.to_string()).collect(),
+        cache_dir: cache_dir.map(Path::to_path_buf),
         n,
         min_effects,
         max_effects,
@@ -201,50 +216,51 @@ fn non_trivial(
     Ok(kept)
 }
 
-/// The training pairs every learned tier uses: `n` non-trivial pairs, N uniform in 1..=3;
-/// three in five over the dataset's training sources (pluck, pad, drum), the others over the
-/// extra sources (tones, noise; [`crate::extra_sources`]). Filtered with the search
-/// resolutions (cheaper; training labels only need "audibly processed").
+/// The training pairs every learned tier uses: `n` non-trivial pairs, N uniform in 1..=3,
+/// sources uniform over [`TRAIN_SOURCES`]. Filtered with the search resolutions (cheaper;
+/// training labels only need "audibly processed").
 pub fn training_set(n: usize, seed: u64) -> Result<Vec<Example>> {
-    let spec = spec(&TRAIN_SOURCES, n, 1, MAX_EFFECTS);
-    let make = |i: usize| match i % 5 {
-        k @ 3..=4 => extra_sources::example(
-            EXTRA_SOURCES[k - 3],
-            SAMPLE_RATE,
-            SECONDS,
-            1,
-            MAX_EFFECTS,
-            seed,
-            i,
-        ),
-        _ => example(&spec, seed, i),
-    };
-    non_trivial(n, &make, &SEARCH_RESOLUTIONS)
+    let spec = spec(&TRAIN_SOURCES, n, 1, MAX_EFFECTS, None);
+    non_trivial(n, &|i| example(&spec, seed, i), &SEARCH_RESOLUTIONS)
 }
 
-/// The held-out test pairs: for each N in 1..=3 and each test source (sweep, arp), `per_n`
-/// non-trivial pairs, filtered with the auraloss resolutions (the LP-Fx rule).
-pub fn test_set(per_n: usize, seed: u64) -> Result<Vec<Example>> {
-    let mut out = Vec::with_capacity(2 * per_n * MAX_EFFECTS);
+/// The held-out test pairs: for each N in 1..=3 and each of `sources`, `per_n` non-trivial
+/// pairs, filtered with the auraloss resolutions (the LP-Fx rule).
+pub fn test_set(
+    per_n: usize,
+    seed: u64,
+    sources: &[String],
+    cache_dir: Option<&Path>,
+) -> Result<Vec<Example>> {
+    let mut out = Vec::with_capacity(sources.len() * per_n * MAX_EFFECTS);
     for n in 1..=MAX_EFFECTS {
-        let s = spec(&TEST_SOURCES, per_n, n, n);
-        let set_seed = seed ^ (0x7e57 + n as u64);
-        out.extend(non_trivial(
-            per_n,
-            &|i| example(&s, set_seed, i),
-            &AURALOSS,
-        )?);
-        let make = |i| {
-            extra_sources::example(HELD_OUT_SOURCES[0], SAMPLE_RATE, SECONDS, n, n, set_seed, i)
-        };
-        out.extend(non_trivial(per_n, &make, &AURALOSS)?);
+        for (k, source) in sources.iter().enumerate() {
+            let s = spec(&[source.as_str()], per_n, n, n, cache_dir);
+            let set_seed = seed ^ (0x7e57 + n as u64) ^ ((k as u64) << 32);
+            out.extend(non_trivial(
+                per_n,
+                &|i| example(&s, set_seed, i),
+                &AURALOSS,
+            )?);
+        }
     }
     Ok(out)
 }
 
-/// Every test source name.
-fn test_sources() -> Vec<&'static str> {
-    [TEST_SOURCES.as_slice(), HELD_OUT_SOURCES.as_slice()].concat()
+/// The held-out sources of this run: the procedural ones, then each real-audio one whose data
+/// is in the cache.
+fn test_sources(cache_dir: &Path) -> Vec<String> {
+    let cache = Cache::at(cache_dir);
+    TEST_SOURCES
+        .iter()
+        .map(|s| s.to_string())
+        .chain(
+            REAL_TEST_SOURCES
+                .iter()
+                .filter(|name| dry_source(name, SAMPLE_RATE, 0.05, 0, Some(&cache)).is_ok())
+                .map(|s| s.to_string()),
+        )
+        .collect()
 }
 
 /// Arm metrics: the overall summary, the N ≥ 2 summary and one per chain length.
@@ -292,17 +308,18 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     let mut seconds = serde_json::Map::new();
 
     // ---- data ----
+    let sources = test_sources(&opts.cache_dir);
+    let per_n = (scale.test_pairs / (MAX_EFFECTS * sources.len())).max(1);
     observer.message(&format!(
-        "generating {} training pairs ({}, {}) and {} test pairs per N and source ({})",
+        "generating {} training pairs ({}) and {} test pairs per N and source ({})",
         scale.train_n,
         TRAIN_SOURCES.join(", "),
-        EXTRA_SOURCES.join(", "),
-        scale.test_per_n,
-        test_sources().join(", ")
+        per_n,
+        sources.join(", ")
     ));
     let phase = Instant::now();
     let train_set = training_set(scale.train_n, opts.seed)?;
-    let test_set = test_set(scale.test_per_n, opts.seed)?;
+    let test_set = test_set(per_n, opts.seed, &sources, Some(&opts.cache_dir))?;
     let train_features: Vec<Vec<f32>> = train_set
         .par_iter()
         .map(|e| features(&e.dry, &e.wet, MAX_TAIL_SECONDS))
@@ -329,7 +346,10 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     };
     let phase = Instant::now();
     let tier3 = train_tier3(&train_set, &scale, opts.seed, observer)?;
-    seconds.insert("train tier 3 (both variants)".into(), phase.elapsed().as_secs_f64().into());
+    seconds.insert(
+        "train tier 3 (both variants)".into(),
+        phase.elapsed().as_secs_f64().into(),
+    );
     let mut estimators: Vec<&dyn ChainEstimator> = vec![&tier1, &regressor];
     estimators.extend(tier3.iter().map(|(t, _)| t as &dyn ChainEstimator));
     estimators.extend([&NoOp as &dyn ChainEstimator, &random]);
@@ -377,8 +397,8 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
         by_length_table(&all_scores),
         per_effect_table(&all_scores),
     ];
-    let sources: Vec<&str> = test_set.iter().map(|e| e.source.as_str()).collect();
-    tables.push(by_source_table(&all_scores, &sources));
+    let example_sources: Vec<&str> = test_set.iter().map(|e| e.source.as_str()).collect();
+    tables.push(by_source_table(&all_scores, &example_sources, &sources));
 
     // ---- figures ----
     let figures = vec![
@@ -392,12 +412,11 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     r.arms = arms.clone();
     r.tables = tables;
     r.figures = figures;
-    let train_sources = [TRAIN_SOURCES.as_slice(), EXTRA_SOURCES.as_slice()].concat();
     r.config = serde_json::json!({
         "sample_rate": SAMPLE_RATE, "seconds": SECONDS, "max_tail_seconds": MAX_TAIL_SECONDS,
         "max_effects": MAX_EFFECTS, "trivial_mrstft": TRIVIAL, "stereo": true,
-        "train_sources": train_sources, "test_sources": test_sources(),
-        "train_pairs": train_chains.len(), "test_pairs_per_n_and_source": scale.test_per_n,
+        "train_sources": TRAIN_SOURCES, "test_sources": sources,
+        "train_pairs": train_chains.len(), "test_pairs_per_n_and_source": per_n,
         "regression": scale.regression,
         "search": {
             "max_effects": scale.search.max_effects, "candidates": scale.search.candidates,
@@ -439,10 +458,14 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
                 .join(", "),
         ),
         format!(
-            "Test pairs use the {} sources, never seen in training; training uses {} and {}. 16 kHz stereo, 1 s dry, 0.5 s of tail kept in every measurement.",
-            test_sources().join(" and "),
+            "Test pairs use the {} sources, never seen in training{}; training uses {}. 16 kHz stereo, 1 s dry, 0.5 s of tail kept in every measurement.",
+            sources.join(", "),
+            if sources.len() > TEST_SOURCES.len() {
+                " (music: recorded tracks, 8 kHz originals resampled; sf2-piano: TimGM6mb SoundFont)"
+            } else {
+                " (real-audio test sources skipped: run `genlab data fetch moh-music` and `genlab data fetch timgm6mb`)"
+            },
             TRAIN_SOURCES.join(", "),
-            EXTRA_SOURCES.join(", ")
         ),
         "Tier 1 searches with cheaper STFT resolutions (50 % overlap: hops 512/1024/256) and reports with the auraloss ones; a render budget bounds its cost per pair (see config).".into(),
         "Sweep channels are identical, so a stereo widener alone does nothing on them (side = 0), and its constant level makes a compressor or limiter act almost as a fixed gain: such effects are present in the truth but barely observable, for every arm (see the by-source table; the arp source has dynamics and stereo spread).".into(),
@@ -522,14 +545,18 @@ fn by_length_table(all: &[(String, Vec<ExampleScore>)]) -> Table {
     }
 }
 
-fn by_source_table(all: &[(String, Vec<ExampleScore>)], sources: &[&str]) -> Table {
+fn by_source_table(
+    all: &[(String, Vec<ExampleScore>)],
+    example_sources: &[&str],
+    sources: &[String],
+) -> Table {
     let mut rows = Vec::new();
     for (name, scores) in all {
-        for source in test_sources() {
+        for source in sources {
             let sel: Vec<ExampleScore> = scores
                 .iter()
-                .zip(sources)
-                .filter(|(_, s)| **s == source)
+                .zip(example_sources)
+                .filter(|(_, s)| **s == source.as_str())
                 .map(|(x, _)| x.clone())
                 .collect();
             let s = summarise(&sel);
@@ -657,12 +684,10 @@ mod tests {
             sources.contains("tones") || sources.contains("noise"),
             "{sources:?}"
         );
-        let test = test_set(2, 4).unwrap();
+        let procedural: Vec<String> = TEST_SOURCES.iter().map(|s| s.to_string()).collect();
+        let test = test_set(2, 4, &procedural, None).unwrap();
         assert_eq!(test.len(), 12);
-        assert!(
-            test.iter()
-                .all(|e| test_sources().contains(&e.source.as_str()))
-        );
+        assert!(test.iter().all(|e| procedural.contains(&e.source)));
         assert_eq!(test.iter().filter(|e| e.source == "arp").count(), 6);
         let lengths: Vec<usize> = test.iter().map(|e| e.chain.stages.len()).collect();
         assert_eq!(lengths, vec![1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);

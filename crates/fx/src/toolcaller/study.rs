@@ -92,6 +92,7 @@ impl StudyConfig {
             sample_rate: self.sample_rate,
             seconds: self.seconds,
             stereo: true,
+            cache_dir: None,
         }
     }
 }

@@ -379,6 +379,7 @@ mod tests {
             sample_rate: 8000,
             seconds: 0.25,
             stereo: true,
+            cache_dir: None,
         };
         let corpus = Corpus::generate(&spec, 3, features, &mut NoObserver).unwrap();
         let config = TrainConfig {
