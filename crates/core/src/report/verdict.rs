@@ -129,10 +129,15 @@ pub fn across_seeds(per_seed: &[Verdict]) -> Result<Verdict> {
     })
 }
 
-/// A claim made of several conditions: holds iff all hold; margin = the smallest margin.
+/// A claim made of several conditions: holds iff all hold. The headline part (metric, arms,
+/// margin) is the failing part with the smallest margin, or the smallest margin of all when
+/// every part holds — a part that holds never stands for a claim that fails.
 pub fn all_of(name: &str, parts: Vec<Verdict>) -> Verdict {
     let holds = !parts.is_empty() && parts.iter().all(|v| v.holds);
-    let worst = parts.iter().min_by(|a, b| a.margin.total_cmp(&b.margin));
+    let worst = parts
+        .iter()
+        .filter(|v| holds || !v.holds)
+        .min_by(|a, b| a.margin.total_cmp(&b.margin));
     let detail = parts
         .iter()
         .map(|v| format!("[{}] {}", if v.holds { "ok" } else { "FAIL" }, v.detail))
@@ -216,5 +221,23 @@ mod tests {
         assert!(!all.holds && all.margin < 0.0);
         assert!(!all_of("none", vec![]).holds);
         assert_eq!(mean_std(&[1.0, 3.0]), (2.0, 2f64.sqrt()));
+    }
+
+    /// A failing part with a larger margin than a holding one is still the headline.
+    #[test]
+    fn failing_part_is_the_headline() {
+        let part = |holds, margin, metric: &str| Verdict {
+            holds,
+            metric: metric.into(),
+            method_arm: "m".into(),
+            baseline_arm: "b".into(),
+            margin,
+            detail: String::new(),
+        };
+        let all = all_of("x", vec![part(true, 0.01, "held"), part(false, 0.5, "failed")]);
+        assert!(!all.holds);
+        assert_eq!((all.metric.as_str(), all.margin), ("failed", 0.5));
+        let all = all_of("x", vec![part(true, 0.3, "a"), part(true, 0.1, "b")]);
+        assert_eq!((all.metric.as_str(), all.margin), ("b", 0.1));
     }
 }
