@@ -234,7 +234,10 @@ mod tests {
             margin,
             detail: String::new(),
         };
-        let all = all_of("x", vec![part(true, 0.01, "held"), part(false, 0.5, "failed")]);
+        let all = all_of(
+            "x",
+            vec![part(true, 0.01, "held"), part(false, 0.5, "failed")],
+        );
         assert!(!all.holds);
         assert_eq!((all.metric.as_str(), all.margin), ("failed", 0.5));
         let all = all_of("x", vec![part(true, 0.3, "a"), part(true, 0.1, "b")]);

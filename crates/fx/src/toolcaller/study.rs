@@ -230,7 +230,7 @@ mod tests {
     /// The default study, for measurement: `cargo test --release -p genlab-fx
     /// toolcaller::study -- --ignored --nocapture` (several minutes).
     #[test]
-    #[ignore]
+    #[ignore = "measurement, several minutes: run with --ignored --nocapture to print the plan vs no-plan study"]
     fn standard_study_beats_chance() {
         let quick = std::env::var("TOOLCALLER_QUICK").is_ok();
         let config = if quick {
@@ -257,7 +257,7 @@ mod tests {
     /// Development: one data set, several training settings (`TOOLCALLER_TRIALS` = JSON list of
     /// partial [`TrainConfig`] overrides, e.g. `[{"lr": 0.003}]`).
     #[test]
-    #[ignore]
+    #[ignore = "development sweep of training settings (TOOLCALLER_TRIALS), minutes per setting"]
     fn trials() {
         let config = StudyConfig::standard(0);
         let data = prepare(&config, &mut NoObserver).unwrap();
