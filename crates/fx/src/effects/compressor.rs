@@ -8,6 +8,11 @@
 //! - branching one-pole ballistics: `ρ[n] = α_A ρ[n-1] + (1-α_A) r[n]` if `r[n] > ρ[n-1]`
 //!   (attack) else `α_R ρ[n-1] + (1-α_R) r[n]` (release), `α = exp(-1/(τ·fs))`
 //! - output `y_c[n] = x_c[n] · 10^((M - ρ[n])/20)` with make-up gain `M` dB.
+//!
+//! Speed (this is the per-sample hot loop): below the threshold `r[n] = 0` is known from the
+//! linear peak without a `log10`; while `ρ = 0` the gain is the constant make-up gain; and a
+//! released reduction under 10⁻⁶ dB (a gain error below f32 resolution) is flushed to 0 so the
+//! fast path resumes instead of decaying towards 0 forever.
 
 use std::ops::Range;
 
@@ -23,7 +28,14 @@ pub struct Compressor {
     release: f64,
     makeup_db: f64,
     reduction_db: f64,
+    /// `10^(T/20)`: peaks at or below it need no gain reduction.
+    threshold_amplitude: f64,
+    /// `10^(M/20)`.
+    makeup_amplitude: f32,
 }
+
+/// A gain reduction (dB) this small is treated as none.
+const NEGLIGIBLE_DB: f64 = 1e-6;
 
 impl Compressor {
     /// A compressor at rest (call `set` before use).
@@ -36,6 +48,8 @@ impl Compressor {
             release: 0.0,
             makeup_db: 0.0,
             reduction_db: 0.0,
+            threshold_amplitude: 1.0,
+            makeup_amplitude: 1.0,
         }
     }
 }
@@ -47,19 +61,33 @@ impl Effect for Compressor {
         self.attack = one_pole(v[2], self.sample_rate);
         self.release = one_pole(v[3], self.sample_rate);
         self.makeup_db = v[4];
+        self.threshold_amplitude = db_to_amplitude(self.threshold_db);
+        self.makeup_amplitude = db_to_amplitude(self.makeup_db) as f32;
     }
 
     fn process(&mut self, channels: &mut [Vec<f32>], range: Range<usize>) {
         for n in range {
             let peak = channels.iter().fold(0.0f32, |m, c| m.max(c[n].abs())) as f64;
-            let level_db = 20.0 * peak.max(1e-10).log10();
-            let target = (self.slope * (level_db - self.threshold_db)).max(0.0);
+            let target = if peak > self.threshold_amplitude {
+                (self.slope * (20.0 * peak.log10() - self.threshold_db)).max(0.0)
+            } else {
+                0.0
+            };
+            if target == 0.0 && self.reduction_db == 0.0 {
+                for c in channels.iter_mut() {
+                    c[n] *= self.makeup_amplitude;
+                }
+                continue;
+            }
             let alpha = if target > self.reduction_db {
                 self.attack
             } else {
                 self.release
             };
             self.reduction_db = alpha * self.reduction_db + (1.0 - alpha) * target;
+            if self.reduction_db < NEGLIGIBLE_DB {
+                self.reduction_db = 0.0;
+            }
             let g = db_to_amplitude(self.makeup_db - self.reduction_db) as f32;
             for c in channels.iter_mut() {
                 c[n] *= g;
@@ -106,6 +134,43 @@ mod tests {
         // Below the threshold only the make-up gain applies.
         let out = settle(0.01, &[-20.0, 4.0, 5.0, 50.0, 6.0]);
         assert!((20.0 * (out as f64 / 0.01).log10() - 6.0).abs() < 1e-4);
+    }
+
+    /// The fast paths agree with the plain per-sample formula (log level, ballistics, powf
+    /// gain) on a signal that crosses the threshold both ways and falls silent.
+    #[test]
+    fn fast_paths_match_the_plain_formula() {
+        let v = [-18.0, 4.0, 2.0, 30.0, 3.0];
+        let n = 8000;
+        let signal: Vec<f32> = (0..n)
+            .map(|i| {
+                let env = if (2000..5000).contains(&i) { 0.9 } else { 0.02 };
+                env * (i as f32 * 0.07).sin()
+            })
+            .collect();
+        let mut fast = Compressor::new(8000.0);
+        fast.set(&v);
+        let mut ch = vec![signal.clone(), signal.iter().map(|x| -0.5 * x).collect()];
+        fast.process(&mut ch, 0..n);
+        let (slope, attack, release) = (
+            1.0 - 1.0 / v[1],
+            one_pole(v[2], 8000.0),
+            one_pole(v[3], 8000.0),
+        );
+        let mut rho = 0.0f64;
+        for i in 0..n {
+            let peak = signal[i].abs().max((0.5 * signal[i]).abs()) as f64;
+            let target = (slope * (20.0 * peak.max(1e-10).log10() - v[0])).max(0.0);
+            let alpha = if target > rho { attack } else { release };
+            rho = alpha * rho + (1.0 - alpha) * target;
+            let g = db_to_amplitude(v[4] - rho) as f32;
+            let want = signal[i] * g;
+            assert!(
+                (ch[0][i] - want).abs() <= 1e-6 * (1.0 + want.abs()),
+                "sample {i}: {} vs {want}",
+                ch[0][i]
+            );
+        }
     }
 
     #[test]
