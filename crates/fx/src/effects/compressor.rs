@@ -12,7 +12,9 @@
 //! Speed (this is the per-sample hot loop): below the threshold `r[n] = 0` is known from the
 //! linear peak without a `log10`; while `ρ = 0` the gain is the constant make-up gain; and a
 //! released reduction under 10⁻⁶ dB (a gain error below f32 resolution) is flushed to 0 so the
-//! fast path resumes instead of decaying towards 0 forever.
+//! fast path resumes instead of decaying towards 0 forever. The level and the gain are computed
+//! in f32 (`log10`, `exp`; relative gain error ~1e-7, below the f32 signal's own resolution);
+//! the ballistics state stays f64.
 
 use std::ops::Range;
 
@@ -33,6 +35,9 @@ pub struct Compressor {
     /// `10^(M/20)`.
     makeup_amplitude: f32,
 }
+
+/// `ln(10)/20`: `10^(x/20) = exp(x · ln(10)/20)`.
+const DB_TO_NEPER: f32 = std::f32::consts::LN_10 / 20.0;
 
 /// A gain reduction (dB) this small is treated as none.
 const NEGLIGIBLE_DB: f64 = 1e-6;
@@ -69,7 +74,7 @@ impl Effect for Compressor {
         for n in range {
             let peak = channels.iter().fold(0.0f32, |m, c| m.max(c[n].abs())) as f64;
             let target = if peak > self.threshold_amplitude {
-                (self.slope * (20.0 * peak.log10() - self.threshold_db)).max(0.0)
+                (self.slope * (20.0 * (peak as f32).log10() as f64 - self.threshold_db)).max(0.0)
             } else {
                 0.0
             };
@@ -88,7 +93,7 @@ impl Effect for Compressor {
             if self.reduction_db < NEGLIGIBLE_DB {
                 self.reduction_db = 0.0;
             }
-            let g = db_to_amplitude(self.makeup_db - self.reduction_db) as f32;
+            let g = ((self.makeup_db - self.reduction_db) as f32 * DB_TO_NEPER).exp();
             for c in channels.iter_mut() {
                 c[n] *= g;
             }
