@@ -54,6 +54,8 @@ pub mod search;
 pub mod soundfont;
 pub mod sources;
 pub mod spec;
+#[cfg(test)]
+mod testutil;
 pub mod toolcaller;
 pub mod validate;
 pub mod wav;

@@ -195,18 +195,8 @@ mod tests {
     use super::*;
     use crate::loudness::levels;
 
-    /// The environment's cache when `moh-music` is fetched there; tests skip otherwise.
     fn cached() -> Option<Cache> {
-        let cache = Cache::from_env();
-        if is_fetched(&cache, DATASET) {
-            Some(cache)
-        } else {
-            eprintln!(
-                "skipped: `{DATASET}` is not in {} (run `genlab data fetch {DATASET}`)",
-                cache.dir().display()
-            );
-            None
-        }
+        crate::testutil::cached(DATASET)
     }
 
     #[test]

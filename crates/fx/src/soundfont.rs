@@ -411,16 +411,7 @@ mod tests {
     use crate::loudness::levels;
 
     fn cached() -> Option<Cache> {
-        let cache = Cache::from_env();
-        if is_fetched(&cache, DATASET) {
-            Some(cache)
-        } else {
-            eprintln!(
-                "skipped: `{DATASET}` is not in {} (run `genlab data fetch {DATASET}`)",
-                cache.dir().display()
-            );
-            None
-        }
+        crate::testutil::cached(DATASET)
     }
 
     #[test]
