@@ -57,6 +57,20 @@ impl FitConfig {
             eval_every: 0,
         }
     }
+
+    /// [`FitConfig::constant`]'s setting with a warm-up (the first 5% of the steps) and a
+    /// cosine decay from `lr` to `lr · 0.05`.
+    pub fn warmup_cosine(steps: u64, lr: f64) -> Self {
+        FitConfig {
+            schedule: LrSchedule::WarmupCosine {
+                peak: lr,
+                min_lr: lr * 0.05,
+                warmup: (steps / 20).max(1),
+                total: steps,
+            },
+            ..FitConfig::constant(steps, lr)
+        }
+    }
 }
 
 /// A callback that measures the model during training (e.g. metric-vs-step curves); it gets

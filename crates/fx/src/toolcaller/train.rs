@@ -43,7 +43,7 @@ use burn::module::Module;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use genlab_core::ops::FusedAdamW;
-use genlab_core::train::{FitConfig, LrSchedule, Observer, SeededRng, fit, seed_device};
+use genlab_core::train::{FitConfig, Observer, SeededRng, fit, seed_device};
 use genlab_core::{Error, Result, device};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -288,20 +288,7 @@ pub fn train(
     let input = corpus.standardizer();
     let device = device::train_device();
     seed_device(&device, config.seed);
-    let fit_config = FitConfig {
-        steps: config.steps,
-        schedule: LrSchedule::WarmupCosine {
-            peak: config.lr,
-            min_lr: config.lr * 0.05,
-            warmup: (config.steps / 20).max(1),
-            total: config.steps,
-        },
-        clip_norm: Some(1.0),
-        ema_decay: None,
-        checkpoint_every: 0,
-        log_every: 10,
-        eval_every: 0,
-    };
+    let fit_config = FitConfig::warmup_cosine(config.steps, config.lr);
     let meta = serde_json::to_value(config).map_err(|e| Error::InvalidInput(e.to_string()))?;
     let started = Instant::now();
     let out = fit(
