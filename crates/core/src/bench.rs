@@ -22,7 +22,9 @@ use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Int, Tensor, TensorData};
 
+use crate::Result;
 use crate::device;
+use crate::experiment::{BenchOptions, BenchTable, Benchmark};
 use crate::train::{SeededRng, seed_device};
 
 /// Timings of one benchmarked step.
@@ -54,6 +56,62 @@ impl StepTimes {
         self.flops_per_step * self.steps_per_second() / 1e9
     }
 }
+
+/// The table `genlab bench` prints for training-step benchmarks: steps/s, its 10th
+/// percentile, achieved GFLOP/s and, when `peak` (GFLOP/s of all threads) is given, the share
+/// of it.
+pub fn step_table(rows: &[StepTimes], threads: usize, peak: Option<f64>) -> BenchTable {
+    let mut table = BenchTable {
+        notes: vec![format!("threads: {threads}")],
+        columns: ["step", "steps/s", "p10", "GFLOP/s", "% peak"]
+            .map(String::from)
+            .to_vec(),
+        ..BenchTable::default()
+    };
+    if let Some(p) = peak {
+        table.notes.push(format!(
+            "measured FP32 peak: {p:.1} GFLOP/s ({threads} thread(s) x FMA loop)"
+        ));
+    }
+    for r in rows {
+        let share = peak
+            .map(|p| format!("{:.0}%", 100.0 * r.gflops() / p))
+            .unwrap_or_default();
+        table.rows.push(vec![
+            r.name.clone(),
+            format!("{:.2}", r.steps_per_second()),
+            format!("{:.2}", r.p10_steps_per_second()),
+            format!("{:.1}", r.gflops()),
+            share,
+        ]);
+        table.json.push(serde_json::json!({
+            "name": r.name, "threads": threads, "steps_per_s": r.steps_per_second(),
+            "p10_steps_per_s": r.p10_steps_per_second(), "gflops": r.gflops(),
+            "peak_gflops": peak,
+        }));
+    }
+    table
+}
+
+/// `genlab bench core`: the reference steps B1 and B2 with genlab's and burn's operations,
+/// beside this CPU's measured FP32 peak.
+pub fn run(opts: &BenchOptions) -> Result<BenchTable> {
+    let rows: Vec<StepTimes> = REFERENCE_STEPS
+        .iter()
+        .filter_map(|n| reference_step(n, opts.warmup, opts.steps))
+        .collect();
+    let peak = fp32_peak_gflops_per_thread() * opts.threads as f64;
+    Ok(step_table(&rows, opts.threads, Some(peak)))
+}
+
+/// The benchmarks of the core (`genlab bench core`).
+pub const BENCHMARKS: &[Benchmark] = &[Benchmark {
+    name: "core",
+    options: &[],
+    summary: "the backend's reference steps B1 mlp784 and B2 flow2d (genlab's ops and burn's) \
+              and this CPU's FP32 peak; twin: bench/torch_core.py",
+    run,
+}];
 
 /// A plain GELU MLP.
 #[derive(Module, Debug)]

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams};
 use genlab_core::bench::StepTimes;
+use genlab_core::experiment::{BenchOptions, BenchTable, Benchmark};
 use genlab_core::data::digits;
 use genlab_core::train::{SeededRng, seed_device};
 use genlab_core::{Result, device};
@@ -102,3 +103,21 @@ pub fn bench_denoise(warmup: usize, steps: usize) -> Result<StepTimes> {
         seconds,
     })
 }
+
+/// `genlab bench guidance`: the denoiser's training step and sampling forward.
+pub fn run(opts: &BenchOptions) -> Result<BenchTable> {
+    let rows = vec![
+        bench_train_step(opts.warmup, opts.steps)?,
+        bench_denoise(opts.warmup, opts.steps)?,
+    ];
+    Ok(genlab_core::bench::step_table(&rows, opts.threads, None))
+}
+
+/// The guidance family's benchmarks.
+pub const BENCHMARKS: &[Benchmark] = &[Benchmark {
+    name: "guidance",
+    options: &[],
+    summary: "the masked-diffusion denoiser's training step and sampling forward on the digits; \
+              twin: bench/torch_discrete.py",
+    run,
+}];

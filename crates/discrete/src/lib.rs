@@ -17,3 +17,19 @@ pub mod study_exact;
 pub mod study_learned;
 pub mod tokens;
 pub mod train;
+
+use genlab_core::experiment::{Experiment, Family};
+
+/// The guidance family as the CLI registers it.
+pub const FAMILY: Family = Family {
+    name: "guidance",
+    summary: "masked discrete diffusion with classifier-free guidance (standard and \
+              column-normalised rules) on your own token sequences",
+    aliases: &[],
+    experiments: &[Experiment {
+        info: repro::INFO,
+        run: repro::run,
+    }],
+    benchmarks: bench::BENCHMARKS,
+    datasets: &[],
+};

@@ -40,6 +40,7 @@ use crate::train::{TrainConfig, train};
 pub const INFO: ExperimentInfo = ExperimentInfo {
     name: "guidance",
     paper: "Rojas, He, Lai, Takida, Mitsufuji, Tao 2026, Improving Classifier-Free Guidance in Masked Diffusion (arXiv 2507.08965)",
+    paper_effect: "",
     claim: "Standard CFG for masked diffusion inflates the unmasking rate by Z_w ≥ 1; the column-normalised \
             rule keeps the unguided rate, and at w ≥ 2 gives lower FD with accuracy at least as high",
 };
@@ -318,7 +319,7 @@ fn exact_verdict(rows: &[ExactRow], arms: &mut Arms) -> Verdict {
                 method_arm: "exact/normalized".into(),
                 baseline_arm: "unguided".into(),
                 margin: 1.0 - max_abs / EXACT_TOL,
-                detail: format!("normalized: max |gap| = {max_abs:.1e} (tolerance {EXACT_TOL:.0e}) over every w ≥ 2, step count and sampler"),
+                effect: String::new(),                detail: format!("normalized: max |gap| = {max_abs:.1e} (tolerance {EXACT_TOL:.0e}) over every w ≥ 2, step count and sampler"),
             }
         } else {
             Verdict {
@@ -327,7 +328,7 @@ fn exact_verdict(rows: &[ExactRow], arms: &mut Arms) -> Verdict {
                 method_arm: format!("exact/{}", rule.name()),
                 baseline_arm: "unguided".into(),
                 margin: min_mean,
-                detail: format!("{}: unmasks early by a mean gap ≥ {min_mean:.4} (smallest over w ≥ 2 and step counts)", rule.name()),
+                effect: String::new(),                detail: format!("{}: unmasks early by a mean gap ≥ {min_mean:.4} (smallest over w ≥ 2 and step counts)", rule.name()),
             }
         });
     }

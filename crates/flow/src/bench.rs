@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use burn::optim::GradientsParams;
 use genlab_core::bench::StepTimes;
+use genlab_core::experiment::{BenchOptions, BenchTable, Benchmark};
 use genlab_core::device;
 use genlab_core::train::{SeededRng, seed_device};
 
@@ -83,3 +84,21 @@ pub fn bench_train_step(
         seconds: step_seconds,
     }
 }
+
+/// `genlab bench flow`: the standard benches' training steps.
+pub fn run(opts: &BenchOptions) -> genlab_core::Result<BenchTable> {
+    let rows: Vec<StepTimes> = standard_benches()
+        .into_iter()
+        .map(|(name, config, batch)| bench_train_step(&name, &config, batch, opts.warmup, opts.steps))
+        .collect();
+    Ok(genlab_core::bench::step_table(&rows, opts.threads, None))
+}
+
+/// The flow family's benchmarks.
+pub const BENCHMARKS: &[Benchmark] = &[Benchmark {
+    name: "flow",
+    options: &[],
+    summary: "flow-matching training steps (2-D MLP, batch 4096; digits MLP, batch 256); twin: \
+              bench/torch_flow.py",
+    run,
+}];

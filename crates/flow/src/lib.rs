@@ -37,3 +37,37 @@ pub use net::{Act, TimeMlp, TimeMlpConfig};
 pub use ode::{Solver, Trajectory, VectorField, solve};
 pub use process::Process;
 pub use train::{TrainConfig, Trained, train};
+
+use genlab_core::experiment::{Experiment, Family};
+
+/// The flow family as the CLI registers it.
+pub const FAMILY: Family = Family {
+    name: "flow",
+    summary: "EDM diffusion and flow matching: train and sample on your own points",
+    aliases: &[],
+    experiments: &[Experiment {
+        info: repro::INFO,
+        run: repro::run,
+    }],
+    benchmarks: bench::BENCHMARKS,
+    datasets: &[],
+};
+
+/// The consistency-students family (CMT, ECT, ECD, MeanFlow); moving to its own crate.
+pub const CMT_FAMILY: Family = Family {
+    name: "cmt",
+    summary: "consistency mid-training: distil an EDM model into a 1–2-step sampler",
+    aliases: &[],
+    experiments: &[
+        Experiment {
+            info: repro_cmt::INFO,
+            run: repro_cmt::run,
+        },
+        Experiment {
+            info: repro_cmt::INFO_DIGITS,
+            run: repro_cmt::run_digits,
+        },
+    ],
+    benchmarks: &[],
+    datasets: &[],
+};

@@ -30,6 +30,7 @@ use crate::train::{TrainConfig, train};
 pub const INFO: ExperimentInfo = ExperimentInfo {
     name: "flow",
     paper: "Karras et al. 2022, EDM (arXiv 2206.00364); Lipman et al. 2023, Flow Matching (arXiv 2210.02747)",
+    paper_effect: "",
     claim: "EDM diffusion and flow matching trained on a 2-D mixture and on 8×8 digits sample within \
             1.5× of the data-vs-data energy-distance floor at their default step counts",
 };

@@ -54,6 +54,7 @@ use crate::train::{TrainConfig, train};
 pub const INFO: ExperimentInfo = ExperimentInfo {
     name: "cmt",
     paper: "Hu, Lai, Mitsufuji, Ermon 2026, Consistency Mid-Training (ICLR 2026, arXiv 2509.24526)",
+    paper_effect: "",
     claim: "mid-training on teacher ODE trajectories lets ECT post-training reach 2-step quality \
             within 1.1× of the teacher in fewer post-training steps than ECT from the teacher's weights",
 };
@@ -62,6 +63,7 @@ pub const INFO: ExperimentInfo = ExperimentInfo {
 pub const INFO_DIGITS: ExperimentInfo = ExperimentInfo {
     name: "cmt-digits",
     paper: INFO.paper,
+    paper_effect: "",
     claim: "the `cmt` claim on the 8×8 digits (64-D), with FD-digits as the quality metric",
 };
 

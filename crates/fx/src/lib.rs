@@ -31,6 +31,7 @@ pub mod biquad;
 pub mod buffer;
 pub mod chain;
 pub mod dataset;
+pub mod datasets;
 pub mod detect;
 pub mod effects;
 pub mod estimate;
@@ -59,3 +60,19 @@ mod testutil;
 pub mod toolcaller;
 pub mod validate;
 pub mod wav;
+
+use genlab_core::experiment::{Experiment, Family};
+
+/// The fx family as the CLI registers it.
+pub const FAMILY: Family = Family {
+    name: "fx",
+    summary: "audio effects as LLM-callable tools (LLM2Fx-Tools): schemas, apply, estimate a \
+              chain, MCP server",
+    aliases: &[],
+    experiments: &[Experiment {
+        info: repro::INFO,
+        run: repro::run,
+    }],
+    benchmarks: bench::BENCHMARKS,
+    datasets: &[datasets::MOH_MUSIC, datasets::TIMGM6MB],
+};

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use genlab_core::data::{Cache, is_fetched};
+use genlab_core::data::{Cache, DatasetInfo};
 use genlab_core::train::SeededRng;
 use genlab_core::{Error, Result};
 use rand::Rng;
@@ -27,8 +27,8 @@ use crate::buffer::AudioBuffer;
 use crate::resample::Resampler;
 use crate::wav;
 
-/// The dataset name `genlab data fetch` knows.
-pub const DATASET: &str = "moh-music";
+/// The registry dataset this source reads.
+pub const DATASET: DatasetInfo = crate::datasets::MOH_MUSIC;
 
 /// Short track names (used in `music-<track>`) and their files in the dataset directory.
 pub const TRACKS: [(&str, &str); 5] = [
@@ -121,13 +121,10 @@ pub fn source(
              (got {sample_rate} Hz, {seconds} s)"
         )));
     }
-    if !is_fetched(cache, DATASET) {
-        return Err(Error::MissingData {
-            name: DATASET.into(),
-            dir: cache.dir().to_path_buf(),
-        });
+    if !DATASET.is_fetched(cache) {
+        return Err(DATASET.missing(cache));
     }
-    let dir = cache.path(DATASET);
+    let dir = cache.path(DATASET.name);
     let loaded = tracks
         .iter()
         .map(|f| load(dir.join(f)))
@@ -221,7 +218,7 @@ mod tests {
     fn a_crop_at_8k_is_the_recording_itself() {
         // At the recording's rate the crop is a scaled copy of consecutive track samples.
         let Some(cache) = cached() else { return };
-        let track = load(cache.path(DATASET).join(TRACKS[3].1)).unwrap();
+        let track = load(cache.path(DATASET.name).join(TRACKS[3].1)).unwrap();
         let b = source("music-morning_coffee", &cache, 8000, 0.25, 11).unwrap();
         let x = &b.channels[0];
         let start = track.samples.windows(x.len()).position(|w| {
@@ -236,7 +233,7 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let cache = Cache::at(empty.path());
         let err = source("music", &cache, 44100, 1.0, 0).unwrap_err();
-        assert!(matches!(&err, Error::MissingData { name, .. } if name == DATASET));
+        assert!(matches!(&err, Error::MissingData { name, .. } if name == DATASET.name));
         assert!(
             err.to_string().contains("genlab data fetch moh-music"),
             "{err}"

@@ -62,6 +62,7 @@ use crate::toolcaller::train::{
 pub const INFO: ExperimentInfo = ExperimentInfo {
     name: "fx",
     paper: "Doh, Koo et al. 2026, LLM2Fx-Tools: tool calling for music post-production (ICLR 2026, arXiv 2512.01559)",
+    paper_effect: "",
     claim: "an order-aware chain estimator recovers effect chains of N >= 2 effects with higher exact-order accuracy and lower MRSTFT than a fixed-order regression baseline (on a held-out source type)",
 };
 

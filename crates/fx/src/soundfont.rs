@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use genlab_core::data::{Cache, is_fetched};
+use genlab_core::data::{Cache, DatasetInfo};
 use genlab_core::train::SeededRng;
 use genlab_core::{Error, Result};
 use rand::Rng;
@@ -37,8 +37,8 @@ use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
 use crate::buffer::AudioBuffer;
 use crate::resample::Resampler;
 
-/// The dataset name `genlab data fetch` knows.
-pub const DATASET: &str = "timgm6mb";
+/// The registry dataset this source reads.
+pub const DATASET: DatasetInfo = crate::datasets::TIMGM6MB;
 /// The SoundFont file inside the dataset directory.
 pub const FILE: &str = "TimGM6mb.sf2";
 
@@ -368,13 +368,10 @@ pub fn source(
              non-negative length (got {sample_rate} Hz, {seconds} s)"
         )));
     }
-    if !is_fetched(cache, DATASET) {
-        return Err(Error::MissingData {
-            name: DATASET.into(),
-            dir: cache.dir().to_path_buf(),
-        });
+    if !DATASET.is_fetched(cache) {
+        return Err(DATASET.missing(cache));
     }
-    let font = load(cache.path(DATASET).join(FILE))?;
+    let font = load(cache.path(DATASET.name).join(FILE))?;
     let mut rng = SeededRng::new(seed);
     let n = (seconds * sample_rate as f64).round() as usize;
     let factor = MIN_SYNTH_RATE.div_ceil(sample_rate).max(1);
@@ -465,7 +462,7 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let cache = Cache::at(empty.path());
         let err = source("sf2-piano", &cache, 44100, 1.0, 0).unwrap_err();
-        assert!(matches!(&err, Error::MissingData { name, .. } if name == DATASET));
+        assert!(matches!(&err, Error::MissingData { name, .. } if name == DATASET.name));
         assert!(
             err.to_string().contains("genlab data fetch timgm6mb"),
             "{err}"

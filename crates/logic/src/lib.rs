@@ -52,3 +52,19 @@ pub use formula::Formula;
 pub use gnn::Gnn;
 pub use graph::Graph;
 pub use model::Model;
+
+use genlab_core::experiment::{Experiment, Family};
+
+/// The logic family as the CLI registers it.
+pub const FAMILY: Family = Family {
+    name: "logic",
+    summary: "graded modal logic ↔ GNNs: model-check, compile a formula to a GNN, decompile, \
+              verify (fibring)",
+    aliases: &[("fibring", "logic")],
+    experiments: &[Experiment {
+        info: repro::INFO,
+        run: repro::run,
+    }],
+    benchmarks: &[],
+    datasets: &[],
+};

@@ -40,8 +40,9 @@ use crate::verify::{Agreement, RoundTripConfig, bench, round_trip};
 
 /// `genlab list` entry.
 pub const INFO: ExperimentInfo = ExperimentInfo {
-    name: "fibring",
+    name: "logic",
     paper: "El Harzli, Cuenca Grau, d'Avila Garcez, Horrocks, Besold 2026, Fibring modal logics ↔ fibring neural networks (arXiv 2509.23912); Barceló et al. 2020, The logical expressiveness of GNNs (ICLR)",
+    paper_effect: "",
     claim: "Evaluating a (fibred) GNN compiled from a (fibred) graded modal formula equals checking the formula, and decompiling a network of the correspondence (compiled, random or trained-and-quantised) gives a formula that agrees with it — on every node of every graph: 0 disagreements",
 };
 
@@ -130,6 +131,7 @@ fn exact(arms: &report::Arms, name: &str) -> Result<Verdict> {
         } else {
             -bad / worlds.max(1.0)
         },
+        effect: format!("{bad} disagreements in {worlds} worlds"),
         detail: format!("{name}: {bad} disagreements on {worlds} worlds"),
     })
 }

@@ -24,6 +24,7 @@ pub mod bench;
 pub mod ce_recovered;
 pub mod codes;
 pub mod corpus;
+pub mod datasets;
 pub mod decoder_norm;
 pub mod hungarian;
 pub mod init;
@@ -44,3 +45,23 @@ pub mod train;
 
 pub use sae::{Activation, Sae};
 pub use train::{Arch, TrainConfig, train};
+
+use genlab_core::experiment::{Experiment, Family};
+
+/// The SAE family as the CLI registers it.
+pub const FAMILY: Family = Family {
+    name: "sae",
+    summary: "sparse autoencoders (BatchTopK, OrtSAE, …) on activation vectors or a real LM's \
+              residual stream; SAELens layout",
+    aliases: &[("ortsae", "sae")],
+    experiments: &[Experiment {
+        info: repro::INFO,
+        run: repro::run,
+    }],
+    benchmarks: bench::BENCHMARKS,
+    datasets: &[
+        genlab_lm::cache::SMOLLM2_DATASET,
+        datasets::KJV,
+        datasets::SHAKESPEARE,
+    ],
+};

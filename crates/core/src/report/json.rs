@@ -41,6 +41,9 @@ pub struct Report {
     pub paper: String,
     /// The claim under test.
     pub claim: String,
+    /// The paper's effect size for the claim, shown beside the verdict's (ours).
+    #[serde(default)]
+    pub paper_effect: String,
     /// Base seed.
     pub seed: u64,
     /// Every seed that was run.
@@ -75,6 +78,7 @@ impl Report {
             name: name.into(),
             paper: paper.into(),
             claim: claim.into(),
+            paper_effect: String::new(),
             seed,
             seeds: vec![seed],
             quick: false,

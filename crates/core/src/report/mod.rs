@@ -6,9 +6,11 @@ pub mod bars;
 mod html;
 mod json;
 pub mod plot;
+mod seeds;
 mod verdict;
 
 pub use html::write_index;
 pub use json::{Arms, Figure, Report, Table};
 pub use plot::{LineSeries, ScatterSeries};
-pub use verdict::{Better, Verdict, across_seeds, all_of, compare, mean_std, within_factor};
+pub use seeds::{MIN_SEEDS, across_seeds, paired, seed_rule, sig3};
+pub use verdict::{Better, Verdict, all_of, compare, mean_std, within_factor};

@@ -5,10 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::json::Arms;
+use super::seeds::sig3;
 use crate::error::{Error, Result};
 
 /// Whether a claim held, by how much, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     /// The claim held on the measured data.
     pub holds: bool,
@@ -20,6 +21,10 @@ pub struct Verdict {
     pub baseline_arm: String,
     /// Positive when the method wins; see each constructor for the unit.
     pub margin: f64,
+    /// Our effect in words, as the report shows it beside the paper's (e.g. "max-cos 0.278
+    /// vs 0.424 (−34%)").
+    #[serde(default)]
+    pub effect: String,
     /// The comparison in words, with its numbers.
     pub detail: String,
 }
@@ -72,6 +77,7 @@ pub fn compare(
         method_arm: method_arm.into(),
         baseline_arm: baseline_arm.into(),
         margin,
+        effect: format!("{metric} {} vs {} ({:+.1}%)", sig3(m), sig3(b), 100.0 * (m - b) / b.abs().max(f64::MIN_POSITIVE)),
         detail: format!(
             "{method_arm} {metric} = {m:.4} vs {baseline_arm} {b:.4} ({word} is better; relative margin {:+.1}%)",
             100.0 * margin
@@ -100,31 +106,10 @@ pub fn within_factor(
         method_arm: arm.into(),
         baseline_arm: reference_arm.into(),
         margin: 1.0 - x / bound,
+        effect: format!("{metric} {} = {:.2}× {reference_arm} (bound {factor}×)", sig3(x), x / r),
         detail: format!(
             "{arm}: {metric} = {x:.4} {} {factor} × {reference_arm} {r:.4} = {bound:.4}",
             if holds { "≤" } else { ">" }
-        ),
-    })
-}
-
-/// A claim that must hold on every seed: holds iff all do; margin = mean margin.
-pub fn across_seeds(per_seed: &[Verdict]) -> Result<Verdict> {
-    let first = per_seed
-        .first()
-        .ok_or_else(|| Error::InvalidInput("no per-seed verdicts".into()))?;
-    let held = per_seed.iter().filter(|v| v.holds).count();
-    let margins: Vec<f64> = per_seed.iter().map(|v| v.margin).collect();
-    let (mean, std) = mean_std(&margins);
-    let min = margins.iter().copied().fold(f64::INFINITY, f64::min);
-    Ok(Verdict {
-        holds: held == per_seed.len(),
-        metric: first.metric.clone(),
-        method_arm: first.method_arm.clone(),
-        baseline_arm: first.baseline_arm.clone(),
-        margin: mean,
-        detail: format!(
-            "holds on {held}/{} seeds; margin {mean:.4} ± {std:.4} (min {min:.4})",
-            per_seed.len()
         ),
     })
 }
@@ -149,6 +134,7 @@ pub fn all_of(name: &str, parts: Vec<Verdict>) -> Verdict {
         method_arm: worst.map(|v| v.method_arm.clone()).unwrap_or_default(),
         baseline_arm: worst.map(|v| v.baseline_arm.clone()).unwrap_or_default(),
         margin: worst.map(|v| v.margin).unwrap_or(f64::NAN),
+        effect: worst.map(|v| v.effect.clone()).unwrap_or_default(),
         detail: format!("{name}: {detail}"),
     }
 }
@@ -232,7 +218,7 @@ mod tests {
             method_arm: "m".into(),
             baseline_arm: "b".into(),
             margin,
-            detail: String::new(),
+            ..Verdict::default()
         };
         let all = all_of(
             "x",

@@ -1,21 +1,27 @@
-//! Training support shared by every family: seeded randomness, learning-rate schedules, EMA,
-//! gradient clipping, the NaN/inf guard, atomic checkpoints with resume, the observer through
-//! which a loop reports progress, and [`fit`], the loop that ties them together.
+//! Training support shared by every family: the [`Trainer`] that owns every training loop
+//! (steps, schedule, checkpoints, exact resume, NaN/inf guard, history, progress), the
+//! [`Learner`] (a model with its optimiser, clip and EMA) a step updates, seeded randomness,
+//! learning-rate schedules, gradient clipping, atomic checkpoints, and the [`Observer`] through
+//! which a loop reports progress.
 
 mod checkpoint;
 mod clip;
 mod ema;
 mod fit;
 mod guard;
+mod learner;
 mod observer;
 mod schedule;
 mod seed;
+mod trainer;
 
-pub use checkpoint::{CHECKPOINT_FILE, Checkpoint};
+pub use checkpoint::{Blobs, CHECKPOINT_FILE, Checkpoint};
 pub use clip::{clip_grad_norm, grad_norm};
 pub use ema::Ema;
 pub use fit::{EvalHook, FitConfig, FitOutcome, fit};
 pub use guard::check_finite;
+pub use learner::{Learner, ModelHook};
 pub use observer::{NoObserver, Observer};
 pub use schedule::LrSchedule;
 pub use seed::{RngState, SeededRng, seed_device};
+pub use trainer::{History, Metrics, Outcome, StateHook, Step, Stateful, TrainOptions, Trainer};
