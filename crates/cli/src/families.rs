@@ -7,8 +7,8 @@ use genlab_core::experiment::{Benchmark, Experiment, Family};
 /// Every family, in the order `repro all` runs their experiments.
 pub const FAMILIES: &[&Family] = &[
     &genlab_flow::FAMILY,
-    &genlab_flow::CMT_FAMILY,
-    &genlab_discrete::FAMILY,
+    &genlab_cmt::FAMILY,
+    &genlab_guidance::FAMILY,
     &genlab_sae::FAMILY,
     &genlab_logic::FAMILY,
     &genlab_fx::FAMILY,

@@ -1,7 +1,7 @@
 //! # genlab-flow: EDM diffusion and flow matching
 //!
-//! The continuous generative teachers the rest of genlab builds on (CMT distils them, the
-//! attribution family attributes them).
+//! The continuous generative teachers the rest of genlab builds on (`genlab-cmt` distils
+//! them into few-step students, sampled here through [`consistency`]).
 //!
 //! - [`edm`]: EDM-preconditioned denoiser and loss (Karras et al. 2022).
 //! - [`flow_matching`]: linear-path flow matching (Lipman et al. 2023; Liu et al. 2023).
@@ -13,21 +13,15 @@
 #![warn(missing_docs)]
 
 pub mod bench;
-pub mod cmt;
 pub mod consistency;
-pub mod ecd;
-pub mod ect;
 pub mod edm;
 pub mod flow_matching;
-pub mod meanflow;
 pub mod model;
 pub mod net;
 pub mod ode;
 pub mod process;
 pub mod repro;
-pub mod repro_cmt;
-#[cfg(test)]
-mod testutil;
+pub mod testutil;
 pub mod train;
 
 pub use edm::Edm;
@@ -50,24 +44,5 @@ pub const FAMILY: Family = Family {
         run: repro::run,
     }],
     benchmarks: bench::BENCHMARKS,
-    datasets: &[],
-};
-
-/// The consistency-students family (CMT, ECT, ECD, MeanFlow); moving to its own crate.
-pub const CMT_FAMILY: Family = Family {
-    name: "cmt",
-    summary: "consistency mid-training: distil an EDM model into a 1–2-step sampler",
-    aliases: &[],
-    experiments: &[
-        Experiment {
-            info: repro_cmt::INFO,
-            run: repro_cmt::run,
-        },
-        Experiment {
-            info: repro_cmt::INFO_DIGITS,
-            run: repro_cmt::run_digits,
-        },
-    ],
-    benchmarks: &[],
     datasets: &[],
 };

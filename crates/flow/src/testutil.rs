@@ -1,4 +1,4 @@
-//! Small networks for the family's unit tests.
+//! Small seeded networks for unit tests, here and in the crates built on flow (genlab-cmt).
 
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Device, Tensor};

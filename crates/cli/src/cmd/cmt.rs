@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use genlab_core::{device, fsx};
 use genlab_flow::FlowModel;
-use genlab_flow::cmt::{DistillConfig, distill};
+use genlab_cmt::mid_training::{DistillConfig, distill};
 
 use crate::progress::Progress;
 

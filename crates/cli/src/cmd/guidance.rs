@@ -8,12 +8,12 @@ use anyhow::bail;
 use genlab_core::fsx;
 use genlab_core::report::plot::image_grid;
 use genlab_core::train::{CHECKPOINT_FILE, SeededRng};
-use genlab_discrete::guidance::Rule;
-use genlab_discrete::model::TokenModel;
-use genlab_discrete::sampler::{SampleConfig, Sampler, sample};
-use genlab_discrete::schedule::GuidanceSchedule;
-use genlab_discrete::tokens::TokenData;
-use genlab_discrete::train::{TrainConfig, train};
+use genlab_guidance::guidance::Rule;
+use genlab_guidance::model::TokenModel;
+use genlab_guidance::sampler::{SampleConfig, Sampler, sample};
+use genlab_guidance::schedule::GuidanceSchedule;
+use genlab_guidance::tokens::TokenData;
+use genlab_guidance::train::{TrainConfig, train};
 
 use crate::progress::Progress;
 

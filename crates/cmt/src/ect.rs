@@ -19,8 +19,8 @@ use genlab_core::tensor::column;
 use genlab_core::train::SeededRng;
 use serde::{Deserialize, Serialize};
 
-use crate::consistency::Consistency;
-use crate::net::TimeMlp;
+use genlab_flow::consistency::Consistency;
+use genlab_flow::net::TimeMlp;
 
 /// ECT hyper-parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -15,10 +15,10 @@
 use burn::tensor::Tensor;
 use genlab_core::tensor::column;
 
-use crate::consistency::Consistency;
+use genlab_flow::consistency::Consistency;
 use crate::ect::Ect;
-use crate::edm::Edm;
-use crate::net::TimeMlp;
+use genlab_flow::edm::Edm;
+use genlab_flow::net::TimeMlp;
 
 /// One Heun step of the PF-ODE of the denoiser `d(x, σ)` from σ = t to σ = r, per row.
 ///
@@ -72,9 +72,9 @@ pub fn edm_teacher<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edm::EdmField;
-    use crate::ode::{Solver, solve};
-    use crate::testutil::tiny_net;
+    use genlab_flow::edm::EdmField;
+    use genlab_flow::ode::{Solver, solve};
+    use genlab_flow::testutil::tiny_net;
     use burn::tensor::{Device, TensorData};
 
     fn tensor(v: &[f32], shape: [usize; 2], device: &Device) -> Tensor<2> {

@@ -40,15 +40,15 @@ use genlab_core::report::{self, Better, Figure, LineSeries, Report, ScatterSerie
 use genlab_core::train::{FitConfig, NoObserver, Observer, SeededRng, fit, seed_device};
 use genlab_core::{Error, Result, device, tensor};
 
-use crate::cmt::{PairKind, cmt_loss, sample_pairs, teacher_trajectory};
-use crate::consistency::{Consistency, ConsistencyMap, FlowMap, one_step, two_step};
+use crate::mid_training::{PairKind, cmt_loss, sample_pairs, teacher_trajectory};
+use genlab_flow::consistency::{Consistency, ConsistencyMap, FlowMap, one_step, two_step};
 use crate::ect::Ect;
-use crate::edm::Edm;
-use crate::model::FlowModel;
-use crate::net::TimeMlp;
-use crate::ode::Solver;
-use crate::process::Process;
-use crate::train::{TrainConfig, train};
+use genlab_flow::edm::Edm;
+use genlab_flow::model::FlowModel;
+use genlab_flow::net::TimeMlp;
+use genlab_flow::ode::Solver;
+use genlab_flow::process::Process;
+use genlab_flow::train::{TrainConfig, train};
 
 /// `genlab list` entry.
 pub const INFO: ExperimentInfo = ExperimentInfo {
@@ -664,7 +664,7 @@ fn run_arm(
     teacher: &FlowModel,
     cm: &Consistency,
     task: &Task,
-    norm: &crate::model::Normalizer,
+    norm: &genlab_flow::model::Normalizer,
     eval: &Eval,
     mid_steps: u64,
     kind: PairKind,
@@ -768,7 +768,7 @@ fn run_arm(
 /// MeanFlow network: u(z, r, t) with two time inputs.
 fn meanflow_net(seed: u64, device: &burn::tensor::Device) -> TimeMlp {
     seed_device(device, seed);
-    crate::net::TimeMlpConfig::new(2)
+    genlab_flow::net::TimeMlpConfig::new(2)
         .with_n_times(2)
         .init(device)
 }
@@ -783,7 +783,7 @@ fn meanflow_arms(
     data: &Points,
     observer: &mut dyn Observer,
 ) -> Result<(report::Arms, Vec<LineSeries>, String)> {
-    use crate::flow_matching::FlowMatching;
+    use genlab_flow::flow_matching::FlowMatching;
     use crate::meanflow::{MeanFlow, MeanFlowMap, cmt_mf_pairs};
     const MF_M: usize = 8; // trajectory steps: 36 ordered pairs per trajectory
     let plain = device::device();

@@ -24,9 +24,9 @@ use burn::tensor::Tensor;
 use genlab_core::tensor::column;
 use genlab_core::train::SeededRng;
 
-use crate::consistency::FlowMap;
-use crate::net::TimeMlp;
-use crate::ode::Trajectory;
+use genlab_flow::consistency::FlowMap;
+use genlab_flow::net::TimeMlp;
+use genlab_flow::ode::Trajectory;
 
 /// MeanFlow settings.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

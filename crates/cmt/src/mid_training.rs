@@ -21,12 +21,12 @@
 use burn::tensor::Tensor;
 use genlab_core::train::SeededRng;
 
-use crate::consistency::Consistency;
-use crate::edm::EdmField;
-use crate::model::FlowModel;
-use crate::net::TimeMlp;
-use crate::ode::{Solver, Trajectory, solve};
-use crate::process::Process;
+use genlab_flow::consistency::Consistency;
+use genlab_flow::edm::EdmField;
+use genlab_flow::model::FlowModel;
+use genlab_flow::net::TimeMlp;
+use genlab_flow::ode::{Solver, Trajectory, solve};
+use genlab_flow::process::Process;
 
 /// Mid-training pairs: inputs on teacher trajectories, their times, and their targets.
 #[derive(Debug, Clone)]
@@ -134,7 +134,7 @@ pub fn cmt_loss(cm: &Consistency, net: &TimeMlp, p: &Pairs, huber_c: f32) -> Ten
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edm::Edm;
+    use genlab_flow::edm::Edm;
     use burn::tensor::Device;
     use burn::tensor::TensorData;
 
@@ -259,7 +259,7 @@ pub fn distill(
     )?;
     let net = out.ema.unwrap_or_else(|| out.model.valid());
     let mut spec = teacher.spec.clone();
-    spec.consistency = Some(crate::model::StudentSpec {
+    spec.consistency = Some(genlab_flow::model::StudentSpec {
         t_mid: config.t_mid,
     });
     spec.steps = 2;
