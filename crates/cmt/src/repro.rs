@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use burn::module::Module;
 use burn::optim::AdamConfig;
 use genlab_core::data::{Mixture, Points, digits};
-use genlab_core::digit_classifier::DigitClassifier;
+use genlab_core::metrics::DigitClassifier;
 use genlab_core::experiment::{ExperimentInfo, ReproOptions};
 use genlab_core::metrics::Gaussian;
 use genlab_core::metrics::energy_distance_biased;

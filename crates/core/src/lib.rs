@@ -8,7 +8,7 @@
 //!   NaN/inf guard, atomic checkpoints with resume, and the observer through which training
 //!   loops report progress (libraries never print).
 //! - [`metrics`]: energy distance, MMD, sliced Wasserstein, Fréchet distance, k-NN
-//!   precision/recall, and FD-digits (a Fréchet distance on a small digit classifier's features).
+//!   precision/recall, and FD-digits (a Fréchet distance on the features of [`metrics::DigitClassifier`]).
 //! - [`report`]: the `report.json` every experiment writes, verdicts computed from measured
 //!   arms, SVG figures, and the `index.html` that lists every experiment.
 //!
@@ -18,7 +18,6 @@
 pub mod bench;
 pub mod data;
 pub mod device;
-pub mod digit_classifier;
 pub mod error;
 pub mod experiment;
 pub mod fsx;

@@ -12,7 +12,7 @@
 //! Verdict: every model arm's energy distance ≤ 1.5 × its floor.
 
 use genlab_core::data::{Mixture, Points, digits};
-use genlab_core::digit_classifier::DigitClassifier;
+use genlab_core::metrics::DigitClassifier;
 use genlab_core::experiment::{ExperimentInfo, ReproOptions};
 use genlab_core::metrics::{energy_distance_biased, frechet_points, mmd_rbf};
 use genlab_core::report::{self, Figure, LineSeries, Report, ScatterSeries, Table, Verdict};

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use genlab_core::Result;
 use genlab_core::data::digits;
-use genlab_core::digit_classifier::DigitClassifier;
+use genlab_core::metrics::DigitClassifier;
 use genlab_core::experiment::{ExperimentInfo, ReproOptions};
 use genlab_core::report::{self, Arms, Better, Figure, LineSeries, Report, Table, Verdict};
 use genlab_core::train::{Observer, SeededRng};

@@ -10,7 +10,7 @@
 
 use genlab_core::Result;
 use genlab_core::data::Points;
-use genlab_core::digit_classifier::DigitClassifier;
+use genlab_core::metrics::DigitClassifier;
 use genlab_core::metrics::{Gaussian, knn_precision_recall};
 use genlab_core::train::SeededRng;
 

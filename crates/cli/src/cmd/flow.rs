@@ -128,7 +128,7 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
     progress.set_prefix(format!("flow {}", process.name()));
     let trained = train(&data, &config, Some(&args.out), args.resume, &mut progress)?;
     trained.model.save(&args.out)?;
-    super::write_losses(&args.out, &trained.losses)?;
+    genlab_core::train::History::from_losses(&trained.losses).write_csv(&args.out.join("losses.csv"))?;
     fsx::write_json(&args.out.join("train_config.json"), &config)?;
     let last = trained.losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN);
     println!(

@@ -143,7 +143,7 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
         &mut progress,
     )?;
     model.save(&args.out)?;
-    super::write_losses(&args.out, &losses)?;
+    genlab_core::train::History::from_losses(&losses).write_csv(&args.out.join("losses.csv"))?;
     let last = losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN);
     println!(
         "trained on {} sequences of {} tokens (vocabulary {}, {} classes) for {} steps (final loss {last:.4}); model in {}",

@@ -25,12 +25,14 @@
 //! −‖a − b‖. Pair loops run on rayon over rows; each row's sum is computed sequentially and the
 //! row sums are added in row order, so results are bit-identical for any number of threads.
 
+pub mod digit_classifier;
 pub mod energy;
 pub mod frechet;
 pub mod knn;
 pub mod mmd;
 pub mod swd;
 
+pub use digit_classifier::DigitClassifier;
 pub use energy::{energy_distance, energy_distance_biased};
 pub use frechet::{Gaussian, frechet_distance, frechet_points};
 pub use knn::knn_precision_recall;

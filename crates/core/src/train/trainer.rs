@@ -25,7 +25,7 @@
 //! for weight, because the checkpoint holds the whole state, the host RNG position, the step
 //! and the history, and the schedule is a pure function of the step.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -110,6 +110,28 @@ impl History {
     /// `(step, value)` of the first metric, the loss.
     pub fn losses(&self) -> Vec<(u64, f64)> {
         self.rows.iter().map(|(s, v)| (*s, v[0])).collect()
+    }
+
+    /// A one-metric history called `loss` from `(step, loss)` pairs.
+    pub fn from_losses(losses: &[(u64, f64)]) -> History {
+        History {
+            names: vec!["loss".into()],
+            rows: losses.iter().map(|&(s, l)| (s, vec![l])).collect(),
+        }
+    }
+
+    /// Writes the history as CSV (`step,<metric>,…`, one row per record) to `path`, atomically
+    /// (a training run's `losses.csv`).
+    pub fn write_csv(&self, path: &Path) -> Result<()> {
+        let mut csv = format!("step,{}\n", self.names.join(","));
+        for (step, values) in &self.rows {
+            csv.push_str(&step.to_string());
+            for v in values {
+                csv.push_str(&format!(",{v}"));
+            }
+            csv.push('\n');
+        }
+        crate::fsx::atomic_write(path, csv.as_bytes())
     }
 
     fn push(&mut self, step: u64, metrics: &Metrics) {

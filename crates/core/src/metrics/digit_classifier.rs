@@ -24,7 +24,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use crate::data::{Points, digits};
 use crate::error::{Error, Result};
 use crate::metrics::{Gaussian, frechet_distance};
-use crate::train::{FitConfig, LrSchedule, NoObserver, SeededRng, fit, seed_device};
+use crate::train::{Learner, LrSchedule, NoObserver, SeededRng, TrainOptions, Trainer, seed_device};
 use crate::{device, fsx, tensor};
 
 /// Seed of the one canonical classifier.
@@ -111,29 +111,18 @@ impl DigitClassifier {
         let labels = train.labels.clone().expect("digits are labelled");
         let device = device::train_device();
         seed_device(&device, CLASSIFIER_SEED);
-        let config = FitConfig {
-            steps: STEPS,
-            schedule: LrSchedule::WarmupCosine {
-                peak: 2e-3,
-                min_lr: 1e-4,
-                warmup: 50,
-                total: STEPS,
-            },
-            clip_norm: None,
-            ema_decay: None,
-            checkpoint_every: 0,
-            log_every: 100,
-            eval_every: 0,
+        let schedule = LrSchedule::WarmupCosine {
+            peak: 2e-3,
+            min_lr: 1e-4,
+            warmup: 50,
+            total: STEPS,
         };
+        let options = TrainOptions::new(STEPS, schedule).with_log_every(100);
+        let mut learner = Learner::new("model", DigitNet::new(&device), AdamConfig::new().init());
         let ce = CrossEntropyLossConfig::new().init(&device);
-        let out = fit(
-            DigitNet::new(&device),
-            AdamConfig::new().init(),
-            rng,
-            &config,
-            None,
-            false,
-            serde_json::Value::Null,
+        Trainer::new(options, &mut NoObserver).fit(
+            &mut learner,
+            &mut rng,
             |net, rng, _| {
                 let idx = rng.indices(128, train.len());
                 let x = tensor::rows_to_tensor(&train, &idx, &device);
@@ -142,10 +131,9 @@ impl DigitClassifier {
                 ce.forward(net.logits(x), y)
             },
             None,
-            &mut NoObserver,
         )?;
         let mut classifier = DigitClassifier {
-            net: out.model.valid(),
+            net: learner.into_parts().0.valid(),
             held_out_accuracy: 0.0,
         };
         classifier.held_out_accuracy = classifier.accuracy(&test)?;
