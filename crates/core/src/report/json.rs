@@ -156,6 +156,7 @@ mod tests {
             baseline_arm: "b".into(),
             margin: -1.0,
             detail: "d".into(),
+            ..Verdict::default()
         };
         let mut r = Report::new("x", "p", "c", 7, v);
         r.arms.insert(

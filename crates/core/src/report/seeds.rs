@@ -147,6 +147,24 @@ mod tests {
     }
 
     #[test]
+    fn across_seeds_needs_three_seeds_and_reads_margins() {
+        let v = |holds, margin| Verdict {
+            holds,
+            margin,
+            metric: "fd".into(),
+            ..Verdict::default()
+        };
+        assert!(!across_seeds(&[v(true, 0.1), v(true, 0.1)]).unwrap().holds);
+        assert!(across_seeds(&[v(true, 0.1), v(true, 0.2), v(true, 0.1)]).unwrap().holds);
+        // One seed fails narrowly, the mean is far beyond 2 SE: holds.
+        let many = [v(true, 1.0), v(true, 1.1), v(true, 0.9), v(true, 1.0), v(false, -0.01)];
+        assert!(across_seeds(&many).unwrap().holds);
+        let noisy = [v(true, 0.5), v(true, 0.4), v(false, -0.6)];
+        let verdict = across_seeds(&noisy).unwrap();
+        assert!(!verdict.holds && verdict.detail.contains("2/3"), "{}", verdict.detail);
+    }
+
+    #[test]
     fn three_significant_digits() {
         assert_eq!(sig3(2100.0), "2100");
         assert_eq!(sig3(173.2051), "173");

@@ -25,3 +25,5 @@ pub use observer::{NoObserver, Observer};
 pub use schedule::LrSchedule;
 pub use seed::{RngState, SeededRng, seed_device};
 pub use trainer::{History, Metrics, Outcome, StateHook, Step, Stateful, TrainOptions, Trainer};
+#[cfg(test)]
+mod tests;
