@@ -36,8 +36,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// List every experiment with its one-line claim.
-    List,
+    /// List every family with its experiments (and their claims), benchmarks and datasets.
+    List(cmd::list::Args),
     /// Run an experiment (or `all`) and write OUT/<name>/report.json and OUT/index.html.
     Repro(cmd::repro::Args),
     /// Rebuild OUT/index.html from the report.json files under OUT.
@@ -91,7 +91,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     genlab_core::device::set_threads(threads)?;
     let progress = progress::Progress::new(cli.quiet);
     match cli.command {
-        Command::List => cmd::list::run(),
+        Command::List(args) => cmd::list::run(args),
         Command::Repro(args) => cmd::repro::run(args, threads, progress),
         Command::Report(args) => cmd::report::run(args),
         Command::Data(c) => cmd::data::run(c),

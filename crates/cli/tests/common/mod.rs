@@ -48,11 +48,24 @@ impl Run {
 
 /// `genlab ARGS` run inside `dir`, with GENLAB_DATA pointing into `dir` and one thread.
 pub fn genlab(dir: &Path, args: &[&str]) -> Run {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_genlab"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_genlab"));
+    cmd.env("GENLAB_DATA", dir.join("cache"))
+        .env("GENLAB_THREADS", "1");
+    run(cmd, dir, args)
+}
+
+/// `genlab ARGS` run inside `dir` with the environment's data cache (where `genlab data fetch`
+/// put the registry datasets, as CI does first) and every core.
+pub fn genlab_with_fetched_data(dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_genlab"));
+    cmd.env_remove("GENLAB_THREADS");
+    run(cmd, dir, args)
+}
+
+fn run(mut cmd: Command, dir: &Path, args: &[&str]) -> Run {
+    let out: Output = cmd
         .args(args)
         .current_dir(dir)
-        .env("GENLAB_DATA", dir.join("cache"))
-        .env("GENLAB_THREADS", "1")
         .output()
         .expect("the genlab binary runs");
     Run {
