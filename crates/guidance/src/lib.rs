@@ -13,8 +13,6 @@ pub mod noise;
 pub mod repro;
 pub mod sampler;
 pub mod schedule;
-pub mod study_exact;
-pub mod study_learned;
 pub mod tokens;
 pub mod train;
 

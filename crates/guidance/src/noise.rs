@@ -27,11 +27,14 @@ pub enum NoiseSchedule {
 
 impl Default for NoiseSchedule {
     fn default() -> Self {
-        NoiseSchedule::LogLinear { delta: 1e-5 }
+        NoiseSchedule::DEFAULT
     }
 }
 
 impl NoiseSchedule {
+    /// Log-linear with δ = 10⁻⁵ (SEDD / MDLM).
+    pub const DEFAULT: NoiseSchedule = NoiseSchedule::LogLinear { delta: 1e-5 };
+
     /// Probability α_t that a token is still clean at time t.
     pub fn alpha(&self, t: f64) -> f64 {
         let t = t.clamp(0.0, 1.0);

@@ -154,6 +154,13 @@ pub struct Samples {
     pub mask_fraction: Vec<f64>,
 }
 
+impl Samples {
+    /// `(t, masked fraction)` along the sampler's grid.
+    pub fn mask_curve(&self) -> Vec<(f64, f64)> {
+        self.times.iter().copied().zip(self.mask_fraction.iter().copied()).collect()
+    }
+}
+
 /// Draws one sequence per entry of `classes`.
 pub fn sample<D: Denoiser + ?Sized>(
     model: &D,

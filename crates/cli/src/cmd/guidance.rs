@@ -135,7 +135,7 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
         );
     }
     progress.set_prefix("guidance train");
-    let (model, losses) = train(
+    let (model, history) = train(
         &data,
         &config,
         Some(&checkpoint),
@@ -143,8 +143,8 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
         &mut progress,
     )?;
     model.save(&args.out)?;
-    genlab_core::train::History::from_losses(&losses).write_csv(&args.out.join("losses.csv"))?;
-    let last = losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN);
+    history.write_csv(&args.out.join("losses.csv"))?;
+    let last = history.losses().last().map_or(f64::NAN, |(_, l)| *l);
     println!(
         "trained on {} sequences of {} tokens (vocabulary {}, {} classes) for {} steps (final loss {last:.4}); model in {}",
         data.len(),

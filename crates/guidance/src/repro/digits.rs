@@ -1,12 +1,13 @@
-//! The learned-mode measurements of `repro guidance`: a denoiser trained on the 8×8 digits
-//! (64 tokens, 17 grey levels, classes 0–9), sampled class-balanced with every rule, strength
-//! and step count, and scored with the core digit classifier:
+//! The learned part's sampling and scoring: a digits denoiser (64 tokens, 17 grey levels,
+//! classes 0–9) sampled class-balanced, and the samples scored with the core digit classifier:
 //!
 //! ```text
 //! accuracy    fraction of samples the classifier assigns to the requested class (alignment)
 //! FD-digits   Fréchet distance between classifier features of samples and of all real digits
 //! precision / recall   k-NN manifold estimates (k = 5) in the same feature space
 //! ```
+
+use std::collections::BTreeMap;
 
 use genlab_core::Result;
 use genlab_core::data::Points;
@@ -29,13 +30,30 @@ pub struct DigitScorer {
 /// Scores of one sample set.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Scores {
+    /// FD-digits to all real digits.
     pub fd: f64,
+    /// Fraction classified as the requested class.
     pub accuracy: f64,
+    /// k-NN precision.
     pub precision: f64,
+    /// k-NN recall.
     pub recall: f64,
 }
 
+impl Scores {
+    /// The scores as an arm's metrics.
+    pub fn metrics(&self) -> BTreeMap<String, f64> {
+        BTreeMap::from([
+            ("fd".into(), self.fd),
+            ("accuracy".into(), self.accuracy),
+            ("precision".into(), self.precision),
+            ("recall".into(), self.recall),
+        ])
+    }
+}
+
 impl DigitScorer {
+    /// Features and feature Gaussian of the `real` digits under `classifier`.
     pub fn new(classifier: DigitClassifier, real: &Points) -> Result<Self> {
         let real_features = classifier.features(real)?;
         let real_gaussian = classifier.feature_gaussian(real)?;

@@ -1,5 +1,6 @@
-//! The exact-mode measurements of `repro guidance`: no learning and no sampling error, every
-//! number computed by [`exact_distribution`] on random Dirichlet tables.
+//! The exact part's measurements: no learning and no sampling error, every number computed by
+//! [`exact_distribution`] (dynamic programming over the sampler's states) on random Dirichlet
+//! tables.
 //!
 //! ```text
 //! mask gap            mean over the grid of m_unguided(t) − m_rule(t)  (> 0: unmasks early)
@@ -20,15 +21,22 @@ use crate::noise::NoiseSchedule;
 use crate::sampler::{SampleConfig, Sampler};
 use crate::schedule::GuidanceSchedule;
 
-/// What the exact study sweeps.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ExactScale {
+/// What the exact part sweeps.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct ExactSizes {
+    /// Sequence length d of the main problem.
     pub seq_len: usize,
+    /// Vocabulary size V.
     pub vocab: usize,
+    /// Number of classes.
     pub classes: usize,
+    /// Dirichlet concentration of the random tables p(x | c).
     pub concentration: f64,
-    pub ws: Vec<f64>,
-    pub steps: Vec<usize>,
+    /// Guidance strengths.
+    pub ws: &'static [f64],
+    /// Sampler step counts.
+    pub steps: &'static [usize],
+    /// Steps of the continuous-time stand-in the finite-step error is measured against.
     pub reference_steps: usize,
     /// Steps of the schedule comparison.
     pub schedule_steps: usize,
@@ -36,18 +44,28 @@ pub struct ExactScale {
     pub schedule_mean_w: f64,
 }
 
-/// One (sampler, rule, w, steps) cell.
+/// One (sampler, rule, w, steps) cell; every number is averaged over classes.
 #[derive(Debug, Clone)]
 pub struct ExactRow {
+    /// Ancestral or τ-leaping.
     pub sampler: Sampler,
+    /// The guidance rule.
     pub rule: Rule,
+    /// Guidance strength.
     pub w: f64,
+    /// Sampler steps.
     pub steps: usize,
+    /// Mean over the time grid of m_unguided(t) − m_rule(t).
     pub mask_gap_mean: f64,
+    /// Largest |m_unguided(t) − m_rule(t)|.
     pub mask_gap_max_abs: f64,
+    /// TV to the same rule at the reference step count.
     pub finite_step_tv: f64,
+    /// E_{x ~ sampler}[p(c | x)].
     pub class_posterior: f64,
+    /// TV to p(· | c).
     pub tv_conditional: f64,
+    /// TV to the tilt p^(w).
     pub tv_tilted: f64,
 }
 
@@ -92,27 +110,45 @@ fn class_posterior(problem: &ExactProblem, class: usize, run: &ExactRun) -> f64 
         .sum()
 }
 
+/// The class posterior of each class's run, averaged over classes.
+fn mean_class_posterior(problem: &ExactProblem, runs: &[ExactRun]) -> f64 {
+    mean(
+        runs.iter()
+            .enumerate()
+            .map(|(c, r)| class_posterior(problem, c, r)),
+    )
+}
+
+/// TV between each class's run and p(· | c), averaged over classes.
+fn mean_tv_conditional(problem: &ExactProblem, runs: &[ExactRun]) -> f64 {
+    mean(
+        runs.iter()
+            .enumerate()
+            .map(|(c, r)| total_variation(&r.distribution, &problem.tables[c])),
+    )
+}
+
 /// The full sweep on one problem.
 pub fn sweep(
     problem: &ExactProblem,
-    scale: &ExactScale,
+    sizes: &ExactSizes,
     observer: &mut dyn Observer,
 ) -> Result<Vec<ExactRow>> {
     let combos = combinations();
     observer.start(
         "exact mode: dynamic programming",
-        (combos.len() * scale.ws.len()) as u64,
+        (combos.len() * sizes.ws.len()) as u64,
     );
     let mut rows = Vec::new();
     let mut done = 0;
     for &(sampler, rule) in &combos {
-        for &w in &scale.ws {
+        for &w in sizes.ws {
             let schedule = GuidanceSchedule::Constant { w };
             let reference = per_class(
                 problem,
-                &config(sampler, rule, schedule, scale.reference_steps),
+                &config(sampler, rule, schedule, sizes.reference_steps),
             )?;
-            for &steps in &scale.steps {
+            for &steps in sizes.steps {
                 let runs = per_class(problem, &config(sampler, rule, schedule, steps))?;
                 let unguided = per_class(
                     problem,
@@ -146,16 +182,8 @@ pub fn sweep(
                             .zip(&reference)
                             .map(|(r, f)| total_variation(&r.distribution, &f.distribution)),
                     ),
-                    class_posterior: mean(
-                        runs.iter()
-                            .enumerate()
-                            .map(|(c, r)| class_posterior(problem, c, r)),
-                    ),
-                    tv_conditional: mean(
-                        runs.iter()
-                            .enumerate()
-                            .map(|(c, r)| total_variation(&r.distribution, &problem.tables[c])),
-                    ),
+                    class_posterior: mean_class_posterior(problem, &runs),
+                    tv_conditional: mean_tv_conditional(problem, &runs),
                     tv_tilted: mean(runs.iter().enumerate().map(|(c, r)| {
                         total_variation(&r.distribution, &problem.tilted_target(c, w))
                     })),
@@ -186,7 +214,7 @@ pub fn mask_curves(
             steps,
         ),
     )?;
-    out.push(("unguided (w = 1)".to_string(), curve(&unguided)));
+    out.push(("unguided (w = 1)".to_string(), unguided.mask_curve()));
     for rule in Rule::ALL {
         let run = exact_distribution(
             problem,
@@ -198,25 +226,19 @@ pub fn mask_curves(
                 steps,
             ),
         )?;
-        out.push((format!("{} (w = {w})", rule.name()), curve(&run)));
+        out.push((format!("{} (w = {w})", rule.name()), run.mask_curve()));
     }
     Ok(out)
 }
 
-fn curve(run: &ExactRun) -> Vec<(f64, f64)> {
-    run.times
-        .iter()
-        .copied()
-        .zip(run.mask_fraction.iter().copied())
-        .collect()
-}
-
-/// One schedule's outcome at equal mean strength.
+/// One schedule's outcome at equal mean strength, averaged over classes.
 #[derive(Debug, Clone)]
 pub struct ScheduleRow {
+    /// The schedule's name in the report.
     pub name: &'static str,
-    pub schedule: GuidanceSchedule,
+    /// E_{x ~ sampler}[p(c | x)].
     pub class_posterior: f64,
+    /// TV to p(· | c).
     pub tv_conditional: f64,
 }
 
@@ -246,17 +268,8 @@ pub fn schedules(problem: &ExactProblem, mean_w: f64, steps: usize) -> Result<Ve
             )?;
             Ok(ScheduleRow {
                 name,
-                schedule,
-                class_posterior: mean(
-                    runs.iter()
-                        .enumerate()
-                        .map(|(c, r)| class_posterior(problem, c, r)),
-                ),
-                tv_conditional: mean(
-                    runs.iter()
-                        .enumerate()
-                        .map(|(c, r)| total_variation(&r.distribution, &problem.tables[c])),
-                ),
+                class_posterior: mean_class_posterior(problem, &runs),
+                tv_conditional: mean_tv_conditional(problem, &runs),
             })
         })
         .collect()
@@ -296,13 +309,13 @@ mod tests {
     fn sweep_shows_the_inflated_rules_unmasking_early_and_normalized_not() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         let problem = ExactProblem::random(2, 4, 3, 0.5, &mut rng).unwrap();
-        let scale = ExactScale {
+        let scale = ExactSizes {
             seq_len: 2,
             vocab: 4,
             classes: 3,
             concentration: 0.5,
-            ws: vec![1.0, 3.0],
-            steps: vec![8],
+            ws: &[1.0, 3.0],
+            steps: &[8],
             reference_steps: 64,
             schedule_steps: 8,
             schedule_mean_w: 3.0,
