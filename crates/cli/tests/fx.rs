@@ -3,8 +3,8 @@
 mod common;
 
 use common::{entries, genlab};
-use genlab_fx::buffer::AudioBuffer;
-use genlab_fx::wav::{self, SampleFormat};
+use genlab_fx::engine::buffer::AudioBuffer;
+use genlab_fx::engine::wav::{self, SampleFormat};
 use serde_json::Value;
 
 fn write_tone(path: &std::path::Path, channels: usize, seconds: f64) -> AudioBuffer {
@@ -286,7 +286,7 @@ fn estimate_recovers_a_gain_applied_by_apply() {
 #[test]
 fn estimate_recovers_a_two_effect_chain_with_a_rationale() {
     let dir = tempfile::tempdir().unwrap();
-    let dry = genlab_fx::sources::source("drum", 16000, 1.0, 3).unwrap();
+    let dry = genlab_fx::sources::procedural::source("drum", 16000, 1.0, 3).unwrap();
     wav::write(&dir.path().join("d.wav"), &dry, SampleFormat::Float32).unwrap();
     let calls = r#"[{"name": "distortion", "arguments": {"drive_db": 16}},
                     {"name": "delay", "arguments": {"delay_seconds": 0.25, "feedback": 0.3, "mix": 0.5}}]"#;

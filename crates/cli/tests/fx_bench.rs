@@ -4,7 +4,7 @@ mod common;
 
 use common::genlab;
 use genlab_fx::bench::ROWS;
-use genlab_fx::wav;
+use genlab_fx::engine::wav;
 use serde_json::Value;
 
 const TINY: &[&str] = &[

@@ -6,8 +6,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
-use genlab_fx::buffer::AudioBuffer;
-use genlab_fx::wav::{self, SampleFormat};
+use genlab_fx::engine::buffer::AudioBuffer;
+use genlab_fx::engine::wav::{self, SampleFormat};
 use serde_json::{Value, json};
 
 /// The longest any single response may take (a short WAV renders in milliseconds).
@@ -129,7 +129,7 @@ fn an_mcp_client_lists_tools_and_applies_a_chain() {
     let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"apply_chain") && names.contains(&"list_effects"));
     assert!(names.contains(&"reverb") && names.contains(&"stereo_widener"));
-    assert_eq!(tools.len(), 2 + genlab_fx::spec::EFFECTS.len());
+    assert_eq!(tools.len(), 2 + genlab_fx::engine::spec::EFFECTS.len());
     for t in tools {
         assert_eq!(t["inputSchema"]["type"], "object", "{}", t["name"]);
     }

@@ -6,7 +6,7 @@
 //! rows:    every effect alone at the values in ROWS, and the 5-effect chain
 //!          gain → compressor → equalizer → delay → reverb
 //! blocks:  512 samples, and the whole buffer as one block
-//! timed:   one crate::chain::render call (pad_tail off, so the output keeps the input's length
+//! timed:   one crate::engine::chain::render call (pad_tail off, so the output keeps the input's length
 //!          as pedalboard's does): build the processor, copy the input, process
 //! report:  RTF = seconds of audio / seconds of wall time, at the mean render time and at the
 //!          10th-percentile (fast-end) render time
@@ -31,9 +31,9 @@ use genlab_core::bench::StepTimes;
 use genlab_core::experiment::{BenchOptions, BenchTable, Benchmark};
 use genlab_core::{Error, Result};
 
-use crate::buffer::AudioBuffer;
-use crate::chain::{Chain, RenderOptions, Stage, render};
-use crate::spec;
+use crate::engine::buffer::AudioBuffer;
+use crate::engine::chain::{Chain, RenderOptions, Stage, render};
+use crate::engine::spec;
 
 /// The benchmark's sample rate.
 pub const SAMPLE_RATE: u32 = 44100;
@@ -346,7 +346,7 @@ mod tests {
 /// each row's whole-buffer render are written there as float WAVs for
 /// `bench/pedalboard_fx.py`'s sample comparison.
 pub fn run(opts: &BenchOptions) -> Result<BenchTable> {
-    use crate::wav::{self, SampleFormat};
+    use crate::engine::wav::{self, SampleFormat};
     let seconds = opts.seconds.unwrap_or(SECONDS);
     if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
         return Err(Error::InvalidInput(format!(

@@ -9,16 +9,18 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use genlab_core::fsx;
-use genlab_fx::chain::RenderOptions;
-use genlab_fx::estimate::{FitOptions, Pair, fit_effect};
-use genlab_fx::execute::{ExecuteOptions, execute_text};
-use genlab_fx::metrics::rendered_distance;
-use genlab_fx::rationale;
-use genlab_fx::schema::{self, Dialect};
-use genlab_fx::search::{SearchOptions, search};
-use genlab_fx::sources::{SOURCES, source};
-use genlab_fx::validate::Policy;
-use genlab_fx::wav::{self, SampleFormat};
+use genlab_fx::engine::buffer::AudioBuffer;
+use genlab_fx::engine::chain::RenderOptions;
+use genlab_fx::engine::spec;
+use genlab_fx::engine::wav::{self, SampleFormat};
+use genlab_fx::estimate::metrics::rendered_distance;
+use genlab_fx::estimate::objective::{FitOptions, Pair, fit_effect};
+use genlab_fx::estimate::rationale;
+use genlab_fx::estimate::search::{SearchOptions, search};
+use genlab_fx::sources::procedural::{SOURCES, source};
+use genlab_fx::tools::execute::{ExecuteOptions, execute_text};
+use genlab_fx::tools::schema::{self, Dialect};
+use genlab_fx::tools::validate::Policy;
 
 use crate::progress::Progress;
 
@@ -158,7 +160,7 @@ pub fn run(command: Command, progress: Progress) -> anyhow::Result<ExitCode> {
         Command::Estimate(args) => estimate(args)?,
         Command::RenderDemo { out, seed, seconds } => render_demo(&out, seed, seconds, &progress)?,
         Command::Mcp => {
-            genlab_fx::mcp::serve(std::io::stdin().lock(), std::io::stdout().lock())
+            genlab_fx::tools::mcp::serve(std::io::stdin().lock(), std::io::stdout().lock())
                 .context("MCP stdio transport")?;
         }
     }
@@ -260,10 +262,10 @@ fn estimate(args: EstimateArgs) -> anyhow::Result<()> {
 fn estimate_effect(
     args: EstimateArgs,
     name: &str,
-    mut dry: genlab_fx::buffer::AudioBuffer,
-    mut wet: genlab_fx::buffer::AudioBuffer,
+    mut dry: AudioBuffer,
+    mut wet: AudioBuffer,
 ) -> anyhow::Result<()> {
-    let Some(spec) = genlab_fx::spec::effect(name) else {
+    let Some(spec) = spec::effect(name) else {
         bail!("unknown effect `{name}` (see `genlab fx tools --dialect text`)");
     };
     let len = ((args.max_seconds * dry.sample_rate as f64) as usize)

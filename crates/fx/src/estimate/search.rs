@@ -1,0 +1,441 @@
+//! Tier 1: analysis-by-synthesis chain estimation. Given dry `x` and wet `y`, find the ordered
+//! chain `C` minimising the penalised distance
+//!
+//! `J(C) = L(C) · (1 − ρ)^{−|C|}`,  `L(C) = MRSTFT(y, E(C, x))` ([`crate::estimate::objective`]),
+//!
+//! i.e. **an extra effect is kept only if it lowers the MRSTFT by at least a fraction ρ**
+//! (default 5%). The search space (effects × orders × grid parameters) is far too large to
+//! enumerate, so the search is greedy and bounded:
+//!
+//! 1. *Detect* ([`crate::estimate::detect`]): the top `candidates` effects by detector score (score ≥
+//!    `min_score`, default 0: a constant-level source hides a compressor from its detector, so
+//!    weak evidence still earns a try; stereo-only effects never on mono) are the only ones
+//!    tried; each starts from its detector's parameter guess.
+//! 2. *Grow*: starting from the empty chain, for every candidate not yet in the chain and every
+//!    insertion position, insert it and screen it by a coarse sweep of its lead parameter
+//!    (e.g. the wet mix of a reverb); the `finalists` best (candidate, position) options are
+//!    fitted fully (`passes` coarse-to-fine coordinate passes, [`crate::estimate::objective::fit_stage`]),
+//!    the best is kept and every other stage re-fitted once. Accept it if it lowers `L` by the
+//!    fraction ρ; otherwise stop. At most `max_effects` stages.
+//! 3. *Order*: every other permutation of the accepted stages is evaluated with the fitted
+//!    parameters; the best one is re-fitted (one pass per stage) and replaces the chain if lower.
+//! 4. *Prune*: a stage whose removal raises `L` by less than the factor `1/(1 − ρ)` is dropped
+//!    (repeated until none qualifies).
+//!
+//! Every render counts towards `budget`; when it is spent, fitting stops and the search finishes
+//! with what it has (the order and pruning checks still run: at most `k! − 1 + k(k+1)/2`
+//! renders more for `k` stages, without re-fitting).
+//! `L` is measured with [`SEARCH_RESOLUTIONS`] (cheaper than the auraloss ones used to report).
+//! The trace of decisions feeds the rationale ([`crate::estimate::rationale`]).
+
+use genlab_core::Result;
+
+use crate::engine::buffer::AudioBuffer;
+use crate::engine::chain::{Chain, Stage};
+use crate::estimate::detect::{Detection, detect};
+use crate::estimate::objective::{
+    ChainEstimator, ChainObjective, Estimate, Pair, SEARCH_RESOLUTIONS, Sweep, fit_param, fit_stage,
+};
+use crate::estimate::features::Descriptors;
+
+/// Search settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchOptions {
+    /// Most effects in the estimated chain.
+    pub max_effects: usize,
+    /// How many top-scoring detections are tried.
+    pub candidates: usize,
+    /// Detections scoring below this are not tried.
+    pub min_score: f64,
+    /// ρ: the fraction by which each extra effect must lower the MRSTFT.
+    pub penalty: f64,
+    /// How many screened (effect, position) options are fitted fully per growth step.
+    pub finalists: usize,
+    /// Coordinate passes over the chosen stage (one per finalist, the rest on the winner).
+    pub passes: usize,
+    /// Most renders.
+    pub budget: usize,
+    /// Seconds of wet signal kept after the dry end.
+    pub max_tail_seconds: f64,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            max_effects: 3,
+            candidates: 6,
+            min_score: 0.0,
+            penalty: 0.05,
+            finalists: 2,
+            passes: 2,
+            budget: 800,
+            max_tail_seconds: 0.5,
+        }
+    }
+}
+
+/// One accepted growth step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Growth {
+    /// Effect added.
+    pub effect: &'static str,
+    /// Where it was inserted (0 = first).
+    pub position: usize,
+    /// `L` before.
+    pub before: f64,
+    /// `L` after fitting.
+    pub after: f64,
+}
+
+/// What the search did, for the rationale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// Every detector's output (spec order).
+    pub detections: Vec<Detection>,
+    /// Effects tried, best detection first.
+    pub tried: Vec<&'static str>,
+    /// `L` of the empty chain (the dry signal).
+    pub no_op: f64,
+    /// Accepted growth steps.
+    pub grown: Vec<Growth>,
+    /// The best rejected growth (effect, `L` it reached, `L` it had to beat), if any.
+    pub rejected: Option<(&'static str, f64, f64)>,
+    /// Orders compared after growing, and the best other order with its `L`.
+    pub orders_tried: usize,
+    /// The best alternative order and its distance (after re-fitting), if any.
+    pub best_other_order: Option<(Vec<&'static str>, f64)>,
+    /// True if the order step changed the chain.
+    pub reordered: bool,
+    /// Stages removed by pruning, with the `L` without them.
+    pub pruned: Vec<(&'static str, f64)>,
+    /// Final `L`.
+    pub distance: f64,
+    /// Renders used.
+    pub evaluations: usize,
+    /// ρ in force.
+    pub penalty: f64,
+    /// True if the render budget ran out.
+    pub budget_exhausted: bool,
+}
+
+/// The search result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Searched {
+    /// The estimated chain.
+    pub chain: Chain,
+    /// What happened.
+    pub trace: Trace,
+}
+
+fn names(chain: &Chain) -> Vec<&'static str> {
+    chain.stages.iter().map(|s| s.spec.name).collect()
+}
+
+/// The parameter screened first: the one that most often decides whether the effect helps
+/// (the wet mix of delay and reverb, the EQ band with the largest starting gain, otherwise the
+/// first parameter).
+fn lead_param(stage: &Stage) -> usize {
+    match stage.spec.name {
+        "delay" => 2,
+        "reverb" => 3,
+        "equalizer" => [0, 3, 6]
+            .into_iter()
+            .max_by(|&a, &b| {
+                let g = |i: usize| stage.values[i].at(0.0).abs();
+                g(a).total_cmp(&g(b))
+            })
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Re-fits every stage except `skip` once (coarse-to-fine).
+fn refit_others(
+    objective: &mut ChainObjective,
+    chain: &mut Chain,
+    skip: Option<usize>,
+    mut distance: f64,
+    budget: usize,
+) -> Result<f64> {
+    for i in 0..chain.stages.len() {
+        if Some(i) != skip {
+            distance = fit_stage(
+                objective,
+                chain,
+                i,
+                distance,
+                1,
+                Sweep::CoarseToFine,
+                budget,
+            )?;
+        }
+    }
+    Ok(distance)
+}
+
+/// All permutations of `0..n` (n ≤ 5 in practice), in lexicographic order.
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![vec![]];
+    }
+    let mut out = Vec::new();
+    for rest in permutations(n - 1) {
+        for pos in 0..=rest.len() {
+            let mut p = rest.clone();
+            p.insert(pos, n - 1);
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs the tier-1 search on (`dry`, `wet`).
+pub fn search(dry: &AudioBuffer, wet: &AudioBuffer, options: &SearchOptions) -> Result<Searched> {
+    let pair = Pair::new(dry, wet, Some(options.max_tail_seconds))?;
+    let detections = detect(&Descriptors::of(&pair));
+    let mut ranked: Vec<&Detection> = detections
+        .iter()
+        .filter(|d| {
+            d.score >= options.min_score
+                && (pair.dry.n_channels() == 2
+                    || !matches!(d.effect.name, "panner" | "stereo_widener"))
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
+    ranked.truncate(options.candidates);
+    let tried: Vec<&'static str> = ranked.iter().map(|d| d.effect.name).collect();
+
+    let budget = options.budget;
+    let keep = 1.0 - options.penalty;
+    let mut objective = ChainObjective::new(&pair, &SEARCH_RESOLUTIONS)?;
+    let no_op = objective.distance(&Chain::default())?;
+    let mut chain = Chain::default();
+    let mut distance = no_op;
+    let mut grown = Vec::new();
+    let mut rejected = None;
+
+    // Grow.
+    while chain.stages.len() < options.max_effects
+        && objective.evaluations < budget
+        && distance > 1e-9
+    {
+        // Screen every (candidate, position) by a coarse sweep of the candidate's lead
+        // parameter, then fit the best few fully.
+        let mut screened: Vec<(Chain, f64, usize, &'static str)> = Vec::new();
+        for det in &ranked {
+            if chain.stages.iter().any(|s| s.spec.name == det.effect.name) {
+                continue;
+            }
+            for position in 0..=chain.stages.len() {
+                let mut candidate = chain.clone();
+                let stage = Stage::constant(det.effect, &det.start);
+                let lead = lead_param(&stage);
+                candidate.stages.insert(position, stage);
+                let d0 = objective.distance(&candidate)?;
+                let (d, _) = fit_param(
+                    &mut objective,
+                    &mut candidate,
+                    position,
+                    lead,
+                    d0,
+                    Sweep::Coarse,
+                    budget,
+                )?;
+                screened.push((candidate, d, position, det.effect.name));
+            }
+        }
+        screened.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let mut best: Option<(Chain, f64, usize, &'static str)> = None;
+        for (mut candidate, d, position, effect) in screened.into_iter().take(options.finalists) {
+            let d = fit_stage(
+                &mut objective,
+                &mut candidate,
+                position,
+                d,
+                options.passes,
+                Sweep::CoarseToFine,
+                budget,
+            )?;
+            if best.as_ref().is_none_or(|b| d < b.1) {
+                best = Some((candidate, d, position, effect));
+            }
+        }
+        let Some((mut candidate, mut d, position, effect)) = best else {
+            break;
+        };
+        d = fit_stage(
+            &mut objective,
+            &mut candidate,
+            position,
+            d,
+            options.passes.saturating_sub(1),
+            Sweep::CoarseToFine,
+            budget,
+        )?;
+        d = refit_others(&mut objective, &mut candidate, Some(position), d, budget)?;
+        if d < distance * keep {
+            grown.push(Growth {
+                effect,
+                position,
+                before: distance,
+                after: d,
+            });
+            chain = candidate;
+            distance = d;
+        } else {
+            rejected = Some((effect, d, distance * keep));
+            break;
+        }
+    }
+
+    // Order.
+    let mut orders_tried = 0;
+    let mut best_other_order = None;
+    let mut reordered = false;
+    if chain.stages.len() >= 2 {
+        let mut best_alt: Option<(Chain, f64)> = None;
+        for perm in permutations(chain.stages.len()) {
+            if perm.iter().enumerate().all(|(i, &p)| i == p) {
+                continue;
+            }
+            let alt = Chain {
+                stages: perm.iter().map(|&i| chain.stages[i].clone()).collect(),
+            };
+            orders_tried += 1;
+            let d = objective.distance(&alt)?;
+            if best_alt.as_ref().is_none_or(|b| d < b.1) {
+                best_alt = Some((alt, d));
+            }
+        }
+        if let Some((mut alt, d)) = best_alt {
+            let d = refit_others(&mut objective, &mut alt, None, d, budget)?;
+            best_other_order = Some((names(&alt), d));
+            if d < distance {
+                chain = alt;
+                distance = d;
+                reordered = true;
+            }
+        }
+    }
+
+    // Prune.
+    let mut pruned = Vec::new();
+    loop {
+        let mut drop: Option<(usize, f64)> = None;
+        for i in 0..chain.stages.len() {
+            let mut without = chain.clone();
+            without.stages.remove(i);
+            let d = objective.distance(&without)?;
+            if d * keep <= distance && drop.is_none_or(|b| d < b.1) {
+                drop = Some((i, d));
+            }
+        }
+        let Some((i, d)) = drop else { break };
+        pruned.push((chain.stages[i].spec.name, d));
+        chain.stages.remove(i);
+        distance = d;
+    }
+
+    let trace = Trace {
+        detections,
+        tried,
+        no_op,
+        grown,
+        rejected,
+        orders_tried,
+        best_other_order,
+        reordered,
+        pruned,
+        distance,
+        evaluations: objective.evaluations,
+        penalty: options.penalty,
+        budget_exhausted: objective.evaluations >= budget,
+    };
+    Ok(Searched { chain, trace })
+}
+
+/// Tier 1 as a [`ChainEstimator`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct AnalysisBySynthesis {
+    /// Search settings.
+    pub options: SearchOptions,
+}
+
+impl ChainEstimator for AnalysisBySynthesis {
+    fn name(&self) -> String {
+        "tier 1: analysis-by-synthesis".into()
+    }
+
+    fn estimate(&self, dry: &AudioBuffer, wet: &AudioBuffer) -> Result<Estimate> {
+        let found = search(dry, wet, &self.options)?;
+        Ok(Estimate {
+            rationale: crate::estimate::rationale::explain(&found.trace),
+            chain: found.chain,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::estimate::objective::tests::wet;
+    use crate::sources::procedural::source;
+    use crate::engine::spec::effect;
+
+    #[test]
+    fn permutations_are_all_distinct_orders() {
+        let p = permutations(3);
+        assert_eq!(p.len(), 6);
+        assert_eq!(p[0], vec![0, 1, 2]);
+        let set: std::collections::HashSet<_> = p.iter().collect();
+        assert_eq!(set.len(), 6);
+        assert_eq!(permutations(1), vec![vec![0]]);
+    }
+
+    #[test]
+    fn recovers_a_single_gain_exactly() {
+        let dry = source("pluck", 16000, 0.5, 1).unwrap();
+        let truth = Chain {
+            stages: vec![Stage::constant(effect("gain").unwrap(), &[-8.0])],
+        };
+        let found = search(&dry, &wet(&dry, &truth), &SearchOptions::default()).unwrap();
+        assert_eq!(found.chain, truth, "{:?}", found.trace);
+        assert!(found.trace.distance < 1e-6);
+        let text = crate::estimate::rationale::explain(&found.trace);
+        assert!(text.contains("gain"), "{text}");
+    }
+
+    #[test]
+    fn recovers_a_two_effect_chain_in_order() {
+        // Distortion then delay on a drum loop: the echoes of a distorted signal differ from a
+        // distorted echo, so the order is identifiable.
+        let dry = source("drum", 16000, 1.0, 3).unwrap();
+        let truth = Chain {
+            stages: vec![
+                Stage::constant(effect("distortion").unwrap(), &[16.0]),
+                Stage::constant(effect("delay").unwrap(), &[0.25, 0.3, 0.5]),
+            ],
+        };
+        let found = search(&dry, &wet(&dry, &truth), &SearchOptions::default()).unwrap();
+        assert_eq!(
+            names(&found.chain),
+            vec!["distortion", "delay"],
+            "{:?}",
+            found.trace
+        );
+        assert!(
+            found.trace.distance < 0.2 * found.trace.no_op,
+            "{:?}",
+            found.trace
+        );
+        assert!(found.trace.evaluations <= SearchOptions::default().budget + 5 + 6);
+    }
+
+    #[test]
+    fn an_identity_gives_the_empty_chain() {
+        let dry = source("pad", 16000, 0.5, 1).unwrap();
+        let found = search(&dry, &dry, &SearchOptions::default()).unwrap();
+        assert!(found.chain.stages.is_empty(), "{:?}", found.chain);
+    }
+}
