@@ -3,6 +3,7 @@
 //! experiment ([`write_index`]).
 
 pub mod bars;
+mod format;
 mod html;
 mod json;
 pub mod plot;
