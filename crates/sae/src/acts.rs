@@ -7,12 +7,17 @@
 //! served as batches; at the end of the last file the stream starts again. A directory means
 //! every such file in it, in name order (a sharded store). genlab-core's `read_npy` reads a whole
 //! file into memory, which is what streaming must avoid, hence the header parse here.
+//!
+//! Every source reports its [`Position`] and can [`seek`](ActivationSource::seek) back to it, so
+//! a resumed training run reads exactly the batches the uninterrupted run would have read.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use genlab_core::train::SeededRng;
+use serde::{Deserialize, Serialize};
+
+use genlab_core::train::{RngState, SeededRng};
 use genlab_core::{Error, Result};
 
 /// A source of training batches.
@@ -21,6 +26,44 @@ pub trait ActivationSource {
     fn dim(&self) -> usize;
     /// Fills `out` with `batch` vectors (`batch × d` values).
     fn next_batch(&mut self, batch: usize, out: &mut Vec<f32>) -> Result<()>;
+    /// Where the stream is now (a checkpoint's data cursor).
+    fn position(&self) -> Position;
+    /// Continues from `position`, taken from a source built with the same data and seed.
+    fn seek(&mut self, position: &Position) -> Result<()>;
+}
+
+/// Where a source is in its stream: enough to serve the same batches again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// The source's random stream (sampling, shuffling or generation).
+    pub rng: RngState,
+    /// A file stream's chunk being served (`None` before the first chunk, and for sources
+    /// without chunks).
+    pub chunk: Option<ChunkPosition>,
+}
+
+/// The chunk a [`FileStream`] is serving: re-reading it with the same shuffle restores the
+/// buffer without storing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkPosition {
+    /// File index of the chunk's first row.
+    pub file: usize,
+    /// The chunk's first row in that file.
+    pub row: usize,
+    /// The random stream before the chunk was shuffled.
+    pub rng: RngState,
+    /// Rows of the chunk already served.
+    pub served: usize,
+}
+
+impl Position {
+    /// The position of a source whose only state is its random stream.
+    pub fn of_rng(rng: &SeededRng) -> Position {
+        Position {
+            rng: rng.state(),
+            chunk: None,
+        }
+    }
 }
 
 /// Vectors held in memory, sampled uniformly with replacement.
@@ -59,6 +102,15 @@ impl ActivationSource for InMemory {
         for i in self.rng.indices(batch, n) {
             out.extend_from_slice(&self.data[i * self.d..(i + 1) * self.d]);
         }
+        Ok(())
+    }
+
+    fn position(&self) -> Position {
+        Position::of_rng(&self.rng)
+    }
+
+    fn seek(&mut self, position: &Position) -> Result<()> {
+        self.rng = SeededRng::from_state(position.rng);
         Ok(())
     }
 }
@@ -285,6 +337,8 @@ pub struct FileStream {
     order: Vec<usize>,
     next: usize,
     rng: SeededRng,
+    /// The chunk in `buffer`: its file, first row, and the random stream before its shuffle.
+    chunk: Option<(usize, usize, RngState)>,
 }
 
 impl FileStream {
@@ -302,6 +356,7 @@ impl FileStream {
             order: Vec::new(),
             next: 0,
             rng: SeededRng::new(seed),
+            chunk: None,
         })
     }
 
@@ -311,6 +366,7 @@ impl FileStream {
     }
 
     fn refill(&mut self) -> Result<()> {
+        self.chunk = Some((self.file, self.row, self.rng.state()));
         let f = &self.files[self.file];
         let count = self.chunk_rows.min(f.rows - self.row);
         self.buffer.clear();
@@ -342,6 +398,41 @@ impl ActivationSource for FileStream {
             self.next += 1;
             out.extend_from_slice(&self.buffer[i * d..(i + 1) * d]);
         }
+        Ok(())
+    }
+
+    fn position(&self) -> Position {
+        Position {
+            rng: self.rng.state(),
+            chunk: self.chunk.map(|(file, row, rng)| ChunkPosition {
+                file,
+                row,
+                rng,
+                served: self.next,
+            }),
+        }
+    }
+
+    fn seek(&mut self, position: &Position) -> Result<()> {
+        let Some(c) = position.chunk else {
+            (self.file, self.row, self.next) = (0, 0, 0);
+            self.order.clear();
+            self.chunk = None;
+            self.rng = SeededRng::from_state(position.rng);
+            return Ok(());
+        };
+        let bad =
+            || Error::InvalidInput("activation stream position does not fit these files".into());
+        if c.file >= self.files.len() || c.row >= self.files[c.file].rows {
+            return Err(bad());
+        }
+        (self.file, self.row) = (c.file, c.row);
+        self.rng = SeededRng::from_state(c.rng);
+        self.refill()?;
+        if c.served > self.order.len() || self.rng.state() != position.rng {
+            return Err(bad());
+        }
+        self.next = c.served;
         Ok(())
     }
 }
@@ -400,6 +491,40 @@ mod tests {
         }
         seen.sort();
         assert_eq!(seen, (0..10).collect::<Vec<_>>());
+    }
+
+    /// A stream moved to a saved position serves the batches the original served after it,
+    /// whether the position was taken before any chunk, mid-chunk or at a chunk's end.
+    #[test]
+    fn seek_continues_the_same_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.npy");
+        write_npy_rows(&p, &rows(23, 3), 3).unwrap();
+        let stream = || FileStream::new(open_files(&p).unwrap(), 5, 7).unwrap();
+        let memory = || InMemory::new(3, rows(23, 3), 7).unwrap();
+        let sources: [Box<dyn Fn() -> Box<dyn ActivationSource>>; 2] = [
+            Box::new(|| Box::new(stream())),
+            Box::new(|| Box::new(memory())),
+        ];
+        for make in &sources {
+            for skip in [0, 1, 2, 5, 9] {
+                let mut a = make();
+                let mut out = Vec::new();
+                for _ in 0..skip {
+                    a.next_batch(2, &mut out).unwrap();
+                }
+                let pos = a.position();
+                let mut b = make();
+                b.next_batch(3, &mut out).unwrap();
+                b.seek(&pos).unwrap();
+                for _ in 0..12 {
+                    let (mut x, mut y) = (Vec::new(), Vec::new());
+                    a.next_batch(2, &mut x).unwrap();
+                    b.next_batch(2, &mut y).unwrap();
+                    assert_eq!(x, y, "after {skip} batches");
+                }
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,11 @@
 
 use rayon::prelude::*;
 
+use genlab_core::Result;
+use genlab_core::train::{Blobs, Stateful};
+
+use crate::train::restore_f32s;
+
 /// Adam state for a fixed list of parameter blocks.
 #[derive(Debug, Clone)]
 pub struct Adam {
@@ -75,6 +80,28 @@ impl Adam {
                 });
         }
         norm
+    }
+}
+
+/// The moments and the step count, as `adam.t`, `adam.m<i>` and `adam.v<i>` (β and ε are
+/// constants).
+impl Stateful for Adam {
+    fn save(&self, blobs: &mut Blobs) -> Result<()> {
+        blobs.put_json("adam.t", &self.t)?;
+        for (i, (m, v)) in self.m.iter().zip(&self.v).enumerate() {
+            blobs.put_f32s(&format!("adam.m{i}"), m)?;
+            blobs.put_f32s(&format!("adam.v{i}"), v)?;
+        }
+        Ok(())
+    }
+
+    fn load(&mut self, blobs: &Blobs) -> Result<()> {
+        self.t = blobs.get_json("adam.t")?;
+        for (i, (m, v)) in self.m.iter_mut().zip(&mut self.v).enumerate() {
+            restore_f32s(blobs, &format!("adam.m{i}"), m)?;
+            restore_f32s(blobs, &format!("adam.v{i}"), v)?;
+        }
+        Ok(())
     }
 }
 

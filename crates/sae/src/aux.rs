@@ -12,9 +12,10 @@
 //! towards what the live latents fail to explain.
 
 use crate::codes::Codes;
+use crate::topk::push_top;
 
 /// Counts, per latent, the training tokens since it last fired.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeadTracker {
     tokens_since_fired: Vec<u64>,
     dead_after: u64,
@@ -74,16 +75,7 @@ pub fn aux_codes(pre: &[f32], m: usize, dead: &[bool], k_aux: usize) -> Codes {
                 .map(|&j| (row[j as usize], j))
                 .filter(|c| c.0 > 0.0),
         );
-        if cand.len() > k_aux && k_aux > 0 {
-            cand.select_nth_unstable_by(k_aux - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        }
-        cand.truncate(k_aux);
-        cand.sort_by_key(|c| c.1);
-        for &(v, j) in &cand {
-            codes.latents.push(j);
-            codes.values.push(v);
-        }
-        codes.offsets.push(codes.latents.len());
+        push_top(&mut cand, k_aux, &mut codes);
     }
     codes
 }

@@ -32,10 +32,10 @@
 //! decoder and dense backward (≈ 12·B·m·d); it reports its GFLOP/s on this same count so that
 //! the two columns compare like for like, and its executed dense count beside it.
 //!
-//! [`bench_phases`] splits the step into its parts by calling the same functions one by one on
-//! the same state, for a profile; the headline number is [`bench_train_step`]'s. The loss call
-//! contains the encoder, the selection and the penalty; they are also timed alone (rows marked
-//! ⊂) rather than subtracted, since a difference of noisy times can come out negative.
+//! [`bench_phases`] times the parts of the same step ([`crate::phase::Phase`]): it runs
+//! [`SaeState::step`](crate::train::SaeState::step) — the function the trainer calls — with a
+//! callback that stamps the clock at the end of each part, so the parts add up to the step;
+//! the headline number is [`bench_train_step`]'s.
 
 use std::time::Instant;
 
@@ -44,16 +44,11 @@ use genlab_core::experiment::{BenchOptions, BenchTable, Benchmark};
 use genlab_core::train::{Observer, SeededRng};
 use genlab_core::{Error, Result};
 
-use crate::acts::{ActivationSource, InMemory};
-use crate::adam::Adam;
-use crate::decoder_norm::{normalise_rows, remove_parallel_gradient};
-use crate::init::{BiasInit, init_sae};
-use crate::linalg::matmul_nt_bias;
-use crate::loss::{AuxInput, Objective, Selection, loss_and_grads, select};
-use crate::matryoshka::Groups;
-use crate::ortsae::{Ortho, Reduce, partition, penalty, split};
-use crate::sae::Activation;
-use crate::train::{Arch, TrainConfig, train};
+use crate::acts::InMemory;
+use crate::init::BiasInit;
+use crate::ortsae::{Reduce, split};
+use crate::phase::Phase;
+use crate::train::{Arch, Plan, SaeState, TrainConfig, train};
 
 /// The benchmarked sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,12 +119,8 @@ pub fn bench_phases(arch: Arch, warmup: usize, steps: usize) -> Result<Vec<StepT
     bench_phases_at(Shape::ISSUE, arch, warmup, steps)
 }
 
-/// The parts of one step, in order: the loss-and-gradient call (forward and backward); inside
-/// it and also timed alone, the dense encoder, the top-k selection and (OrtSAE) the partition
-/// and penalty; then parallel-gradient removal, clip + Adam, renormalisation.
-///
-/// Each part is the crate function [`crate::train::train`] calls, run on the same state, so
-/// the encoder, selection and penalty run twice per step here (alone, then inside the loss).
+/// The [`Phase`]s of one training step in order (the OrtSAE-only ones for OrtSAE only), timed
+/// inside the trainer's own step function on the trainer's own state.
 pub fn bench_phases_at(
     shape: Shape,
     arch: Arch,
@@ -137,102 +128,35 @@ pub fn bench_phases_at(
     steps: usize,
 ) -> Result<Vec<StepTimes>> {
     let config = config(shape, arch, warmup, steps)?;
-    let Shape { d, m, k, batch } = shape;
-    let mut source = InMemory::new(d, pool(shape), SEED)?;
-    let mut x = Vec::with_capacity(batch * d);
-    source.next_batch(batch, &mut x)?;
+    let mut source = InMemory::new(shape.d, pool(shape), SEED)?;
     let mut rng = SeededRng::new(SEED);
-    let mut sae = init_sae(d, m, &x, config.bias_init, Activation::Relu, &mut rng);
-    let groups = match arch {
-        Arch::Matryoshka => Groups::from_fractions(m, &config.matryoshka_fractions)?,
-        _ => Groups::single(m),
-    };
-    let ortho = (arch == Arch::OrtSae).then_some(Ortho {
-        gamma: config.ortho_gamma,
-        chunk: config.ortho_chunk,
-        reduce: config.ortho_reduce,
-    });
-    let selection = match arch {
-        Arch::Relu => Selection::Relu { l1: config.l1 },
-        Arch::TopK => Selection::TopK { k },
-        _ => Selection::BatchTopK { k },
-    };
-    let no_dead = vec![false; m];
-    let mut adam = Adam::new(&[m * d, m, m * d, d]);
-    let lr = config.peak_lr() as f32;
-
-    const NAMES: [&str; 7] = [
-        "loss + gradients (all of fwd/bwd)",
-        "⊂ encoder (dense)",
-        "⊂ top-k selection",
-        "⊂ ortho partition + penalty",
-        "parallel-gradient removal",
-        "clip + Adam",
-        "renormalise rows",
-    ];
-    let mut seconds: [Vec<f64>; 7] = Default::default();
-    for s in 0..warmup + steps {
-        source.next_batch(batch, &mut x)?;
-        let mut t = [0.0f64; 7];
+    let plan = Plan::new(&config, shape.d)?;
+    let mut state = SaeState::new(&mut source, &config, &mut rng.fork())?;
+    let schedule = config.schedule();
+    let mut seconds: Vec<Vec<f64>> = vec![Vec::new(); Phase::ALL.len()];
+    for s in 0..(warmup + steps) as u64 {
         let mut lap = Instant::now();
-        let mut stamp = |slot: usize, t: &mut [f64; 7]| {
-            t[slot] = lap.elapsed().as_secs_f64();
+        let mut times = [0.0f64; Phase::ALL.len()];
+        let mut stamp = |phase: Phase| {
+            times[phase as usize] = lap.elapsed().as_secs_f64();
             lap = Instant::now();
         };
-        let pre = matmul_nt_bias(&sae.centre(&x), &sae.w_enc, &sae.b_enc, d);
-        stamp(1, &mut t);
-        std::hint::black_box(select(&pre, m, selection));
-        stamp(2, &mut t);
-        let chunks = ortho.map(|o| partition(m, o.chunk, &mut rng));
-        if let (Some(o), Some(c)) = (ortho, &chunks) {
-            std::hint::black_box(penalty(&sae.w_dec, d, c, o.reduce));
-        }
-        stamp(3, &mut t);
-        let objective = Objective {
-            selection,
-            groups: &groups,
-            aux: Some(AuxInput {
-                dead: &no_dead,
-                k_aux: config.k_aux.unwrap_or((d / 2).max(1)).min(m),
-                alpha: config.aux_alpha,
-                residual: None,
-            }),
-            ortho: ortho.zip(chunks.as_deref()),
-        };
-        let mut st = loss_and_grads(&sae, &x, &objective);
-        stamp(0, &mut t);
-        remove_parallel_gradient(&sae.w_dec, &mut st.grads.w_dec, d);
-        stamp(4, &mut t);
-        let g = &mut st.grads;
-        adam.step(
-            &mut [
-                &mut sae.w_enc,
-                &mut sae.b_enc,
-                &mut sae.w_dec,
-                &mut sae.b_dec,
-            ],
-            &mut [&mut g.w_enc, &mut g.b_enc, &mut g.w_dec, &mut g.b_dec],
-            lr,
-            config.clip,
-        );
-        stamp(5, &mut t);
-        normalise_rows(&mut sae.w_dec, d);
-        stamp(6, &mut t);
-        if s >= warmup {
-            for (all, v) in seconds.iter_mut().zip(t) {
-                all.push(v);
+        state.step(&plan, s, schedule.lr(s), &mut rng, &mut stamp)?;
+        if s >= warmup as u64 {
+            for (all, t) in seconds.iter_mut().zip(times) {
+                all.push(t);
             }
         }
     }
-    let parts = flop_parts(shape, &config);
-    Ok(NAMES
+    let flops = flop_parts(shape, &config);
+    Ok(Phase::ALL
         .iter()
         .zip(seconds)
-        .zip(parts)
-        .filter(|((name, _), _)| ortho.is_some() || !name.contains("ortho"))
-        .map(|((name, seconds), flops)| StepTimes {
-            name: format!("  {}: {name}", arch.name()),
-            flops_per_step: flops,
+        .zip(flops)
+        .filter(|((phase, _), _)| arch == Arch::OrtSae || !phase.ortho_only())
+        .map(|((phase, seconds), flops_per_step)| StepTimes {
+            name: format!("  {}: {}", arch.name(), phase.label()),
+            flops_per_step,
             seconds,
         })
         .collect())
@@ -256,7 +180,6 @@ fn config(shape: Shape, arch: Arch, warmup: usize, steps: usize) -> Result<Train
         batch: shape.batch,
         bias_init: BiasInit::Mean,
         seed: SEED,
-        log_every: 1,
         ..TrainConfig::default()
     };
     config.validate()?;
@@ -270,12 +193,11 @@ fn pool(shape: Shape) -> Vec<f32> {
 
 /// FLOPs of one step (the module doc's formula).
 pub fn flops_per_step(shape: Shape, config: &TrainConfig) -> f64 {
-    let [loss, _encoder, _select, _ortho, parallel, adam, renormalise] = flop_parts(shape, config);
-    loss + parallel + adam + renormalise
+    flop_parts(shape, config).iter().sum()
 }
 
-/// FLOPs per part, in [`bench_phases_at`]'s order (the ⊂ parts are inside the first).
-fn flop_parts(shape: Shape, config: &TrainConfig) -> [f64; 7] {
+/// FLOPs per [`Phase`], in [`Phase::ALL`]'s order.
+fn flop_parts(shape: Shape, config: &TrainConfig) -> [f64; Phase::ALL.len()] {
     let (b, d, m, k) = (
         shape.batch as f64,
         shape.d as f64,
@@ -296,15 +218,17 @@ fn flop_parts(shape: Shape, config: &TrainConfig) -> [f64; 7] {
     } else {
         0.0
     };
-    let encoder = 2.0 * b * m * d;
     [
-        encoder + 10.0 * b * k * d + 13.0 * b * d + ortho,
-        encoder,
-        0.0,
-        ortho,
-        6.0 * m * d,
-        17.0 * params,
-        3.0 * m * d,
+        0.0,                             // batch
+        0.0,                             // partition
+        2.0 * b * m * d,                 // encoder
+        0.0,                             // selection
+        10.0 * b * k * d + 13.0 * b * d, // sparse decode, loss, backward
+        ortho,                           // penalty
+        6.0 * m * d,                     // parallel-gradient removal
+        17.0 * params,                   // clip + Adam
+        3.0 * m * d,                     // renormalisation
+        0.0,                             // counters
     ]
 }
 
@@ -355,7 +279,13 @@ mod tests {
     fn phases_cover_the_step_and_ortho_only_for_ortsae() {
         let b = bench_phases_at(TINY, Arch::BatchTopK, 1, 2).unwrap();
         let o = bench_phases_at(TINY, Arch::OrtSae, 1, 2).unwrap();
-        assert_eq!((b.len(), o.len()), (6, 7));
+        assert_eq!((b.len(), o.len()), (8, 10));
+        let total: f64 = o.iter().map(|p| p.flops_per_step).sum();
+        let config = TrainConfig {
+            ortho_chunk: 128,
+            ..config(TINY, Arch::OrtSae, 1, 2).unwrap()
+        };
+        assert_eq!(total, flops_per_step(TINY, &config));
         assert!(o.iter().all(|p| p.seconds.len() == 2));
         assert!(o.iter().any(|p| p.name.contains("ortho")));
         assert!(!b.iter().any(|p| p.name.contains("ortho")));

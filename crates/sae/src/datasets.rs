@@ -52,10 +52,12 @@ const SHAKESPEARE_RECIPE: Recipe = Recipe {
 /// [`KJV`]: runs the package's `bible` program on its own data file (found with `-p`) for the
 /// whole text, formatted one verse per line.
 fn dump_kjv(root: &Path, out: &Path) -> std::result::Result<(), String> {
-    let dump = run_command(Command::new(root.join("usr/bin/bible"))
-        .arg("-p")
-        .arg(root.join("usr/lib"))
-        .args(["-f", "Gen1:1-Rev22:21"]))?;
+    let dump = run_command(
+        Command::new(root.join("usr/bin/bible"))
+            .arg("-p")
+            .arg(root.join("usr/lib"))
+            .args(["-f", "Gen1:1-Rev22:21"]),
+    )?;
     let path = out.join("kjv.txt");
     std::fs::write(&path, dump.stdout).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -30,6 +30,7 @@ use crate::codes::Codes;
 use crate::linalg::{axpy, dot, matmul_nt_bias, sq_norm};
 use crate::matryoshka::Groups;
 use crate::ortsae::{Ortho, penalty};
+use crate::phase::{Laps, Phase};
 use crate::sae::Sae;
 use crate::{batchtopk, relu, topk};
 
@@ -146,20 +147,87 @@ pub fn select(pre: &[f32], m: usize, selection: Selection) -> Codes {
 
 /// The objective and its gradient on the `[n, d]` batch `x`.
 pub fn loss_and_grads(sae: &Sae, x: &[f32], obj: &Objective) -> Step {
+    loss_and_grads_timed(sae, x, obj, &mut |_| {})
+}
+
+/// [`loss_and_grads`], reporting the end of the encoder, selection, sparse loss and penalty
+/// phases to `laps`.
+pub fn loss_and_grads_timed(sae: &Sae, x: &[f32], obj: &Objective, laps: Laps) -> Step {
     let (d, m) = (sae.d, sae.m);
     let n = x.len() / d;
-    let inv_n = 1.0 / n as f32;
     let xc = sae.centre(x);
     let pre = matmul_nt_bias(&xc, &sae.w_enc, &sae.b_enc, d);
+    laps(Phase::Encoder);
     let codes = select(&pre, m, obj.selection);
-    let groups = obj.groups;
-    let h = groups.len();
+    laps(Phase::Selection);
     let l1 = match obj.selection {
         Selection::Relu { l1 } => l1,
         _ => 0.0,
     };
+    let mut fwd = forward(sae, x, &codes, obj.groups);
+    let var = batch_variance(x, d);
+    let (aux_value, aux_codes) = match obj.aux {
+        Some(aux) => aux_term(sae, &pre, &aux, &mut fwd),
+        None => (0.0, None),
+    };
+    let entries = firing_entries(sae, &codes, aux_codes.as_ref(), &fwd.table, obj.groups, l1);
+    let (g_w_enc, g_b_enc, mut g_w_dec, l1_sum) = latent_grads(sae, &entries, &xc, &fwd.table, l1);
+    let l1_value = l1 as f64 * l1_sum / n as f64;
+    let g_b_dec = b_dec_grad(sae, &entries, &fwd.table, n, obj.groups.len());
+    laps(Phase::SparseLoss);
 
-    // Forward per sample: prefix residuals → G_b(·) rows, and the full residual e = x − x̂.
+    let mut orth = 0.0;
+    let mut total = fwd.rec + l1_value;
+    if let Some(aux) = obj.aux {
+        total += aux.alpha as f64 * aux_value;
+    }
+    if let Some((ortho, chunks)) = obj.ortho
+        && ortho.gamma > 0.0
+    {
+        let (v, g) = penalty(&sae.w_dec, d, chunks, ortho.reduce);
+        orth = v;
+        total += ortho.gamma as f64 * v;
+        axpy(ortho.gamma, &g, &mut g_w_dec);
+    }
+    laps(Phase::Penalty);
+    Step {
+        loss: LossParts {
+            rec: fwd.rec,
+            mse: fwd.mse,
+            var,
+            l1: l1_value,
+            aux: aux_value,
+            orth,
+            total,
+        },
+        grads: Grads {
+            w_enc: g_w_enc,
+            b_enc: g_b_enc,
+            w_dec: g_w_dec,
+            b_dec: g_b_dec,
+        },
+        codes,
+    }
+}
+
+/// The forward pass's per-sample results.
+struct Forward {
+    /// `[n·h, d]` rows `G_b(g)`, then (once AuxK runs) `[n, d]` AuxK gradient rows.
+    table: Vec<f32>,
+    /// `[n, d]` full residuals `e = x − x̂`.
+    resid: Vec<f32>,
+    /// Reconstruction loss (matryoshka-weighted).
+    rec: f64,
+    /// `(1/B) Σ ‖x − x̂‖²`.
+    mse: f64,
+}
+
+/// Per sample: prefix residuals → the `G_b(·)` rows, and the full residual `e = x − x̂`.
+fn forward(sae: &Sae, x: &[f32], codes: &Codes, groups: &Groups) -> Forward {
+    let d = sae.d;
+    let n = x.len() / d;
+    let inv_n = 1.0 / n as f32;
+    let h = groups.len();
     let mut table = vec![0.0f32; n * h * d];
     let mut resid = vec![0.0f32; n * d];
     let rec_per_sample: Vec<f64> = table
@@ -205,39 +273,62 @@ pub fn loss_and_grads(sae: &Sae, x: &[f32], obj: &Objective) -> Step {
         .collect();
     let rec = rec_per_sample.iter().sum::<f64>() / n as f64;
     let mse = resid.chunks_exact(d).map(sq_norm).sum::<f64>() / n as f64;
-    let var = batch_variance(x, d);
-
-    // AuxK: residual to explain, auxiliary codes, and their gradient rows (appended to the table).
-    let mut aux_value = 0.0;
-    let mut aux_codes_opt = None;
-    if let Some(aux) = obj.aux
-        && aux.alpha > 0.0
-        && aux.dead.iter().any(|&dd| dd)
-    {
-        let e = aux.residual.unwrap_or(&resid);
-        let denom = batch_variance(e, d);
-        let ac = aux_codes(&pre, m, aux.dead, aux.k_aux);
-        if denom > 0.0 && !ac.latents.is_empty() {
-            let decoded: Vec<f32> = (0..n)
-                .into_par_iter()
-                .flat_map_iter(|b| {
-                    let mut eh = e[b * d..(b + 1) * d].to_vec();
-                    for (j, v) in ac.row(b) {
-                        axpy(-v, sae.dec_row(j), &mut eh);
-                    }
-                    eh
-                })
-                .collect();
-            aux_value = decoded.chunks_exact(d).map(sq_norm).sum::<f64>() / n as f64 / denom;
-            // ∂(α L_aux)/∂ê_b = −α · 2/(B·denom) · (e_b − ê_b)
-            let c = -(aux.alpha as f64) * 2.0 / (n as f64 * denom);
-            table.extend(decoded.iter().map(|v| (c * *v as f64) as f32));
-            aux_codes_opt = Some(ac);
-        }
+    Forward {
+        table,
+        resid,
+        rec,
+        mse,
     }
+}
 
-    // Backward, per sample: ∂L/∂pre for every firing entry.
-    let entries: Vec<Entry> = (0..n)
+/// AuxK: the residual to explain, the auxiliary codes, and their gradient rows (appended to
+/// `fwd.table`). Returns `L_aux` (0 and no codes when nothing is dead).
+fn aux_term(sae: &Sae, pre: &[f32], aux: &AuxInput, fwd: &mut Forward) -> (f64, Option<Codes>) {
+    let (d, m) = (sae.d, sae.m);
+    let n = fwd.resid.len() / d;
+    let active = aux.alpha > 0.0 && aux.dead.iter().any(|&dd| dd);
+    if !active {
+        return (0.0, None);
+    }
+    let e = aux.residual.unwrap_or(&fwd.resid);
+    let denom = batch_variance(e, d);
+    let ac = aux_codes(pre, m, aux.dead, aux.k_aux);
+    let usable = denom > 0.0 && !ac.latents.is_empty();
+    if !usable {
+        return (0.0, None);
+    }
+    let decoded: Vec<f32> = (0..n)
+        .into_par_iter()
+        .flat_map_iter(|b| {
+            let mut eh = e[b * d..(b + 1) * d].to_vec();
+            for (j, v) in ac.row(b) {
+                axpy(-v, sae.dec_row(j), &mut eh);
+            }
+            eh
+        })
+        .collect();
+    let value = decoded.chunks_exact(d).map(sq_norm).sum::<f64>() / n as f64 / denom;
+    // ∂(α L_aux)/∂ê_b = −α · 2/(B·denom) · (e_b − ê_b)
+    let c = -(aux.alpha as f64) * 2.0 / (n as f64 * denom);
+    fwd.table
+        .extend(decoded.iter().map(|v| (c * *v as f64) as f32));
+    (value, Some(ac))
+}
+
+/// Backward, per sample: `∂L/∂pre` of every firing entry (main selection, then AuxK).
+fn firing_entries(
+    sae: &Sae,
+    codes: &Codes,
+    aux_codes: Option<&Codes>,
+    table: &[f32],
+    groups: &Groups,
+    l1: f32,
+) -> Vec<Entry> {
+    let d = sae.d;
+    let n = codes.len();
+    let h = groups.len();
+    let inv_n = 1.0 / n as f32;
+    (0..n)
         .into_par_iter()
         .flat_map_iter(|b| {
             let mut out = Vec::new();
@@ -257,7 +348,7 @@ pub fn loss_and_grads(sae: &Sae, x: &[f32], obj: &Objective) -> Step {
                     main: true,
                 });
             }
-            if let Some(ac) = &aux_codes_opt {
+            if let Some(ac) = aux_codes {
                 for (j, z) in ac.row(b) {
                     let row = n * h + b;
                     let dz = dot(&table[row * d..(row + 1) * d], sae.dec_row(j));
@@ -273,11 +364,22 @@ pub fn loss_and_grads(sae: &Sae, x: &[f32], obj: &Objective) -> Step {
             }
             out
         })
-        .collect();
+        .collect()
+}
 
-    // Inverted index: entries grouped by latent, in sample order.
+/// `(∂W_enc, ∂b_enc, ∂W_dec, Σ_j ‖W_dec,j‖ Σ_b z_bj)`: per-latent sums taken latent by latent
+/// over an inverted index of the entries, in sample order (thread-count independent).
+fn latent_grads(
+    sae: &Sae,
+    entries: &[Entry],
+    xc: &[f32],
+    table: &[f32],
+    l1: f32,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>, f64) {
+    let (d, m) = (sae.d, sae.m);
+    let inv_n = 1.0 / (xc.len() / d) as f32;
     let mut start = vec![0usize; m + 1];
-    for e in &entries {
+    for e in entries {
         start[e.latent as usize + 1] += 1;
     }
     for j in 0..m {
@@ -326,9 +428,12 @@ pub fn loss_and_grads(sae: &Sae, x: &[f32], obj: &Objective) -> Step {
             0.0
         })
         .collect();
-    let l1_value = l1 as f64 * l1_sums.iter().sum::<f64>() / n as f64;
+    (g_w_enc, g_b_enc, g_w_dec, l1_sums.iter().sum::<f64>())
+}
 
-    // ∂L/∂b_dec: per sample, then summed in sample order.
+/// `∂L/∂b_dec`: per sample, then summed in sample order.
+fn b_dec_grad(sae: &Sae, entries: &[Entry], table: &[f32], n: usize, h: usize) -> Vec<f32> {
+    let d = sae.d;
     let per_sample: Vec<Vec<f32>> = (0..n)
         .into_par_iter()
         .map(|b| {
@@ -348,38 +453,7 @@ pub fn loss_and_grads(sae: &Sae, x: &[f32], obj: &Objective) -> Step {
             *a += b;
         }
     }
-
-    let mut orth = 0.0;
-    let mut total = rec + l1_value;
-    if let Some(aux) = obj.aux {
-        total += aux.alpha as f64 * aux_value;
-    }
-    if let Some((ortho, chunks)) = obj.ortho
-        && ortho.gamma > 0.0
-    {
-        let (v, g) = penalty(&sae.w_dec, d, chunks, ortho.reduce);
-        orth = v;
-        total += ortho.gamma as f64 * v;
-        axpy(ortho.gamma, &g, &mut g_w_dec);
-    }
-    Step {
-        loss: LossParts {
-            rec,
-            mse,
-            var,
-            l1: l1_value,
-            aux: aux_value,
-            orth,
-            total,
-        },
-        grads: Grads {
-            w_enc: g_w_enc,
-            b_enc: g_b_enc,
-            w_dec: g_w_dec,
-            b_dec: g_b_dec,
-        },
-        codes,
-    }
+    g_b_dec
 }
 
 /// `(1/n) Σ_b ‖x_b − x̄‖²` of `[n, d]` rows.
@@ -398,184 +472,4 @@ pub fn batch_variance(x: &[f32], d: usize) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ortsae::{Reduce, partition};
-    use crate::sae::Activation;
-    use genlab_core::gradcheck::{max_relative_error, numerical_grad};
-    use genlab_core::train::SeededRng;
-
-    fn small_sae(d: usize, m: usize, seed: u64) -> Sae {
-        let mut rng = SeededRng::new(seed);
-        let w_dec: Vec<f32> = rng.normal_vec(m * d).iter().map(|v| v * 0.5).collect();
-        Sae {
-            d,
-            m,
-            w_enc: rng.normal_vec(m * d).iter().map(|v| v * 0.5).collect(),
-            b_enc: rng.normal_vec(m).iter().map(|v| v * 0.1).collect(),
-            w_dec,
-            b_dec: rng.normal_vec(d).iter().map(|v| v * 0.1).collect(),
-            activation: Activation::Relu,
-        }
-    }
-
-    fn flatten(s: &Sae) -> Vec<f32> {
-        [
-            s.w_enc.clone(),
-            s.b_enc.clone(),
-            s.w_dec.clone(),
-            s.b_dec.clone(),
-        ]
-        .concat()
-    }
-
-    fn unflatten(base: &Sae, p: &[f32]) -> Sae {
-        let (m, d) = (base.m, base.d);
-        let mut s = base.clone();
-        s.w_enc = p[..m * d].to_vec();
-        s.b_enc = p[m * d..m * d + m].to_vec();
-        s.w_dec = p[m * d + m..2 * m * d + m].to_vec();
-        s.b_dec = p[2 * m * d + m..].to_vec();
-        s
-    }
-
-    fn check(obj: &Objective, seed: u64) {
-        let (d, m, n) = (5, 8, 6);
-        let sae = small_sae(d, m, seed);
-        let x = SeededRng::new(seed + 100).normal_vec(n * d);
-        let step = loss_and_grads(&sae, &x, obj);
-        let analytic = flatten(&Sae {
-            w_enc: step.grads.w_enc.clone(),
-            b_enc: step.grads.b_enc.clone(),
-            w_dec: step.grads.w_dec.clone(),
-            b_dec: step.grads.b_dec.clone(),
-            ..sae.clone()
-        });
-        let num = numerical_grad(
-            |p| loss_and_grads(&unflatten(&sae, p), &x, obj).loss.total,
-            &flatten(&sae),
-            1e-3,
-        );
-        let err = max_relative_error(&analytic, &num);
-        assert!(err < 5e-3, "{:?}: max relative error {err}", obj.selection);
-    }
-
-    #[test]
-    fn gradients_match_finite_differences_for_each_selection() {
-        let one = Groups::single(8);
-        for sel in [
-            Selection::Relu { l1: 0.3 },
-            Selection::TopK { k: 3 },
-            Selection::BatchTopK { k: 2 },
-        ] {
-            check(
-                &Objective {
-                    selection: sel,
-                    groups: &one,
-                    aux: None,
-                    ortho: None,
-                },
-                1,
-            );
-        }
-    }
-
-    #[test]
-    fn matryoshka_and_ortho_gradients_match_finite_differences() {
-        let groups = Groups::from_fractions(8, &[0.25, 0.25, 0.5]).unwrap();
-        let chunks = partition(8, 3, &mut SeededRng::new(4));
-        let ortho = Ortho {
-            gamma: 0.7,
-            chunk: 3,
-            reduce: Reduce::Max,
-        };
-        check(
-            &Objective {
-                selection: Selection::BatchTopK { k: 3 },
-                groups: &groups,
-                aux: None,
-                ortho: Some((ortho, &chunks)),
-            },
-            2,
-        );
-    }
-
-    #[test]
-    fn aux_gradient_matches_finite_differences_with_a_fixed_residual() {
-        let (d, m, n) = (5, 8, 6);
-        let sae = small_sae(d, m, 3);
-        let x = SeededRng::new(103).normal_vec(n * d);
-        let one = Groups::single(m);
-        let dead = [false, true, false, true, true, false, false, true];
-        // The residual is detached in training; here it is frozen at the base point.
-        let base = loss_and_grads(
-            &sae,
-            &x,
-            &Objective {
-                selection: Selection::TopK { k: 2 },
-                groups: &one,
-                aux: None,
-                ortho: None,
-            },
-        );
-        let e: Vec<f32> = {
-            let recon = sae.decode(&base.codes);
-            x.iter().zip(&recon).map(|(a, b)| a - b).collect()
-        };
-        let obj = Objective {
-            selection: Selection::TopK { k: 2 },
-            groups: &one,
-            aux: Some(AuxInput {
-                dead: &dead,
-                k_aux: 2,
-                alpha: 0.5,
-                residual: Some(&e),
-            }),
-            ortho: None,
-        };
-        let step = loss_and_grads(&sae, &x, &obj);
-        assert!(step.loss.aux > 0.0);
-        let g = &step.grads;
-        let analytic = [
-            g.w_enc.clone(),
-            g.b_enc.clone(),
-            g.w_dec.clone(),
-            g.b_dec.clone(),
-        ]
-        .concat();
-        let num = numerical_grad(
-            |p| loss_and_grads(&unflatten(&sae, p), &x, &obj).loss.total,
-            &flatten(&sae),
-            1e-3,
-        );
-        assert!(max_relative_error(&analytic, &num) < 5e-3);
-    }
-
-    #[test]
-    fn perfect_reconstruction_has_zero_loss() {
-        // d = m = 2, identity dictionary, inputs on the positive axes: x̂ = x exactly.
-        let sae = Sae {
-            d: 2,
-            m: 2,
-            w_enc: vec![1.0, 0.0, 0.0, 1.0],
-            b_enc: vec![0.0, 0.0],
-            w_dec: vec![1.0, 0.0, 0.0, 1.0],
-            b_dec: vec![0.0, 0.0],
-            activation: Activation::Relu,
-        };
-        let one = Groups::single(2);
-        let step = loss_and_grads(
-            &sae,
-            &[2.0, 0.0, 0.0, 3.0],
-            &Objective {
-                selection: Selection::TopK { k: 1 },
-                groups: &one,
-                aux: None,
-                ortho: None,
-            },
-        );
-        assert_eq!(step.loss.rec, 0.0);
-        assert!((step.loss.var - 3.25).abs() < 1e-9, "{}", step.loss.var);
-        assert!(step.grads.w_dec.iter().all(|g| *g == 0.0));
-    }
-}
+mod tests;

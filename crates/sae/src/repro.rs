@@ -150,7 +150,11 @@ fn run_arm(
     let mut stream = SyntheticStream::new(gt, data_seed);
     let trained = train(&mut stream, cfg, observer)?;
     let train_seconds = started.elapsed().as_secs_f64();
-    let train_dead = trained.history.last().map_or(f64::NAN, |h| h.4);
+    let train_dead = trained
+        .history
+        .series("dead_fraction")
+        .last()
+        .map_or(f64::NAN, |h| h.1);
     let sae = &trained.sae;
     let d = sae.d;
     let codes = sae.encode(eval_x);

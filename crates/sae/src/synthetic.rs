@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use genlab_core::train::SeededRng;
 use genlab_core::{Error, Result};
 
-use crate::acts::ActivationSource;
+use crate::acts::{ActivationSource, Position};
 use crate::codes::Codes;
 use crate::decoder_norm::normalise_rows;
 use crate::linalg::axpy;
@@ -234,6 +234,15 @@ impl ActivationSource for SyntheticStream<'_> {
 
     fn next_batch(&mut self, batch: usize, out: &mut Vec<f32>) -> Result<()> {
         *out = self.gt.sample(batch, &mut self.rng).0;
+        Ok(())
+    }
+
+    fn position(&self) -> Position {
+        Position::of_rng(&self.rng)
+    }
+
+    fn seek(&mut self, position: &Position) -> Result<()> {
+        self.rng = SeededRng::from_state(position.rng);
         Ok(())
     }
 }

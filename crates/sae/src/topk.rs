@@ -27,19 +27,24 @@ pub fn topk(pre: &[f32], m: usize, k: usize) -> Codes {
                 .filter(|(_, v)| **v > 0.0)
                 .map(|(j, &v)| (v, j as u32)),
         );
-        let better = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        if cand.len() > k && k > 0 {
-            cand.select_nth_unstable_by(k - 1, better);
-        }
-        cand.truncate(k);
-        cand.sort_by_key(|c| c.1);
-        for &(v, j) in &cand {
-            codes.latents.push(j);
-            codes.values.push(v);
-        }
-        codes.offsets.push(codes.latents.len());
+        push_top(&mut cand, k, &mut codes);
     }
     codes
+}
+
+/// Appends one sample to `codes`: the `k` largest of the `(value, latent)` candidates (ties to
+/// the lower latent), in latent order. `cand` is reordered.
+pub fn push_top(cand: &mut Vec<(f32, u32)>, k: usize, codes: &mut Codes) {
+    if cand.len() > k && k > 0 {
+        cand.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    }
+    cand.truncate(k);
+    cand.sort_by_key(|c| c.1);
+    for &(v, j) in cand.iter() {
+        codes.latents.push(j);
+        codes.values.push(v);
+    }
+    codes.offsets.push(codes.latents.len());
 }
 
 #[cfg(test)]

@@ -10,24 +10,25 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use genlab_core::data::Cache;
 use genlab_core::device::device;
-use genlab_core::fsx;
+use genlab_core::train::CHECKPOINT_FILE;
 use genlab_lm::Llama;
 use genlab_lm::cache::resolve_model;
-use genlab_sae::acts::{FileStream, for_each_chunk, open_files};
+use genlab_sae::acts::{FileStream, open_files};
 use genlab_sae::ce_recovered::ce_recovered;
 use genlab_sae::corpus::{Sequences, load_corpus};
+use genlab_sae::eval::evaluate;
 use genlab_sae::lm_acts::{ExtractConfig, MANIFEST, extract};
-use genlab_sae::metrics::{ReconStats, max_abs_cos};
 use genlab_sae::ortsae::Reduce;
 use genlab_sae::saelens;
-use genlab_sae::train::{Arch, TrainConfig, train};
+use genlab_sae::train::{Arch, Checkpointing, TrainConfig, train_resumable};
 
 use crate::progress::Progress;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Train an SAE on activation vectors; writes OUT/cfg.json and OUT/sae_weights.safetensors
-    /// (SAELens layout) and OUT/history.csv.
+    /// (SAELens layout), OUT/history.csv and OUT/checkpoint.bin (Ctrl-C saves it; rerun with
+    /// --resume to continue).
     Train(TrainArgs),
     /// Reconstruction metrics of a saved SAE on activation vectors.
     Eval(EvalArgs),
@@ -158,6 +159,12 @@ pub struct TrainArgs {
     /// Seed (initialisation, shuffling, OrtSAE partitions).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Also checkpoint every this many steps (0: only at the end and on Ctrl-C).
+    #[arg(long, default_value_t = 500)]
+    checkpoint_every: u64,
+    /// Continue from OUT/checkpoint.bin (same settings and activations required).
+    #[arg(long)]
+    resume: bool,
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
@@ -177,6 +184,9 @@ pub struct EvalArgs {
     /// Rows read from disk at a time.
     #[arg(long, default_value_t = 65536)]
     chunk_rows: usize,
+    /// Print the metrics as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(command: Command, progress: Progress) -> anyhow::Result<ExitCode> {
@@ -281,9 +291,16 @@ fn ce_cmd(args: CeArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
 }
 
 fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
-    if args.out.join(saelens::CFG_FILE).exists() {
+    let checkpoint = args.out.join(CHECKPOINT_FILE);
+    if !args.resume && args.out.join(saelens::CFG_FILE).exists() {
         bail!(
             "{} already holds an SAE; choose another --out",
+            args.out.display()
+        );
+    }
+    if !args.resume && checkpoint.exists() {
+        bail!(
+            "{} already holds a training run; pass --resume to continue it or choose another --out",
             args.out.display()
         );
     }
@@ -314,8 +331,21 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
         log_every: (args.steps / 100).max(1),
         ..TrainConfig::default()
     };
+    config.validate()?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let checkpointing = Checkpointing {
+        path: checkpoint,
+        every: args.checkpoint_every,
+        resume: args.resume,
+        source: format!(
+            "{} (chunks of {} rows)",
+            args.acts.display(),
+            args.chunk_rows
+        ),
+    };
     progress.set_prefix("sae train");
-    let trained = train(&mut stream, &config, &mut progress)?;
+    let trained = train_resumable(&mut stream, &config, &checkpointing, &mut progress)?;
     let genlab = serde_json::json!({
         "arch": arch.name(),
         "train_config": config,
@@ -323,21 +353,23 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
         "final_l1": trained.final_l1,
     });
     saelens::save(&trained.sae, &args.out, genlab)?;
-    let mut csv = String::from("step,loss,batch_fvu,l0,dead_fraction\n");
-    for (s, loss, fvu, l0, dead) in &trained.history {
-        csv.push_str(&format!("{s},{loss},{fvu},{l0},{dead}\n"));
-    }
-    fsx::atomic_write(&args.out.join("history.csv"), csv.as_bytes())?;
-    let last = trained.history.last().copied().unwrap_or_default();
+    trained.history.write_csv(&args.out.join("history.csv"))?;
+    let last = |name: &str| {
+        trained
+            .history
+            .series(name)
+            .last()
+            .map_or(f64::NAN, |p| p.1)
+    };
     println!(
         "trained {} (d = {d}, width {}, k {}) on {rows} vectors in {}: batch FVU {:.4}, L0 {:.2}, dead {:.3}",
         arch.name(),
         args.width,
         args.k,
         args.out.display(),
-        last.2,
-        last.3,
-        last.4
+        last("batch_fvu"),
+        last("l0"),
+        last("dead_fraction")
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -346,38 +378,25 @@ fn eval_cmd(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let (sae, _) = saelens::load(&args.sae)
         .with_context(|| format!("loading the SAE in {}", args.sae.display()))?;
     let files = open_files(&args.acts)?;
-    if files[0].d != sae.d {
-        bail!(
-            "{} has width {}, the SAE expects {}",
-            args.acts.display(),
-            files[0].d,
-            sae.d
-        );
-    }
     if args.chunk_rows == 0 {
         bail!("--chunk-rows must be at least 1");
     }
-    let mut stats = ReconStats::new(sae.d, sae.m);
-    let n = for_each_chunk(
+    let e = evaluate(
+        &sae,
         &files,
         args.chunk_rows,
         args.max_rows.unwrap_or(usize::MAX),
-        |x| {
-            let codes = sae.encode(x);
-            let recon = sae.decode(&codes);
-            stats.add(x, &recon, &codes);
-            Ok(())
-        },
     )?;
-    let r = stats.finish();
-    let maxcos = max_abs_cos(&sae.w_dec, sae.d);
-    let mean_maxcos = maxcos.iter().map(|&c| c as f64).sum::<f64>() / maxcos.len().max(1) as f64;
-    println!("vectors: {n}");
-    println!("explained_variance: {:.6}", r.ev);
-    println!("fvu: {:.6}", r.fvu);
-    println!("mse: {:.6}", r.mse);
-    println!("l0: {:.4}", r.l0);
-    println!("dead_fraction: {:.4}", r.dead_fraction);
-    println!("mean_max_cos: {mean_maxcos:.4}");
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&e)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("vectors: {}", e.vectors);
+    println!("explained_variance: {:.6}", e.explained_variance);
+    println!("fvu: {:.6}", e.fvu);
+    println!("mse: {:.6}", e.mse);
+    println!("l0: {:.4}", e.l0);
+    println!("dead_fraction: {:.4}", e.dead_fraction);
+    println!("mean_max_cos: {:.4}", e.mean_max_cos);
     Ok(ExitCode::SUCCESS)
 }

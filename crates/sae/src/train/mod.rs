@@ -1,0 +1,287 @@
+//! Training, shared by every architecture: [`train`] drives a [`SaeState`] through
+//! genlab-core's [`Trainer`], which owns the loop — schedule, checkpoints, exact resume, the
+//! NaN guard and progress — while [`SaeState::step`] is the hand-gradient step:
+//!
+//! ```text
+//! init:   W_dec rows random unit, W_enc = W_dec, b_enc = 0, b_dec = geometric median of batch 1
+//! step:   (L, ∇) = loss_and_grads(batch)                    [crate::loss]
+//!         ∇W_dec ← ∇W_dec − parallel components              [crate::decoder_norm]
+//!         clip ‖∇‖ ≤ 1, Adam(0.9, 0.999), lr warm-up + cosine  [crate::adam]
+//!         W_dec rows ← unit norm
+//!         dead-latent counters, BatchTopK θ EMA, ReLU λ control
+//! lr:     2·10⁻⁴ / √(m / 2¹⁴) by default (dictionary_learning's BatchTopK rule)
+//! ```
+//!
+//! The checkpoint holds the SAE, Adam's moments and step, the dead-latent counters, θ, λ, the
+//! partition RNG (the trainer's RNG) and the activation source's [`Position`](crate::acts::Position),
+//! so a resumed run reads the same batches and ends with the same weights, bit for bit.
+//!
+//! Deviation from `dictionary_learning`: the schedule is genlab-core's warm-up + cosine decay
+//! (theirs: warm-up, constant, optional linear decay).
+
+mod state;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use genlab_core::train::{History, LrSchedule, Observer, SeededRng, TrainOptions, Trainer};
+use genlab_core::{Error, Result};
+
+use crate::acts::ActivationSource;
+use crate::init::BiasInit;
+use crate::matryoshka::Groups;
+use crate::ortsae::Reduce;
+use crate::sae::{Activation, Sae};
+
+pub use state::{Plan, SaeState, restore_f32s};
+
+/// The architectures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    /// ReLU + L1.
+    Relu,
+    /// Per-sample TopK.
+    TopK,
+    /// BatchTopK (JumpReLU with one θ at inference).
+    BatchTopK,
+    /// Matryoshka BatchTopK.
+    Matryoshka,
+    /// BatchTopK + chunked orthogonality penalty.
+    OrtSae,
+}
+
+impl Arch {
+    /// Name as the CLI spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Relu => "relu",
+            Arch::TopK => "topk",
+            Arch::BatchTopK => "batchtopk",
+            Arch::Matryoshka => "matryoshka",
+            Arch::OrtSae => "ortsae",
+        }
+    }
+
+    /// BatchTopK, Matryoshka and OrtSAE: trained with batch-wide selection, θ at inference.
+    pub fn batch_family(self) -> bool {
+        matches!(self, Arch::BatchTopK | Arch::Matryoshka | Arch::OrtSae)
+    }
+}
+
+/// Every setting of a training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Architecture.
+    pub arch: Arch,
+    /// Dictionary size m.
+    pub width: usize,
+    /// Target L0 (k of TopK / BatchTopK; the ReLU controller's target when `l0_control`).
+    pub k: usize,
+    /// Optimiser steps.
+    pub steps: u64,
+    /// Vectors per batch.
+    pub batch: usize,
+    /// Peak learning rate (None: 2e-4 / √(m / 2¹⁴)).
+    pub lr: Option<f64>,
+    /// Warm-up steps.
+    pub warmup: u64,
+    /// Final lr as a fraction of the peak.
+    pub min_lr_fraction: f64,
+    /// ReLU: initial L1 weight λ.
+    pub l1: f32,
+    /// ReLU: adapt λ so that L0 → k.
+    pub l0_control: bool,
+    /// Matryoshka group fractions (sum 1).
+    pub matryoshka_fractions: Vec<f64>,
+    /// OrtSAE weight γ.
+    pub ortho_gamma: f32,
+    /// OrtSAE chunk size s.
+    pub ortho_chunk: usize,
+    /// OrtSAE reduction of the squared cosines.
+    pub ortho_reduce: Reduce,
+    /// AuxK weight α.
+    pub aux_alpha: f32,
+    /// AuxK latents per sample (None: d/2).
+    pub k_aux: Option<usize>,
+    /// A latent is dead after this many tokens without firing.
+    pub dead_after_tokens: u64,
+    /// BatchTopK θ EMA factor β.
+    pub threshold_beta: f64,
+    /// First step that updates θ.
+    pub threshold_start: u64,
+    /// `b_dec` initialisation.
+    pub bias_init: BiasInit,
+    /// Gradient-norm clip (0: off).
+    pub clip: f32,
+    /// Seed of the initialisation and the OrtSAE partitions.
+    pub seed: u64,
+    /// Observer reporting interval (steps).
+    pub log_every: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            arch: Arch::BatchTopK,
+            width: 512,
+            k: 8,
+            steps: 2000,
+            batch: 1024,
+            lr: None,
+            warmup: 100,
+            min_lr_fraction: 0.1,
+            l1: 0.1,
+            l0_control: true,
+            matryoshka_fractions: vec![1.0 / 16.0, 1.0 / 16.0, 1.0 / 8.0, 1.0 / 4.0, 1.0 / 2.0],
+            ortho_gamma: 0.25,
+            ortho_chunk: 128,
+            ortho_reduce: Reduce::Max,
+            aux_alpha: 1.0 / 32.0,
+            k_aux: None,
+            dead_after_tokens: 10_000_000,
+            threshold_beta: 0.999,
+            threshold_start: 1000,
+            bias_init: BiasInit::GeometricMedian,
+            clip: 1.0,
+            seed: 0,
+            log_every: 50,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The peak learning rate actually used.
+    pub fn peak_lr(&self) -> f64 {
+        self.lr
+            .unwrap_or(2e-4 / (self.width as f64 / 16384.0).sqrt())
+    }
+
+    /// The learning rate as a function of the step.
+    pub fn schedule(&self) -> LrSchedule {
+        LrSchedule::WarmupCosine {
+            peak: self.peak_lr(),
+            min_lr: self.peak_lr() * self.min_lr_fraction,
+            warmup: self.warmup.min(self.steps / 2),
+            total: self.steps,
+        }
+    }
+
+    /// The activation the trained SAE uses at inference.
+    pub fn inference_activation(&self, threshold: f32) -> Activation {
+        match self.arch {
+            Arch::Relu => Activation::Relu,
+            Arch::TopK => Activation::TopK { k: self.k },
+            _ => Activation::JumpRelu { threshold },
+        }
+    }
+
+    /// Refuses settings that cannot train.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidInput(m));
+        if self.width == 0 || self.batch == 0 || self.steps == 0 {
+            return bad("width, batch and steps must be at least 1".into());
+        }
+        if self.k == 0 || self.k > self.width {
+            return bad(format!("k = {} must be in 1..={}", self.k, self.width));
+        }
+        if self.arch == Arch::OrtSae
+            && (self.ortho_chunk < 2 || self.ortho_gamma.is_nan() || self.ortho_gamma < 0.0)
+        {
+            return bad("ortsae needs a chunk size ≥ 2 and γ ≥ 0".into());
+        }
+        if !(self.peak_lr() > 0.0 && self.peak_lr().is_finite()) {
+            return bad(format!("learning rate {} must be positive", self.peak_lr()));
+        }
+        if self.arch == Arch::Matryoshka {
+            Groups::from_fractions(self.width, &self.matryoshka_fractions)?;
+        }
+        Ok(())
+    }
+}
+
+/// A trained SAE and its training curve.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    /// The SAE (with its inference activation set).
+    pub sae: Sae,
+    /// `loss`, `batch_fvu`, `l0` and `dead_fraction` every `log_every` steps (and after the
+    /// last), including steps before a resume.
+    pub history: History,
+    /// ReLU: the final λ.
+    pub final_l1: f32,
+}
+
+/// Checkpointing of a training run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpointing {
+    /// The checkpoint file (written at the end, on interruption and every `every` steps).
+    pub path: PathBuf,
+    /// Steps between checkpoints (0: only at the end and on interruption).
+    pub every: u64,
+    /// Continue from `path` if it exists.
+    pub resume: bool,
+    /// What the activations are (e.g. their path): recorded in the checkpoint beside the
+    /// configuration and required to match on resume.
+    pub source: String,
+}
+
+/// Trains an SAE on `source` with `config`, without checkpoints.
+pub fn train(
+    source: &mut dyn ActivationSource,
+    config: &TrainConfig,
+    observer: &mut dyn Observer,
+) -> Result<Trained> {
+    run(source, config, None, observer)
+}
+
+/// [`train`] with checkpoints, and resumed from one when `checkpointing.resume`. An
+/// interruption (the observer's `should_stop`) saves the checkpoint and returns
+/// [`Error::Interrupted`].
+pub fn train_resumable(
+    source: &mut dyn ActivationSource,
+    config: &TrainConfig,
+    checkpointing: &Checkpointing,
+    observer: &mut dyn Observer,
+) -> Result<Trained> {
+    run(source, config, Some(checkpointing), observer)
+}
+
+fn run(
+    source: &mut dyn ActivationSource,
+    config: &TrainConfig,
+    checkpointing: Option<&Checkpointing>,
+    observer: &mut dyn Observer,
+) -> Result<Trained> {
+    config.validate()?;
+    let mut rng = SeededRng::new(config.seed);
+    let mut init_rng = rng.fork();
+    // The partitions are the only draws during training: their stream is the trainer's RNG.
+    let mut partition_rng = rng.fork();
+    let plan = Plan::new(config, source.dim())?;
+    let mut state = SaeState::new(source, config, &mut init_rng)?;
+    let meta = serde_json::json!({
+        "train_config": config,
+        "source": checkpointing.map(|c| c.source.as_str()),
+    });
+    let mut options = TrainOptions::new(config.steps, config.schedule())
+        .with_log_every(config.log_every)
+        .with_meta(meta)
+        .with_phase(format!("train {}", config.arch.name()));
+    if let Some(c) = checkpointing {
+        options = options
+            .with_checkpoint(&c.path, c.every)
+            .with_resume(c.resume);
+    }
+    let outcome = Trainer::new(options, observer).run(
+        &mut state,
+        &mut partition_rng,
+        |state, step| state.step(&plan, step.index, step.lr, step.rng, &mut |_| {}),
+        None,
+    )?;
+    Ok(state.into_trained(config, outcome.history))
+}
+
+#[cfg(test)]
+mod tests;
