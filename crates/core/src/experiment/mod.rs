@@ -2,7 +2,7 @@
 //! it runs with, the quick/full sizes it picks between, the family registry the CLI is driven
 //! by ([`Family`]), and the [`ReportBuilder`] an experiment assembles its report with.
 
-mod builder;
+pub mod builder;
 mod family;
 
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use crate::Result;
 use crate::report::Report;
 use crate::train::Observer;
 
-pub use builder::ReportBuilder;
+pub use builder::{Images, Lines, ReportBuilder};
 pub use family::{BenchOptions, BenchTable, Benchmark, Family};
 
 /// One reproducible experiment, as `genlab list` shows it.
