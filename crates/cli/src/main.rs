@@ -2,6 +2,7 @@
 //!
 //! This binary only parses arguments, calls the library crates, and renders what they return;
 //! errors are printed here as one line and turned into a non-zero exit code.
+#![warn(missing_docs)]
 
 use std::process::ExitCode;
 
