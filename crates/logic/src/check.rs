@@ -27,9 +27,9 @@ fn validate(model: &Model, dag: &Dag) -> Result<()> {
                 for s in 0..model.sorts() {
                     model.graph(s).atom(p).map_err(|e| {
                         Error::InvalidInput(if model.sorts() == 1 {
-                            crate::graph::strip(e)
+                            e.to_string()
                         } else {
-                            format!("sort {s}: {}", crate::graph::strip(e))
+                            format!("sort {s}: {e}")
                         })
                     })?;
                 }

@@ -57,7 +57,83 @@ pub struct GraphJson {
 }
 
 /// Largest graph accepted: node ids must fit in `u32`.
-const MAX_NODES: usize = u32::MAX as usize;
+pub const MAX_NODES: usize = u32::MAX as usize;
+
+/// A graph that cannot be built as described, saying what to fix. Converts into
+/// [`genlab_core::Error`]; file readers add the file's name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    /// More nodes than [`MAX_NODES`].
+    #[error("a graph may have at most {MAX_NODES} nodes, not {0}")]
+    TooManyNodes(usize),
+    /// A proposition declared twice.
+    #[error("proposition `{name}` is declared twice (positions {first} and {second})")]
+    DuplicateProp {
+        /// The proposition.
+        name: String,
+        /// Its first position in `props`.
+        first: usize,
+        /// Its second position.
+        second: usize,
+    },
+    /// A declared proposition that the formula syntax cannot name.
+    #[error(
+        "`{0}` cannot be a proposition name: use letters, digits and `_`, start with a letter or `_`, and avoid `true`, `false`, `dia`"
+    )]
+    BadPropName(String),
+    /// Label lists for a different number of nodes than the graph has.
+    #[error("`labels` has {labelled} entries but the graph has {nodes} nodes")]
+    LabelCount {
+        /// Label lists given.
+        labelled: usize,
+        /// Nodes of the graph.
+        nodes: usize,
+    },
+    /// A label given by index, outside the declared propositions.
+    #[error("node {node}: label index {index} is out of range")]
+    LabelIndex {
+        /// The node.
+        node: usize,
+        /// The index into `props`.
+        index: usize,
+    },
+    /// A label that is not a declared proposition.
+    #[error("node {node} has label `{label}`, which is not among the declared props [{}]", props.join(", "))]
+    UnknownLabel {
+        /// The node.
+        node: usize,
+        /// The label.
+        label: String,
+        /// The declared propositions.
+        props: Vec<String>,
+    },
+    /// An edge to or from a node the graph does not have.
+    #[error("edge {index} ({from}, {to}) is dangling: the graph has nodes 0..{}", nodes.saturating_sub(1))]
+    DanglingEdge {
+        /// Position of the edge in the list.
+        index: usize,
+        /// Its source.
+        from: usize,
+        /// Its target.
+        to: usize,
+        /// Nodes of the graph.
+        nodes: usize,
+    },
+    /// A proposition looked up (by a formula or a network) that the graph does not declare.
+    #[error("proposition `{name}` is not declared by the graph (props: [{}])", props.join(", "))]
+    UndeclaredProp {
+        /// The proposition.
+        name: String,
+        /// The declared propositions.
+        props: Vec<String>,
+    },
+}
+
+impl From<GraphError> for Error {
+    fn from(e: GraphError) -> Error {
+        Error::InvalidInput(e.to_string())
+    }
+}
 
 impl Graph {
     /// Builds a graph; `labels[v]` lists the indices into `props` true at `v`.
@@ -67,47 +143,47 @@ impl Graph {
         labels: &[Vec<usize>],
         edges: &[(usize, usize)],
         directed: bool,
-    ) -> Result<Graph> {
+    ) -> Result<Graph, GraphError> {
         if n > MAX_NODES {
-            return Err(Error::InvalidInput(format!(
-                "a graph may have at most {MAX_NODES} nodes, not {n}"
-            )));
+            return Err(GraphError::TooManyNodes(n));
         }
         let mut seen = HashMap::new();
         for (i, p) in props.iter().enumerate() {
             if let Some(j) = seen.insert(p.as_str(), i) {
-                return Err(Error::InvalidInput(format!(
-                    "proposition `{p}` is declared twice (positions {j} and {i})"
-                )));
+                return Err(GraphError::DuplicateProp {
+                    name: p.clone(),
+                    first: j,
+                    second: i,
+                });
             }
-            if crate::parse::parse(p) != Ok(crate::formula::Formula::Atom(p.clone())) {
-                return Err(Error::InvalidInput(format!(
-                    "`{p}` cannot be a proposition name: use letters, digits and `_`, start with a letter or `_`, and avoid `true`, `false`, `dia`"
-                )));
+            if crate::parse::parse(p).ok() != Some(crate::formula::Formula::Atom(p.clone())) {
+                return Err(GraphError::BadPropName(p.clone()));
             }
         }
         if labels.len() > n {
-            return Err(Error::InvalidInput(format!(
-                "labels are given for {} nodes but the graph has {n}",
-                labels.len()
-            )));
+            return Err(GraphError::LabelCount {
+                labelled: labels.len(),
+                nodes: n,
+            });
         }
         let mut atoms = vec![vec![false; n]; props.len()];
         for (v, ls) in labels.iter().enumerate() {
             for &p in ls {
-                let row = atoms.get_mut(p).ok_or_else(|| {
-                    Error::InvalidInput(format!("node {v}: label index {p} is out of range"))
-                })?;
+                let row = atoms
+                    .get_mut(p)
+                    .ok_or(GraphError::LabelIndex { node: v, index: p })?;
                 row[v] = true;
             }
         }
         let mut adj: Vec<Vec<u32>> = vec![Vec::new(); n];
         for (i, &(u, v)) in edges.iter().enumerate() {
             if u >= n || v >= n {
-                return Err(Error::InvalidInput(format!(
-                    "edge {i} ({u}, {v}) is dangling: the graph has nodes 0..{}",
-                    n.saturating_sub(1)
-                )));
+                return Err(GraphError::DanglingEdge {
+                    index: i,
+                    from: u,
+                    to: v,
+                    nodes: n,
+                });
             }
             adj[u].push(v as u32);
             if !directed && u != v {
@@ -162,13 +238,13 @@ impl Graph {
     }
 
     /// Truth of proposition `name` at every node, or an error naming the declared ones.
-    pub fn atom(&self, name: &str) -> Result<&[bool]> {
+    pub fn atom(&self, name: &str) -> Result<&[bool], GraphError> {
         match self.props.iter().position(|p| p == name) {
             Some(i) => Ok(&self.atoms[i]),
-            None => Err(Error::InvalidInput(format!(
-                "proposition `{name}` is not declared by the graph (props: [{}])",
-                self.props.join(", ")
-            ))),
+            None => Err(GraphError::UndeclaredProp {
+                name: name.into(),
+                props: self.props.clone(),
+            }),
         }
     }
 
@@ -201,14 +277,13 @@ impl Graph {
         }
     }
 
-    /// Builds a graph from its JSON form; `source` names it in errors.
-    pub fn from_json(g: &GraphJson, source: &str) -> Result<Graph> {
+    /// Builds a graph from its JSON form.
+    pub fn from_json(g: &GraphJson) -> Result<Graph, GraphError> {
         if !g.labels.is_empty() && g.labels.len() != g.nodes {
-            return Err(Error::InvalidInput(format!(
-                "{source}: `labels` has {} entries but `nodes` is {}",
-                g.labels.len(),
-                g.nodes
-            )));
+            return Err(GraphError::LabelCount {
+                labelled: g.labels.len(),
+                nodes: g.nodes,
+            });
         }
         let index: HashMap<&str, usize> = g
             .props
@@ -220,24 +295,26 @@ impl Graph {
         for (v, ls) in g.labels.iter().enumerate() {
             let mut row = Vec::with_capacity(ls.len());
             for l in ls {
-                row.push(*index.get(l.as_str()).ok_or_else(|| {
-                    Error::InvalidInput(format!(
-                        "{source}: node {v} has label `{l}`, which is not among the declared props [{}]",
-                        g.props.join(", ")
-                    ))
-                })?);
+                row.push(
+                    *index
+                        .get(l.as_str())
+                        .ok_or_else(|| GraphError::UnknownLabel {
+                            node: v,
+                            label: l.clone(),
+                            props: g.props.clone(),
+                        })?,
+                );
             }
             labels.push(row);
         }
         Graph::new(g.props.clone(), g.nodes, &labels, &g.edges, g.directed)
-            .map_err(|e| Error::InvalidInput(format!("{source}: {}", strip(e))))
     }
 
-    /// Parses the JSON format.
+    /// Parses the JSON format; `source` names the file in errors.
     pub fn parse_json(text: &str, source: &Path) -> Result<Graph> {
         let g: GraphJson = serde_json::from_str(text)
             .map_err(|e| Error::parse(source, Some(e.line()), e.to_string()))?;
-        Graph::from_json(&g, &source.display().to_string())
+        Graph::from_json(&g).map_err(|e| Error::parse(source, None, e.to_string()))
     }
 
     /// Parses the edge-list format.
@@ -348,7 +425,7 @@ impl Graph {
         }
         let pairs: Vec<(usize, usize)> = edges.iter().map(|&(_, u, v)| (u, v)).collect();
         Graph::new(props, n, &node_labels, &pairs, directed)
-            .map_err(|e| Error::parse(source, None, strip(e)))
+            .map_err(|e| Error::parse(source, None, e.to_string()))
     }
 
     /// Reads a graph file: `.json` as JSON, anything else as an edge list.
@@ -390,7 +467,7 @@ mod tests {
         assert_eq!(a.arcs(), 4, "undirected, duplicates removed");
         assert_eq!(a.max_degree(), 2);
         assert_eq!(a.atom("q").unwrap(), &[false, false, true]);
-        let back = Graph::from_json(&a.to_json(), "x").unwrap();
+        let back = Graph::from_json(&a.to_json()).unwrap();
         assert_eq!(back, a);
         let d = Graph::new(vec![], 2, &[], &[(0, 1)], true).unwrap();
         assert_eq!((d.neighbours(0), d.neighbours(1)), (&[1u32][..], &[][..]));
@@ -432,7 +509,7 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("1 entries"), "{e}");
+        assert!(e.contains("1 entries") && e.starts_with("g.json: "), "{e}");
         let list = |t: &str| {
             Graph::parse_edge_list(t, Path::new("g.txt"))
                 .unwrap_err()

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! genlab-logic: graded modal logic and graph neural networks, exactly.
 //!
 //! The correspondence of Barceló et al. (ICLR 2020) — a formula of graded modal logic (GML)

@@ -21,7 +21,82 @@ use std::path::Path;
 use genlab_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::graph::{Graph, GraphJson, strip};
+use crate::graph::{Graph, GraphError, GraphJson};
+
+/// A fibred model that cannot be built as described, saying what to fix. Converts into
+/// [`genlab_core::Error`]; file readers add the file's name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// No sorts at all.
+    #[error("a model needs at least one sort")]
+    NoSorts,
+    /// A map from a sort to itself, or from or to a sort that does not exist.
+    #[error("fibring map {from}→{to}: sorts are 0..{} and a map joins two different sorts", sorts - 1)]
+    MapEnds {
+        /// Source sort.
+        from: usize,
+        /// Target sort.
+        to: usize,
+        /// How many sorts the model has.
+        sorts: usize,
+    },
+    /// A map whose length is not the number of worlds of its source sort.
+    #[error("fibring map {from}→{to} has {entries} entries but sort {from} has {worlds} worlds")]
+    MapLength {
+        /// Source sort.
+        from: usize,
+        /// Target sort.
+        to: usize,
+        /// Entries given.
+        entries: usize,
+        /// Worlds of the source sort.
+        worlds: usize,
+    },
+    /// A map sending a world outside the target sort.
+    #[error("fibring map {from}→{to} sends world {world} to {image}, but sort {to} has worlds 0..{}", worlds.saturating_sub(1))]
+    MapTarget {
+        /// Source sort.
+        from: usize,
+        /// Target sort.
+        to: usize,
+        /// The world of the source sort.
+        world: usize,
+        /// Where the map sends it.
+        image: usize,
+        /// Worlds of the target sort.
+        worlds: usize,
+    },
+    /// The same map given twice.
+    #[error("fibring map {from}→{to} is given twice")]
+    DuplicateMap {
+        /// Source sort.
+        from: usize,
+        /// Target sort.
+        to: usize,
+    },
+    /// A pair of distinct sorts without a map.
+    #[error("the fibring map {from}→{to} is missing (every ordered pair of sorts needs one)")]
+    MissingMap {
+        /// Source sort.
+        from: usize,
+        /// Target sort.
+        to: usize,
+    },
+    /// One sort's graph is malformed.
+    #[error("sort {sort}: {graph}")]
+    Sort {
+        /// The sort.
+        sort: usize,
+        /// What is wrong with its graph (part of the message, so not a separate cause).
+        graph: GraphError,
+    },
+}
+
+impl From<ModelError> for Error {
+    fn from(e: ModelError) -> Error {
+        Error::InvalidInput(e.to_string())
+    }
+}
 
 /// Sorts (one graph each) and the fibring maps between them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,52 +140,49 @@ impl Model {
 
     /// A fibred model; `maps` holds `(from, to, F_{from→to})` for every ordered pair of
     /// distinct sorts.
-    pub fn new(sorts: Vec<Graph>, maps: Vec<(usize, usize, Vec<usize>)>) -> Result<Model> {
+    pub fn new(
+        sorts: Vec<Graph>,
+        maps: Vec<(usize, usize, Vec<usize>)>,
+    ) -> Result<Model, ModelError> {
         let s = sorts.len();
         if s == 0 {
-            return Err(Error::InvalidInput(
-                "a model needs at least one sort".into(),
-            ));
+            return Err(ModelError::NoSorts);
         }
         let mut table: Vec<Option<Vec<u32>>> = vec![None; s * s];
         for (from, to, map) in maps {
             if from >= s || to >= s || from == to {
-                return Err(Error::InvalidInput(format!(
-                    "fibring map {from}→{to}: sorts are 0..{} and a map joins two different sorts",
-                    s - 1
-                )));
+                return Err(ModelError::MapEnds { from, to, sorts: s });
             }
             let (n_from, n_to) = (sorts[from].nodes(), sorts[to].nodes());
             if map.len() != n_from {
-                return Err(Error::InvalidInput(format!(
-                    "fibring map {from}→{to} has {} entries but sort {from} has {n_from} worlds",
-                    map.len()
-                )));
+                return Err(ModelError::MapLength {
+                    from,
+                    to,
+                    entries: map.len(),
+                    worlds: n_from,
+                });
             }
-            if let Some((w, &t)) = map.iter().enumerate().find(|(_, t)| **t >= n_to) {
-                return Err(Error::InvalidInput(format!(
-                    "fibring map {from}→{to} sends world {w} to {t}, but sort {to} has worlds 0..{}",
-                    n_to.saturating_sub(1)
-                )));
+            if let Some((world, &image)) = map.iter().enumerate().find(|(_, t)| **t >= n_to) {
+                return Err(ModelError::MapTarget {
+                    from,
+                    to,
+                    world,
+                    image,
+                    worlds: n_to,
+                });
             }
             if table[from * s + to].is_some() {
-                return Err(Error::InvalidInput(format!(
-                    "fibring map {from}→{to} is given twice"
-                )));
+                return Err(ModelError::DuplicateMap { from, to });
             }
             table[from * s + to] = Some(map.into_iter().map(|t| t as u32).collect());
         }
         let mut maps = Vec::with_capacity(s * s);
         for (k, m) in table.into_iter().enumerate() {
-            let (i, j) = (k / s, k % s);
+            let (from, to) = (k / s, k % s);
             match m {
                 Some(m) => maps.push(m),
-                None if i == j => maps.push(Vec::new()),
-                None => {
-                    return Err(Error::InvalidInput(format!(
-                        "the fibring map {i}→{j} is missing (every ordered pair of sorts needs one)"
-                    )));
-                }
+                None if from == to => maps.push(Vec::new()),
+                None => return Err(ModelError::MissingMap { from, to }),
             }
         }
         Ok(Model { sorts, maps })
@@ -175,15 +247,16 @@ impl Model {
         }
         let m: ModelJson = serde_json::from_str(text)
             .map_err(|e| Error::parse(source, Some(e.line()), e.to_string()))?;
-        let name = source.display().to_string();
         let sorts = m
             .sorts
             .iter()
             .enumerate()
-            .map(|(i, g)| Graph::from_json(g, &format!("{name}: sort {i}")))
-            .collect::<Result<Vec<_>>>()?;
+            .map(|(sort, g)| Graph::from_json(g).map_err(|graph| ModelError::Sort { sort, graph }))
+            .collect::<Result<Vec<_>, ModelError>>();
         let maps = m.maps.into_iter().map(|x| (x.from, x.to, x.map)).collect();
-        Model::new(sorts, maps).map_err(|e| Error::InvalidInput(format!("{name}: {}", strip(e))))
+        sorts
+            .and_then(|sorts| Model::new(sorts, maps))
+            .map_err(|e| Error::parse(source, None, e.to_string()))
     }
 }
 

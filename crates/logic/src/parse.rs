@@ -14,17 +14,20 @@
 //! The grade `k ≥ 1` defaults to 1 and the modality `i` to 0. Nesting is limited to
 //! [`MAX_NESTING`] levels so that no input can exhaust the stack.
 
-use std::fmt;
-
 use crate::formula::Formula;
 
 /// The deepest nesting of prefix operators and parentheses the parser accepts.
 pub const MAX_NESTING: usize = 500;
 
-/// Where and why a formula failed to parse.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where and why a formula failed to parse. Its message is one line naming the column;
+/// [`ParseError::caret`] draws it under the input. Converts into [`genlab_core::Error`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot parse formula `{}` at column {column}: expected {expected}, found {found}", input.escape_debug())]
 pub struct ParseError {
-    /// 1-based column (in characters) of the offending token.
+    /// The text that was parsed.
+    pub input: String,
+    /// 1-based column (in characters) of the offending token; one past the end for a formula
+    /// that stops too early.
     pub column: usize,
     /// What the parser expected there.
     pub expected: String,
@@ -32,27 +35,34 @@ pub struct ParseError {
     pub found: String,
 }
 
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "column {}: expected {}, found {}",
-            self.column, self.expected, self.found
-        )
+impl ParseError {
+    /// The input on one line and a caret under the offending column on the next.
+    pub fn caret(&self) -> String {
+        let line: String = self
+            .input
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        format!("{line}\n{}^", " ".repeat(self.column - 1))
     }
 }
 
-impl std::error::Error for ParseError {}
-
-/// Parses a formula, or returns an `InvalidInput` error naming the column and the expectation.
-pub fn parse_formula(text: &str) -> genlab_core::Result<Formula> {
-    parse(text).map_err(|e| {
-        genlab_core::Error::InvalidInput(format!("cannot parse formula `{text}`: {e}"))
-    })
+impl From<ParseError> for genlab_core::Error {
+    fn from(e: ParseError) -> Self {
+        genlab_core::Error::InvalidInput(e.to_string())
+    }
 }
 
 /// Parses a formula.
 pub fn parse(text: &str) -> Result<Formula, ParseError> {
+    parse_tokens(text).map_err(|e| ParseError {
+        input: text.into(),
+        ..e
+    })
+}
+
+/// [`parse`], with errors that do not name the input yet.
+fn parse_tokens(text: &str) -> Result<Formula, ParseError> {
     let tokens = lex(text)?;
     let mut p = Parser {
         tokens,
@@ -62,11 +72,7 @@ pub fn parse(text: &str) -> Result<Formula, ParseError> {
     let f = p.or()?;
     match p.peek() {
         (Tok::End, _) => Ok(f),
-        (t, col) => Err(ParseError {
-            column: col,
-            expected: "`&`, `|` or end of input".into(),
-            found: t.describe(),
-        }),
+        (t, col) => Err(err(col, "`&`, `|` or end of input", t.describe())),
     }
 }
 
@@ -101,8 +107,10 @@ impl Tok {
     }
 }
 
+/// An error at `column`; [`parse`] fills in the input.
 fn err(column: usize, expected: &str, found: String) -> ParseError {
     ParseError {
+        input: String::new(),
         column,
         expected: expected.into(),
         found,
@@ -445,11 +453,21 @@ mod tests {
         let deep = format!("{}p", "!".repeat(MAX_NESTING + 1));
         assert!(parse(&deep).unwrap_err().expected.contains("nested"));
         assert!(parse(&format!("{}p", "!".repeat(MAX_NESTING))).is_ok());
-        let msg = parse_formula("p &").unwrap_err().to_string();
+    }
+
+    #[test]
+    fn the_error_is_one_line_with_the_column_and_converts() {
+        let e = parse("p &\n(").unwrap_err();
+        assert_eq!((e.input.as_str(), e.column), ("p &\n(", 6));
+        let msg = e.to_string();
         assert!(
-            msg.contains("column 4") && !msg.contains('\n'),
+            msg.contains("column 6") && !msg.contains('\n'),
             "one line: {msg}"
         );
+        let e = parse("p & (q").unwrap_err();
+        assert_eq!(e.caret(), "p & (q\n      ^");
+        let core: genlab_core::Error = e.clone().into();
+        assert!(core.to_string().contains(&e.to_string()));
     }
 
     proptest! {
@@ -466,12 +484,18 @@ mod tests {
             prop_assert_eq!(parse(&ascii).unwrap().to_string(), ascii);
         }
 
-        /// Arbitrary input never panics; it parses or names a column inside the input + 1.
+        /// Arbitrary input (control characters included) never panics; it parses, or it names a
+        /// column inside the input + 1, carries the input, and prints on one line.
         #[test]
-        fn never_panics(s in "\\PC{0,40}") {
+        fn never_panics(s in "\\PC{0,40}|[\\x00-\\x7f]{0,20}") {
             match parse(&s) {
                 Ok(f) => prop_assert_eq!(parse(&f.to_string()).unwrap(), f),
-                Err(e) => prop_assert!(e.column >= 1 && e.column <= s.chars().count() + 1),
+                Err(e) => {
+                    prop_assert!(e.column >= 1 && e.column <= s.chars().count() + 1);
+                    prop_assert_eq!(&e.input, &s);
+                    prop_assert!(!e.to_string().contains('\n'));
+                    prop_assert_eq!(e.caret().lines().count(), 2);
+                }
             }
         }
 
