@@ -67,6 +67,11 @@ pub enum Error {
         /// Where the state was saved, if checkpointing was on.
         checkpoint: Option<PathBuf>,
     },
+    /// A family's own typed error (fx's unknown effect, logic's parse error with its column),
+    /// kept whole: a caller that can act on its kind downcasts it (`err.downcast_ref`), the
+    /// rest print it as one line.
+    #[error(transparent)]
+    Family(Box<dyn std::error::Error + Send + Sync + 'static>),
     /// A checkpoint that cannot be written, read, or does not match the model.
     #[error("checkpoint {path}: {msg}")]
     Checkpoint {
@@ -78,6 +83,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// Wraps a family's typed error.
+    pub fn family(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Family(Box::new(err))
+    }
+
+    /// The family error of type `E` inside, if this is one.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            Error::Family(e) => e.downcast_ref::<E>(),
+            _ => None,
+        }
+    }
+
     /// Wraps an I/O error with the path it happened on.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
