@@ -24,7 +24,9 @@ use genlab_core::{Error, Result};
 /// Explicit class-conditional tables over V^d sequences.
 #[derive(Debug, Clone)]
 pub struct ExactProblem {
+    /// Sequence length d.
     pub seq_len: usize,
+    /// Vocabulary size V (clean tokens; V is MASK).
     pub vocab: usize,
     /// π_c.
     pub prior: Vec<f64>,

@@ -1,9 +1,16 @@
-//! Masked (absorbing-state) discrete diffusion with classifier-free guidance.
+//! Masked (absorbing-state) discrete diffusion with classifier-free guidance — the `guidance`
+//! family (crate `genlab-guidance`; it was called `discrete` until the family, its command and
+//! its experiment took one name).
 //!
-//! The forward process ([`noise`]), the three guidance rules ([`guidance`]) and guidance
-//! schedules ([`schedule`]), ancestral and τ-leaping samplers over any [`sampler::Denoiser`]
-//! ([`sampler`]), an exact mode with enumerated denoisers and dynamic-programming output
-//! distributions ([`exact`]), and the `guidance` reproduction ([`repro`]).
+//! The forward process ([`noise`]), the three guidance rules — unlocking, simple and the
+//! column-normalised rule — ([`guidance`]) and guidance schedules ([`schedule`]), ancestral and
+//! τ-leaping samplers over any [`sampler::Denoiser`] ([`sampler`]), an exact mode with
+//! enumerated denoisers and dynamic-programming output distributions ([`exact`]), the MLP
+//! denoiser ([`model`]) trained with label dropout ([`train`]) on class-labelled token
+//! sequences ([`tokens`]), the `guidance` reproduction ([`repro`]) and the throughput
+//! benchmark ([`bench`]).
+
+#![warn(missing_docs)]
 
 pub mod bench;
 pub mod exact;

@@ -30,8 +30,11 @@ const WEIGHTS_FILE: &str = "weights.bpk";
 /// Shape of the data and of the network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelSpec {
+    /// Tokens per sequence.
     pub seq_len: usize,
+    /// Clean tokens (the id `vocab` is MASK).
     pub vocab: usize,
+    /// Classes (the id `classes` is the null class).
     pub classes: usize,
     /// Hidden width.
     pub width: usize,
@@ -146,7 +149,9 @@ impl TokenMlp {
 /// A trained denoiser with its spec.
 #[derive(Debug, Clone)]
 pub struct TokenModel {
+    /// Shapes, noise schedule and training record.
     pub spec: ModelSpec,
+    /// The network (no autodiff).
     pub net: TokenMlp,
 }
 

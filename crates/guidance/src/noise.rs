@@ -20,7 +20,10 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum NoiseSchedule {
     /// α_t = 1 − (1−δ)t (σ̄ log-linear in 1 − t).
-    LogLinear { delta: f64 },
+    LogLinear {
+        /// α₁ = δ: a token is still clean at t = 1 with probability δ.
+        delta: f64,
+    },
     /// α_t = cos(πt/2).
     Cosine,
 }

@@ -54,10 +54,15 @@ impl std::str::FromStr for Sampler {
 /// Everything that defines a sampling run except the model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SampleConfig {
+    /// Ancestral or τ-leaping.
     pub sampler: Sampler,
+    /// The guidance rule.
     pub rule: Rule,
+    /// Guidance strength w(t).
     pub schedule: GuidanceSchedule,
+    /// Steps of the time grid.
     pub steps: usize,
+    /// The forward process the denoiser was trained with.
     pub noise: NoiseSchedule,
 }
 
@@ -120,7 +125,9 @@ impl SampleConfig {
 /// (1 − stay)·destination[j].
 #[derive(Debug, Clone, PartialEq)]
 pub struct PositionStep {
+    /// Probability of staying masked.
     pub stay: f64,
+    /// Where an unmasking position goes, over the clean tokens.
     pub destination: Vec<f64>,
 }
 
@@ -135,7 +142,9 @@ fn argmax(p: &[f64]) -> usize {
 /// A class-conditional denoiser over sequences of `seq_len` tokens from a vocabulary of
 /// `vocab` clean tokens; the token id `vocab` is MASK.
 pub trait Denoiser {
+    /// Clean tokens (the id `vocab()` is MASK).
     fn vocab(&self) -> usize;
+    /// Tokens per sequence.
     fn seq_len(&self) -> usize;
     /// For `n` sequences (`tokens` is n × seq_len, row-major) with their classes: the
     /// conditional and unconditional distributions p(x₀^ℓ | x_t, c) and p(x₀^ℓ | x_t) over the

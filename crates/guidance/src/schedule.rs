@@ -24,11 +24,35 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum GuidanceSchedule {
-    Constant { w: f64 },
-    Interval { w: f64, left: f64, right: f64 },
-    RampUp { w: f64 },
-    RampDown { w: f64 },
-    Cosine { w: f64 },
+    /// w(t) = w.
+    Constant {
+        /// Strength.
+        w: f64,
+    },
+    /// w inside [left, right], 1 (no guidance) outside.
+    Interval {
+        /// Strength inside the interval.
+        w: f64,
+        /// Start of the interval (t = 0 is clean).
+        left: f64,
+        /// End of the interval.
+        right: f64,
+    },
+    /// Guidance growing as t → 0, with mean w.
+    RampUp {
+        /// Mean strength ∫w dt.
+        w: f64,
+    },
+    /// Guidance shrinking as t → 0, with mean w.
+    RampDown {
+        /// Mean strength ∫w dt.
+        w: f64,
+    },
+    /// A smooth ramp-up with mean w.
+    Cosine {
+        /// Mean strength ∫w dt.
+        w: f64,
+    },
 }
 
 impl GuidanceSchedule {

@@ -21,11 +21,15 @@ use genlab_core::{Error, Result};
 /// Fixed-length token sequences with a class each.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenData {
+    /// Tokens per sequence.
     pub seq_len: usize,
+    /// Number of distinct tokens (ids 0..vocab).
     pub vocab: usize,
+    /// Number of classes (ids 0..classes).
     pub classes: usize,
     /// n × seq_len, row-major.
     pub tokens: Vec<u32>,
+    /// The class of each sequence.
     pub labels: Vec<u32>,
 }
 
