@@ -20,8 +20,8 @@ use rand::Rng;
 
 use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::{Chain, RenderOptions, render};
-use crate::sources::extra::{EXTRA_SOURCES, HELD_OUT_SOURCES, extra_source};
 use crate::engine::sampler::sample_chain;
+use crate::sources::extra::{EXTRA_SOURCES, HELD_OUT_SOURCES, extra_source};
 use crate::sources::procedural::{SOURCES, source};
 use crate::sources::{recorded, soundfont};
 

@@ -20,8 +20,8 @@
 //! the crest factor), so a detector firing is evidence, not a decision. On mono input the
 //! stereo-only effects score 0.
 
-use crate::estimate::features::Descriptors;
 use crate::engine::spec::{EFFECTS, EffectSpec};
+use crate::estimate::features::Descriptors;
 
 /// A score at or above this counts as "detected" in rationales.
 pub const DETECTED: f64 = 0.5;
@@ -256,7 +256,10 @@ mod tests {
     use crate::estimate::objective::tests::wet;
     use crate::sources::procedural::source;
 
-    fn scores(dry: &crate::engine::buffer::AudioBuffer, stages: &[(&str, &[f64])]) -> Vec<Detection> {
+    fn scores(
+        dry: &crate::engine::buffer::AudioBuffer,
+        stages: &[(&str, &[f64])],
+    ) -> Vec<Detection> {
         let chain = Chain {
             stages: stages
                 .iter()

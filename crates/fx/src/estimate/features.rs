@@ -27,8 +27,8 @@
 //! [`Descriptors::to_vec`] flattens them (dB values divided by 20, clamped to ±6) into the
 //! regression input of [`FEATURE_DIM`] numbers.
 
-use crate::estimate::objective::Pair;
 use crate::engine::fft::Fft;
+use crate::estimate::objective::Pair;
 
 /// STFT size.
 const N_FFT: usize = 1024;
@@ -422,9 +422,9 @@ fn ild_side_corr(channels: &[Vec<f32>], side: &[f32], mid: &[f32], n: usize) -> 
 mod tests {
     use super::*;
     use crate::engine::chain::{Chain, Stage};
+    use crate::engine::spec::effect;
     use crate::estimate::objective::tests::wet;
     use crate::sources::procedural::source;
-    use crate::engine::spec::effect;
 
     fn of(name: &str, stages: &[(&str, &[f64])]) -> Descriptors {
         let dry = source(name, 16000, 1.0, 2).unwrap();

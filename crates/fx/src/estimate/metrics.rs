@@ -23,9 +23,9 @@ use genlab_core::Result;
 use rayon::prelude::*;
 
 use crate::engine::chain::{Chain, Stage};
+use crate::engine::spec::EFFECTS;
 use crate::estimate::dataset::Example;
 use crate::estimate::objective::{ChainEstimator, ChainObjective, Pair};
-use crate::engine::spec::EFFECTS;
 
 /// Presence counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -104,8 +104,8 @@ pub fn explain(trace: &Trace) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::estimate::search::Growth;
     use crate::engine::spec::effect;
+    use crate::estimate::search::Growth;
 
     #[test]
     fn states_each_step_with_its_numbers() {

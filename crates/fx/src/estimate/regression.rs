@@ -33,9 +33,9 @@ use genlab_core::{Error, Result, device, tensor};
 
 use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::{Chain, Stage};
-use crate::estimate::objective::{ChainEstimator, Estimate, Pair};
-use crate::estimate::features::{Descriptors, FEATURE_DIM};
 use crate::engine::spec::EFFECTS;
+use crate::estimate::features::{Descriptors, FEATURE_DIM};
+use crate::estimate::objective::{ChainEstimator, Estimate, Pair};
 
 /// Number of effects (presence outputs).
 pub const N_EFFECTS: usize = 9;
@@ -408,8 +408,8 @@ pub fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::estimate::dataset::{DatasetSpec, generate};
     use crate::engine::spec::effect;
+    use crate::estimate::dataset::{DatasetSpec, generate};
     use genlab_core::gradcheck::{autodiff_grad, max_relative_error, numerical_grad};
     use genlab_core::train::NoObserver;
 
@@ -443,7 +443,8 @@ mod tests {
         let out: Vec<f32> = rng.normal_vec(rows * w).iter().map(|v| 2.0 * v).collect();
         let chains: Vec<Chain> = (0..rows)
             .map(|s| {
-                crate::engine::sampler::sample_chain(&mut SeededRng::new(s as u64), 1 + s, true).unwrap()
+                crate::engine::sampler::sample_chain(&mut SeededRng::new(s as u64), 1 + s, true)
+                    .unwrap()
             })
             .collect();
         let all: Vec<_> = chains.iter().map(targets).collect();

@@ -33,10 +33,10 @@ use genlab_core::Result;
 use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::{Chain, Stage};
 use crate::estimate::detect::{Detection, detect};
+use crate::estimate::features::Descriptors;
 use crate::estimate::objective::{
     ChainEstimator, ChainObjective, Estimate, Pair, SEARCH_RESOLUTIONS, Sweep, fit_param, fit_stage,
 };
-use crate::estimate::features::Descriptors;
 
 /// Search settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -379,9 +379,9 @@ impl ChainEstimator for AnalysisBySynthesis {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::spec::effect;
     use crate::estimate::objective::tests::wet;
     use crate::sources::procedural::source;
-    use crate::engine::spec::effect;
 
     #[test]
     fn permutations_are_all_distinct_orders() {

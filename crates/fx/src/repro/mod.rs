@@ -42,15 +42,15 @@ use rayon::prelude::*;
 
 use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::Chain;
+use crate::engine::mrstft::{AURALOSS, Resolution};
+use crate::engine::spec::EFFECTS;
 use crate::estimate::dataset::{DatasetSpec, Example, dry_source, example};
+use crate::estimate::metrics::{ExampleScore, Summary, evaluate, per_effect, summarise};
 use crate::estimate::objective::{
     ChainEstimator, ChainObjective, Estimate, NoOp, Pair, RandomChain, SEARCH_RESOLUTIONS,
 };
-use crate::estimate::metrics::{ExampleScore, Summary, evaluate, per_effect, summarise};
-use crate::engine::mrstft::{AURALOSS, Resolution};
 use crate::estimate::regression::{RegressionConfig, features, train};
 use crate::estimate::search::{AnalysisBySynthesis, SearchOptions};
-use crate::engine::spec::EFFECTS;
 use crate::estimate::toolcaller::ToolCaller;
 use crate::estimate::toolcaller::audio::FeatureConfig;
 use crate::estimate::toolcaller::corpus::Corpus;
@@ -696,9 +696,12 @@ mod tests {
 
     #[test]
     fn arm_metrics_split_by_length() {
-        let truth =
-            crate::engine::sampler::sample_chain(&mut genlab_core::train::SeededRng::new(1), 2, true)
-                .unwrap();
+        let truth = crate::engine::sampler::sample_chain(
+            &mut genlab_core::train::SeededRng::new(1),
+            2,
+            true,
+        )
+        .unwrap();
         let scores = vec![crate::estimate::metrics::score(&truth, Some(&truth))];
         let m = arm_metrics(&scores);
         assert_eq!(m["n2_exact_order_n2"], 1.0);
