@@ -22,14 +22,14 @@ h2{margin:0 0 .2em}h3{font-size:1.02em;margin:1.2em 0 .3em}a{color:#0b57a4}\
 .scroll{overflow-x:auto;max-width:100%}\
 table{border-collapse:collapse;margin:.3em 0}\
 td,th{border:1px solid #ddd;padding:3px 8px;vertical-align:top;text-align:left}\
-th{background:#f4f4f4;font-weight:600;max-width:14em;overflow-wrap:anywhere}\
-tbody th{background:#fafafa;font-weight:normal}\
+th{background:#f4f4f4;font-weight:600;max-width:14em;overflow-wrap:break-word}\
+tbody th{background:#fafafa;font-weight:normal;white-space:nowrap}tbody th.long{white-space:normal;min-width:12em}\
 td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\
 .sd,.quiet,.meta{color:#777}.meta{font-size:.85em;margin:0 0 .8em}\
 .ok{color:#08702c}.no{color:#b00020}\
 section{border-top:2px solid #ddd;margin-top:2.2em;padding-top:1em}\
 .verdict{border-left:5px solid;padding:.4em .9em;margin:.8em 0;background:#fafafa}\
-.verdict.ok{border-color:#08702c}.verdict.no{border-color:#b00020}.verdict p{margin:.3em 0;color:#222}\
+div.verdict{color:#222}.verdict.ok{border-color:#08702c}.verdict.no{border-color:#b00020}.verdict p{margin:.3em 0}\
 .effects{display:grid;grid-template-columns:1fr 1fr;gap:.2em 1.5em;margin:.5em 0}\
 .effects b{display:block;font-size:.8em;color:#555;text-transform:uppercase;letter-spacing:.04em}\
 ul.parts{margin:.3em 0;padding-left:1.3em}ul.parts li{list-style:none;text-indent:-1.2em}\
@@ -43,6 +43,8 @@ td.claim{min-width:16em}";
 /// Arm tables with more columns than this (after turning them so the longer side runs down)
 /// are split into one table per set of arms that share their metrics.
 const MAX_COLUMNS: usize = 8;
+/// Row names longer than this (in characters) may wrap; shorter ones keep to one line.
+const LONG_NAME: usize = 24;
 /// More holding parts of a verdict than this are folded away under a summary line.
 const SHOWN_PASSING_PARTS: usize = 4;
 
@@ -368,7 +370,11 @@ fn arms_table(h: &mut String, arms: &[ArmRow]) {
     });
     h.push_str("</tr></thead><tbody>");
     for (i, row) in rows.iter().enumerate() {
-        let _ = write!(h, "<tr><th>{}</th>", wrappable(row));
+        // Chromium breaks at <wbr> even in nowrap cells: short names get none.
+        let _ = match row.chars().count() > LONG_NAME {
+            true => write!(h, "<tr><th class=\"long\">{}</th>", wrappable(row)),
+            false => write!(h, "<tr><th>{}</th>", esc(row)),
+        };
         for j in 0..cols.len() {
             let (arm, metric) = if turned { (j, i) } else { (i, j) };
             let _ = write!(
@@ -518,7 +524,7 @@ mod tests {
         assert!(html.contains("<td class=\"n\">2100<span class=\"sd\"> ± 173</span></td>"));
         assert!(html.contains("<td class=\"n\">0.0383</td>"));
         assert!(html.contains("<td class=\"n\">0.465</td>")); // a family's "0.4649"
-        assert!(html.contains("lonely_<wbr>std")); // no `lonely`: a metric of its own, NaN
+        assert!(html.contains("<th>lonely_std</th>")); // no `lonely`: a metric of its own, NaN
         assert!(html.contains("<td class=\"n\">—</td>"));
         assert!(!html.contains("<th>margin</th>"));
         let at = |s: &str| html.find(s).unwrap();
