@@ -222,7 +222,17 @@ fn bad_inputs_give_one_line_errors() {
         p,
         &["logic", "check", "--graph", "g.json", "--formula", "p & (q"],
     );
-    assert!(e.one_line_error().contains("column 7"), "{}", e.stderr);
+    let line = e.one_line_error();
+    assert!(
+        line.contains("`p & (q` at column 7") && line.contains("expected `)`"),
+        "{line}"
+    );
+    let e = genlab(p, &["logic", "parse", "--formula", "p &\n)"]);
+    assert!(
+        e.one_line_error().contains("column 5"),
+        "a newline in the formula stays on one line: {}",
+        e.stderr
+    );
     let e = genlab(
         p,
         &["logic", "check", "--graph", "g.json", "--formula", "r"],
@@ -255,6 +265,29 @@ fn bad_inputs_give_one_line_errors() {
         &["logic", "check", "--graph", "label.json", "--formula", "p"],
     );
     assert!(e.one_line_error().contains("label `z`"), "{}", e.stderr);
+    std::fs::write(
+        p.join("fibred.json"),
+        r#"{"sorts": [{"nodes": 1, "props": [], "edges": []},
+                      {"nodes": 2, "props": [], "edges": [[0, 9]]}]}"#,
+    )
+    .unwrap();
+    let e = genlab(
+        p,
+        &[
+            "logic",
+            "check",
+            "--graph",
+            "fibred.json",
+            "--formula",
+            "true",
+        ],
+    );
+    assert!(
+        e.one_line_error()
+            .contains("fibred.json: sort 1: edge 0 (0, 9) is dangling"),
+        "{}",
+        e.stderr
+    );
     std::fs::write(p.join("float.json"), r#"{"activation": "truncated_relu", "aggregation": "sum", "inputs": ["p"], "layers": [[{"c": [[0, 0.7]]}]], "output": 0}"#).unwrap();
     let e = genlab(p, &["logic", "decompile", "--net", "float.json"]);
     assert!(

@@ -114,22 +114,12 @@ fn children(n: &Node) -> Vec<usize> {
 }
 
 fn copy(from: usize) -> Neuron {
-    Neuron {
-        c: vec![(from, 1)],
-        a: vec![],
-        b: 0,
-        fibre: None,
-    }
+    Neuron::plain(&[(from, 1)], &[], 0)
 }
 
 /// The neuron computing subformula `i` from the previous layer (`pos`) or the inputs.
 fn neuron(dag: &Dag, i: usize, sort: usize, pos: &[usize], inputs: &[String]) -> Result<Neuron> {
-    let mut n = Neuron {
-        c: vec![],
-        a: vec![],
-        b: 0,
-        fibre: None,
-    };
+    let mut n = Neuron::plain(&[], &[], 0);
     match &dag.nodes[i] {
         Node::Top => n.b = 1,
         Node::Bot => {}

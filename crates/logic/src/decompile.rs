@@ -355,12 +355,7 @@ mod tests {
                 0,
                 vec!["p".into()],
                 vec![Layer {
-                    neurons: vec![Neuron {
-                        c: vec![],
-                        a: vec![(0, a)],
-                        b,
-                        fibre: None,
-                    }],
+                    neurons: vec![Neuron::plain(&[], &[(0, a)], b)],
                 }],
                 0,
             )
@@ -381,12 +376,7 @@ mod tests {
             0,
             vec!["p".into(), "q".into()],
             vec![Layer {
-                neurons: vec![Neuron {
-                    c: vec![],
-                    a: vec![(0, 1), (1, -1)],
-                    b: 0,
-                    fibre: None,
-                }],
+                neurons: vec![Neuron::plain(&[], &[(0, 1), (1, -1)], 0)],
             }],
             0,
         )

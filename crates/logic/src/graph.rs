@@ -470,6 +470,16 @@ mod tests {
         let back = Graph::from_json(&a.to_json()).unwrap();
         assert_eq!(back, a);
         let d = Graph::new(vec![], 2, &[], &[(0, 1)], true).unwrap();
+        assert_eq!(
+            Graph::new(vec![], 2, &[], &[(0, 1), (1, 2)], false),
+            Err(GraphError::DanglingEdge {
+                index: 1,
+                from: 1,
+                to: 2,
+                nodes: 2
+            }),
+            "the error says which edge, so a caller can point at it"
+        );
         assert_eq!((d.neighbours(0), d.neighbours(1)), (&[1u32][..], &[][..]));
     }
 

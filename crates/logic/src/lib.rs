@@ -1,4 +1,3 @@
-#![warn(missing_docs)]
 //! genlab-logic: graded modal logic and graph neural networks, exactly.
 //!
 //! The correspondence of Barceló et al. (ICLR 2020) — a formula of graded modal logic (GML)
@@ -14,7 +13,14 @@
 //! [`compile`] (formula → network), [`decompile`] (network → formula, uniform or for a degree
 //! bound), [`random`] (graphs, models, formulas, networks), [`learn`] (a trained network,
 //! quantised and decompiled), [`verify`] (agreement harness and throughput) and [`repro`]
-//! (`genlab repro fibring`).
+//! (`genlab repro logic`, alias `fibring`; one file per part under `src/repro/`).
+//!
+//! Errors a caller can act on are typed and convert into [`genlab_core::Error`]:
+//! [`parse::ParseError`] (the input, the column and what was expected there),
+//! [`graph::GraphError`] and [`model::ModelError`] (what is wrong with a graph's or a fibred
+//! model's shape). Nothing here prints; long loops report through
+//! [`genlab_core::train::Observer`], and the float networks of [`learn`] train on
+//! [`genlab_core::train::Trainer`].
 //!
 //! # What the paper says, and what could be checked [M]
 //!
@@ -35,6 +41,8 @@
 //! and its results for GATs and transformers (not implemented: attention/mean aggregation
 //! corresponds to ratio-style logics, outside this crate's class, and is refused with that
 //! explanation).
+
+#![warn(missing_docs)]
 
 pub mod check;
 pub mod compile;

@@ -289,5 +289,19 @@ mod tests {
         assert!(e(vec![(0, 1, vec![3, 0]), (1, 0, vec![0, 0, 0])]).contains("sends world 0 to 3"));
         assert!(e(vec![(0, 1, vec![0]), (1, 0, vec![0, 0, 0])]).contains("has 1 entries"));
         assert!(e(vec![(0, 0, vec![0, 0])]).contains("different sorts"));
+        assert_eq!(
+            Model::new(vec![g(2), g(3)], vec![(0, 1, vec![2, 0])]),
+            Err(ModelError::MissingMap { from: 1, to: 0 })
+        );
+        let e = Model::parse(
+            r#"{"sorts": [{"nodes": 1, "props": [], "edges": [[0, 4]]}]}"#,
+            Path::new("m.json"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("m.json: sort 0: edge 0 (0, 4) is dangling"),
+            "{e}"
+        );
     }
 }

@@ -10,7 +10,7 @@ use genlab_logic::check::check;
 use genlab_logic::compile::compile;
 use genlab_logic::decompile::{Options, decompile};
 use genlab_logic::formula::Dag;
-use genlab_logic::parse::parse_formula;
+use genlab_logic::parse::parse;
 use genlab_logic::verify::{Models, bench, verify};
 use genlab_logic::{Gnn, Model};
 
@@ -154,132 +154,151 @@ pub struct BenchArgs {
 
 pub fn run(command: Command, mut progress: Progress) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Check(a) => {
-            let model = Model::load(&a.graph)?;
-            let f = parse_formula(&a.formula)?;
-            if a.sort >= model.sorts() {
-                bail!(
-                    "--sort {} does not exist: {} has {} sort(s)",
-                    a.sort,
-                    a.graph.display(),
-                    model.sorts()
-                );
-            }
-            let dag = Dag::new(&f);
-            let tables = check(&model, &dag)?;
-            let root = &tables[dag.root()][a.sort];
-            let mut out = serde_json::json!({
-                "formula": f.to_string(),
-                "size": f.size(),
-                "modal_depth": f.depth(),
-                "sort": a.sort,
-                "nodes": root.len(),
-                "true_nodes": root.iter().filter(|&&x| x).count(),
-                "truth": root,
-            });
-            if a.subformulas {
-                out["subformulas"] = dag
-                    .nodes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, _)| serde_json::json!({"formula": dag.formula(i).to_string(), "truth": tables[i][a.sort]}))
-                    .collect();
-            }
-            println!("{out}");
-        }
-        Command::Compile(a) => {
-            let f = parse_formula(&a.formula)?;
-            let net = compile(&f, a.sort)?;
-            net.save(&a.out)?;
-            println!(
-                "compiled `{f}` (size {}, modal depth {}) into {} layers, {} neurons, {} non-zero parameters{}: {}",
-                f.size(),
-                f.depth(),
-                net.layers().len(),
-                net.neurons(),
-                net.parameters(),
-                if net.is_fibred() { " (fibred)" } else { "" },
-                a.out.display()
-            );
-        }
-        Command::Decompile(a) => {
-            let net = Gnn::load(&a.net)?;
-            let d = decompile(
-                &net,
-                &Options {
-                    max_degree: a.max_degree,
-                    ..Options::default()
-                },
-            )?;
-            println!("{}", d.formula);
-            progress.say(&match d.degree_bound {
-                None => format!("uniform: equivalent to the network on every graph (size {}, modal depth {})", d.formula.size(), d.formula.depth()),
-                Some(delta) => format!("non-uniform: equivalent to the network on graphs of maximum degree ≤ {delta} (size {}, modal depth {})", d.formula.size(), d.formula.depth()),
-            });
-        }
-        Command::Verify(a) => {
-            if a.min_nodes == 0 || a.min_nodes > a.max_nodes || a.max_nodes > 10_000_000 {
-                bail!(
-                    "need 1 ≤ --min-nodes ≤ --max-nodes ≤ 10^7 (got {} and {})",
-                    a.min_nodes,
-                    a.max_nodes
-                );
-            }
-            let net = Gnn::load(&a.net)?;
-            let f = parse_formula(&a.formula)?;
-            let spec = Models {
-                count: a.graphs,
-                nodes: (a.min_nodes, a.max_nodes),
-                max_degree: a.max_degree,
-                seed: a.seed,
-            };
-            progress.set_prefix("logic verify");
-            let (agreement, timing) = verify(&net, &f, &spec, &mut progress)
-                .with_context(|| format!("verifying {} against `{f}`", a.net.display()))?;
-            println!(
-                "{} graphs, {} nodes: {} disagreements (network {:.3e} nodes/s, checker {:.3e} nodes/s)",
-                agreement.models,
-                agreement.worlds,
-                agreement.disagreements,
-                agreement.worlds as f64 / timing.network.max(1e-9),
-                agreement.worlds as f64 / timing.checker.max(1e-9)
-            );
-            if let Some(c) = agreement.first {
-                println!(
-                    "first disagreement: graph {} (seed {}), node {}: network says {}, formula says {}",
-                    c.model, a.seed, c.world, c.network, !c.network
-                );
-                return Ok(ExitCode::FAILURE);
-            }
-        }
-        Command::Parse(a) => {
-            let f = parse_formula(&a.formula)?;
-            println!("{f}");
-            println!("{}", f.unicode());
-            println!(
-                "size {}, modal depth {}, distinct subformulas {}",
-                f.size(),
-                f.depth(),
-                Dag::new(&f).len()
-            );
-        }
-        Command::Bench(a) => {
-            if a.nodes.iter().any(|&n| n == 0 || n > 10_000_000) || a.subformulas.contains(&0) {
-                bail!("--nodes must lie in 1..=10^7 and --subformulas must be ≥ 1");
-            }
-            progress.set_prefix("logic bench");
-            let rows = bench(&a.nodes, &a.subformulas, a.seconds, a.seed, &mut progress)?;
-            println!(
-                "{:>9} {:>10} {:>4} {:>11} {:>14}",
-                "nodes", "arcs", "|φ|", "seconds", "evals/s"
-            );
-            for r in rows {
-                println!(
-                    "{:>9} {:>10} {:>4} {:>11.3e} {:>14.3e}",
-                    r.nodes, r.arcs, r.subformulas, r.seconds, r.evals_per_second
-                );
-            }
-        }
+        Command::Check(a) => check_command(a),
+        Command::Compile(a) => compile_command(a),
+        Command::Decompile(a) => decompile_command(a, &mut progress),
+        Command::Verify(a) => verify_command(a, &mut progress),
+        Command::Parse(a) => parse_command(a),
+        Command::Bench(a) => bench_command(a, &mut progress),
+    }
+}
+
+fn check_command(a: CheckArgs) -> anyhow::Result<ExitCode> {
+    let model = Model::load(&a.graph)?;
+    let f = parse(&a.formula)?;
+    if a.sort >= model.sorts() {
+        bail!(
+            "--sort {} does not exist: {} has {} sort(s)",
+            a.sort,
+            a.graph.display(),
+            model.sorts()
+        );
+    }
+    let dag = Dag::new(&f);
+    let tables = check(&model, &dag)?;
+    let root = &tables[dag.root()][a.sort];
+    let mut out = serde_json::json!({
+        "formula": f.to_string(),
+        "size": f.size(),
+        "modal_depth": f.depth(),
+        "sort": a.sort,
+        "nodes": root.len(),
+        "true_nodes": root.iter().filter(|&&x| x).count(),
+        "truth": root,
+    });
+    if a.subformulas {
+        out["subformulas"] = (0..dag.len())
+            .map(|i| serde_json::json!({"formula": dag.formula(i).to_string(), "truth": tables[i][a.sort]}))
+            .collect();
+    }
+    println!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn compile_command(a: CompileArgs) -> anyhow::Result<ExitCode> {
+    let f = parse(&a.formula)?;
+    let net = compile(&f, a.sort)?;
+    net.save(&a.out)?;
+    println!(
+        "compiled `{f}` (size {}, modal depth {}) into {} layers, {} neurons, {} non-zero parameters{}: {}",
+        f.size(),
+        f.depth(),
+        net.layers().len(),
+        net.neurons(),
+        net.parameters(),
+        if net.is_fibred() { " (fibred)" } else { "" },
+        a.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn decompile_command(a: DecompileArgs, progress: &mut Progress) -> anyhow::Result<ExitCode> {
+    let net = Gnn::load(&a.net)?;
+    let d = decompile(
+        &net,
+        &Options {
+            max_degree: a.max_degree,
+            ..Options::default()
+        },
+    )?;
+    println!("{}", d.formula);
+    let (size, depth) = (d.formula.size(), d.formula.depth());
+    progress.say(&match d.degree_bound {
+        None => format!(
+            "uniform: equivalent to the network on every graph (size {size}, modal depth {depth})"
+        ),
+        Some(delta) => format!(
+            "non-uniform: equivalent to the network on graphs of maximum degree ≤ {delta} (size {size}, modal depth {depth})"
+        ),
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_command(a: VerifyArgs, progress: &mut Progress) -> anyhow::Result<ExitCode> {
+    if a.min_nodes == 0 || a.min_nodes > a.max_nodes || a.max_nodes > 10_000_000 {
+        bail!(
+            "need 1 ≤ --min-nodes ≤ --max-nodes ≤ 10^7 (got {} and {})",
+            a.min_nodes,
+            a.max_nodes
+        );
+    }
+    let net = Gnn::load(&a.net)?;
+    let f = parse(&a.formula)?;
+    let spec = Models {
+        count: a.graphs,
+        nodes: (a.min_nodes, a.max_nodes),
+        max_degree: a.max_degree,
+        seed: a.seed,
+    };
+    progress.set_prefix("logic verify");
+    let (agreement, timing) = verify(&net, &f, &spec, progress)
+        .with_context(|| format!("verifying {} against `{f}`", a.net.display()))?;
+    println!(
+        "{} graphs, {} nodes: {} disagreements (network {:.3e} nodes/s, checker {:.3e} nodes/s)",
+        agreement.models,
+        agreement.worlds,
+        agreement.disagreements,
+        agreement.worlds as f64 / timing.network.max(1e-9),
+        agreement.worlds as f64 / timing.checker.max(1e-9)
+    );
+    if let Some(c) = agreement.first {
+        println!(
+            "first disagreement: graph {} (seed {}), node {}: network says {}, formula says {}",
+            c.model, a.seed, c.world, c.network, !c.network
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_command(a: ParseArgs) -> anyhow::Result<ExitCode> {
+    let f = parse(&a.formula)?;
+    println!("{f}");
+    println!("{}", f.unicode());
+    println!(
+        "size {}, modal depth {}, distinct subformulas {}",
+        f.size(),
+        f.depth(),
+        Dag::new(&f).len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_command(a: BenchArgs, progress: &mut Progress) -> anyhow::Result<ExitCode> {
+    if a.nodes.iter().any(|&n| n == 0 || n > 10_000_000) || a.subformulas.contains(&0) {
+        bail!("--nodes must lie in 1..=10^7 and --subformulas must be ≥ 1");
+    }
+    progress.set_prefix("logic bench");
+    let rows = bench(&a.nodes, &a.subformulas, a.seconds, a.seed, progress)?;
+    println!(
+        "{:>9} {:>10} {:>4} {:>11} {:>14}",
+        "nodes", "arcs", "|φ|", "seconds", "evals/s"
+    );
+    for r in rows {
+        println!(
+            "{:>9} {:>10} {:>4} {:>11.3e} {:>14.3e}",
+            r.nodes, r.arcs, r.subformulas, r.seconds, r.evals_per_second
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -40,12 +40,7 @@ pub(super) fn neuron(q: &[i64], width: usize) -> Neuron {
             .map(|i| (i % width, q[i]))
             .collect()
     };
-    Neuron {
-        c: terms(0..width),
-        a: terms(width..2 * width),
-        b: q[2 * width],
-        fibre: None,
-    }
+    Neuron::plain(&terms(0..width), &terms(width..2 * width), q[2 * width])
 }
 
 #[cfg(test)]

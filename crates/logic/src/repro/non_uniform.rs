@@ -102,15 +102,10 @@ pub(super) fn random_nets(
 pub(super) fn blowups(sizes: &Sizes, rng: &mut SeededRng) -> Result<Vec<Blowup>> {
     let mut out = Vec::new();
     for (label, a) in [
-        ("#p − #q ≥ 1", vec![(0, 1), (1, -1)]),
-        ("#p + #q − 2·#r ≥ 1", vec![(0, 1), (1, 1), (2, -2)]),
+        ("#p − #q ≥ 1", &[(0, 1), (1, -1)][..]),
+        ("#p + #q − 2·#r ≥ 1", &[(0, 1), (1, 1), (2, -2)][..]),
     ] {
-        let neuron = Neuron {
-            c: vec![],
-            a,
-            b: 0,
-            fibre: None,
-        };
+        let neuron = Neuron::plain(&[], a, 0);
         let net = Gnn::new(
             0,
             atoms(),
