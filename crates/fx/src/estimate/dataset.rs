@@ -3,10 +3,9 @@
 //! on the step grid ([`crate::engine::sampler`]), and the chain rendered over the source.
 //!
 //! Held-out evaluation uses *source types* that training never saw: the caller picks the
-//! source names of each split from [`known_sources`]: the procedural ones
-//! ([`crate::sources::procedural`], [`crate::sources::extra`]) and, when fetched into the cache, recorded
-//! music ([`crate::sources::recorded`]) and SoundFont instruments ([`crate::sources::soundfont`]). Every example is seeded from
-//! `(seed, index)`, so a split is reproducible and examples can be generated in any order.
+//! source names of each split from [`known_sources`] (procedural, and when fetched, recorded
+//! music and SoundFont instruments). Every example is seeded from `(seed, index)`, so a split
+//! is reproducible and examples can be generated in any order.
 //!
 //! The wet signal keeps the chain's tail (reverb and echoes ring out past the dry length); the
 //! dry signal is not padded — estimators align the two by zero-padding the dry end.
@@ -21,9 +20,7 @@ use rand::Rng;
 use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::{Chain, RenderOptions, render};
 use crate::engine::sampler::sample_chain;
-use crate::sources::extra::{EXTRA_SOURCES, HELD_OUT_SOURCES, extra_source};
-use crate::sources::procedural::{SOURCES, source};
-use crate::sources::{recorded, soundfont};
+use crate::sources::{dry_source, known_sources};
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,49 +93,6 @@ pub fn generate(spec: &DatasetSpec, seed: u64) -> Result<Vec<Example>> {
         .collect()
 }
 
-/// Every source name [`dry_source`] knows, procedural first.
-pub fn known_sources() -> Vec<String> {
-    SOURCES
-        .iter()
-        .chain(&EXTRA_SOURCES)
-        .chain(&HELD_OUT_SOURCES)
-        .map(|s| s.to_string())
-        .chain(recorded::names())
-        .chain(soundfont::names())
-        .collect()
-}
-
-/// The dry source `name`, `seconds` long at `sample_rate`, from `seed`. The recorded and
-/// SoundFont sources read `cache` (a clear [`Error::MissingData`] when it lacks their data,
-/// [`Error::InvalidInput`] when there is no cache at all).
-pub fn dry_source(
-    name: &str,
-    sample_rate: u32,
-    seconds: f64,
-    seed: u64,
-    cache: Option<&Cache>,
-) -> Result<AudioBuffer> {
-    if let Some(audio) = source(name, sample_rate, seconds, seed)
-        .or_else(|| extra_source(name, sample_rate, seconds, seed))
-    {
-        return Ok(audio);
-    }
-    let recorded = recorded::names().iter().any(|n| n == name);
-    if !recorded && !soundfont::names().iter().any(|n| n == name) {
-        return Err(Error::InvalidInput(format!(
-            "unknown source `{name}` (known: {})",
-            known_sources().join(", ")
-        )));
-    }
-    let cache = cache
-        .ok_or_else(|| Error::InvalidInput(format!("source `{name}` needs the data cache")))?;
-    if recorded {
-        recorded::source(name, cache, sample_rate, seconds, seed)
-    } else {
-        soundfont::source(name, cache, sample_rate, seconds, seed)
-    }
-}
-
 fn validate(spec: &DatasetSpec) -> Result<()> {
     if spec.sources.is_empty() {
         return Err(Error::InvalidInput(
@@ -199,24 +153,6 @@ mod tests {
             assert!(e.wet.len() >= e.dry.len());
             assert_eq!(e.dry.len(), 4000);
         }
-    }
-
-    /// Procedural sources need no cache; real ones say what is missing.
-    #[test]
-    fn sources_resolve_by_name() {
-        for name in ["pluck", "tones", "arp"] {
-            assert_eq!(dry_source(name, 8000, 0.1, 1, None).unwrap().len(), 800);
-        }
-        let no_cache = dry_source("music", 8000, 0.1, 1, None).unwrap_err();
-        assert!(no_cache.to_string().contains("cache"), "{no_cache}");
-        let empty = tempfile::tempdir().unwrap();
-        let missing = dry_source("sf2-piano", 8000, 0.1, 1, Some(&Cache::at(empty.path())));
-        assert!(
-            matches!(missing, Err(Error::MissingData { .. })),
-            "{missing:?}"
-        );
-        let unknown = dry_source("violin", 8000, 0.1, 1, None).unwrap_err();
-        assert!(unknown.to_string().contains("sf2-piano"), "{unknown}");
     }
 
     #[test]

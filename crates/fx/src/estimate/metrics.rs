@@ -24,8 +24,9 @@ use rayon::prelude::*;
 
 use crate::engine::chain::{Chain, Stage};
 use crate::engine::spec::EFFECTS;
+use crate::estimate::ChainEstimator;
 use crate::estimate::dataset::Example;
-use crate::estimate::objective::{ChainEstimator, ChainObjective, Pair};
+use crate::estimate::objective::{ChainObjective, Pair};
 
 /// Presence counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

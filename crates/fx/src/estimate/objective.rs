@@ -1,7 +1,6 @@
-//! Chain estimation, shared parts: the [`ChainEstimator`] interface every tier implements
-//! (dry, wet) → [`Estimate`] (an ordered chain and a rationale), the analysis window
-//! ([`Pair`]), the analysis-by-synthesis objective over whole chains ([`ChainObjective`]) and
-//! coordinate search on the step grid ([`fit_stage`]); [`fit_effect`] fits one named effect.
+//! The analysis-by-synthesis objective over whole chains ([`ChainObjective`]) on an analysis
+//! window ([`Pair`]), and coordinate search on the step grid ([`fit_stage`]); [`fit_effect`]
+//! fits one named effect.
 //!
 //! **Objective.** For a candidate chain `C`, `L(C) = MRSTFT(y, E(C, x))` ([`crate::engine::mrstft`]),
 //! `y` the target and `x` the dry input zero-padded to the target's length, rendered without
@@ -34,6 +33,7 @@ use std::collections::HashMap;
 
 use genlab_core::{Error, Result};
 
+use super::check_pair;
 use crate::engine::automation::ParamValue;
 use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::{Chain, RenderOptions, Stage, render};
@@ -58,96 +58,6 @@ pub const SEARCH_RESOLUTIONS: [Resolution; 3] = [
         win: 512,
     },
 ];
-
-/// An estimated chain and why it was chosen.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Estimate {
-    /// The ordered chain of effects with grid parameters.
-    pub chain: Chain,
-    /// Human-readable explanation.
-    pub rationale: String,
-}
-
-/// Anything that turns (dry, wet) into a chain: analysis-by-synthesis, regression, the
-/// autoregressive tool-caller, and the trivial baselines.
-pub trait ChainEstimator: Send + Sync {
-    /// Short name for tables (e.g. `tier 1: analysis-by-synthesis`).
-    fn name(&self) -> String;
-    /// Estimates the chain that turns `dry` into `wet`.
-    fn estimate(&self, dry: &AudioBuffer, wet: &AudioBuffer) -> Result<Estimate>;
-}
-
-/// The no-op baseline: always the empty chain (its MRSTFT is that of the dry signal).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct NoOp;
-
-impl ChainEstimator for NoOp {
-    fn name(&self) -> String {
-        "baseline: no-op".into()
-    }
-
-    fn estimate(&self, dry: &AudioBuffer, wet: &AudioBuffer) -> Result<Estimate> {
-        check_pair(dry, wet)?;
-        Ok(Estimate {
-            chain: Chain::default(),
-            rationale: "the empty chain (baseline)".into(),
-        })
-    }
-}
-
-/// The random-chain baseline: `N` uniform in `1..=max_effects`, then a chain drawn like the
-/// training data ([`crate::engine::sampler::sample_chain`]), seeded from `seed` and a hash of the wet
-/// signal (deterministic, independent of evaluation order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RandomChain {
-    /// Longest chain drawn.
-    pub max_effects: usize,
-    /// Base seed.
-    pub seed: u64,
-}
-
-impl ChainEstimator for RandomChain {
-    fn name(&self) -> String {
-        "baseline: random chain".into()
-    }
-
-    fn estimate(&self, dry: &AudioBuffer, wet: &AudioBuffer) -> Result<Estimate> {
-        use rand::Rng;
-        check_pair(dry, wet)?;
-        // FNV-1a over the wet samples' bits.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for x in wet.channels.iter().flatten() {
-            h = (h ^ x.to_bits() as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        let mut rng = genlab_core::train::SeededRng::new(self.seed ^ h);
-        let n = rng.rng().random_range(1..=self.max_effects.max(1));
-        let chain = crate::engine::sampler::sample_chain(&mut rng, n, dry.n_channels() == 2)?;
-        Ok(Estimate {
-            chain,
-            rationale: format!("{n} random effects (baseline)"),
-        })
-    }
-}
-
-/// Checks that `dry` and `wet` can be compared: same rate and channels, finite, non-empty.
-pub fn check_pair(dry: &AudioBuffer, wet: &AudioBuffer) -> Result<()> {
-    if dry.sample_rate != wet.sample_rate || dry.n_channels() != wet.n_channels() {
-        return Err(Error::InvalidInput(format!(
-            "dry ({} Hz, {} ch) and wet ({} Hz, {} ch) must have the same rate and channels",
-            dry.sample_rate,
-            dry.n_channels(),
-            wet.sample_rate,
-            wet.n_channels()
-        )));
-    }
-    if dry.is_empty() || wet.is_empty() {
-        return Err(Error::InvalidInput(
-            "dry and wet audio must not be empty".into(),
-        ));
-    }
-    dry.check_finite("dry audio")?;
-    wet.check_finite("wet audio")
-}
 
 /// The analysis window of a (dry, wet) pair: the target (wet, possibly cropped) and the dry
 /// input zero-padded to the same length.

@@ -35,7 +35,8 @@ use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::{Chain, Stage};
 use crate::engine::spec::EFFECTS;
 use crate::estimate::features::{Descriptors, FEATURE_DIM};
-use crate::estimate::objective::{ChainEstimator, Estimate, Pair};
+use crate::estimate::objective::Pair;
+use crate::estimate::{ChainEstimator, Estimate};
 
 /// Number of effects (presence outputs).
 pub const N_EFFECTS: usize = 9;

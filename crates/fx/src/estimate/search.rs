@@ -35,8 +35,9 @@ use crate::engine::chain::{Chain, Stage};
 use crate::estimate::detect::{Detection, detect};
 use crate::estimate::features::Descriptors;
 use crate::estimate::objective::{
-    ChainEstimator, ChainObjective, Estimate, Pair, SEARCH_RESOLUTIONS, Sweep, fit_param, fit_stage,
+    ChainObjective, Pair, SEARCH_RESOLUTIONS, Sweep, fit_param, fit_stage,
 };
+use crate::estimate::{ChainEstimator, Estimate};
 
 /// Search settings.
 #[derive(Debug, Clone, Copy, PartialEq)]

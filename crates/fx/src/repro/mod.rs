@@ -44,11 +44,9 @@ use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::Chain;
 use crate::engine::mrstft::{AURALOSS, Resolution};
 use crate::engine::spec::EFFECTS;
-use crate::estimate::dataset::{DatasetSpec, Example, dry_source, example};
+use crate::estimate::dataset::{DatasetSpec, Example, example};
 use crate::estimate::metrics::{ExampleScore, Summary, evaluate, per_effect, summarise};
-use crate::estimate::objective::{
-    ChainEstimator, ChainObjective, Estimate, NoOp, Pair, RandomChain, SEARCH_RESOLUTIONS,
-};
+use crate::estimate::objective::{ChainObjective, Pair, SEARCH_RESOLUTIONS};
 use crate::estimate::regression::{RegressionConfig, features, train};
 use crate::estimate::search::{AnalysisBySynthesis, SearchOptions};
 use crate::estimate::toolcaller::ToolCaller;
@@ -57,6 +55,8 @@ use crate::estimate::toolcaller::corpus::Corpus;
 use crate::estimate::toolcaller::train::{
     TrainConfig as ToolCallerConfig, TrainRecord, train as train_tool_caller,
 };
+use crate::estimate::{ChainEstimator, Estimate, NoOp, RandomChain};
+use crate::sources::dry_source;
 
 /// `genlab list` entry.
 pub const INFO: ExperimentInfo = ExperimentInfo {
