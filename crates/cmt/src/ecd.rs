@@ -15,8 +15,8 @@
 use burn::tensor::Tensor;
 use genlab_core::tensor::column;
 
-use genlab_flow::consistency::Consistency;
 use crate::ect::Ect;
+use genlab_flow::consistency::Consistency;
 use genlab_flow::edm::Edm;
 use genlab_flow::net::TimeMlp;
 
@@ -72,10 +72,10 @@ pub fn edm_teacher<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::{Device, TensorData};
     use genlab_flow::edm::EdmField;
     use genlab_flow::ode::{Solver, solve};
     use genlab_flow::testutil::tiny_net;
-    use burn::tensor::{Device, TensorData};
 
     fn tensor(v: &[f32], shape: [usize; 2], device: &Device) -> Tensor<2> {
         Tensor::from_data(TensorData::new(v.to_vec(), shape), device)

@@ -18,12 +18,15 @@
 //! this crate's teachers already use. CMT-MF, the two-time average-velocity form for MeanFlow
 //! students, is in [`crate::meanflow`].
 
+use burn::module::Module;
+use burn::optim::AdamConfig;
 use burn::tensor::Tensor;
-use genlab_core::train::SeededRng;
+use genlab_core::train::{History, Learner, Observer, SeededRng, TrainOptions, Trainer};
+use genlab_core::{Error, Result};
 
 use genlab_flow::consistency::Consistency;
 use genlab_flow::edm::EdmField;
-use genlab_flow::model::FlowModel;
+use genlab_flow::model::{FlowModel, StudentSpec};
 use genlab_flow::net::TimeMlp;
 use genlab_flow::ode::{Solver, Trajectory, solve};
 use genlab_flow::process::Process;
@@ -131,12 +134,104 @@ pub fn cmt_loss(cm: &Consistency, net: &TimeMlp, p: &Pairs, huber_c: f32) -> Ten
     }
 }
 
+/// Settings of [`distill`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DistillConfig {
+    /// Mid-training steps.
+    pub steps: u64,
+    /// Pairs per step (batch / M trajectories each step).
+    pub batch: usize,
+    /// Teacher solver steps M per trajectory.
+    pub trajectory_steps: usize,
+    /// Learning rate (Adam, constant).
+    pub lr: f64,
+    /// Intermediate noise level stored for 2-step sampling.
+    pub t_mid: f32,
+    /// Seed of the trajectories.
+    pub seed: u64,
+}
+
+impl Default for DistillConfig {
+    fn default() -> Self {
+        DistillConfig {
+            steps: 2000,
+            batch: 256,
+            trajectory_steps: 16,
+            lr: 1e-3,
+            t_mid: 0.8,
+            seed: 0,
+        }
+    }
+}
+
+/// Consistency mid-training of a student initialised from `teacher` (an EDM model), with an
+/// EMA of its weights (decay 0.995) and the gradient norm clipped to 1: the result samples in
+/// 1 or 2 steps. Returns the student (its EMA weights) and its loss history.
+pub fn distill(
+    teacher: &FlowModel,
+    config: &DistillConfig,
+    observer: &mut dyn Observer,
+) -> Result<(FlowModel, History)> {
+    let Process::Edm(edm) = teacher.spec.process else {
+        return Err(Error::InvalidInput(
+            "CMT distillation needs an EDM teacher (train it with `genlab flow train --process edm`)"
+                .into(),
+        ));
+    };
+    if config.steps == 0 || config.trajectory_steps == 0 || config.batch < config.trajectory_steps {
+        return Err(Error::InvalidInput(
+            "distillation needs steps ≥ 1 and batch ≥ trajectory steps ≥ 1".into(),
+        ));
+    }
+    let cm = Consistency { edm };
+    let device = genlab_core::device::train_device();
+    let n_traj = config.batch / config.trajectory_steps;
+    let mut student = Learner::new(
+        "model",
+        teacher.net.clone().train(),
+        AdamConfig::new().init(),
+    )
+    .with_clip(Some(1.0))
+    .with_ema(Some(0.995));
+    let options = TrainOptions::constant(config.steps, config.lr).with_phase("cmt distill");
+    let outcome = Trainer::new(options, observer).fit(
+        &mut student,
+        &mut SeededRng::new(config.seed),
+        |net, rng, _| {
+            let p = sample_pairs(
+                teacher,
+                &cm,
+                n_traj,
+                config.trajectory_steps,
+                PairKind::Trajectory,
+                rng,
+                &device,
+            )
+            .expect("EDM teacher checked above");
+            cmt_loss(&cm, net, &p, 0.0)
+        },
+        None,
+    )?;
+    let mut spec = teacher.spec.clone();
+    spec.consistency = Some(StudentSpec {
+        t_mid: config.t_mid,
+    });
+    spec.steps = 2;
+    Ok((
+        FlowModel {
+            spec,
+            net: student.into_inference(),
+        },
+        outcome.history,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use genlab_flow::edm::Edm;
     use burn::tensor::Device;
     use burn::tensor::TensorData;
+    use genlab_flow::edm::Edm;
 
     /// A hand-made trajectory of 2 samples over 3 levels (M = 2).
     fn trajectory(device: &Device) -> Trajectory {
@@ -176,92 +271,4 @@ mod tests {
         let r: Vec<f32> = g.windows(2).map(|w| (w[0] / w[1]).ln()).collect();
         assert!(r.iter().all(|x| (x - r[0]).abs() < 1e-4));
     }
-}
-
-/// Settings of [`distill`].
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct DistillConfig {
-    /// Mid-training steps.
-    pub steps: u64,
-    /// Pairs per step (batch / M trajectories each step).
-    pub batch: usize,
-    /// Teacher solver steps M per trajectory.
-    pub trajectory_steps: usize,
-    /// Learning rate (Adam, constant).
-    pub lr: f64,
-    /// Intermediate noise level stored for 2-step sampling.
-    pub t_mid: f32,
-    /// Seed of the trajectories.
-    pub seed: u64,
-}
-
-impl Default for DistillConfig {
-    fn default() -> Self {
-        DistillConfig {
-            steps: 2000,
-            batch: 256,
-            trajectory_steps: 16,
-            lr: 1e-3,
-            t_mid: 0.8,
-            seed: 0,
-        }
-    }
-}
-
-/// Consistency mid-training of a student initialised from `teacher` (an EDM model): the result
-/// samples in 1 or 2 steps. Returns the student and its `(step, loss)` history.
-pub fn distill(
-    teacher: &FlowModel,
-    config: &DistillConfig,
-    observer: &mut dyn genlab_core::train::Observer,
-) -> genlab_core::Result<(FlowModel, Vec<(u64, f64)>)> {
-    use burn::module::Module;
-    use genlab_core::Error;
-    use genlab_core::train::{FitConfig, fit};
-    let Process::Edm(edm) = teacher.spec.process else {
-        return Err(Error::InvalidInput("CMT distillation needs an EDM teacher (train it with `genlab flow train --process edm`)".into()));
-    };
-    if config.steps == 0 || config.trajectory_steps == 0 || config.batch < config.trajectory_steps {
-        return Err(Error::InvalidInput(
-            "distillation needs steps ≥ 1 and batch ≥ trajectory steps ≥ 1".into(),
-        ));
-    }
-    let cm = Consistency { edm };
-    let device = genlab_core::device::train_device();
-    let fit_config = FitConfig {
-        ema_decay: Some(0.995),
-        ..FitConfig::constant(config.steps, config.lr)
-    };
-    let n_traj = config.batch / config.trajectory_steps;
-    let out = fit(
-        teacher.net.clone().train(),
-        burn::optim::AdamConfig::new().init(),
-        SeededRng::new(config.seed),
-        &fit_config,
-        None,
-        false,
-        serde_json::Value::Null,
-        |net, rng, _| {
-            let p = sample_pairs(
-                teacher,
-                &cm,
-                n_traj,
-                config.trajectory_steps,
-                PairKind::Trajectory,
-                rng,
-                &device,
-            )
-            .expect("EDM teacher checked above");
-            cmt_loss(&cm, net, &p, 0.0)
-        },
-        None,
-        observer,
-    )?;
-    let net = out.ema.unwrap_or_else(|| out.model.valid());
-    let mut spec = teacher.spec.clone();
-    spec.consistency = Some(genlab_flow::model::StudentSpec {
-        t_mid: config.t_mid,
-    });
-    spec.steps = 2;
-    Ok((FlowModel { spec, net }, out.losses))
 }

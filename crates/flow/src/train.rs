@@ -1,11 +1,14 @@
-//! Training a flow/diffusion model on a point set through the core's shared loop
-//! ([`genlab_core::train::fit`]): minibatches drawn with replacement from the normalised data,
-//! AdamW, warm-up + cosine schedule, EMA, gradient clipping, checkpoints and exact resume.
+//! Training a flow/diffusion model on a point set through the core's [`Trainer`]: minibatches
+//! drawn with replacement from the normalised data, AdamW, warm-up + cosine schedule, EMA,
+//! gradient clipping, checkpoints and exact resume.
 
 use std::path::Path;
 
 use genlab_core::data::Points;
-use genlab_core::train::{FitConfig, LrSchedule, Observer, SeededRng, fit, seed_device};
+use genlab_core::train::{
+    Checkpoint, History, Learner, LrSchedule, Observer, SeededRng, TrainOptions, Trainer,
+    seed_device,
+};
 use genlab_core::{Error, Result, device, tensor};
 use serde::{Deserialize, Serialize};
 
@@ -97,8 +100,8 @@ impl TrainConfig {
 pub struct Trained {
     /// The model (EMA weights if an EMA was kept).
     pub model: FlowModel,
-    /// `(step, loss)` every 10 steps.
-    pub losses: Vec<(u64, f64)>,
+    /// The loss every 10 steps (including steps before a resume).
+    pub history: History,
     /// Step the run resumed from, if any.
     pub resumed_from: Option<u64>,
 }
@@ -126,48 +129,32 @@ pub fn train(
     let net_config = TimeMlpConfig::new(data.d)
         .with_width(config.width)
         .with_depth(config.depth);
-    let net = net_config.init(&device);
     let optim = genlab_core::ops::FusedAdamW {
         weight_decay: 0.0,
         ..Default::default()
     }
     .init();
-    let fit_config = FitConfig {
-        steps: config.steps,
-        schedule: LrSchedule::WarmupCosine {
-            peak: config.lr,
-            min_lr: config.lr / 10.0,
-            warmup: config.warmup,
-            total: config.steps,
-        },
-        clip_norm: config.clip_norm,
-        ema_decay: config.ema_decay,
-        checkpoint_every: config.checkpoint_every,
-        log_every: 10,
-        eval_every: 0,
-    };
-    let meta = serde_json::to_value(config).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    let checkpoint = run_dir.map(genlab_core::train::Checkpoint::path_in);
+    let mut learner = Learner::new("model", net_config.init(&device), optim)
+        .with_clip(config.clip_norm)
+        .with_ema(config.ema_decay);
+    let mut options = TrainOptions::new(config.steps, schedule(config))
+        .with_resume(resume)
+        .with_meta(serde_json::to_value(config).map_err(|e| Error::InvalidInput(e.to_string()))?)
+        .with_phase(format!("train {}", config.process.name()));
+    if let Some(dir) = run_dir {
+        options = options.with_checkpoint(Checkpoint::path_in(dir), config.checkpoint_every);
+    }
     let process = config.process;
-    let out = fit(
-        net,
-        optim,
-        SeededRng::new(config.seed),
-        &fit_config,
-        checkpoint.as_deref(),
-        resume,
-        meta,
+    let outcome = Trainer::new(options, observer).fit(
+        &mut learner,
+        &mut SeededRng::new(config.seed),
         |net, rng, _step| {
             let idx = rng.indices(config.batch, normalised.len());
             let x0 = tensor::rows_to_tensor(&normalised, &idx, &device);
             process.loss(net, x0, rng)
         },
         None,
-        observer,
     )?;
-    let net = out
-        .ema
-        .unwrap_or_else(|| burn::module::Module::valid(&out.model));
     let spec = ModelSpec {
         process: config.process,
         net: net_config,
@@ -177,10 +164,23 @@ pub fn train(
         consistency: None,
     };
     Ok(Trained {
-        model: FlowModel { spec, net },
-        losses: out.losses,
-        resumed_from: out.resumed_from,
+        model: FlowModel {
+            spec,
+            net: learner.into_inference(),
+        },
+        history: outcome.history,
+        resumed_from: outcome.resumed_from,
     })
+}
+
+/// Linear warm-up over `warmup` steps, then cosine decay from `lr` to `lr / 10`.
+fn schedule(config: &TrainConfig) -> LrSchedule {
+    LrSchedule::WarmupCosine {
+        peak: config.lr,
+        min_lr: config.lr / 10.0,
+        warmup: config.warmup,
+        total: config.steps,
+    }
 }
 
 #[cfg(test)]
@@ -242,7 +242,8 @@ mod tests {
         }
     }
 
-    /// The invariant of exact resume: N steps straight == interrupted at N/2, then resumed.
+    /// The invariant of exact resume: N steps straight == interrupted at N/2 (as Ctrl-C would),
+    /// then resumed to N — weight for weight, loss for loss.
     #[test]
     fn resume_equals_uninterrupted() {
         for process in [
@@ -253,11 +254,11 @@ mod tests {
             let config = small(process, 30);
             let straight = train(&data, &config, None, false, &mut NoObserver).unwrap();
             let dir = tempfile::tempdir().unwrap();
-            let mut stop = StopAfter { after: 16, done: 0 };
+            let mut stop = StopAfter { after: 15, done: 0 };
             let err = train(&data, &config, Some(dir.path()), false, &mut stop).unwrap_err();
-            assert!(matches!(err, Error::Interrupted { step: 16, .. }), "{err}");
+            assert!(matches!(err, Error::Interrupted { step: 15, .. }), "{err}");
             let resumed = train(&data, &config, Some(dir.path()), true, &mut NoObserver).unwrap();
-            assert_eq!(resumed.resumed_from, Some(16));
+            assert_eq!(resumed.resumed_from, Some(15));
             let (a, b) = (weights(&straight), weights(&resumed));
             let differing = a.iter().zip(&b).filter(|(x, y)| x != y).count();
             assert_eq!(
@@ -267,7 +268,7 @@ mod tests {
                 process.name(),
                 a.len()
             );
-            assert_eq!(straight.losses, resumed.losses);
+            assert_eq!(straight.history, resumed.history);
         }
     }
 

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
+use genlab_cmt::mid_training::{DistillConfig, distill};
 use genlab_core::{device, fsx};
 use genlab_flow::FlowModel;
-use genlab_cmt::mid_training::{DistillConfig, distill};
 
 use crate::progress::Progress;
 
@@ -63,10 +63,11 @@ pub fn run(command: Command, mut progress: Progress) -> anyhow::Result<ExitCode>
         ..DistillConfig::default()
     };
     progress.set_prefix("cmt distill");
-    let (student, losses) = distill(&teacher, &config, &mut progress)?;
+    let (student, history) = distill(&teacher, &config, &mut progress)?;
     student.save(&args.out)?;
+    history.write_csv(&args.out.join("losses.csv"))?;
     fsx::write_json(&args.out.join("distill_config.json"), &config)?;
-    let last = losses.last().map(|l| l.1).unwrap_or(f64::NAN);
+    let last = history.losses().last().map_or(f64::NAN, |&(_, l)| l);
     println!(
         "distilled {} into a 1–2-step student in {} (final mid-training loss {last:.5}); sample with `genlab flow sample --model {} --steps 2`",
         args.teacher.display(),

@@ -128,9 +128,13 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
     progress.set_prefix(format!("flow {}", process.name()));
     let trained = train(&data, &config, Some(&args.out), args.resume, &mut progress)?;
     trained.model.save(&args.out)?;
-    genlab_core::train::History::from_losses(&trained.losses).write_csv(&args.out.join("losses.csv"))?;
+    trained.history.write_csv(&args.out.join("losses.csv"))?;
     fsx::write_json(&args.out.join("train_config.json"), &config)?;
-    let last = trained.losses.last().map(|(_, l)| *l).unwrap_or(f64::NAN);
+    let last = trained
+        .history
+        .losses()
+        .last()
+        .map_or(f64::NAN, |&(_, l)| l);
     println!(
         "trained {} on {} points of dimension {} for {} steps (final loss {last:.4}); model in {}",
         process.name(),

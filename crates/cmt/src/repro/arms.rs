@@ -1,0 +1,293 @@
+//! The arms (A), (B), (C), (E) at equal compute, and how one arm is trained — mid-training on
+//! teacher trajectories (if any), then ECT or ECD post-training measured every `eval_every`
+//! steps on fixed noises.
+
+use burn::module::Module;
+use burn::optim::AdamConfig;
+use burn::tensor::Tensor;
+use genlab_core::data::Points;
+use genlab_core::train::{Learner, NoObserver, Observer, SeededRng, TrainOptions, Trainer};
+use genlab_core::{Error, Result, device, tensor};
+
+use super::task::Task;
+use super::{M, Sizes, T_MID};
+use crate::ecd;
+use crate::ect::Ect;
+use crate::mid_training::{PairKind, cmt_loss, sample_pairs, teacher_trajectory};
+use genlab_flow::consistency::{Consistency, ConsistencyMap, one_step, two_step};
+use genlab_flow::model::FlowModel;
+use genlab_flow::net::TimeMlp;
+use genlab_flow::ode::Solver;
+use genlab_flow::process::Process;
+
+/// Arm (A), the baseline of the verdict.
+pub(super) const ECT: &str = "A: ECT";
+/// Arm (B), the method of the verdict.
+pub(super) const CMT: &str = "B: CMT→ECT";
+
+/// The post-training objective of an arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Post {
+    /// Easy consistency tuning (x_r from the same data noise).
+    Ect,
+    /// Consistency distillation (x_r from one teacher Heun step).
+    Ecd,
+}
+
+/// One arm: its mid-training (0 steps: none) and its post-training.
+pub(super) struct ArmSpec {
+    /// The arm's name in the report.
+    pub name: &'static str,
+    /// Mid-training steps.
+    pub mid_steps: u64,
+    /// The pairs mid-training regresses on.
+    pub kind: PairKind,
+    /// Post-training's time pairs and loss.
+    pub ect: Ect,
+    /// Post-training steps.
+    pub post_steps: u64,
+    /// Post-training objective.
+    pub post: Post,
+}
+
+/// The arms at equal compute (module doc of [`super`]): (B) and (C) spend part of A's budget
+/// on mid-training, (E) pays for the teacher's Heun step with fewer steps.
+pub(super) fn specs(sizes: &Sizes, dim: usize) -> Vec<ArmSpec> {
+    let mid_compute = 5 * sizes.mid_steps; // in units of b network evaluations
+    let post_after_mid = sizes.budget - mid_compute.div_ceil(4);
+    let kd_steps = (mid_compute as f64 / 35.0).round().max(1.0) as u64;
+    let ecd_steps = sizes.budget * 4 / 6;
+    let after_mid = |name, mid_steps, kind| ArmSpec {
+        name,
+        mid_steps,
+        kind,
+        ect: Ect::constant(dim, 256.0),
+        post_steps: post_after_mid,
+        post: Post::Ect,
+    };
+    let from_teacher = |name, post_steps: u64, post| ArmSpec {
+        name,
+        mid_steps: 0,
+        kind: PairKind::Trajectory,
+        ect: Ect::annealed(dim, post_steps / 8),
+        post_steps,
+        post,
+    };
+    vec![
+        from_teacher(ECT, sizes.budget, Post::Ect),
+        after_mid(CMT, sizes.mid_steps, PairKind::Trajectory),
+        after_mid("C: KD→ECT", kd_steps, PairKind::EndpointOnly),
+        from_teacher("E: ECD", ecd_steps, Post::Ecd),
+    ]
+}
+
+/// The position of the arm called `name`.
+pub(super) fn index(specs: &[ArmSpec], name: &str) -> usize {
+    specs
+        .iter()
+        .position(|s| s.name == name)
+        .expect("the verdict's arms are among the specs")
+}
+
+/// What every arm shares: the frozen EDM teacher, its consistency parameterisation, the task.
+pub(super) struct Setup<'a> {
+    /// The frozen teacher.
+    pub teacher: &'a FlowModel,
+    /// The student parameterisation, with the teacher's noise levels.
+    pub cm: Consistency,
+    /// Data and score.
+    pub task: &'a Task,
+    /// Run sizes.
+    pub sizes: &'a Sizes,
+    /// The training data in the teacher's normalised space.
+    normalised: Points,
+}
+
+impl<'a> Setup<'a> {
+    /// Checks that `teacher` is an EDM model.
+    pub fn new(teacher: &'a FlowModel, task: &'a Task, sizes: &'a Sizes) -> Result<Self> {
+        let Process::Edm(edm) = teacher.spec.process else {
+            return Err(Error::InvalidInput(
+                "the CMT teacher must be an EDM model".into(),
+            ));
+        };
+        Ok(Setup {
+            teacher,
+            cm: Consistency { edm },
+            task,
+            sizes,
+            normalised: teacher.spec.norm.encode(&task.data),
+        })
+    }
+}
+
+/// Fixed evaluation inputs of one seed.
+pub(super) struct Eval {
+    /// Held-out data (empty for the digits, whose reference is fixed).
+    pub held_out: Points,
+    z: Tensor<2>,
+    z2: Tensor<2>,
+    /// The teacher's 64-step ODE solution from `T z`: the flow map's target.
+    teacher_end: Tensor<2>,
+}
+
+impl Eval {
+    /// Draws held-out data and the noises from `rng`, and the teacher's samples (its default
+    /// sampler) after them.
+    pub fn draw(setup: &Setup, rng: &mut SeededRng) -> Result<(Eval, Points)> {
+        let n = setup.sizes.eval_points;
+        let plain = device::device();
+        let held_out = setup.task.held_out(n, rng);
+        let z = rng.normal([n, setup.task.dim()], &plain);
+        let z2 = rng.normal([n, setup.task.dim()], &plain);
+        let teacher_end = teacher_trajectory(setup.teacher, &setup.cm, z.clone(), 64)
+            .expect("Setup checked the teacher is EDM")
+            .last();
+        let teacher = setup.teacher;
+        let samples = teacher.sample(n, teacher.spec.steps, Solver::Heun, rng, &plain);
+        let eval = Eval {
+            held_out,
+            z,
+            z2,
+            teacher_end,
+        };
+        Ok((eval, samples))
+    }
+}
+
+/// One arm's measurements at each checkpoint of post-training.
+#[derive(Default, Clone)]
+pub(super) struct Curve {
+    /// Post-training steps of the checkpoints (0: its start).
+    pub steps: Vec<u64>,
+    /// 2-step score.
+    pub two_step: Vec<f64>,
+    /// 1-step score.
+    pub one_step: Vec<f64>,
+    /// E‖f(Tz, T) − teacher ODE(z)‖².
+    pub flow_map_error: Vec<f64>,
+    /// Post-training loss every 10 steps.
+    pub losses: Vec<f64>,
+    /// One-step samples at the last checkpoint (data space).
+    pub last_one_step: Option<Points>,
+}
+
+impl Curve {
+    /// Measures the student `net` after `step` post-training steps.
+    fn measure(&mut self, setup: &Setup, eval: &Eval, net: &TimeMlp, step: u64) -> Result<()> {
+        let net = net.valid();
+        let map = ConsistencyMap {
+            cm: &setup.cm,
+            net: &net,
+        };
+        let edm = &setup.cm.edm;
+        let end = one_step(&map, edm, eval.z.clone());
+        let two = two_step(&map, edm, eval.z.clone(), eval.z2.clone(), T_MID);
+        let norm = &setup.teacher.spec.norm;
+        let one = norm.decode(&tensor::to_points(end.clone()));
+        let two = norm.decode(&tensor::to_points(two));
+        let err = (end - eval.teacher_end.clone())
+            .square()
+            .sum_dim(1)
+            .mean()
+            .into_scalar::<f32>() as f64;
+        self.steps.push(step);
+        self.one_step.push(setup.task.score(&one, &eval.held_out)?);
+        self.last_one_step = Some(one);
+        self.two_step.push(setup.task.score(&two, &eval.held_out)?);
+        self.flow_map_error.push(err);
+        Ok(())
+    }
+
+    /// The first checkpoint whose 2-step score is ≤ `target`, or `miss` if none is.
+    pub fn steps_to(&self, target: f64, miss: u64) -> f64 {
+        self.steps
+            .iter()
+            .zip(&self.two_step)
+            .find(|(_, e)| **e <= target)
+            .map_or(miss as f64, |(s, _)| *s as f64)
+    }
+}
+
+/// Mid-training (if any) then post-training of one student, initialised from the teacher.
+pub(super) fn run_arm(
+    setup: &Setup,
+    spec: &ArmSpec,
+    eval: &Eval,
+    rng: &mut SeededRng,
+    observer: &mut dyn Observer,
+) -> Result<Curve> {
+    let mut student: TimeMlp = setup.teacher.net.clone().train();
+    if spec.mid_steps > 0 {
+        student = mid_train(setup, spec, student, &mut rng.fork(), observer)?;
+    }
+    post_train(setup, spec, student, eval, &mut rng.fork())
+}
+
+/// CMT (trajectory pairs) or KD (endpoint pairs): Adam at 1e-3, gradient norm clipped to 1.
+fn mid_train(
+    setup: &Setup,
+    spec: &ArmSpec,
+    student: TimeMlp,
+    rng: &mut SeededRng,
+    observer: &mut dyn Observer,
+) -> Result<TimeMlp> {
+    let device = device::train_device();
+    let n_traj = match spec.kind {
+        PairKind::Trajectory => setup.sizes.batch / M,
+        PairKind::EndpointOnly => setup.sizes.batch,
+    };
+    let mut learner = Learner::new("model", student, AdamConfig::new().init()).with_clip(Some(1.0));
+    let options = TrainOptions::constant(spec.mid_steps, 1e-3)
+        .with_phase(format!("{} mid-training", spec.name));
+    Trainer::new(options, observer).fit(
+        &mut learner,
+        rng,
+        |net, rng, _| {
+            let pairs = sample_pairs(setup.teacher, &setup.cm, n_traj, M, spec.kind, rng, &device)
+                .expect("Setup checked the teacher is EDM");
+            cmt_loss(&setup.cm, net, &pairs, 0.0)
+        },
+        None,
+    )?;
+    Ok(learner.into_parts().0)
+}
+
+/// ECT or ECD post-training (Adam at 1e-4, gradient norm clipped to 1), measured at its start
+/// and every `eval_every` steps.
+fn post_train(
+    setup: &Setup,
+    spec: &ArmSpec,
+    student: TimeMlp,
+    eval: &Eval,
+    rng: &mut SeededRng,
+) -> Result<Curve> {
+    let device = device::train_device();
+    let (batch, dim, cm, ect) = (setup.sizes.batch, setup.task.dim(), &setup.cm, &spec.ect);
+    let mut curve = Curve::default();
+    curve.measure(setup, eval, &student, 0)?;
+    // Untracked: its forward passes must not record autodiff graph nodes that nothing consumes.
+    let frozen_teacher = setup.teacher.net.clone().train().no_grad();
+    let teacher = ecd::edm_teacher(&cm.edm, &frozen_teacher);
+    let mut learner = Learner::new("model", student, AdamConfig::new().init()).with_clip(Some(1.0));
+    let options =
+        TrainOptions::constant(spec.post_steps, 1e-4).with_eval_every(setup.sizes.eval_every);
+    let mut measure = |net: &TimeMlp, step: u64| curve.measure(setup, eval, net, step);
+    let outcome = Trainer::new(options, &mut NoObserver).fit(
+        &mut learner,
+        rng,
+        |net, rng, step| {
+            let idx = rng.indices(batch, setup.normalised.len());
+            let x0 = tensor::rows_to_tensor(&setup.normalised, &idx, &device);
+            let eps = rng.normal([batch, dim], &device);
+            let (t, r) = ect.sample_times(cm, batch, step, rng);
+            match spec.post {
+                Post::Ect => ect.loss(cm, net, x0, eps, &t, &r),
+                Post::Ecd => ecd::loss(ect, cm, &teacher, net, x0, eps, &t, &r),
+            }
+        },
+        Some(&mut measure),
+    )?;
+    curve.losses = outcome.history.losses().iter().map(|l| l.1).collect();
+    Ok(curve)
+}

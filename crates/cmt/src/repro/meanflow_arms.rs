@@ -1,0 +1,261 @@
+//! Arm (D) of `genlab repro cmt`: MeanFlow post-training from scratch vs after CMT-MF
+//! mid-training on the trajectories of a flow-matching teacher, at equal compute (an MF step
+//! costs 5b: forward and backward 3b plus the two JVP evaluations; a CMT-MF step 2M NFE per
+//! trajectory plus 3b). Measured by the 1-step energy distance during post-training; reported,
+//! not part of the verdict.
+
+use burn::module::Module;
+use burn::optim::AdamConfig;
+use burn::tensor::{Device, Tensor};
+use genlab_core::data::Points;
+use genlab_core::experiment::{Lines, ReportBuilder};
+use genlab_core::report::LineSeries;
+use genlab_core::train::{
+    Learner, NoObserver, Observer, SeededRng, TrainOptions, Trainer, seed_device,
+};
+use genlab_core::{Result, device, tensor};
+
+use super::task::Task;
+use super::{Sizes, TARGET_FACTOR};
+use crate::meanflow::{MeanFlow, MeanFlowMap, cmt_mf_pairs, u};
+use genlab_flow::consistency::FlowMap;
+use genlab_flow::flow_matching::FlowMatching;
+use genlab_flow::model::FlowModel;
+use genlab_flow::net::{TimeMlp, TimeMlpConfig};
+use genlab_flow::ode::Solver;
+use genlab_flow::process::Process;
+use genlab_flow::train::{TrainConfig, train};
+
+/// Trajectory steps of the teacher: 36 ordered pairs per trajectory.
+const MF_M: usize = 8;
+/// The arms, in run order.
+const ARMS: [&str; 2] = ["D: MF scratch", "D: CMT-MF→MF"];
+
+/// What every (D) arm shares.
+struct Setup<'a> {
+    teacher: FlowModel,
+    task: &'a Task,
+    sizes: &'a Sizes,
+    /// The training data in the teacher's normalised space.
+    normalised: Points,
+    mf: MeanFlow,
+    /// Teacher trajectories per CMT-MF step.
+    n_traj: usize,
+    /// MF steps after CMT-MF mid-training (equal compute with `mf_budget` from scratch).
+    post_after_mid: u64,
+}
+
+/// Per arm: the 1-step energy curve of every seed.
+pub(super) struct MeanFlowArms {
+    curves: [Vec<Vec<(u64, f64)>>; 2],
+    /// Per arm: post-training steps to the target, per seed.
+    steps_to_target: [Vec<f64>; 2],
+    note: String,
+}
+
+/// Trains the flow-matching teacher on `task`'s data, then both arms on every seed.
+pub(super) fn run(
+    seeds: &[u64],
+    sizes: &Sizes,
+    task: &Task,
+    observer: &mut dyn Observer,
+) -> Result<MeanFlowArms> {
+    observer.message("(D) training the flow-matching teacher");
+    let teacher_config = TrainConfig {
+        steps: sizes.teacher_steps,
+        seed: seeds[0],
+        ..TrainConfig::new(Process::FlowMatching(FlowMatching))
+    };
+    let teacher = train(&task.data, &teacher_config, None, false, observer)?.model;
+    let pairs_per_traj = MF_M * (MF_M + 1) / 2;
+    let n_traj = sizes.batch.div_ceil(pairs_per_traj);
+    let mid_units =
+        sizes.mf_mid_steps as f64 * (2.0 * MF_M as f64 * n_traj as f64 / sizes.batch as f64 + 3.0);
+    let setup = Setup {
+        normalised: teacher.spec.norm.encode(&task.data),
+        teacher,
+        task,
+        sizes,
+        mf: MeanFlow::default(),
+        n_traj,
+        post_after_mid: sizes.mf_budget - (mid_units / 5.0).ceil() as u64,
+    };
+    let mut arms = MeanFlowArms {
+        curves: Default::default(),
+        steps_to_target: Default::default(),
+        note: String::new(),
+    };
+    for &seed in seeds {
+        for (k, (curve, steps)) in run_seed(&setup, seed, observer)?.into_iter().enumerate() {
+            arms.curves[k].push(curve);
+            arms.steps_to_target[k].push(steps);
+        }
+    }
+    let (scratch, cmt_mf) = (&arms.steps_to_target[0], &arms.steps_to_target[1]);
+    let wins = cmt_mf.iter().zip(scratch).filter(|(c, s)| c < s).count();
+    arms.note = format!(
+        "(D) MeanFlow, 1-step target ≤ {TARGET_FACTOR} × the FM teacher's energy distance: \
+         CMT-MF→MF reached it in fewer post-training steps than MF from scratch on {wins} of {} \
+         seeds ({} CMT-MF steps, then {} MF steps; scratch: {} MF steps; JVP by central finite \
+         difference, h = {}).",
+        seeds.len(),
+        sizes.mf_mid_steps,
+        setup.post_after_mid,
+        sizes.mf_budget,
+        setup.mf.jvp_h
+    );
+    Ok(arms)
+}
+
+/// Both arms on one seed: `(1-step energy curve, steps to the target)` per arm.
+fn run_seed(
+    setup: &Setup,
+    seed: u64,
+    observer: &mut dyn Observer,
+) -> Result<[(Vec<(u64, f64)>, f64); 2]> {
+    let (sizes, teacher) = (setup.sizes, &setup.teacher);
+    let plain = device::device();
+    let mut rng = SeededRng::new(seed.wrapping_mul(0x51_7CC1).wrapping_add(7));
+    let held_out = setup.task.held_out(sizes.eval_points, &mut rng);
+    let teacher_samples = teacher.sample(
+        sizes.eval_points,
+        teacher.spec.steps,
+        Solver::Heun,
+        &mut rng,
+        &plain,
+    );
+    let target = TARGET_FACTOR * setup.task.score(&teacher_samples, &held_out)?;
+    let z = rng.normal([sizes.eval_points, 2], &plain);
+    let mut one_step_energy = |net: &TimeMlp| -> Result<f64> {
+        let x = MeanFlowMap { net: &net.valid() }.jump(z.clone(), 1.0, 0.0);
+        let x = setup.teacher.spec.norm.decode(&tensor::to_points(x));
+        setup.task.score(&x, &held_out)
+    };
+    let miss = (sizes.mf_budget + sizes.eval_every) as f64;
+    let mut arm = |mid_steps: u64| -> Result<(Vec<(u64, f64)>, f64)> {
+        let mut arm_rng = rng.fork();
+        let train_device = device::train_device();
+        let mut net = meanflow_net(seed, &train_device);
+        let post_steps = if mid_steps > 0 {
+            net = mid_train(setup, net, mid_steps, &mut arm_rng.fork(), observer)?;
+            setup.post_after_mid
+        } else {
+            sizes.mf_budget
+        };
+        let curve = post_train(
+            setup,
+            net,
+            post_steps,
+            &mut arm_rng.fork(),
+            &mut one_step_energy,
+        )?;
+        let reached = curve.iter().find(|(_, e)| *e <= target);
+        let steps = reached.map_or(miss, |(s, _)| *s as f64);
+        Ok((curve, steps))
+    };
+    Ok([arm(0)?, arm(sizes.mf_mid_steps)?])
+}
+
+/// A MeanFlow network u(z, r, t) with two time inputs, initialised from `seed`.
+fn meanflow_net(seed: u64, device: &Device) -> TimeMlp {
+    seed_device(device, seed);
+    TimeMlpConfig::new(2).with_n_times(2).init(device)
+}
+
+/// CMT-MF: regress u on every ordered pair of teacher trajectories (Adam at 1e-3, gradient
+/// norm clipped to 1).
+fn mid_train(
+    setup: &Setup,
+    net: TimeMlp,
+    steps: u64,
+    rng: &mut SeededRng,
+    observer: &mut dyn Observer,
+) -> Result<TimeMlp> {
+    let device = device::train_device();
+    let mut learner = Learner::new("model", net, AdamConfig::new().init()).with_clip(Some(1.0));
+    let options = TrainOptions::constant(steps, 1e-3).with_phase("(D) CMT-MF mid-training");
+    Trainer::new(options, observer).fit(
+        &mut learner,
+        rng,
+        |net, rng, _| {
+            let zt = rng.normal([setup.n_traj, 2], &device);
+            let traj = setup.teacher.trajectory(zt, MF_M, Solver::Heun, true);
+            let (z, r, t, target) = cmt_mf_pairs(&traj);
+            (u(net, z, r, t) - target).square().mean()
+        },
+        None,
+    )?;
+    Ok(learner.into_parts().0)
+}
+
+/// MeanFlow post-training (Adam at 3e-4, gradient norm clipped to 1), measured by `measure`
+/// at its start and every `eval_every` steps.
+fn post_train(
+    setup: &Setup,
+    net: TimeMlp,
+    steps: u64,
+    rng: &mut SeededRng,
+    measure: &mut dyn FnMut(&TimeMlp) -> Result<f64>,
+) -> Result<Vec<(u64, f64)>> {
+    let device = device::train_device();
+    let batch = setup.sizes.batch;
+    let mut curve = vec![(0, measure(&net)?)];
+    let mut learner = Learner::new("model", net, AdamConfig::new().init()).with_clip(Some(1.0));
+    let options = TrainOptions::constant(steps, 3e-4).with_eval_every(setup.sizes.eval_every);
+    let mut hook = |net: &TimeMlp, step: u64| -> Result<()> {
+        curve.push((step, measure(net)?));
+        Ok(())
+    };
+    Trainer::new(options, &mut NoObserver).fit(
+        &mut learner,
+        rng,
+        |net, rng, _| {
+            let idx = rng.indices(batch, setup.normalised.len());
+            let x0 = tensor::rows_to_tensor(&setup.normalised, &idx, &device);
+            let eps: Tensor<2> = rng.normal([batch, 2], &device);
+            let (t, r) = setup.mf.sample_times(batch, rng);
+            setup.mf.loss(net, x0, eps, &t, &r)
+        },
+        Some(&mut hook),
+    )?;
+    Ok(curve)
+}
+
+impl MeanFlowArms {
+    /// Adds the arms (mean ± std over seeds), the first seed's curves and the comparison.
+    pub(super) fn write(&self, report: &mut ReportBuilder) -> Result<()> {
+        let mut lines = Vec::new();
+        for (k, name) in ARMS.iter().enumerate() {
+            let curves = &self.curves[k];
+            let at = |pick: fn(&[(u64, f64)]) -> Option<&(u64, f64)>| -> Vec<f64> {
+                curves
+                    .iter()
+                    .map(|c| pick(c).map_or(f64::NAN, |p| p.1))
+                    .collect()
+            };
+            report
+                .metric_over_seeds(name, "steps_to_target", &self.steps_to_target[k])
+                .metric_over_seeds(name, "initial_1step_energy", &at(<[_]>::first))
+                .metric_over_seeds(name, "final_1step_energy", &at(<[_]>::last));
+            lines.push(LineSeries {
+                label: name.to_string(),
+                points: curves[0].iter().map(|&(s, e)| (s as f64, e)).collect(),
+            });
+        }
+        let chart = Lines {
+            title: "(D) MeanFlow 1-step energy distance (first seed)",
+            x_label: "post-training step",
+            y_label: "energy distance",
+            series: &lines,
+            log_y: true,
+        };
+        report.lines(
+            "meanflow_one_step_energy.svg",
+            chart,
+            "(D) MeanFlow post-training from scratch vs from CMT-MF mid-training: 1-step energy \
+             distance to held-out data.",
+        )?;
+        report.note(&self.note);
+        Ok(())
+    }
+}

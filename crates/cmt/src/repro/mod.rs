@@ -1,0 +1,234 @@
+//! `genlab repro cmt` and `genlab repro cmt-digits`: does consistency mid-training make ECT
+//! post-training reach its target sooner? (Hu et al. 2026, sony/cmt; the smallest faithful
+//! experiment of `shared/research/anchors-generative.md` §1.4, on the 8-Gaussian mixture and
+//! on the 8×8 digits.)
+//!
+//! One EDM teacher is trained; every arm's student starts from its weights:
+//!
+//! ```text
+//! (A) ECT            K post-training steps, Δt annealed (q = 2, halving every K/8 steps)
+//! (B) CMT → ECT      mid-training on teacher trajectories (M = 16 Heun steps), then ECT with a
+//!                    constant small Δt (q = 256) for the remaining budget
+//! (C) KD → ECT       mid-training on endpoint pairs only, same mid compute as (B), then as (B)
+//! (E) ECD            consistency distillation: ECT's schedule, but x_r is one teacher Heun
+//!                    step from x_t; a step costs 6b, so it gets 2/3 of A's steps
+//! (D) MeanFlow       mixture only, on a flow-matching teacher: MF from scratch vs CMT-MF
+//!                    mid-training then MF, equal compute; 1-step energy distance vs steps
+//!                    (reported, not in the verdict)
+//! ```
+//!
+//! Equal total compute, counted in single-sample network evaluations: an ECT step costs 4b
+//! (student forward + backward ≈ 3, target forward 1), a CMT step 5b (2M teacher NFE per
+//! trajectory, b/M trajectories, + 3b), a KD step 35b (2M NFE for every pair + 3b).
+//!
+//! Measured at checkpoints during post-training, on fixed noises and held-out data: the
+//! flow-map error E‖f(Tz, T) − teacher ODE(z)‖², 1- and 2-step sample quality (energy distance
+//! to held-out data on the mixture, FD-digits on the digits), and the first checkpoint where
+//! the 2-step quality is within 1.1× the teacher's (18-step Heun). Not reaching it counts as K
+//! + one checkpoint interval for every arm (so two misses tie). Verdict: (B) reaches the target
+//! in fewer post-training steps than (A), over at least three seeds (every seed, or a paired
+//! mean gain beyond two standard errors).
+//!
+//! The run ([`run_task`], shared by both experiments): train the teacher → per seed, draw the
+//! evaluation inputs and train every arm → summarise over seeds → verdict → figures; `cmt`
+//! then adds arm (D).
+
+mod arms;
+mod cmt;
+mod cmt_digits;
+mod figures;
+mod meanflow_arms;
+mod summary;
+mod task;
+
+pub use cmt::{INFO, run};
+pub use cmt_digits::{INFO_DIGITS, run_digits};
+
+use genlab_core::Result;
+use genlab_core::data::Points;
+use genlab_core::experiment::{ExperimentInfo, ReportBuilder, ReproOptions, Scales};
+use genlab_core::report::{self, Better, Verdict};
+use genlab_core::train::{Observer, SeededRng};
+use serde::Serialize;
+
+use arms::{ArmSpec, Curve, Eval, Setup};
+use genlab_flow::edm::Edm;
+use genlab_flow::process::Process;
+use genlab_flow::train::{TrainConfig, train};
+use task::Task;
+
+/// The paper both experiments reproduce.
+const PAPER: &str =
+    "Hu, Lai, Mitsufuji, Ermon 2026, Consistency Mid-Training (ICLR 2026, arXiv 2509.24526)";
+
+/// The paper's effect for the claim of both experiments (anchors-generative.md §1.3).
+const PAPER_EFFECT: &str = "CIFAR-10 2-step FID 1.97 after CMT → ECT vs 2.12 for ECT after \
+    51.2 M images; ImageNet-64 reaches sCT's 2-step FID 1.48 with ~98% less training; MeanFlow \
+    on ImageNet-256 1-step FID 3.34 vs 3.43 from scratch with ~50% less training time";
+
+/// Trajectory steps M of the teacher solver.
+const M: usize = 16;
+/// The 2-step sampler's intermediate noise level (sony/cmt uses 0.77569 on CIFAR-10).
+const T_MID: f32 = 0.8;
+/// How close to the teacher the 2-step samples must get.
+const TARGET_FACTOR: f64 = 1.1;
+
+/// Run sizes.
+#[derive(Debug, Clone, Serialize)]
+struct Sizes {
+    /// EDM (and flow-matching) teacher training steps.
+    teacher_steps: u64,
+    /// Post-training budget K of arm (A), in ECT-step equivalents.
+    budget: u64,
+    /// Mid-training steps of arm (B).
+    mid_steps: u64,
+    /// Pairs (or samples) per step.
+    batch: usize,
+    /// Post-training steps between checkpoints.
+    eval_every: u64,
+    /// Held-out points and fixed noises per checkpoint.
+    eval_points: usize,
+    /// Seeds of every arm.
+    seeds: usize,
+    /// Post-training budget of MeanFlow from scratch, arm (D).
+    mf_budget: u64,
+    /// CMT-MF mid-training steps, arm (D).
+    mf_mid_steps: u64,
+}
+
+/// Quick (seconds) or default (minutes) on 2 cores.
+const SCALES: Scales<Sizes> = Scales {
+    quick: Sizes {
+        teacher_steps: 700,
+        budget: 280,
+        mid_steps: 50,
+        batch: 256,
+        eval_every: 40,
+        eval_points: 600,
+        seeds: 3,
+        mf_budget: 160,
+        mf_mid_steps: 40,
+    },
+    full: Sizes {
+        teacher_steps: 4000,
+        budget: 2400,
+        mid_steps: 320,
+        batch: 256,
+        eval_every: 100,
+        eval_points: 2000,
+        seeds: 3,
+        mf_budget: 1200,
+        mf_mid_steps: 200,
+    },
+};
+
+/// What one seed measured.
+struct SeedRun {
+    /// The seed.
+    seed: u64,
+    /// The teacher's 18-step quality on this seed's held-out data.
+    teacher_score: f64,
+    /// The teacher's samples.
+    teacher_samples: Points,
+    /// One curve per arm, in the order of the arm specs.
+    curves: Vec<Curve>,
+}
+
+impl SeedRun {
+    /// Post-training steps until `arm`'s 2-step quality reaches the target.
+    fn steps_to_target(&self, arm: usize, sizes: &Sizes) -> f64 {
+        self.curves[arm].steps_to(
+            TARGET_FACTOR * self.teacher_score,
+            sizes.budget + sizes.eval_every,
+        )
+    }
+}
+
+/// The part both experiments share (see the module doc): the report so far and the verdict.
+fn run_task(
+    task: &Task,
+    info: &ExperimentInfo,
+    opts: &ReproOptions,
+    observer: &mut dyn Observer,
+) -> Result<(ReportBuilder, Verdict)> {
+    let sizes = opts.scale(&SCALES);
+    let seeds = opts.seeds(sizes.seeds);
+    observer.message(&format!(
+        "training the EDM teacher ({} steps)",
+        sizes.teacher_steps
+    ));
+    let teacher_config = TrainConfig {
+        steps: sizes.teacher_steps,
+        seed: opts.seed,
+        ..TrainConfig::new(Process::Edm(Edm::default()))
+    };
+    let teacher = train(&task.data, &teacher_config, None, false, observer)?.model;
+    let setup = Setup::new(&teacher, task, sizes)?;
+    let specs = arms::specs(sizes, task.dim());
+    let runs = seeds
+        .iter()
+        .map(|&seed| run_seed(&setup, &specs, seed, observer))
+        .collect::<Result<Vec<_>>>()?;
+
+    let mut report = ReportBuilder::new(info, opts);
+    report
+        .seeds(&seeds)
+        .config("teacher", &teacher_config)
+        .config("sizes", sizes)
+        .config("trajectory_steps_M", M)
+        .config("t_mid", T_MID)
+        .config("target_factor", TARGET_FACTOR);
+    summary::write(&mut report, task, sizes, &specs, &runs);
+    let verdict = verdict(sizes, &specs, &runs)?;
+    figures::write(&mut report, opts, task, &specs, &runs)?;
+    Ok((report, verdict))
+}
+
+/// One seed: the evaluation inputs, then every arm from its own fork of the seed's RNG.
+fn run_seed(
+    setup: &Setup,
+    specs: &[ArmSpec],
+    seed: u64,
+    observer: &mut dyn Observer,
+) -> Result<SeedRun> {
+    let mut rng = SeededRng::new(seed.wrapping_mul(0x9E37_79B9).wrapping_add(1));
+    let (eval, teacher_samples) = Eval::draw(setup, &mut rng)?;
+    let teacher_score = setup.task.score(&teacher_samples, &eval.held_out)?;
+    let mut curves = Vec::new();
+    for spec in specs {
+        observer.message(&format!("seed {seed}: {}", spec.name));
+        curves.push(arms::run_arm(
+            setup,
+            spec,
+            &eval,
+            &mut rng.fork(),
+            observer,
+        )?);
+    }
+    Ok(SeedRun {
+        seed,
+        teacher_score,
+        teacher_samples,
+        curves,
+    })
+}
+
+/// (B) needs fewer post-training steps to the target than (A), over the seeds.
+fn verdict(sizes: &Sizes, specs: &[ArmSpec], runs: &[SeedRun]) -> Result<Verdict> {
+    let (cmt, ect) = (arms::index(specs, arms::CMT), arms::index(specs, arms::ECT));
+    let pairs: Vec<(f64, f64)> = runs
+        .iter()
+        .map(|r| (r.steps_to_target(cmt, sizes), r.steps_to_target(ect, sizes)))
+        .collect();
+    let v = report::paired(
+        "steps_to_target",
+        arms::CMT,
+        arms::ECT,
+        Better::Lower,
+        &pairs,
+    )?;
+    Ok(Verdict {
+        effect: format!("{} vs {}: {}", arms::CMT, arms::ECT, v.effect),
+        ..v
+    })
+}
