@@ -155,7 +155,9 @@ pub fn mean_std(mean: f64, std: f64) -> String {
 }
 
 /// A table cell that a family wrote as a number (`"0.4649"`, `"1.595e8"`, `"NaN"`) or as
-/// `"mean ± std"`, reformatted by kind; `None` for any other text.
+/// `"mean ± std"`, reformatted by kind; `None` for any other text. A cell already rounded to
+/// three significant digits or fewer keeps its digits (`"0.0002"` does not become
+/// `"2.00×10⁻⁴"`): reformatting never adds precision the family did not measure.
 pub fn cell(text: &str) -> Option<String> {
     let parse = |s: &str| {
         let s = s.trim();
@@ -165,15 +167,27 @@ pub fn cell(text: &str) -> Option<String> {
         let word = matches!(s, "NaN" | "nan" | "inf" | "-inf");
         (numeric || word).then(|| s.parse::<f64>().ok()).flatten()
     };
-    match text.split_once('±') {
-        Some((m, s)) => Some(mean_std(parse(m)?, parse(s)?)),
-        // Exponent notation marks a measurement, never a count.
-        None if text.contains(['e', 'E']) => parse(text).map(|x| match x.is_finite() {
-            true => render(x, layout3(x)),
-            false => number(x),
-        }),
-        None => parse(text).map(number),
+    let (m, s) = match text.split_once('±') {
+        Some((m, s)) => (m, Some(parse(s)?)),
+        None => (text, None),
+    };
+    let mean = parse(m)?;
+    let exponent = text.contains(['e', 'E']);
+    if mean.is_finite() && !exponent && significant_digits(m) <= 3 {
+        return Some(text.trim().replace('-', "−"));
     }
+    Some(match s {
+        Some(std) => mean_std(mean, std),
+        // Exponent notation marks a measurement, never a count.
+        None if exponent && mean.is_finite() => render(mean, layout3(mean)),
+        None => number(mean),
+    })
+}
+
+/// Significant digits written in a plain decimal number (`"0.0240"` → 3, `"26218"` → 5).
+fn significant_digits(text: &str) -> usize {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    digits.trim_start_matches('0').len()
 }
 
 /// A wall-clock duration: `26.8 s`, `4 min 12 s`, `1 h 05 min`.
@@ -250,10 +264,12 @@ mod tests {
         assert_eq!(cell("1.595e8").as_deref(), Some("1.60×10⁸"));
         assert_eq!(cell("320").as_deref(), Some("320"));
         assert_eq!(cell("NaN").as_deref(), Some("—"));
-        assert_eq!(
-            cell("0.0066 ± 0.0042").as_deref(),
-            Some("0.00660 ± 0.00420")
-        );
+        // Already rounded by the family: kept, with a true minus sign.
+        assert_eq!(cell("0.0066 ± 0.0042").as_deref(), Some("0.0066 ± 0.0042"));
+        assert_eq!(cell("-0.0002").as_deref(), Some("−0.0002"));
+        assert_eq!(cell("0.52677 ± 0.0038").as_deref(), Some("0.527 ± 0.004"));
+        assert_eq!(cell("26218").as_deref(), Some("26\u{2009}218"));
+        assert_eq!(cell("1.0000").as_deref(), Some("1"));
         for text in [
             "5898/12000",
             "1.0000/1.0000",

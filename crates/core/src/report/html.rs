@@ -20,8 +20,8 @@ const STYLE: &str = "\
 body{font:15px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}\
 h2{margin:0 0 .2em}h3{font-size:1.02em;margin:1.2em 0 .3em}a{color:#0b57a4}\
 .scroll{overflow-x:auto;max-width:100%}\
-table{border-collapse:collapse;margin:.3em 0}\
-td,th{border:1px solid #ddd;padding:3px 8px;vertical-align:top;text-align:left}\
+table{border-collapse:collapse;margin:.3em 0;font-size:.92em}\
+td,th{border:1px solid #ddd;padding:2px 6px;vertical-align:top;text-align:left}\
 th{background:#f4f4f4;font-weight:600;max-width:14em;overflow-wrap:break-word}\
 tbody th{background:#fafafa;font-weight:normal;white-space:nowrap}tbody th.long{white-space:normal;min-width:12em}\
 td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\
@@ -38,7 +38,7 @@ figure{margin:.6em 0}figure img{max-width:100%;height:auto}figcaption{font-size:
 .figs{display:flex;flex-wrap:wrap;gap:1em}.figs figure{flex:1 1 420px;max-width:640px}\
 .figs img{width:100%}\
 pre{background:#f7f7f7;padding:.5em;overflow:auto;font-size:.8em}\
-td.claim{min-width:16em}";
+td.claim{min-width:16em}td.effect{min-width:11em}";
 
 /// Arm tables with more columns than this (after turning them so the longer side runs down)
 /// are split into one table per set of arms that share their metrics.
@@ -110,7 +110,7 @@ fn summary(h: &mut String, entries: &[Entry]) {
                 let _ = write!(
                     h,
                     "<tr><td><a href=\"#{0}\">{0}</a></td><td class=\"claim\">{1}</td>\
-                     <td>{2}</td><td>{3}</td><td>{4}</td><td>{5}</td><td class=\"n\">{6}</td>\
+                     <td>{2}</td><td class=\"effect\">{3}</td><td class=\"effect\">{4}</td><td>{5}</td><td class=\"n\">{6}</td>\
                      <td class=\"n\">{7}</td></tr>",
                     esc(name),
                     esc(&r.claim),
