@@ -14,7 +14,8 @@ use crate::progress::Progress;
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Distil a trained EDM model (`genlab flow train --process edm`) into a 1–2-step
-    /// consistency student by mid-training on the teacher's ODE trajectories.
+    /// consistency student by mid-training on the teacher's ODE trajectories. Writes
+    /// OUT/model.json, OUT/weights.bpk, OUT/losses.csv and OUT/distill_config.json.
     Distill(DistillArgs),
 }
 
