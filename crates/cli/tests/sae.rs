@@ -91,7 +91,12 @@ fn train_then_eval_an_ortsae_on_npy_and_safetensors_shards() {
     );
     assert_eq!(
         entries(&dir.path().join("sae")),
-        vec!["cfg.json", "history.csv", "sae_weights.safetensors"]
+        vec![
+            "cfg.json",
+            "checkpoint.bin",
+            "history.csv",
+            "sae_weights.safetensors"
+        ]
     );
     let cfg = std::fs::read_to_string(dir.path().join("sae/cfg.json")).unwrap();
     assert!(
@@ -153,6 +158,31 @@ fn train_then_eval_an_ortsae_on_npy_and_safetensors_shards() {
         ],
     );
     assert_eq!(value(out.ok(), "vectors"), 100.0);
+
+    // --json prints the same metrics as one object.
+    let json = genlab(
+        dir.path(),
+        &[
+            "sae", "eval", "--sae", "sae", "--acts", "acts.npy", "--json",
+        ],
+    );
+    let parsed: serde_json::Value = serde_json::from_str(json.ok()).unwrap();
+    assert_eq!(parsed["vectors"], 600);
+    for key in [
+        "explained_variance",
+        "fvu",
+        "mse",
+        "l0",
+        "dead_fraction",
+        "mean_max_cos",
+    ] {
+        let printed = value(text, key);
+        let exact = parsed[key].as_f64().unwrap();
+        assert!(
+            (printed - exact).abs() < 1e-4,
+            "{key}: {printed} vs {exact}"
+        );
+    }
 }
 
 #[test]
@@ -325,126 +355,49 @@ fn acts_train_and_ce_on_a_tiny_synthetic_model() {
 fn lm_commands_fail_with_one_line_on_missing_inputs() {
     let dir = tempfile::tempdir().unwrap();
     tiny_model_and_text(dir.path());
-    let e = genlab(
-        dir.path(),
-        &[
-            "sae", "acts", "--layer", "6", "--corpus", "kjv", "--out", "a",
-        ],
-    )
-    .one_line_error()
-    .to_string();
-    assert!(e.contains("genlab data fetch smollm2-135m"), "{e}");
-    let e = genlab(
-        dir.path(),
-        &[
-            "sae",
-            "acts",
-            "--model",
-            "nowhere.gguf",
-            "--layer",
-            "6",
-            "--corpus",
-            "text.txt",
-            "--out",
-            "a",
-        ],
-    )
-    .one_line_error()
-    .to_string();
-    assert!(e.contains("nowhere.gguf"), "{e}");
-    let e = genlab(
-        dir.path(),
-        &[
-            "sae",
-            "acts",
-            "--model",
-            "tiny.gguf",
-            "--layer",
-            "1",
-            "--corpus",
-            "kjv",
-            "--out",
-            "a",
-        ],
-    )
-    .one_line_error()
-    .to_string();
-    assert!(e.contains("genlab data fetch kjv"), "{e}");
-    let e = genlab(
-        dir.path(),
-        &[
-            "sae",
-            "acts",
-            "--model",
-            "tiny.gguf",
-            "--layer",
-            "7",
-            "--corpus",
-            "text.txt",
-            "--out",
-            "a",
-        ],
-    )
-    .one_line_error()
-    .to_string();
-    assert!(e.contains("layers 0..=2"), "{e}");
-    let e = genlab(
-        dir.path(),
-        &[
-            "sae",
-            "acts",
-            "--model",
-            "tiny.gguf",
-            "--layer",
-            "1",
-            "--corpus",
-            "text.txt",
-            "--ctx",
-            "300",
-            "--out",
-            "a",
-        ],
-    )
-    .one_line_error()
-    .to_string();
-    assert!(e.contains("context of 256"), "{e}");
     std::fs::write(dir.path().join("broken.gguf"), b"GGUF\x03\x00\x00\x00\x01").unwrap();
-    let e = genlab(
-        dir.path(),
-        &[
-            "sae",
-            "acts",
-            "--model",
-            "broken.gguf",
-            "--layer",
-            "1",
-            "--corpus",
-            "text.txt",
-            "--out",
-            "a",
-        ],
-    )
-    .one_line_error()
-    .to_string();
-    assert!(e.contains("broken.gguf") && e.contains("truncated"), "{e}");
-    let e = genlab(
-        dir.path(),
-        &[
-            "sae",
-            "ce",
-            "--sae",
-            "nosae",
-            "--model",
-            "tiny.gguf",
-            "--layer",
-            "1",
-            "--corpus",
-            "text.txt",
-        ],
-    )
-    .one_line_error()
-    .to_string();
-    assert!(e.contains("nosae"), "{e}");
+    let error = |args: &str| {
+        let args: Vec<&str> = args.split_whitespace().collect();
+        genlab(dir.path(), &args).one_line_error().to_string()
+    };
+    for (args, expected) in [
+        (
+            "acts --layer 6 --corpus kjv",
+            &["genlab data fetch smollm2-135m"][..],
+        ),
+        (
+            "acts --model nowhere.gguf --layer 6 --corpus text.txt",
+            &["nowhere.gguf"],
+        ),
+        (
+            "acts --model tiny.gguf --layer 1 --corpus kjv",
+            &["genlab data fetch kjv"],
+        ),
+        (
+            "acts --model tiny.gguf --layer 7 --corpus text.txt",
+            &["layers 0..=2"],
+        ),
+        (
+            "acts --model tiny.gguf --layer 1 --corpus text.txt --ctx 300",
+            &["context of 256"],
+        ),
+        (
+            "acts --model broken.gguf --layer 1 --corpus text.txt",
+            &["broken.gguf", "truncated"],
+        ),
+        (
+            "ce --sae nosae --model tiny.gguf --layer 1 --corpus text.txt",
+            &["nosae"],
+        ),
+    ] {
+        let out = if args.starts_with("acts") {
+            " --out a"
+        } else {
+            ""
+        };
+        let e = error(&format!("sae {args}{out}"));
+        assert!(expected.iter().all(|x| e.contains(x)), "{args}: {e}");
+    }
 }
 
 /// The real SmolLM2 (only when it is in the user's data cache): layer-6 activations, a small
@@ -493,4 +446,86 @@ fn smollm2_acts_and_ce_recovered() {
     assert!(zero > clean + 1.0 && sae < zero, "{text}");
     assert!(value(text, "ce_loss_recovered") > 0.5, "{text}");
     eprintln!("smollm2 layer 6, tiny SAE: {text}");
+}
+
+/// `genlab sae train` stopped by Ctrl-C saves OUT/checkpoint.bin; a run into the same
+/// directory needs --resume; the resumed run ends with the same weights as an uninterrupted
+/// one, byte for byte.
+#[test]
+fn ctrl_c_saves_and_resume_finishes_with_the_same_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    write_npy(&dir.path().join("acts.npy"), &sparse_rows(4000), 8);
+    let args = |out: &'static str| {
+        vec![
+            "sae",
+            "train",
+            "--acts",
+            "acts.npy",
+            "--arch",
+            "ortsae",
+            "--out",
+            out,
+            "--width",
+            "512",
+            "--k",
+            "4",
+            "--steps",
+            "1500",
+            "--batch",
+            "1024",
+            "--chunk",
+            "64",
+            "--chunk-rows",
+            "1000",
+            "--checkpoint-every",
+            "0",
+        ]
+    };
+    genlab(dir.path(), &args("straight")).ok();
+
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_genlab"))
+        .args(args("stopped"))
+        .current_dir(dir.path())
+        .env("GENLAB_DATA", dir.path().join("cache"))
+        .env("GENLAB_THREADS", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let checkpoint = dir.path().join("stopped/checkpoint.bin");
+    // Interrupt once training has started (the first checkpoint-less moments are loading).
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "finished before the interrupt: {stderr}"
+    );
+    assert!(
+        stderr.contains("interrupted at step") && stderr.contains("--resume"),
+        "{stderr}"
+    );
+    assert!(checkpoint.exists() && !dir.path().join("stopped/cfg.json").exists());
+
+    let e = genlab(dir.path(), &args("stopped"))
+        .one_line_error()
+        .to_string();
+    assert!(e.contains("--resume"), "{e}");
+    let mut resume = args("stopped");
+    resume.push("--resume");
+    genlab(dir.path(), &resume).ok();
+    let weights =
+        |run: &str| std::fs::read(dir.path().join(run).join("sae_weights.safetensors")).unwrap();
+    assert!(
+        weights("straight") == weights("stopped"),
+        "resumed weights differ"
+    );
+    let history =
+        |run: &str| std::fs::read_to_string(dir.path().join(run).join("history.csv")).unwrap();
+    assert_eq!(history("straight"), history("stopped"));
 }

@@ -14,7 +14,8 @@
 //! - [`metrics`]: FVU / EV, L0, dead fraction, decoder max-cos, ground-truth recovery by
 //!   [`hungarian`] matching, absorption, composition (meta-SAE EV, two-feature composites).
 //! - [`saelens`]: `cfg.json` + `sae_weights.safetensors`.
-//! - [`repro`]: `genlab repro ortsae`; [`bench`]: `genlab bench sae`.
+//! - [`repro`]: `genlab repro sae`; [`bench`]: `genlab bench sae`.
+#![warn(missing_docs)]
 
 pub mod acts;
 pub mod adam;
@@ -38,7 +39,6 @@ pub mod ortsae;
 pub mod phase;
 pub mod relu;
 pub mod repro;
-pub mod repro_real;
 pub mod sae;
 pub mod saelens;
 pub mod synthetic;
