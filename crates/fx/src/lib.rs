@@ -20,6 +20,7 @@
 
 pub mod bench;
 pub mod engine;
+pub mod error;
 pub mod estimate;
 pub mod repro;
 pub mod sources;

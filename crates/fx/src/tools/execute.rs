@@ -5,12 +5,13 @@
 //! `match_loudness`, the output is scaled to the input's RMS level (so "distortion makes it
 //! louder" does not dominate comparisons); the gain is reported.
 
-use genlab_core::{Error, Result};
+use genlab_core::Error;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::{RenderOptions, ToolCall, render};
 use crate::engine::loudness::{Levels, levels, match_rms};
+use crate::error::FxResult;
 use crate::tools::parse::parse_calls;
 use crate::tools::validate::{Adjustment, Policy, validate};
 
@@ -74,7 +75,7 @@ pub fn execute_calls(
     input: &AudioBuffer,
     calls: &[ToolCall],
     options: ExecuteOptions,
-) -> Result<Execution> {
+) -> FxResult<Execution> {
     input.check_finite("input audio")?;
     let validated = validate(calls, options.policy)?;
     let chain = validated.chain;
@@ -85,7 +86,8 @@ pub fn execute_calls(
             return Err(Error::InvalidInput(format!(
                 "the chain pans or widens, which needs stereo, but the input has {} channels",
                 input.n_channels()
-            )));
+            ))
+            .into());
         }
         upmixed = true;
         source = input.mono_to_stereo()?;
@@ -126,7 +128,11 @@ pub fn execute_calls(
 }
 
 /// Parses tool calls out of `text` (see [`crate::tools::parse`]) and executes them.
-pub fn execute_text(input: &AudioBuffer, text: &str, options: ExecuteOptions) -> Result<Execution> {
+pub fn execute_text(
+    input: &AudioBuffer,
+    text: &str,
+    options: ExecuteOptions,
+) -> FxResult<Execution> {
     execute_calls(input, &parse_calls(text)?, options)
 }
 

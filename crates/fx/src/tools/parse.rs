@@ -14,19 +14,19 @@
 //!
 //! The parser never panics (fuzz-tested) and bounds nesting depth and input size.
 
-use genlab_core::{Error, Result};
 use serde_json::{Map, Number, Value};
 
 use crate::engine::chain::ToolCall;
+use crate::error::{FxError, FxResult};
 
 /// Largest text accepted.
 pub const MAX_TEXT_BYTES: usize = 4 << 20;
 const MAX_DEPTH: usize = 64;
 
 /// Extracts every tool call from `text`, in order; errors if there is none.
-pub fn parse_calls(text: &str) -> Result<Vec<ToolCall>> {
+pub fn parse_calls(text: &str) -> FxResult<Vec<ToolCall>> {
     if text.len() > MAX_TEXT_BYTES {
-        return Err(Error::InvalidInput(format!(
+        return Err(FxError::MalformedCall(format!(
             "tool-call text is {} bytes; the limit is {MAX_TEXT_BYTES}",
             text.len()
         )));
@@ -42,7 +42,7 @@ pub fn parse_calls(text: &str) -> Result<Vec<ToolCall>> {
     }
     if calls.is_empty() && !looks_like_empty_chain(text) {
         let shown: String = text.chars().take(80).collect();
-        return Err(Error::InvalidInput(format!(
+        return Err(FxError::MalformedCall(format!(
             "no tool call found in the text (expected {{\"name\": …, \"arguments\": {{…}}}} objects): {shown:?}"
         )));
     }

@@ -13,13 +13,13 @@
 
 use std::str::FromStr;
 
-use genlab_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::engine::automation::ParamValue;
 use crate::engine::chain::{Chain, Stage, ToolCall};
-use crate::engine::spec::{EFFECTS, EffectSpec, ParamSpec, effect};
+use crate::engine::spec::{EffectSpec, ParamSpec, effect};
+use crate::error::{FxError, FxResult};
 
 /// What to do with arguments that do not fit the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -88,25 +88,14 @@ pub struct Validated {
     pub adjustments: Vec<Adjustment>,
 }
 
-fn tool_list() -> String {
-    EFFECTS
-        .iter()
-        .map(|e| e.name)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Validates `calls` under `policy`.
-pub fn validate(calls: &[ToolCall], policy: Policy) -> Result<Validated> {
+pub fn validate(calls: &[ToolCall], policy: Policy) -> FxResult<Validated> {
     let mut adjustments = Vec::new();
     let mut stages = Vec::with_capacity(calls.len());
     for (i, call) in calls.iter().enumerate() {
-        let spec = effect(call.name.trim()).ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "call {i}: unknown tool `{}` (tools: {})",
-                call.name,
-                tool_list()
-            ))
+        let spec = effect(call.name.trim()).ok_or_else(|| FxError::UnknownEffect {
+            name: call.name.clone(),
+            call: Some(i),
         })?;
         stages.push(stage(i, spec, call, policy, &mut adjustments)?);
     }
@@ -122,7 +111,7 @@ fn stage(
     call: &ToolCall,
     policy: Policy,
     adjustments: &mut Vec<Adjustment>,
-) -> Result<Stage> {
+) -> FxResult<Stage> {
     let at = |p: &str| format!("call {i} ({}): {p}", spec.name);
     let mut record = |param: &str, kind, from: Value, to: Value| {
         adjustments.push(Adjustment {
@@ -138,24 +127,26 @@ fn stage(
         if spec.param_index(name).is_none() {
             if policy == Policy::Reject {
                 let names: Vec<_> = spec.params.iter().map(|p| p.name).collect();
-                return Err(Error::InvalidInput(format!(
-                    "{} is not an argument (arguments: {})",
-                    at(name),
-                    names.join(", ")
-                )));
+                return Err(FxError::UnknownArgument {
+                    arg: at(name),
+                    known: names.join(", "),
+                });
             }
             record(name, AdjustmentKind::Ignored, value.clone(), Value::Null);
         }
     }
+    let wrong = |name: &str, problem: String| FxError::WrongType {
+        arg: at(name),
+        problem,
+    };
     let mut values = Vec::with_capacity(spec.params.len());
     for p in spec.params {
         let Some(raw) = call.arguments.get(p.name) else {
             if policy == Policy::Reject {
-                return Err(Error::InvalidInput(format!(
-                    "{} is missing ({})",
-                    at(p.name),
-                    p.range_text()
-                )));
+                return Err(FxError::MissingArgument {
+                    arg: at(p.name),
+                    expected: p.range_text(),
+                });
             }
             record(
                 p.name,
@@ -166,30 +157,27 @@ fn stage(
             values.push(ParamValue::Constant(p.default));
             continue;
         };
-        let (given, coerced) =
-            read_value(raw).map_err(|m| Error::InvalidInput(format!("{}: {m}", at(p.name))))?;
+        let (given, coerced) = read_value(raw).map_err(|m| wrong(p.name, m))?;
         if coerced {
             if policy == Policy::Reject {
-                return Err(Error::InvalidInput(format!(
-                    "{} must be a number, got the string {raw}",
-                    at(p.name)
-                )));
+                return Err(wrong(
+                    p.name,
+                    format!("must be a number, got the string {raw}"),
+                ));
             }
             record(p.name, AdjustmentKind::Coerced, raw.clone(), json(&given));
         }
-        given
-            .check_times()
-            .map_err(|m| Error::InvalidInput(format!("{}: {m}", at(p.name))))?;
+        given.check_times().map_err(|m| wrong(p.name, m))?;
         for v in given.extremes() {
             if !v.is_finite() {
-                return Err(Error::InvalidInput(format!("{} is {v}", at(p.name))));
+                return Err(wrong(p.name, format!("{v} is not a finite number")));
             }
             if policy == Policy::Reject && !in_range(p, v) {
-                return Err(Error::InvalidInput(format!(
-                    "{} = {v} is outside {} (use the clamp or snap policy to accept it)",
-                    at(p.name),
-                    p.range_text()
-                )));
+                return Err(FxError::OutOfRange {
+                    arg: at(p.name),
+                    value: v,
+                    range: p.range_text(),
+                });
             }
         }
         let used = match policy {
@@ -256,6 +244,7 @@ fn read_value(v: &Value) -> std::result::Result<(ParamValue, bool), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::spec::EFFECTS;
     use serde_json::json;
 
     fn call(name: &str, args: Value) -> ToolCall {
@@ -271,7 +260,12 @@ mod tests {
             call("gain", json!({"gain_db": 25.0})),
             call("panner", json!({"pan": 0.33})),
         ];
-        let err = validate(&calls, Policy::Reject).unwrap_err().to_string();
+        let err = validate(&calls, Policy::Reject).unwrap_err();
+        assert!(
+            matches!(err, FxError::OutOfRange { value: 25.0, .. }),
+            "{err:?}"
+        );
+        let err = err.to_string();
         assert!(
             err.contains("call 0 (gain): gain_db = 25 is outside -20 to 20 dB"),
             "{err}"
@@ -325,10 +319,15 @@ mod tests {
         assert_eq!(v.chain.stages[0].values[0], ParamValue::Constant(0.3));
         let unknown = validate(&[call("chorus", json!({}))], Policy::Clamp).unwrap_err();
         assert!(unknown.to_string().contains("unknown tool `chorus`"));
+        assert!(matches!(
+            unknown,
+            FxError::UnknownEffect { call: Some(0), .. }
+        ));
         let missing = validate(&[call("gain", json!({}))], Policy::Reject).unwrap_err();
         assert!(missing.to_string().contains("gain_db is missing"));
+        assert!(matches!(missing, FxError::MissingArgument { .. }));
         let bad = validate(&[call("gain", json!({"gain_db": true}))], Policy::Clamp);
-        assert!(bad.is_err());
+        assert!(matches!(bad, Err(FxError::WrongType { .. })), "{bad:?}");
     }
 
     #[test]

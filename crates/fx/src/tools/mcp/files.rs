@@ -8,35 +8,50 @@ use serde_json::{Map, Value, json};
 
 use super::{APPLY_CHAIN, FILE_ARGUMENTS, LIST_EFFECTS};
 use crate::engine::chain::{RenderOptions, ToolCall};
-use crate::engine::spec::EFFECTS;
+use crate::engine::spec::{EFFECTS, effect};
 use crate::engine::wav::{self, SampleFormat};
+use crate::error::{FxError, FxResult};
 use crate::tools::execute::{ExecuteOptions, execute_calls};
 use crate::tools::parse::parse_calls;
 use crate::tools::validate::Policy;
 
-/// Runs tool `name`; `Err` is a message for an `isError` result.
-pub(super) fn run_tool(name: &str, mut arguments: Map<String, Value>) -> Result<Value, String> {
+/// Runs tool `name`. An unknown `name` is [`FxError::UnknownEffect`] without a call index
+/// (the protocol answers it as invalid params); every other error becomes an `isError` result.
+pub(super) fn run_tool(name: &str, mut arguments: Map<String, Value>) -> FxResult<Value> {
     match name {
         LIST_EFFECTS => {
             if let Some(extra) = arguments.keys().next() {
-                return Err(format!("list_effects takes no arguments (got `{extra}`)"));
+                return Err(FxError::UnknownArgument {
+                    arg: format!("list_effects: {extra}"),
+                    known: "none".into(),
+                });
             }
-            Ok(json!({ "effects": serde_json::to_value(EFFECTS).map_err(|e| e.to_string())? }))
+            let effects = serde_json::to_value(EFFECTS).map_err(internal)?;
+            Ok(json!({ "effects": effects }))
         }
         APPLY_CHAIN => {
             let files = FileArguments::take(&mut arguments)?;
-            let chain = arguments.remove("chain").ok_or(
-                "apply_chain needs `chain`: a list of {\"name\", \"arguments\"} tool calls",
-            )?;
+            let chain = arguments
+                .remove("chain")
+                .ok_or_else(|| FxError::MissingArgument {
+                    arg: "apply_chain: chain".into(),
+                    expected: CHAIN_SHAPE.into(),
+                })?;
             if let Some(extra) = arguments.keys().next() {
-                return Err(format!(
-                    "apply_chain: unknown argument `{extra}` (expected chain, {})",
-                    FILE_ARGUMENTS.join(", ")
-                ));
+                return Err(FxError::UnknownArgument {
+                    arg: format!("apply_chain: {extra}"),
+                    known: format!("chain, {}", FILE_ARGUMENTS.join(", ")),
+                });
             }
             files.run(&chain_calls(chain)?)
         }
         effect_name => {
+            if effect(effect_name).is_none() {
+                return Err(FxError::UnknownEffect {
+                    name: effect_name.into(),
+                    call: None,
+                });
+            }
             let files = FileArguments::take(&mut arguments)?;
             let call = ToolCall {
                 name: effect_name.to_string(),
@@ -47,21 +62,31 @@ pub(super) fn run_tool(name: &str, mut arguments: Map<String, Value>) -> Result<
     }
 }
 
+const CHAIN_SHAPE: &str = "a list of {\"name\", \"arguments\"} tool calls, or text holding them";
+
 /// The calls in an `apply_chain` `chain` argument.
-fn chain_calls(chain: Value) -> Result<Vec<ToolCall>, String> {
+fn chain_calls(chain: Value) -> FxResult<Vec<ToolCall>> {
+    let malformed = |what: String| FxError::MalformedCall(what);
     match chain {
-        Value::String(text) => parse_calls(&text).map_err(|e| format!("chain: {e}")),
+        Value::String(text) => parse_calls(&text).map_err(|e| malformed(format!("chain: {e}"))),
         Value::Array(items) => items
             .into_iter()
             .enumerate()
             .map(|(i, item)| {
                 let Value::Object(mut call) = item else {
-                    return Err(format!(
+                    return Err(malformed(format!(
                         "chain[{i}] must be an object {{\"name\": …, \"arguments\": {{…}}}}"
-                    ));
+                    )));
                 };
                 let Some(Value::String(name)) = call.remove("name") else {
-                    return Err(format!("chain[{i}] needs a string `name` (an effect)"));
+                    return Err(malformed(format!(
+                        "chain[{i}] needs a string `name` (an effect)"
+                    )));
+                };
+                let not_an_object = || {
+                    malformed(format!(
+                        "chain[{i}] ({name}): `arguments` must be an object"
+                    ))
                 };
                 let arguments = match call.remove("arguments") {
                     None | Some(Value::Null) => Map::new(),
@@ -69,26 +94,19 @@ fn chain_calls(chain: Value) -> Result<Vec<ToolCall>, String> {
                     // Models often send the arguments object JSON-encoded as a string.
                     Some(Value::String(s)) => match serde_json::from_str(&s) {
                         Ok(Value::Object(a)) => a,
-                        _ => {
-                            return Err(format!(
-                                "chain[{i}] ({name}): `arguments` must be an object"
-                            ));
-                        }
+                        _ => return Err(not_an_object()),
                     },
-                    Some(_) => {
-                        return Err(format!(
-                            "chain[{i}] ({name}): `arguments` must be an object"
-                        ));
-                    }
+                    Some(_) => return Err(not_an_object()),
                 };
                 Ok(ToolCall { name, arguments })
             })
             .collect(),
-        _ => Err(
-            "chain must be a list of {\"name\", \"arguments\"} tool calls (or text holding them)"
-                .into(),
-        ),
+        _ => Err(malformed(format!("chain must be {CHAIN_SHAPE}"))),
     }
+}
+
+fn internal(e: serde_json::Error) -> FxError {
+    FxError::Core(genlab_core::Error::InvalidInput(e.to_string()))
 }
 
 /// The file and execution arguments of a processing tool.
@@ -101,13 +119,13 @@ struct FileArguments {
 
 impl FileArguments {
     /// Removes the [`FILE_ARGUMENTS`] from `arguments`, checking each.
-    fn take(arguments: &mut Map<String, Value>) -> Result<Self, String> {
+    fn take(arguments: &mut Map<String, Value>) -> FxResult<Self> {
         let input = wav_path(arguments.remove("input_path"), "input_path")?;
         let output = wav_path(arguments.remove("output_path"), "output_path")?;
         let policy = match arguments.remove("policy") {
             None | Some(Value::Null) => Policy::default(),
-            Some(Value::String(s)) => s.parse()?,
-            Some(_) => return Err("policy must be \"reject\", \"clamp\" or \"snap\"".into()),
+            Some(Value::String(s)) => s.parse().map_err(|problem| wrong("policy", problem))?,
+            Some(_) => return Err(wrong("policy", "must be \"reject\", \"clamp\" or \"snap\"")),
         };
         let match_loudness = flag(arguments.remove("match_loudness"), "match_loudness", false)?;
         let pad_tail = flag(arguments.remove("pad_tail"), "pad_tail", true)?;
@@ -115,7 +133,7 @@ impl FileArguments {
             None | Some(Value::Null) => SampleFormat::Float32,
             Some(Value::String(s)) if s == "float32" => SampleFormat::Float32,
             Some(Value::String(s)) if s == "pcm16" => SampleFormat::Pcm16,
-            Some(_) => return Err("format must be \"float32\" or \"pcm16\"".into()),
+            Some(_) => return Err(wrong("format", "must be \"float32\" or \"pcm16\"")),
         };
         Ok(FileArguments {
             input,
@@ -133,15 +151,20 @@ impl FileArguments {
     }
 
     /// Reads the input, executes `calls`, writes the output; returns the result object.
-    fn run(&self, calls: &[ToolCall]) -> Result<Value, String> {
-        let input =
-            wav::read(&self.input).map_err(|e| format!("cannot read the input WAV: {e}"))?;
+    fn run(&self, calls: &[ToolCall]) -> FxResult<Value> {
+        let input = wav::read(&self.input).map_err(|source| FxError::File {
+            action: "read the input WAV",
+            source,
+        })?;
         let started = Instant::now();
-        let done = execute_calls(&input, calls, self.options).map_err(|e| e.to_string())?;
+        let done = execute_calls(&input, calls, self.options)?;
         let render_seconds = started.elapsed().as_secs_f64();
-        let clipped = wav::write(&self.output, &done.audio, self.format)
-            .map_err(|e| format!("cannot write the output WAV: {e}"))?;
-        let report = serde_json::to_value(&done.report).map_err(|e| e.to_string())?;
+        let clipped =
+            wav::write(&self.output, &done.audio, self.format).map_err(|source| FxError::File {
+                action: "write the output WAV",
+                source,
+            })?;
+        let report = serde_json::to_value(&done.report).map_err(internal)?;
         Ok(json!({
             "output_path": shown(&self.output),
             "samples_clipped_in_file": clipped,
@@ -159,25 +182,38 @@ fn shown(path: &Path) -> String {
         .to_string()
 }
 
-fn wav_path(value: Option<Value>, what: &str) -> Result<PathBuf, String> {
+fn wav_path(value: Option<Value>, what: &str) -> FxResult<PathBuf> {
     let Some(Value::String(path)) = value else {
-        return Err(format!("{what} is required: a path to a .wav file"));
+        return Err(FxError::MissingArgument {
+            arg: what.into(),
+            expected: "a path to a .wav file".into(),
+        });
     };
     let is_wav = Path::new(&path)
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
     if !is_wav || path.trim() != path {
-        return Err(format!(
-            "{what} must be a path ending in .wav (got {path:?}); only WAV files are read and written"
+        return Err(wrong(
+            what,
+            format!(
+                "must be a path ending in .wav (got {path:?}); only WAV files are read and written"
+            ),
         ));
     }
     Ok(PathBuf::from(path))
 }
 
-fn flag(value: Option<Value>, what: &str, default: bool) -> Result<bool, String> {
+fn flag(value: Option<Value>, what: &str, default: bool) -> FxResult<bool> {
     match value {
         None | Some(Value::Null) => Ok(default),
         Some(Value::Bool(b)) => Ok(b),
-        Some(_) => Err(format!("{what} must be true or false")),
+        Some(_) => Err(wrong(what, "must be true or false")),
+    }
+}
+
+fn wrong(arg: &str, problem: impl Into<String>) -> FxError {
+    FxError::WrongType {
+        arg: arg.into(),
+        problem: problem.into(),
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use super::catalog::tools;
 use super::files::run_tool;
 use super::*;
-use crate::engine::spec::effect;
+use crate::error::FxError;
 
 /// Serves MCP over `input`/`output` until `input` ends. Only I/O errors on the streams end it
 /// early; every malformed message is answered (or ignored, for notifications) and serving goes on.
@@ -234,14 +234,19 @@ impl Server {
                 ));
             }
         };
-        if name != APPLY_CHAIN && name != LIST_EFFECTS && effect(&name).is_none() {
-            return Err((INVALID_PARAMS, format!("Unknown tool: {name}")));
-        }
         // The engine is not expected to panic, but a server that dies takes the client's whole
         // session with it: a panic becomes a tool error instead.
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_tool(&name, arguments)))
-                .unwrap_or_else(|_| Err(format!("internal error while running `{name}`")));
+        let ran =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_tool(&name, arguments)));
+        let outcome = match ran {
+            // An unknown tool is a protocol error (MCP `server/tools`, "Error Handling"); an
+            // unknown effect inside a chain is the model's mistake to read and fix.
+            Ok(Err(FxError::UnknownEffect { call: None, .. })) => {
+                return Err((INVALID_PARAMS, format!("Unknown tool: {name}")));
+            }
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("internal error while running `{name}`")),
+        };
         let structured = self
             .protocol_version
             .as_deref()

@@ -320,7 +320,7 @@ fn tool_failures_are_results_with_is_error() {
         (
             APPLY_CHAIN,
             json!({"input_path": input, "output_path": out, "chain": [], "volume": 3}),
-            "unknown argument `volume`",
+            "volume is not an argument",
         ),
         ("gain", json!({"input_path": input}), "output_path"),
         (
