@@ -131,7 +131,7 @@ pub enum GraphError {
 
 impl From<GraphError> for Error {
     fn from(e: GraphError) -> Error {
-        Error::InvalidInput(e.to_string())
+        genlab_core::Error::family(e)
     }
 }
 

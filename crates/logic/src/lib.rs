@@ -22,7 +22,7 @@
 //! [`genlab_core::train::Observer`], and the float networks of [`learn`] train on
 //! [`genlab_core::train::Trainer`].
 //!
-//! # What the paper says, and what could be checked [M]
+//! # What the paper says, and what could be checked \[M\]
 //!
 //! Only the abstract and the opening of the introduction of arXiv 2509.23912 could be read
 //! through the project's search tool (the arXiv HTML page and secondary summaries); sections

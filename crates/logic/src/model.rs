@@ -9,7 +9,7 @@
 //! in sort `j`. A plain labelled graph is the one-sort model ([`Model::single`]); several
 //! relations over the same nodes is the special case of equal graphs and identity maps.
 //!
-//! [M] The fibring paper (arXiv 2509.23912) defines its own "fibred models compatible with
+//! \[M\] The fibring paper (arXiv 2509.23912) defines its own "fibred models compatible with
 //! fibred neural networks"; only its abstract and introduction could be read (see the crate
 //! docs), so this is Gabbay's standard notion, not a transcription of the paper's definition.
 //!
@@ -94,7 +94,7 @@ pub enum ModelError {
 
 impl From<ModelError> for Error {
     fn from(e: ModelError) -> Error {
-        Error::InvalidInput(e.to_string())
+        genlab_core::Error::family(e)
     }
 }
 

@@ -49,7 +49,7 @@ impl ParseError {
 
 impl From<ParseError> for genlab_core::Error {
     fn from(e: ParseError) -> Self {
-        genlab_core::Error::InvalidInput(e.to_string())
+        genlab_core::Error::family(e)
     }
 }
 
@@ -467,7 +467,12 @@ mod tests {
         let e = parse("p & (q").unwrap_err();
         assert_eq!(e.caret(), "p & (q\n      ^");
         let core: genlab_core::Error = e.clone().into();
-        assert!(core.to_string().contains(&e.to_string()));
+        assert_eq!(core.to_string(), e.to_string());
+        assert_eq!(
+            core.downcast_ref::<ParseError>(),
+            Some(&e),
+            "the kind survives"
+        );
     }
 
     proptest! {

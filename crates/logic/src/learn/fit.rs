@@ -35,12 +35,13 @@ impl Adam {
     /// The update of the module doc at the 1-based step `t`.
     fn step(&mut self, g: &[f64], lr: f64, t: u64) {
         let t = t as i32;
-        for k in 0..self.theta.len() {
-            self.m[k] = 0.9 * self.m[k] + 0.1 * g[k];
-            self.v[k] = 0.999 * self.v[k] + 0.001 * g[k] * g[k];
-            let mh = self.m[k] / (1.0 - 0.9f64.powi(t));
-            let vh = self.v[k] / (1.0 - 0.999f64.powi(t));
-            self.theta[k] -= lr * mh / (vh.sqrt() + 1e-8);
+        let moments = self.m.iter_mut().zip(&mut self.v);
+        for ((theta, (m, v)), &g) in self.theta.iter_mut().zip(moments).zip(g) {
+            *m = 0.9 * *m + 0.1 * g;
+            *v = 0.999 * *v + 0.001 * g * g;
+            let mh = *m / (1.0 - 0.9f64.powi(t));
+            let vh = *v / (1.0 - 0.999f64.powi(t));
+            *theta -= lr * mh / (vh.sqrt() + 1e-8);
         }
     }
 }

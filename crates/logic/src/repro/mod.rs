@@ -1,25 +1,25 @@
 //! `genlab repro logic` (alias `fibring`): the formula ↔ network correspondence checked exactly,
 //! node by node — a network's output against the model checker's truth value.
 //!
-//! 1. **Round trip, GML** and 2. **fibred** ([`round_trip`]). Random formulas (depth ≤ 4,
+//! 1. **Round trip, GML** and 2. **fibred** (`round_trip.rs`). Random formulas (depth ≤ 4,
 //!    grades ≤ 3, atoms p, q, r) on random graphs (Erdős–Rényi, power-law, grid): compile →
 //!    evaluate → check, then decompile → re-check against the network; the same with fibred
 //!    formulas (three modalities) on random fibred models, compiled into fibred networks.
-//! 3. **Large graphs** ([`large`]). Compiled networks vs the checker on 10⁵-node graphs of each
+//! 3. **Large graphs** (`large.rs`). Compiled networks vs the checker on 10⁵-node graphs of each
 //!    family, with both sides' throughput.
-//! 4. **Non-uniform decompilation** ([`non_uniform`]). Random integer networks (not in the
+//! 4. **Non-uniform decompilation** (`non_uniform.rs`). Random integer networks (not in the
 //!    compiler's image) decompiled for a degree bound Δ and checked on graphs of degree ≤ Δ;
 //!    the size of the formula for "Σ a_i #ψ_i ≥ t" as Δ grows.
-//! 5. **Trained GNNs** ([`trained`]). One- and two-layer AC-GNNs trained on the labels of a
+//! 5. **Trained GNNs** (`trained.rs`). One- and two-layer AC-GNNs trained on the labels of a
 //!    hidden formula, quantised to integers, decompiled, and checked against the quantised
 //!    network on held-out graphs.
-//! 6. **Throughput** ([`throughput`]). Model checking on graphs of 10³…10⁶ nodes (10⁵ with
+//! 6. **Throughput** (`throughput.rs`). Model checking on graphs of 10³…10⁶ nodes (10⁵ with
 //!    `--quick`) for several |φ|; time against |graph|·|formula| with a least-squares line
 //!    through the origin.
 //!
 //! The run reads as its phases: every part draws its data from one seeded RNG and measures
 //! (compiling or training its networks on the way), in this order, since the order of the
-//! draws is part of the result; then the arms and tables; the verdict ([`verdict`]); the figures.
+//! draws is part of the result; then the arms and tables; the verdict (`verdict.rs`); the figures.
 //! Arms of parts 1–5 carry `worlds` and `disagreements`; the claim is exact, so one comparison
 //! per arm decides it: 0 disagreements over a positive number of compared worlds.
 
@@ -43,7 +43,7 @@ pub const INFO: ExperimentInfo = ExperimentInfo {
     name: "logic",
     paper: "El Harzli, Cuenca Grau, d'Avila Garcez, Horrocks, Besold 2026, Fibring modal logics ↔ fibring neural networks (arXiv 2509.23912); Barceló et al. 2020, The logical expressiveness of GNNs (ICLR)",
     paper_effect: "a theorem, not a measurement: a fibred network's output is the truth value of its fibred formula on every input (agreement 100%, 0 disagreements)",
-    claim: "Compared node by node, the output of a (fibred) GNN compiled from a (fibred) graded modal formula equals the model checker's truth value of the formula, and the truth value of the formula decompiled from a network of the correspondence (compiled, random or trained-and-quantised) equals the network's output, on every node of every graph: 0 disagreements",
+    claim: "Node by node, a (fibred) GNN compiled from a (fibred) graded modal formula outputs the model checker's truth value of the formula, and the formula decompiled from a network of the correspondence (compiled, random, or trained and quantised) is true exactly where the network outputs 1: 0 disagreements on every compared node of every graph",
 };
 
 /// The sizes of one run.
@@ -141,8 +141,8 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
 
     let verdict = verdict::exact_everywhere(b.arms_so_far())?;
 
-    non_uniform::figure(&blowups, &mut b, &opts.dir)?;
-    throughput::figures(&throughput, &mut b, &opts.dir)?;
+    non_uniform::figure(&blowups, &mut b)?;
+    throughput::figures(&throughput, &mut b)?;
     b.key_figure(non_uniform::FIGURE);
     notes(&mut b);
     Ok(b.finish(verdict))
@@ -190,35 +190,4 @@ fn table(title: impl Into<String>, columns: &[&str]) -> genlab_core::report::Tab
 /// A rate or a duration spanning orders of magnitude, to three significant digits.
 fn sci(x: f64) -> String {
     format!("{x:.2e}")
-}
-
-/// A line chart for [`lines`].
-// Mirrors `genlab_core::experiment::builder::Lines`, which core does not re-export yet; with
-// the re-export this and [`lines`] give way to `ReportBuilder::lines`.
-struct Lines<'a> {
-    title: &'a str,
-    x_label: &'a str,
-    y_label: &'a str,
-    series: &'a [genlab_core::report::LineSeries],
-    log_y: bool,
-}
-
-/// Writes a line chart to `dir/file` and registers it in the report.
-fn lines(
-    b: &mut ReportBuilder,
-    dir: &std::path::Path,
-    file: &str,
-    chart: Lines<'_>,
-    caption: impl Into<String>,
-) -> Result<()> {
-    genlab_core::report::plot::lines(
-        &dir.join(file),
-        chart.title,
-        chart.x_label,
-        chart.y_label,
-        chart.series,
-        chart.log_y,
-    )?;
-    b.figure(file, caption);
-    Ok(())
 }

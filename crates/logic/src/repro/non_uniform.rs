@@ -3,15 +3,13 @@
 //! of two fixed neurons "Σ a_i·#ψ_i + b ≥ 1" as Δ grows — (Δ+1)^(q−1) disjuncts for q
 //! neighbour terms.
 
-use std::path::Path;
-
 use genlab_core::Result;
-use genlab_core::experiment::ReportBuilder;
+use genlab_core::experiment::{Lines, ReportBuilder};
 use genlab_core::report::LineSeries;
 use genlab_core::train::{Observer, SeededRng};
 use rand::Rng;
 
-use super::{ATOMS, Lines, Sizes, agreement_arm, atoms, lines, table};
+use super::{ATOMS, Sizes, agreement_arm, atoms, table};
 use crate::check::truth;
 use crate::decompile::{Decompiled, Options, decompile};
 use crate::gnn::{Gnn, Layer, Neuron};
@@ -181,7 +179,7 @@ pub(super) fn report(random: &RandomNets, blowups: &[Blowup], b: &mut ReportBuil
 }
 
 /// Formula size against Δ, one line per neuron, log scale.
-pub(super) fn figure(blowups: &[Blowup], b: &mut ReportBuilder, dir: &Path) -> Result<()> {
+pub(super) fn figure(blowups: &[Blowup], b: &mut ReportBuilder) -> Result<()> {
     let series: Vec<LineSeries> = blowups
         .iter()
         .map(|blowup| LineSeries {
@@ -193,9 +191,7 @@ pub(super) fn figure(blowups: &[Blowup], b: &mut ReportBuilder, dir: &Path) -> R
                 .collect(),
         })
         .collect();
-    lines(
-        b,
-        dir,
+    b.lines(
         FIGURE,
         Lines {
             title: "Decompiled formula size vs degree bound Δ",
@@ -205,5 +201,6 @@ pub(super) fn figure(blowups: &[Blowup], b: &mut ReportBuilder, dir: &Path) -> R
             log_y: true,
         },
         "Size of the non-uniform GML formula for a neuron summing several neighbour counts, against the degree bound Δ (log scale): (Δ+1)^(q−1) growth.",
-    )
+    )?;
+    Ok(())
 }

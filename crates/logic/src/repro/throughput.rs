@@ -8,16 +8,14 @@
 //! (a good fit is time linear in |graph|·|formula|), and evaluations per second against the
 //! graph size. Timings are not part of the verdict.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
 use genlab_core::Result;
-use genlab_core::experiment::ReportBuilder;
+use genlab_core::experiment::{Lines, ReportBuilder};
 use genlab_core::report::LineSeries;
 use genlab_core::train::{Observer, SeededRng};
 use rand::RngCore;
+use std::collections::BTreeMap;
 
-use super::{Lines, Sizes, lines, sci, table};
+use super::{Sizes, sci, table};
 use crate::verify::{BenchRow, bench};
 
 /// The measurements and the linear fit.
@@ -108,7 +106,7 @@ fn per_formula_size(rows: &[BenchRow], point: fn(&BenchRow) -> (f64, f64)) -> Ve
 }
 
 /// Time against work with the fitted line, and throughput against graph size.
-pub(super) fn figures(m: &Measured, b: &mut ReportBuilder, dir: &Path) -> Result<()> {
+pub(super) fn figures(m: &Measured, b: &mut ReportBuilder) -> Result<()> {
     let mut scaling = per_formula_size(&m.rows, work_and_seconds);
     let max_x = m
         .rows
@@ -119,9 +117,7 @@ pub(super) fn figures(m: &Measured, b: &mut ReportBuilder, dir: &Path) -> Result
         label: format!("fit {:.2e}·x (R²={:.3})", m.c, m.r2),
         points: vec![(0.0, 0.0), (max_x, m.c * max_x)],
     });
-    lines(
-        b,
-        dir,
+    b.lines(
         "checker_scaling.svg",
         Lines {
             title: "Model-checking time vs |graph|·|formula|",
@@ -136,9 +132,7 @@ pub(super) fn figures(m: &Measured, b: &mut ReportBuilder, dir: &Path) -> Result
         ),
     )?;
     let rate = per_formula_size(&m.rows, |r| ((r.nodes as f64).log10(), r.evals_per_second));
-    lines(
-        b,
-        dir,
+    b.lines(
         "checker_throughput.svg",
         Lines {
             title: "Model-checking throughput vs graph size",
@@ -148,5 +142,6 @@ pub(super) fn figures(m: &Measured, b: &mut ReportBuilder, dir: &Path) -> Result
             log_y: true,
         },
         "Evaluations per second against graph size; a flat line means time linear in |graph|·|formula|. The work per evaluation is constant, so a drop at the largest sizes comes from memory access (random neighbour reads once the graph outgrows the caches) and from other load on the machine.",
-    )
+    )?;
+    Ok(())
 }
