@@ -174,7 +174,13 @@ pub fn cell(text: &str) -> Option<String> {
     let mean = parse(m)?;
     let exponent = text.contains(['e', 'E']);
     if mean.is_finite() && !exponent && significant_digits(m) <= 3 {
-        return Some(text.trim().replace('-', "−"));
+        let kept = text.trim();
+        let kept = if mean == 0.0 && s.is_none() {
+            kept.trim_start_matches('-')
+        } else {
+            kept
+        };
+        return Some(kept.replace('-', "−"));
     }
     Some(match s {
         Some(std) => mean_std(mean, std),
@@ -267,6 +273,7 @@ mod tests {
         // Already rounded by the family: kept, with a true minus sign.
         assert_eq!(cell("0.0066 ± 0.0042").as_deref(), Some("0.0066 ± 0.0042"));
         assert_eq!(cell("-0.0002").as_deref(), Some("−0.0002"));
+        assert_eq!(cell("-0.0000").as_deref(), Some("0.0000"));
         assert_eq!(cell("0.52677 ± 0.0038").as_deref(), Some("0.527 ± 0.004"));
         assert_eq!(cell("26218").as_deref(), Some("26\u{2009}218"));
         assert_eq!(cell("1.0000").as_deref(), Some("1"));
