@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use burn::optim::GradientsParams;
 use genlab_core::bench::StepTimes;
-use genlab_core::experiment::{BenchOptions, BenchTable, Benchmark};
 use genlab_core::device;
+use genlab_core::experiment::{BenchOptions, BenchTable, Benchmark};
 use genlab_core::train::{SeededRng, seed_device};
 
 use crate::flow_matching::FlowMatching;
@@ -89,7 +89,9 @@ pub fn bench_train_step(
 pub fn run(opts: &BenchOptions) -> genlab_core::Result<BenchTable> {
     let rows: Vec<StepTimes> = standard_benches()
         .into_iter()
-        .map(|(name, config, batch)| bench_train_step(&name, &config, batch, opts.warmup, opts.steps))
+        .map(|(name, config, batch)| {
+            bench_train_step(&name, &config, batch, opts.warmup, opts.steps)
+        })
         .collect();
     Ok(genlab_core::bench::step_table(&rows, opts.threads, None))
 }

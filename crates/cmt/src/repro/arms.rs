@@ -291,3 +291,47 @@ fn post_train(
     curve.losses = outcome.history.losses().iter().map(|l| l.1).collect();
     Ok(curve)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repro::SCALES;
+
+    /// Compute in units of b network evaluations (module doc of [`super`]).
+    fn cost(spec: &ArmSpec) -> u64 {
+        let mid = match spec.kind {
+            PairKind::Trajectory => 5,
+            PairKind::EndpointOnly => 35,
+        };
+        let post = match spec.post {
+            Post::Ect => 4,
+            Post::Ecd => 6,
+        };
+        mid * spec.mid_steps + post * spec.post_steps
+    }
+
+    #[test]
+    fn every_arm_spends_the_budget_of_ect() {
+        for sizes in [&SCALES.quick, &SCALES.full] {
+            let specs = specs(sizes, 2);
+            let budget = 4 * sizes.budget;
+            for spec in &specs {
+                // Whole steps: within one step of the dearest kind (a KD step, 35b).
+                let off = cost(spec).abs_diff(budget);
+                assert!(off <= 35, "{}: {} vs {budget}", spec.name, cost(spec));
+            }
+            assert_eq!(specs[index(&specs, CMT)].mid_steps, sizes.mid_steps);
+        }
+    }
+
+    #[test]
+    fn steps_to_target_is_the_first_checkpoint_within_it() {
+        let curve = Curve {
+            steps: vec![0, 40, 80],
+            two_step: vec![3.0, 2.0, 1.0],
+            ..Curve::default()
+        };
+        assert_eq!(curve.steps_to(2.0, 120), 40.0);
+        assert_eq!(curve.steps_to(0.5, 120), 120.0);
+    }
+}

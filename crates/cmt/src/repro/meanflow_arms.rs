@@ -24,7 +24,6 @@ use genlab_flow::model::FlowModel;
 use genlab_flow::net::{TimeMlp, TimeMlpConfig};
 use genlab_flow::ode::Solver;
 use genlab_flow::process::Process;
-use genlab_flow::train::{TrainConfig, train};
 
 /// Trajectory steps of the teacher: 36 ordered pairs per trajectory.
 const MF_M: usize = 8;
@@ -45,11 +44,18 @@ struct Setup<'a> {
     post_after_mid: u64,
 }
 
-/// Per arm: the 1-step energy curve of every seed.
+/// One arm on one seed.
+struct ArmRun {
+    /// `(post-training step, 1-step energy distance)` at each checkpoint.
+    curve: Vec<(u64, f64)>,
+    /// The first checkpoint within the target, or the budget plus one interval.
+    steps_to_target: f64,
+}
+
+/// Both arms on every seed, and the computed comparison.
 pub(super) struct MeanFlowArms {
-    curves: [Vec<Vec<(u64, f64)>>; 2],
-    /// Per arm: post-training steps to the target, per seed.
-    steps_to_target: [Vec<f64>; 2],
+    /// Per arm (in the order of [`ARMS`]), per seed.
+    runs: [Vec<ArmRun>; 2],
     note: String,
 }
 
@@ -60,13 +66,8 @@ pub(super) fn run(
     task: &Task,
     observer: &mut dyn Observer,
 ) -> Result<MeanFlowArms> {
-    observer.message("(D) training the flow-matching teacher");
-    let teacher_config = TrainConfig {
-        steps: sizes.teacher_steps,
-        seed: seeds[0],
-        ..TrainConfig::new(Process::FlowMatching(FlowMatching))
-    };
-    let teacher = train(&task.data, &teacher_config, None, false, observer)?.model;
+    let fm = Process::FlowMatching(FlowMatching);
+    let (teacher, _) = super::train_teacher(task, fm, sizes, seeds[0], observer)?;
     let pairs_per_traj = MF_M * (MF_M + 1) / 2;
     let n_traj = sizes.batch.div_ceil(pairs_per_traj);
     let mid_units =
@@ -80,20 +81,16 @@ pub(super) fn run(
         n_traj,
         post_after_mid: sizes.mf_budget - (mid_units / 5.0).ceil() as u64,
     };
-    let mut arms = MeanFlowArms {
-        curves: Default::default(),
-        steps_to_target: Default::default(),
-        note: String::new(),
-    };
+    let mut runs: [Vec<ArmRun>; 2] = Default::default();
     for &seed in seeds {
-        for (k, (curve, steps)) in run_seed(&setup, seed, observer)?.into_iter().enumerate() {
-            arms.curves[k].push(curve);
-            arms.steps_to_target[k].push(steps);
-        }
+        let [scratch, cmt_mf] = run_seed(&setup, seed, observer)?;
+        runs[0].push(scratch);
+        runs[1].push(cmt_mf);
     }
-    let (scratch, cmt_mf) = (&arms.steps_to_target[0], &arms.steps_to_target[1]);
-    let wins = cmt_mf.iter().zip(scratch).filter(|(c, s)| c < s).count();
-    arms.note = format!(
+    let wins = (runs[1].iter().zip(&runs[0]))
+        .filter(|(c, s)| c.steps_to_target < s.steps_to_target)
+        .count();
+    let note = format!(
         "(D) MeanFlow, 1-step target ≤ {TARGET_FACTOR} × the FM teacher's energy distance: \
          CMT-MF→MF reached it in fewer post-training steps than MF from scratch on {wins} of {} \
          seeds ({} CMT-MF steps, then {} MF steps; scratch: {} MF steps; JVP by central finite \
@@ -104,15 +101,11 @@ pub(super) fn run(
         sizes.mf_budget,
         setup.mf.jvp_h
     );
-    Ok(arms)
+    Ok(MeanFlowArms { runs, note })
 }
 
-/// Both arms on one seed: `(1-step energy curve, steps to the target)` per arm.
-fn run_seed(
-    setup: &Setup,
-    seed: u64,
-    observer: &mut dyn Observer,
-) -> Result<[(Vec<(u64, f64)>, f64); 2]> {
+/// Both arms on one seed, from scratch first.
+fn run_seed(setup: &Setup, seed: u64, observer: &mut dyn Observer) -> Result<[ArmRun; 2]> {
     let (sizes, teacher) = (setup.sizes, &setup.teacher);
     let plain = device::device();
     let mut rng = SeededRng::new(seed.wrapping_mul(0x51_7CC1).wrapping_add(7));
@@ -132,7 +125,7 @@ fn run_seed(
         setup.task.score(&x, &held_out)
     };
     let miss = (sizes.mf_budget + sizes.eval_every) as f64;
-    let mut arm = |mid_steps: u64| -> Result<(Vec<(u64, f64)>, f64)> {
+    let mut arm = |mid_steps: u64| -> Result<ArmRun> {
         let mut arm_rng = rng.fork();
         let train_device = device::train_device();
         let mut net = meanflow_net(seed, &train_device);
@@ -150,8 +143,11 @@ fn run_seed(
             &mut one_step_energy,
         )?;
         let reached = curve.iter().find(|(_, e)| *e <= target);
-        let steps = reached.map_or(miss, |(s, _)| *s as f64);
-        Ok((curve, steps))
+        let steps_to_target = reached.map_or(miss, |(s, _)| *s as f64);
+        Ok(ArmRun {
+            curve,
+            steps_to_target,
+        })
     };
     Ok([arm(0)?, arm(sizes.mf_mid_steps)?])
 }
@@ -225,21 +221,22 @@ impl MeanFlowArms {
     /// Adds the arms (mean ± std over seeds), the first seed's curves and the comparison.
     pub(super) fn write(&self, report: &mut ReportBuilder) -> Result<()> {
         let mut lines = Vec::new();
-        for (k, name) in ARMS.iter().enumerate() {
-            let curves = &self.curves[k];
-            let at = |pick: fn(&[(u64, f64)]) -> Option<&(u64, f64)>| -> Vec<f64> {
-                curves
-                    .iter()
-                    .map(|c| pick(c).map_or(f64::NAN, |p| p.1))
-                    .collect()
+        for (name, runs) in ARMS.iter().zip(&self.runs) {
+            let over_seeds = |f: &dyn Fn(&ArmRun) -> Option<f64>| -> Vec<f64> {
+                runs.iter().map(|r| f(r).unwrap_or(f64::NAN)).collect()
             };
+            let steps = over_seeds(&|r| Some(r.steps_to_target));
+            let initial = over_seeds(&|r| r.curve.first().map(|p| p.1));
+            let last = over_seeds(&|r| r.curve.last().map(|p| p.1));
             report
-                .metric_over_seeds(name, "steps_to_target", &self.steps_to_target[k])
-                .metric_over_seeds(name, "initial_1step_energy", &at(<[_]>::first))
-                .metric_over_seeds(name, "final_1step_energy", &at(<[_]>::last));
+                .metric_over_seeds(name, "steps_to_target", &steps)
+                .metric_over_seeds(name, "initial_1step_energy", &initial)
+                .metric_over_seeds(name, "final_1step_energy", &last);
             lines.push(LineSeries {
                 label: name.to_string(),
-                points: curves[0].iter().map(|&(s, e)| (s as f64, e)).collect(),
+                points: (runs[0].curve.iter())
+                    .map(|&(s, e)| (s as f64, e))
+                    .collect(),
             });
         }
         let chart = Lines {

@@ -24,10 +24,10 @@
 //! Measured at checkpoints during post-training, on fixed noises and held-out data: the
 //! flow-map error E‖f(Tz, T) − teacher ODE(z)‖², 1- and 2-step sample quality (energy distance
 //! to held-out data on the mixture, FD-digits on the digits), and the first checkpoint where
-//! the 2-step quality is within 1.1× the teacher's (18-step Heun). Not reaching it counts as K
-//! + one checkpoint interval for every arm (so two misses tie). Verdict: (B) reaches the target
-//! in fewer post-training steps than (A), over at least three seeds (every seed, or a paired
-//! mean gain beyond two standard errors).
+//! the 2-step quality is within 1.1× the teacher's (18-step Heun). Not reaching it counts as
+//! K plus one checkpoint interval for every arm (so two misses tie). Verdict: (B) reaches the
+//! target in fewer post-training steps than (A), over at least three seeds (every seed, or a
+//! paired mean gain beyond two standard errors).
 //!
 //! The run ([`run_task`], shared by both experiments): train the teacher → per seed, draw the
 //! evaluation inputs and train every arm → summarise over seeds → verdict → figures; `cmt`
@@ -53,6 +53,7 @@ use serde::Serialize;
 
 use arms::{ArmSpec, Curve, Eval, Setup};
 use genlab_flow::edm::Edm;
+use genlab_flow::model::FlowModel;
 use genlab_flow::process::Process;
 use genlab_flow::train::{TrainConfig, train};
 use task::Task;
@@ -153,16 +154,8 @@ fn run_task(
 ) -> Result<(ReportBuilder, Verdict)> {
     let sizes = opts.scale(&SCALES);
     let seeds = opts.seeds(sizes.seeds);
-    observer.message(&format!(
-        "training the EDM teacher ({} steps)",
-        sizes.teacher_steps
-    ));
-    let teacher_config = TrainConfig {
-        steps: sizes.teacher_steps,
-        seed: opts.seed,
-        ..TrainConfig::new(Process::Edm(Edm::default()))
-    };
-    let teacher = train(&task.data, &teacher_config, None, false, observer)?.model;
+    let edm = Process::Edm(Edm::default());
+    let (teacher, teacher_config) = train_teacher(task, edm, sizes, opts.seed, observer)?;
     let setup = Setup::new(&teacher, task, sizes)?;
     let specs = arms::specs(sizes, task.dim());
     let runs = seeds
@@ -182,6 +175,28 @@ fn run_task(
     let verdict = verdict(sizes, &specs, &runs)?;
     figures::write(&mut report, opts, task, &specs, &runs)?;
     Ok((report, verdict))
+}
+
+/// A teacher of `process` trained on the task's data from `seed`, and its configuration.
+fn train_teacher(
+    task: &Task,
+    process: Process,
+    sizes: &Sizes,
+    seed: u64,
+    observer: &mut dyn Observer,
+) -> Result<(FlowModel, TrainConfig)> {
+    observer.message(&format!(
+        "training the {} teacher ({} steps)",
+        process.name(),
+        sizes.teacher_steps
+    ));
+    let config = TrainConfig {
+        steps: sizes.teacher_steps,
+        seed,
+        ..TrainConfig::new(process)
+    };
+    let teacher = train(&task.data, &config, None, false, observer)?.model;
+    Ok((teacher, config))
 }
 
 /// One seed: the evaluation inputs, then every arm from its own fork of the seed's RNG.

@@ -151,3 +151,17 @@ pub(super) fn sweep_table(arms: &[Arm], sweeps: &[Sweep]) -> Table {
         rows,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edm::Edm;
+    use crate::flow_matching::FlowMatching;
+
+    /// Heun costs two evaluations a step; EDM's last step (to σ = 0) is Euler.
+    #[test]
+    fn heun_nfe_at_the_default_step_counts() {
+        assert_eq!(heun_nfe(Process::Edm(Edm::default()), 18), 35);
+        assert_eq!(heun_nfe(Process::FlowMatching(FlowMatching), 32), 64);
+    }
+}
