@@ -28,7 +28,9 @@ use burn::nn::{Linear, LinearConfig};
 use burn::optim::AdamConfig;
 use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor, TensorData};
-use genlab_core::train::{FitConfig, LrSchedule, Observer, SeededRng, fit, seed_device};
+use genlab_core::train::{
+    Learner, LrSchedule, Observer, SeededRng, TrainOptions, Trainer, seed_device,
+};
 use genlab_core::{Error, Result, device, tensor};
 
 use crate::engine::buffer::AudioBuffer;
@@ -368,29 +370,22 @@ pub fn train(
     }
     let device = device::train_device();
     seed_device(&device, config.seed);
-    let fit_config = FitConfig {
-        steps: config.steps,
-        schedule: LrSchedule::WarmupCosine {
-            peak: config.lr,
-            min_lr: config.lr / 20.0,
-            warmup: (config.steps / 20).max(1),
-            total: config.steps,
-        },
-        clip_norm: Some(1.0),
-        ema_decay: None,
-        checkpoint_every: 0,
-        log_every: (config.steps / 50).max(1),
-        eval_every: 0,
+    let schedule = LrSchedule::WarmupCosine {
+        peak: config.lr,
+        min_lr: config.lr / 20.0,
+        warmup: (config.steps / 20).max(1),
+        total: config.steps,
     };
+    let options = TrainOptions::new(config.steps, schedule)
+        .with_log_every((config.steps / 50).max(1))
+        .with_phase("train regression");
+    let net = RegressionNet::new(dim, config.hidden, &device);
+    let mut learner = Learner::new("model", net, AdamConfig::new().init()).with_clip(Some(1.0));
+    let mut rng = SeededRng::new(config.seed);
     let batch = config.batch.clamp(1, n);
-    let out = fit(
-        RegressionNet::new(dim, config.hidden, &device),
-        AdamConfig::new().init(),
-        SeededRng::new(config.seed),
-        &fit_config,
-        None,
-        false,
-        serde_json::Value::Null,
+    let outcome = Trainer::new(options, observer).fit(
+        &mut learner,
+        &mut rng,
         |net, rng, _| {
             let idx = rng.indices(batch, n);
             let x = gather(&rows, &idx, &device);
@@ -400,10 +395,10 @@ pub fn train(
             loss(net.forward(x), y, u, m, config.presence_weight)
         },
         None,
-        observer,
     )?;
-    let regressor = Regressor::from_net(&out.model.valid(), mean, std, config.max_tail_seconds);
-    Ok((regressor, out.losses))
+    let net = learner.into_inference();
+    let regressor = Regressor::from_net(&net, mean, std, config.max_tail_seconds);
+    Ok((regressor, outcome.history.losses()))
 }
 
 #[cfg(test)]
