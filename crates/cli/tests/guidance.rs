@@ -57,6 +57,11 @@ fn train_then_sample_a_user_token_file() {
     );
     // Same seed, same sequences; the output is a valid training file.
     assert_eq!(genlab(dir.path(), &sample).ok(), first.stdout);
+    // Resuming a finished run continues from its checkpoint and changes nothing.
+    let mut resume = args.clone();
+    resume.push("--resume");
+    genlab(dir.path(), &resume).ok();
+    assert_eq!(genlab(dir.path(), &sample).ok(), first.stdout);
     let mut to_file = sample.to_vec();
     to_file.extend([
         "--rule",

@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams};
 use genlab_core::bench::StepTimes;
-use genlab_core::experiment::{BenchOptions, BenchTable, Benchmark};
 use genlab_core::data::digits;
+use genlab_core::experiment::{BenchOptions, BenchTable, Benchmark};
 use genlab_core::train::{SeededRng, seed_device};
 use genlab_core::{Result, device};
 

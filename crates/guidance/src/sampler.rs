@@ -166,7 +166,11 @@ pub struct Samples {
 impl Samples {
     /// `(t, masked fraction)` along the sampler's grid.
     pub fn mask_curve(&self) -> Vec<(f64, f64)> {
-        self.times.iter().copied().zip(self.mask_fraction.iter().copied()).collect()
+        self.times
+            .iter()
+            .copied()
+            .zip(self.mask_fraction.iter().copied())
+            .collect()
     }
 }
 

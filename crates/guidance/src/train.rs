@@ -328,10 +328,7 @@ mod tests {
         assert_eq!(differing, 0, "{differing} of {} weights differ", a.len());
         assert_eq!(straight_history, resumed_history);
         // A changed configuration is never mixed into a resumed run.
-        let other = TrainConfig {
-            lr: 5e-3,
-            ..config
-        };
+        let other = TrainConfig { lr: 5e-3, ..config };
         let err = train(&data, &other, Some(&checkpoint), true, &mut NoObserver).unwrap_err();
         assert!(err.to_string().contains("different configuration"), "{err}");
     }

@@ -15,8 +15,8 @@ use genlab_core::experiment::{ReportBuilder, ReproOptions};
 use genlab_core::report::{self, Arms, LineSeries, Table, Verdict, sig3};
 use genlab_core::train::{Observer, SeededRng};
 
-use super::{Lines, Sizes, lines};
 use super::exact_dp::{self, ExactRow, ExactSizes, ScheduleRow};
+use super::{Lines, Sizes, lines, num};
 use crate::exact::ExactProblem;
 use crate::guidance::Rule;
 use crate::sampler::Sampler;
@@ -53,7 +53,9 @@ pub(super) fn run(
     let rows = exact_dp::sweep(&problem, e, observer)?;
     let schedules = exact_dp::schedules(&problem, e.schedule_mean_w, e.schedule_steps)?;
     let one_d = exact_dp::one_dimensional(&problem_1d, e.ws, sizes.one_d_steps)?;
-    report.arms(rule_arms(&rows)).arms(schedule_arms(&schedules));
+    report
+        .arms(rule_arms(&rows))
+        .arms(schedule_arms(&schedules));
 
     // Verdict.
     let verdict = verdict(report.arms_so_far());
@@ -83,9 +85,7 @@ fn rule_arms(rows: &[ExactRow]) -> Arms {
     Rule::ALL
         .iter()
         .map(|&rule| {
-            let max_abs = guided(rule)
-                .map(|r| r.mask_gap_max_abs)
-                .fold(0.0, f64::max);
+            let max_abs = guided(rule).map(|r| r.mask_gap_max_abs).fold(0.0, f64::max);
             let min_mean = guided(rule)
                 .map(|r| r.mask_gap_mean)
                 .fold(f64::INFINITY, f64::min);
@@ -143,9 +143,10 @@ fn verdict(arms: &Arms) -> Verdict {
                     margin: min_mean,
                     effect: format!("mean mask gap ≥ {} (unmasks early)", sig3(min_mean)),
                     detail: format!(
-                        "{}: unmasks early by a mean gap ≥ {min_mean:.4} (smallest over w ≥ 2 \
-                         and step counts)",
-                        rule.name()
+                        "{}: unmasks early by a mean gap ≥ {} (smallest over w ≥ 2 and step \
+                         counts)",
+                        rule.name(),
+                        sig3(min_mean)
                     ),
                 }
             }
@@ -179,12 +180,12 @@ fn sweep_table(rows: &[ExactRow]) -> Table {
                     r.rule.name().into(),
                     format!("{}", r.w),
                     r.steps.to_string(),
-                    format!("{:.4}", r.mask_gap_mean),
-                    format!("{:.1e}", r.mask_gap_max_abs),
-                    format!("{:.4}", r.finite_step_tv),
-                    format!("{:.4}", r.class_posterior),
-                    format!("{:.4}", r.tv_conditional),
-                    format!("{:.4}", r.tv_tilted),
+                    num(r.mask_gap_mean),
+                    num(r.mask_gap_max_abs),
+                    num(r.finite_step_tv),
+                    num(r.class_posterior),
+                    num(r.tv_conditional),
+                    num(r.tv_tilted),
                 ]
             })
             .collect(),
@@ -205,13 +206,7 @@ fn schedule_table(e: &ExactSizes, schedules: &[ScheduleRow]) -> Table {
         ],
         rows: schedules
             .iter()
-            .map(|s| {
-                vec![
-                    s.name.into(),
-                    format!("{:.4}", s.class_posterior),
-                    format!("{:.4}", s.tv_conditional),
-                ]
-            })
+            .map(|s| vec![s.name.into(), num(s.class_posterior), num(s.tv_conditional)])
             .collect(),
     }
 }
@@ -229,7 +224,7 @@ fn one_d_table(steps: usize, one_d: &[(Sampler, Rule, f64, f64)]) -> Table {
                     sampler_name(*s).into(),
                     r.name().into(),
                     format!("{w}"),
-                    format!("{tv:.2e}"),
+                    num(*tv),
                 ]
             })
             .collect(),
@@ -306,8 +301,11 @@ fn finite_step_note(rows: &[ExactRow]) -> String {
     };
     let (nor, sim, unl) = (tv(Rule::Normalized), tv(Rule::Simple), tv(Rule::Unlocking));
     format!(
-        "Exact finite-step error (ancestral, w = {w}, {n} steps): normalized {nor:.4}, simple \
-         {sim:.4}, unlocking {unl:.4}; the paper expects normalized ≤ simple ≤ unlocking — {}.",
+        "Exact finite-step error (ancestral, w = {w}, {n} steps): normalized {}, simple {}, \
+         unlocking {}; the paper expects normalized ≤ simple ≤ unlocking — {}.",
+        sig3(nor),
+        sig3(sim),
+        sig3(unl),
         measured_so(nor <= sim && sim <= unl)
     )
 }
@@ -322,8 +320,11 @@ fn schedule_note(schedules: &[ScheduleRow]) -> String {
     };
     let (up, constant, down) = (cp("ramp-up"), cp("constant"), cp("ramp-down"));
     format!(
-        "Schedules at equal ∫w dt: E[p(c|x)] ramp-up {up:.4}, constant {constant:.4}, ramp-down \
-         {down:.4}; the paper expects ramp-up ≥ constant ≥ ramp-down — {}.",
+        "Schedules at equal ∫w dt: E[p(c|x)] ramp-up {}, constant {}, ramp-down {}; the paper \
+         expects ramp-up ≥ constant ≥ ramp-down — {}.",
+        sig3(up),
+        sig3(constant),
+        sig3(down),
         measured_so(up >= constant && constant >= down)
     )
 }
@@ -333,5 +334,33 @@ fn measured_so(holds: bool) -> &'static str {
         "measured so"
     } else {
         "NOT measured so here"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arms(normalized_max_gap: f64, simple_min_gap: f64) -> Arms {
+        let arm = |max_abs: f64, min_mean: f64| {
+            BTreeMap::from([
+                ("max_abs_mask_gap".into(), max_abs),
+                ("min_mean_mask_gap".into(), min_mean),
+            ])
+        };
+        Arms::from([
+            ("exact/normalized".into(), arm(normalized_max_gap, 0.0)),
+            ("exact/unlocking".into(), arm(0.2, 0.05)),
+            ("exact/simple".into(), arm(0.1, simple_min_gap)),
+        ])
+    }
+
+    #[test]
+    fn the_verdict_headlines_the_rule_that_fails() {
+        assert!(verdict(&arms(1e-15, 0.01)).holds);
+        let v = verdict(&arms(1e-15, -0.01));
+        assert!(!v.holds && v.method_arm == "exact/simple", "{v:?}");
+        let v = verdict(&arms(1e-6, 0.01));
+        assert!(!v.holds && v.method_arm == "exact/normalized", "{v:?}");
     }
 }

@@ -23,7 +23,7 @@ use genlab_core::report::{
 use genlab_core::train::{Observer, SeededRng};
 
 use super::digits::{DigitScorer, ancestral, draw};
-use super::{Lines, Sizes, lines};
+use super::{Lines, Sizes, lines, num};
 use crate::guidance::Rule;
 use crate::model::TokenModel;
 use crate::tokens::TokenData;
@@ -79,7 +79,10 @@ pub(super) fn run(
 
     // Verdict.
     let n = sizes.per_class * 10;
-    let verdicts = vec![fd_verdict(&per_seed, sizes)?, accuracy_verdict(&per_seed, sizes, n)?];
+    let verdicts = vec![
+        fd_verdict(&per_seed, sizes)?,
+        accuracy_verdict(&per_seed, sizes, n)?,
+    ];
 
     // Tables, figures, notes.
     let table = summary_table(report.arms_so_far(), &per_seed);
@@ -213,10 +216,19 @@ fn accuracy_verdict(per_seed: &[Arms], sizes: &Sizes, n: usize) -> Result<Verdic
                 .collect::<Result<Vec<_>>>()?;
             let mut v = across_seeds(&seeds)?;
             let mean = |arm: &str| {
-                report::mean_std(&per_seed.iter().map(|a| a[arm]["accuracy"]).collect::<Vec<_>>()).0
+                report::mean_std(
+                    &per_seed
+                        .iter()
+                        .map(|a| a[arm]["accuracy"])
+                        .collect::<Vec<_>>(),
+                )
+                .0
             };
             v.effect = format!("accuracy {} vs {}", sig3(mean(method)), sig3(mean(base)));
-            v.detail = format!("{method} vs {base} on accuracy (2 s.e. allowed): {}", v.detail);
+            v.detail = format!(
+                "{method} vs {base} on accuracy (2 s.e. allowed): {}",
+                v.detail
+            );
             Ok(v)
         })
         .collect::<Result<Vec<_>>>()?;
@@ -249,7 +261,7 @@ fn summary_table(arms: &Arms, per_seed: &[Arms]) -> Table {
             let mut cells = vec![name.trim_start_matches("learned/").to_string()];
             for metric in METRICS {
                 let (mean, std) = (arms[name][metric], arms[name][&format!("{metric}_std")]);
-                cells.push(format!("{mean:.3} ± {std:.3}"));
+                cells.push(format!("{} ± {}", num(mean), num(std)));
             }
             cells
         })
@@ -317,7 +329,12 @@ fn pictures(
     report: &mut ReportBuilder,
 ) -> Result<()> {
     let (w, steps) = (sizes.show_w, sizes.show_steps);
-    let (_, unguided) = draw(model, 10, &ancestral(model, Rule::Normalized, 1.0, steps), rng)?;
+    let (_, unguided) = draw(
+        model,
+        10,
+        &ancestral(model, Rule::Normalized, 1.0, steps),
+        rng,
+    )?;
     let mut series = vec![LineSeries {
         label: "unguided (w = 1)".into(),
         points: unguided.mask_curve(),
@@ -364,7 +381,13 @@ fn pictures(
         "Digits denoiser, {steps} ancestral steps: fraction of masked tokens after each step, \
          per rule at w = {w}."
     );
-    lines(report, &opts.dir, "learned_mask_fraction.svg", chart, caption)
+    lines(
+        report,
+        &opts.dir,
+        "learned_mask_fraction.svg",
+        chart,
+        caption,
+    )
 }
 
 /// For each w ≥ 2: on how many (seed, step count) cells the normalised FD beats both others.
@@ -392,4 +415,70 @@ fn per_w_breakdown(per_seed: &[Arms], sizes: &Sizes) -> String {
          cells: {}.",
         parts.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repro::SCALES;
+    use std::collections::BTreeMap;
+
+    /// Per-seed arms where normalised has FD `fd_gap` below the others and equal accuracy.
+    fn seeds(n: usize, fd_gap: f64) -> Vec<Arms> {
+        let sizes = &SCALES.quick;
+        (0..n)
+            .map(|s| {
+                let mut arms = Arms::new();
+                for &w in sizes.ws {
+                    for rule in Rule::ALL {
+                        let fd = 10.0 + s as f64
+                            - if rule == Rule::Normalized {
+                                fd_gap
+                            } else {
+                                0.0
+                            };
+                        let m = BTreeMap::from([("fd".into(), fd), ("accuracy".into(), 0.9)]);
+                        arms.insert(arm(rule, w, sizes.steps[0]), m);
+                    }
+                }
+                arms
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fd_must_be_lower_on_at_least_three_seeds() {
+        let sizes = &SCALES.quick;
+        assert!(fd_verdict(&seeds(3, 1.0), sizes).unwrap().holds);
+        let v = fd_verdict(&seeds(3, -1.0), sizes).unwrap();
+        assert!(
+            !v.holds && v.metric == "fd" && v.effect.starts_with("fd "),
+            "{v:?}"
+        );
+        let v = fd_verdict(&seeds(2, 1.0), sizes).unwrap();
+        assert!(!v.holds && v.detail.contains("at least 3"), "{}", v.detail);
+        // Equal accuracy is "at least as high".
+        assert!(accuracy_verdict(&seeds(3, 1.0), sizes, 200).unwrap().holds);
+    }
+
+    #[test]
+    fn accuracy_may_trail_by_two_standard_errors() {
+        let arms = |m: f64, b: f64| {
+            Arms::from([
+                ("m".into(), BTreeMap::from([("accuracy".into(), m)])),
+                ("b".into(), BTreeMap::from([("accuracy".into(), b)])),
+            ])
+        };
+        // 2 s.e. at p = 0.5 and n = 100 each: 2·√(0.5/100) ≈ 0.141.
+        assert!(
+            accuracy_at_least(&arms(0.40, 0.5), "m", "b", 100)
+                .unwrap()
+                .holds
+        );
+        assert!(
+            !accuracy_at_least(&arms(0.35, 0.5), "m", "b", 100)
+                .unwrap()
+                .holds
+        );
+    }
 }

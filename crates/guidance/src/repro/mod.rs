@@ -31,7 +31,7 @@ use std::time::Instant;
 
 use genlab_core::Result;
 use genlab_core::experiment::{ExperimentInfo, ReportBuilder, ReproOptions, Scales};
-use genlab_core::report::{self, LineSeries, Report};
+use genlab_core::report::{self, LineSeries, Report, sig3};
 use genlab_core::train::Observer;
 use serde::Serialize;
 
@@ -87,7 +87,7 @@ const SCALES: Scales<Sizes> = Scales {
             width: 256,
             ..TrainConfig::DEFAULT
         },
-        seeds: 2,
+        seeds: 3,
         per_class: 20,
         ws: &[1.0, 2.0, 4.0],
         steps: &[16],
@@ -149,6 +149,16 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     let mut parts = vec![exact];
     parts.extend(learned);
     Ok(report.finish(report::all_of("guidance", parts)))
+}
+
+/// A table cell: about three significant digits ([`sig3`]), or `m.mme−x` below 10⁻³ (gaps and
+/// distances that are zero up to rounding).
+fn num(x: f64) -> String {
+    if x != 0.0 && x.abs() < 1e-3 {
+        format!("{x:.2e}")
+    } else {
+        sig3(x)
+    }
 }
 
 /// A line chart for [`lines`].
