@@ -7,7 +7,6 @@
 mod checkpoint;
 mod clip;
 mod ema;
-mod fit;
 mod guard;
 mod learner;
 mod observer;
@@ -18,7 +17,6 @@ mod trainer;
 pub use checkpoint::{Blobs, CHECKPOINT_FILE, Checkpoint};
 pub use clip::{clip_grad_norm, grad_norm};
 pub use ema::Ema;
-pub use fit::{EvalHook, FitConfig, FitOutcome, fit};
 pub use guard::check_finite;
 pub use learner::{Learner, ModelHook};
 pub use observer::{NoObserver, Observer};
