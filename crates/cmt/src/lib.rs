@@ -1,7 +1,8 @@
 //! # genlab-cmt: consistency students
 //!
-//! Few-step students of the flow family's teachers: consistency mid-training (Hu et al. 2026)
-//! and the post-training methods it is compared with.
+//! Few-step students of the flow family's teachers (`genlab-flow`): consistency mid-training
+//! (Hu et al. 2026) and the post-training methods it is compared with. Students keep their
+//! teacher's network and sample through `genlab_flow::consistency`.
 //!
 //! - [`mid_training`]: CMT — regress the student onto the teacher's ODE trajectory
 //!   (`genlab cmt distill`).

@@ -7,9 +7,13 @@
 //! - [`flow_matching`]: linear-path flow matching (Lipman et al. 2023; Liu et al. 2023).
 //! - [`ode`]: Euler / Heun / RK4 solvers with trajectory recording.
 //! - [`net`]: the time-conditioned MLP with a Fourier embedding.
-//! - [`process`], [`model`], [`train`]: one enum over both processes, the saved model
-//!   artefact, and training through the core's resumable loop.
+//! - [`process`], [`model`], [`mod@train`]: one enum over both processes, the saved model
+//!   artefact (`genlab flow train` / `sample`), and training on the core's `Trainer`
+//!   (checkpoints, exact resume).
+//! - [`consistency`]: the consistency parameterisation a `genlab-cmt` student samples with.
 //! - [`repro`]: `genlab repro flow`, the end-to-end check against the data-vs-data floor.
+//! - [`mod@bench`]: `genlab bench flow`, the training step's throughput; [`testutil`]: small
+//!   seeded networks for this crate's and `genlab-cmt`'s tests.
 #![warn(missing_docs)]
 
 pub mod bench;

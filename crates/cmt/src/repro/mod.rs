@@ -29,7 +29,7 @@
 //! target in fewer post-training steps than (A), over at least three seeds (every seed, or a
 //! paired mean gain beyond two standard errors).
 //!
-//! The run ([`run_task`], shared by both experiments): train the teacher → per seed, draw the
+//! The run (`run_task`, shared by both experiments): train the teacher → per seed, draw the
 //! evaluation inputs and train every arm → summarise over seeds → verdict → figures; `cmt`
 //! then adds arm (D).
 
