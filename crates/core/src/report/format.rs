@@ -51,7 +51,7 @@ fn layout3(x: f64) -> Layout {
     let exp = exponent3(x);
     if a == 0.0 {
         Layout::Fixed(0)
-    } else if a < SMALL || a >= LARGE {
+    } else if !(SMALL..LARGE).contains(&a) {
         Layout::Sci { exp, decimals: 2 }
     } else {
         Layout::Fixed((2 - exp).max(0) as usize)

@@ -29,7 +29,7 @@ td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\
 .ok{color:#08702c}.no{color:#b00020}\
 section{border-top:2px solid #ddd;margin-top:2.2em;padding-top:1em}\
 .verdict{border-left:5px solid;padding:.4em .9em;margin:.8em 0;background:#fafafa}\
-div.verdict{color:#222}.verdict.ok{border-color:#08702c}.verdict.no{border-color:#b00020}.verdict p{margin:.3em 0}\
+div.verdict{color:#222}.verdict.ok{border-color:#08702c}.verdict.no{border-color:#b00020}.verdict p{margin:.3em 0}td p{margin:.1em 0}\
 .effects{display:grid;grid-template-columns:1fr 1fr;gap:.2em 1.5em;margin:.5em 0}\
 .effects b{display:block;font-size:.8em;color:#555;text-transform:uppercase;letter-spacing:.04em}\
 ul.parts{margin:.3em 0;padding-left:1.3em}ul.parts li{list-style:none;text-indent:-1.2em}\
@@ -38,7 +38,8 @@ figure{margin:.6em 0}figure img{max-width:100%;height:auto}figcaption{font-size:
 .figs{display:flex;flex-wrap:wrap;gap:1em}.figs figure{flex:1 1 420px;max-width:640px}\
 .figs img{width:100%}.groups{display:flex;flex-wrap:wrap;gap:0 1.2em;align-items:flex-start}\
 pre{background:#f7f7f7;padding:.5em;overflow:auto;font-size:.8em}\
-td.claim{min-width:16em}td.effect{min-width:11em}";
+td.claim{min-width:16em}td.effect{min-width:9em}\
+@media (max-width:900px){body{margin:1em auto}td.claim{min-width:9em}td.effect{min-width:6em}}";
 
 /// Arm tables with more columns than this (after turning them so the longer side runs down)
 /// are split into one table per set of arms that share their metrics.
@@ -507,6 +508,7 @@ mod tests {
             vec![
                 part(true, "ev", "ev within 5%"),
                 part(false, "absorption", "absorption higher on seed 2"),
+                part(true, "curves", "curves: [ok] unlocking early"),
             ],
         );
         let (_dir, html) = index(&[("one", report("one", v))]);
@@ -518,6 +520,8 @@ mod tests {
         assert!(html.contains(
             "<b>our effect</b>absorption effect</div><div><b>the paper's</b>paper says 2×"
         ));
+        // A nested all_of arrives flattened: its marks read as signs.
+        assert!(html.contains("<b>✔ ok</b> curves: ✔ unlocking early</li>"));
         // A per-seed table cell holding a verdict detail is a list too.
         assert!(html.contains("<li class=\"fail\"><b>✘ FAIL</b> y</li>"));
     }
