@@ -268,6 +268,22 @@ fn tiny_model_and_text(dir: &Path) {
     std::fs::write(dir.join("text.txt"), text.repeat(40)).unwrap();
 }
 
+/// `sae train` of a TopK SAE on `acts` (`"width k steps batch lr"`), then `sae ce` of it on
+/// the `lm` arguments: the printed text and its clean, SAE and zero-ablated CE.
+fn train_topk_then_ce(dir: &Path, lm: &[&str], sizes: &str) -> (String, [f64; 3]) {
+    let s: Vec<&str> = sizes.split_whitespace().collect();
+    let train = [
+        "sae", "train", "--acts", "acts", "--arch", "topk", "--out", "sae", "--width", s[0], "--k",
+        s[1], "--steps", s[2], "--batch", s[3], "--lr", s[4],
+    ];
+    genlab(dir, &train).ok();
+    let mut ce = vec!["sae", "ce", "--sae", "sae", "--sequences", "4"];
+    ce.extend_from_slice(lm);
+    let text = genlab(dir, &ce).ok().to_string();
+    let ce = ["ce_clean", "ce_sae", "ce_zero_ablation"].map(|k| value(&text, k));
+    (text, ce)
+}
+
 #[test]
 fn acts_train_and_ce_on_a_tiny_synthetic_model() {
     let dir = tempfile::tempdir().unwrap();
@@ -326,25 +342,10 @@ fn acts_train_and_ce_on_a_tiny_synthetic_model() {
     let e = genlab(dir.path(), &args).one_line_error().to_string();
     assert!(e.contains("already holds activations"), "{e}");
 
-    let mut train = vec![
-        "sae", "train", "--acts", "acts", "--arch", "topk", "--out", "sae",
-    ];
-    train.extend_from_slice(&[
-        "--width", "64", "--k", "4", "--steps", "60", "--batch", "64", "--lr", "0.01",
-    ]);
-    genlab(dir.path(), &train).ok();
-    let mut ce = vec!["sae", "ce", "--sae", "sae", "--sequences", "4"];
-    ce.extend_from_slice(&lm);
-    let out = genlab(dir.path(), &ce);
-    let text = out.ok();
-    assert_eq!(value(text, "predictions"), 4.0 * 14.0);
+    let (text, [clean, sae, zero]) = train_topk_then_ce(dir.path(), &lm, "64 4 60 64 0.01");
+    assert_eq!(value(&text, "predictions"), 4.0 * 14.0);
     // A random model need not beat zero ablation; check the printed score is the ratio.
-    let (clean, sae, zero) = (
-        value(text, "ce_clean"),
-        value(text, "ce_sae"),
-        value(text, "ce_zero_ablation"),
-    );
-    let score = value(text, "ce_loss_recovered");
+    let score = value(&text, "ce_loss_recovered");
     assert!(
         (score - (zero - sae) / (zero - clean)).abs() < 1e-3 * (1.0 + score.abs()),
         "{text}"
@@ -427,24 +428,9 @@ fn smollm2_acts_and_ce_recovered() {
         "{}",
         out.stdout
     );
-    let mut train = vec![
-        "sae", "train", "--acts", "acts", "--arch", "topk", "--out", "sae",
-    ];
-    train.extend_from_slice(&[
-        "--width", "256", "--k", "16", "--steps", "150", "--batch", "256", "--lr", "0.002",
-    ]);
-    genlab(dir.path(), &train).ok();
-    let mut ce = vec!["sae", "ce", "--sae", "sae", "--sequences", "4"];
-    ce.extend_from_slice(&lm);
-    let out = genlab(dir.path(), &ce);
-    let text = out.ok();
-    let (clean, sae, zero) = (
-        value(text, "ce_clean"),
-        value(text, "ce_sae"),
-        value(text, "ce_zero_ablation"),
-    );
+    let (text, [clean, sae, zero]) = train_topk_then_ce(dir.path(), &lm, "256 16 150 256 0.002");
     assert!(zero > clean + 1.0 && sae < zero, "{text}");
-    assert!(value(text, "ce_loss_recovered") > 0.5, "{text}");
+    assert!(value(&text, "ce_loss_recovered") > 0.5, "{text}");
     eprintln!("smollm2 layer 6, tiny SAE: {text}");
 }
 
@@ -494,7 +480,7 @@ fn ctrl_c_saves_and_resume_finishes_with_the_same_weights() {
         .unwrap();
     let checkpoint = dir.path().join("stopped/checkpoint.bin");
     // Interrupt once training has started (the first checkpoint-less moments are loading).
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    std::thread::sleep(std::time::Duration::from_millis(400));
     let killed = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

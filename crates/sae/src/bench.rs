@@ -252,6 +252,25 @@ impl Observer for Clock {
     }
 }
 
+/// `genlab bench sae`: BatchTopK and OrtSAE training steps with each step's parts.
+pub fn run(opts: &BenchOptions) -> Result<BenchTable> {
+    let mut rows = Vec::new();
+    for arch in [Arch::BatchTopK, Arch::OrtSae] {
+        rows.push(bench_train_step(arch, opts.warmup, opts.steps)?);
+        rows.extend(bench_phases(arch, opts.warmup, opts.steps)?);
+    }
+    Ok(genlab_core::bench::step_table(&rows, opts.threads, None))
+}
+
+/// The SAE family's benchmarks.
+pub const BENCHMARKS: &[Benchmark] = &[Benchmark {
+    name: "sae",
+    options: &[],
+    summary: "BatchTopK and OrtSAE training steps at d 576, m 4608, k 32, batch 4096, with \
+              vectors/s and each step's parts; twin: bench/torch_sae.py",
+    run,
+}];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,22 +338,3 @@ mod tests {
         assert!(bench_phases_at(TINY, Arch::OrtSae, 3, 0).is_err());
     }
 }
-
-/// `genlab bench sae`: BatchTopK and OrtSAE training steps with each step's parts.
-pub fn run(opts: &BenchOptions) -> Result<BenchTable> {
-    let mut rows = Vec::new();
-    for arch in [Arch::BatchTopK, Arch::OrtSae] {
-        rows.push(bench_train_step(arch, opts.warmup, opts.steps)?);
-        rows.extend(bench_phases(arch, opts.warmup, opts.steps)?);
-    }
-    Ok(genlab_core::bench::step_table(&rows, opts.threads, None))
-}
-
-/// The SAE family's benchmarks.
-pub const BENCHMARKS: &[Benchmark] = &[Benchmark {
-    name: "sae",
-    options: &[],
-    summary: "BatchTopK and OrtSAE training steps at d 576, m 4608, k 32, batch 4096, with \
-              vectors/s and each step's parts; twin: bench/torch_sae.py",
-    run,
-}];

@@ -9,12 +9,18 @@
 //!   ([`init`]), dead latents and AuxK ([`aux`]).
 //! - Gradients are computed by hand on the sparse codes ([`codes`]): after the dense encoder,
 //!   only the `k` firing latents of each sample are touched.
-//! - [`train`] streams activations ([`acts`]: memory, `.npy` / `.safetensors` files read in
-//!   chunks, or the [`synthetic`] ground-truth generator).
+//! - [`train`] runs the hand-gradient step ([`phase`] lists its parts; Adam in [`adam`]) on
+//!   genlab-core's `Trainer` — checkpoints, exact resume, NaN guard — streaming activations
+//!   ([`acts`]: memory, `.npy` / `.safetensors` files read in chunks, or the [`synthetic`]
+//!   ground-truth generator; each source can seek back to a saved position).
 //! - [`metrics`]: FVU / EV, L0, dead fraction, decoder max-cos, ground-truth recovery by
-//!   [`hungarian`] matching, absorption, composition (meta-SAE EV, two-feature composites).
+//!   [`hungarian`] matching, absorption, composition (meta-SAE EV, two-feature composites);
+//!   [`eval`]: a saved SAE on activation files (`genlab sae eval`).
+//! - Real language-model activations: [`corpus`] (text → token sequences), [`lm_acts`]
+//!   (residual-stream extraction to shards), [`ce_recovered`] (CE-loss-recovered), [`datasets`]
+//!   (the corpora's fetch recipes).
 //! - [`saelens`]: `cfg.json` + `sae_weights.safetensors`.
-//! - [`repro`]: `genlab repro sae`; [`bench`]: `genlab bench sae`.
+//! - [`repro`]: `genlab repro sae` (alias `ortsae`); [`bench`]: `genlab bench sae`.
 #![warn(missing_docs)]
 
 pub mod acts;

@@ -294,62 +294,34 @@ mod tests {
         let (model, tok) = tiny();
         let seqs = Sequences::new(&tok, &"the sun and the hat ".repeat(10), 8, 0).unwrap();
         let dir = tempfile::tempdir().unwrap();
+        let run = |config: &ExtractConfig| {
+            extract(
+                &model,
+                "m",
+                &seqs,
+                "c",
+                0,
+                config,
+                dir.path(),
+                &mut NoObserver,
+            )
+        };
         let mut config = ExtractConfig {
             layer: 3,
             tokens: 10,
             batch: 2,
             shard_rows: 100,
         };
-        let e = extract(
-            &model,
-            "m",
-            &seqs,
-            "c",
-            0,
-            &config,
-            dir.path(),
-            &mut NoObserver,
-        )
-        .unwrap_err();
+        let e = run(&config).unwrap_err();
         assert!(e.to_string().contains("layers 0..=2"), "{e}");
         config.layer = 0;
         config.tokens = 10_000;
-        let e = extract(
-            &model,
-            "m",
-            &seqs,
-            "c",
-            0,
-            &config,
-            dir.path(),
-            &mut NoObserver,
-        )
-        .unwrap_err();
+        let e = run(&config).unwrap_err();
         assert!(e.to_string().contains("the corpus has"), "{e}");
         config.tokens = 10;
-        extract(
-            &model,
-            "m",
-            &seqs,
-            "c",
-            0,
-            &config,
-            dir.path(),
-            &mut NoObserver,
-        )
-        .unwrap();
+        run(&config).unwrap();
         std::fs::remove_file(dir.path().join(MANIFEST)).unwrap();
-        let e = extract(
-            &model,
-            "m",
-            &seqs,
-            "c",
-            0,
-            &config,
-            dir.path(),
-            &mut NoObserver,
-        )
-        .unwrap_err();
+        let e = run(&config).unwrap_err();
         assert!(
             e.to_string()
                 .contains("already holds activations (acts-00000"),

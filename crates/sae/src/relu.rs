@@ -5,7 +5,7 @@
 //! L = (1/B) Σ_b ‖x_b − x̂_b‖² + λ · (1/B) Σ_b Σ_j z_bj ‖W_dec,j‖
 //! ```
 //!
-//! The ReLU arm of `repro ortsae` must sit at the same L0 as the k-sparse arms, but λ has no
+//! The ReLU arm of `repro sae` must sit at the same L0 as the k-sparse arms, but λ has no
 //! closed-form relation to L0. Instead of a per-seed λ search, [`L0Controller`] adapts λ during
 //! training multiplicatively towards a target L0 (a deviation from a fixed-λ run, recorded in
 //! the report).

@@ -227,6 +227,13 @@ fn load_lm(lm: &LmArgs) -> anyhow::Result<(Llama, String, Sequences)> {
     Ok((model, name, seqs))
 }
 
+/// A saved SAE (SAELens layout), the error naming its directory.
+fn load_sae(dir: &std::path::Path) -> anyhow::Result<genlab_sae::Sae> {
+    let (sae, _) =
+        saelens::load(dir).with_context(|| format!("loading the SAE in {}", dir.display()))?;
+    Ok(sae)
+}
+
 fn acts_cmd(args: ActsArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
     if args.out.join(MANIFEST).exists() {
         bail!(
@@ -268,8 +275,7 @@ fn acts_cmd(args: ActsArgs, mut progress: Progress) -> anyhow::Result<ExitCode> 
 }
 
 fn ce_cmd(args: CeArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
-    let (sae, _) = saelens::load(&args.sae)
-        .with_context(|| format!("loading the SAE in {}", args.sae.display()))?;
+    let sae = load_sae(&args.sae)?;
     let (model, _, seqs) = load_lm(&args.lm)?;
     let held_out = seqs.back(args.sequences)?;
     progress.set_prefix("sae ce");
@@ -375,8 +381,7 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
 }
 
 fn eval_cmd(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let (sae, _) = saelens::load(&args.sae)
-        .with_context(|| format!("loading the SAE in {}", args.sae.display()))?;
+    let sae = load_sae(&args.sae)?;
     let files = open_files(&args.acts)?;
     if args.chunk_rows == 0 {
         bail!("--chunk-rows must be at least 1");

@@ -105,6 +105,9 @@ fn bits(sae: &Sae) -> Vec<u32> {
         .collect()
 }
 
+/// Builds a fresh activation source (the same stream every time).
+type MakeSource<'a> = dyn Fn() -> Box<dyn ActivationSource> + 'a;
+
 /// Stops the run (as Ctrl-C does) once `at` steps are done.
 struct StopAt {
     at: u64,
@@ -136,7 +139,7 @@ fn interrupted_and_resumed_run_equals_the_straight_run() {
     let memory_source = || -> Box<dyn ActivationSource> {
         Box::new(InMemory::new(8, sparse_data(900, 4), 5).unwrap())
     };
-    let cases: [(Arch, &dyn Fn() -> Box<dyn ActivationSource>); 4] = [
+    let cases: [(Arch, &MakeSource<'_>); 4] = [
         (Arch::OrtSae, &file_source),
         (Arch::Relu, &memory_source),
         (Arch::BatchTopK, &file_source),
