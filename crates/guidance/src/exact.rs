@@ -215,17 +215,6 @@ pub struct ExactRun {
     pub mask_fraction: Vec<f64>,
 }
 
-impl ExactRun {
-    /// `(t, expected masked fraction)` along the sampler's grid.
-    pub fn mask_curve(&self) -> Vec<(f64, f64)> {
-        self.times
-            .iter()
-            .copied()
-            .zip(self.mask_fraction.iter().copied())
-            .collect()
-    }
-}
-
 /// The exact output distribution of `config` for class `class`, by dynamic programming.
 pub fn exact_distribution(
     problem: &ExactProblem,

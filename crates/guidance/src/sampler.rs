@@ -163,15 +163,13 @@ pub struct Samples {
     pub mask_fraction: Vec<f64>,
 }
 
-impl Samples {
-    /// `(t, masked fraction)` along the sampler's grid.
-    pub fn mask_curve(&self) -> Vec<(f64, f64)> {
-        self.times
-            .iter()
-            .copied()
-            .zip(self.mask_fraction.iter().copied())
-            .collect()
-    }
+/// `(t, masked fraction)` pairs along a sampler's grid, for plotting.
+pub fn mask_curve(times: &[f64], mask_fraction: &[f64]) -> Vec<(f64, f64)> {
+    times
+        .iter()
+        .copied()
+        .zip(mask_fraction.iter().copied())
+        .collect()
 }
 
 /// Draws one sequence per entry of `classes`.

@@ -237,10 +237,7 @@ fn mask_figure(
     report: &mut ReportBuilder,
     dir: &Path,
 ) -> Result<()> {
-    let series: Vec<LineSeries> = exact_dp::mask_curves(problem, CURVE_W, CURVE_STEPS)?
-        .into_iter()
-        .map(|(label, points)| LineSeries { label, points })
-        .collect();
+    let series = exact_dp::mask_curves(problem, CURVE_W, CURVE_STEPS)?;
     let chart = Lines {
         title: "Exact: expected masked fraction vs t (class 0)",
         x_label: "t (1 = all masked)",

@@ -13,12 +13,13 @@
 //! the same sampler and step count (all rules coincide there).
 
 use genlab_core::Result;
+use genlab_core::report::LineSeries;
 use genlab_core::train::Observer;
 
 use crate::exact::{ExactProblem, ExactRun, exact_distribution, total_variation};
 use crate::guidance::Rule;
 use crate::noise::NoiseSchedule;
-use crate::sampler::{SampleConfig, Sampler};
+use crate::sampler::{SampleConfig, Sampler, mask_curve};
 use crate::schedule::GuidanceSchedule;
 
 /// What the exact part sweeps.
@@ -197,38 +198,25 @@ pub fn sweep(
     Ok(rows)
 }
 
-/// Mask-fraction curves (t, m) of each ancestral rule and the unguided sampler, class 0.
-pub fn mask_curves(
-    problem: &ExactProblem,
-    w: f64,
-    steps: usize,
-) -> Result<Vec<(String, Vec<(f64, f64)>)>> {
-    let mut out = Vec::new();
-    let unguided = exact_distribution(
-        problem,
-        0,
-        &config(
-            Sampler::Ancestral,
-            Rule::Normalized,
-            GuidanceSchedule::Constant { w: 1.0 },
-            steps,
-        ),
-    )?;
-    out.push(("unguided (w = 1)".to_string(), unguided.mask_curve()));
-    for rule in Rule::ALL {
-        let run = exact_distribution(
-            problem,
-            0,
-            &config(
-                Sampler::Ancestral,
-                rule,
-                GuidanceSchedule::Constant { w },
-                steps,
-            ),
-        )?;
-        out.push((format!("{} (w = {w})", rule.name()), run.mask_curve()));
-    }
-    Ok(out)
+/// Mask-fraction curves (t, m) of the unguided sampler and each ancestral rule, class 0.
+pub fn mask_curves(problem: &ExactProblem, w: f64, steps: usize) -> Result<Vec<LineSeries>> {
+    let unguided = ("unguided (w = 1)".to_string(), Rule::Normalized, 1.0);
+    let guided = Rule::ALL.map(|rule| (format!("{} (w = {w})", rule.name()), rule, w));
+    std::iter::once(unguided)
+        .chain(guided)
+        .map(|(label, rule, w)| {
+            let schedule = GuidanceSchedule::Constant { w };
+            let run = exact_distribution(
+                problem,
+                0,
+                &config(Sampler::Ancestral, rule, schedule, steps),
+            )?;
+            Ok(LineSeries {
+                label,
+                points: mask_curve(&run.times, &run.mask_fraction),
+            })
+        })
+        .collect()
 }
 
 /// One schedule's outcome at equal mean strength, averaged over classes.

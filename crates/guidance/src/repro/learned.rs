@@ -26,6 +26,7 @@ use super::digits::{DigitScorer, ancestral, draw};
 use super::{Lines, Sizes, lines, num};
 use crate::guidance::Rule;
 use crate::model::TokenModel;
+use crate::sampler::mask_curve;
 use crate::tokens::TokenData;
 use crate::train::{TrainConfig, train};
 
@@ -337,14 +338,14 @@ fn pictures(
     )?;
     let mut series = vec![LineSeries {
         label: "unguided (w = 1)".into(),
-        points: unguided.mask_curve(),
+        points: mask_curve(&unguided.times, &unguided.mask_fraction),
     }];
     let per_class = 4;
     for rule in Rule::ALL {
         let (points, s) = draw(model, per_class, &ancestral(model, rule, w, steps), rng)?;
         series.push(LineSeries {
             label: format!("{} (w = {w})", rule.name()),
-            points: s.mask_curve(),
+            points: mask_curve(&s.times, &s.mask_fraction),
         });
         // Column c shows class c.
         let images: Vec<Vec<f32>> = (0..per_class)

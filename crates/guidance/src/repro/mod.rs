@@ -15,11 +15,11 @@
 //!   the core digit classifier, FD-digits and k-NN precision/recall.
 //!
 //! Verdict (all must hold): (exact) the normalised rule's mask-fraction curve equals the
-//! unguided one (|gap| ≤ 10⁻⁹ everywhere) while unlocking and simple unmask earlier (mean gap
-//! > 0 at every w ≥ 2 and step count); (learned, over ≥ 3 seeds by the paired rule) at every
-//! w ≥ 2 and step count the normalised rule has lower FD than each other rule, with accuracy
-//! at least theirs (within two standard errors of a difference of proportions: accuracies near
-//! 1 tie within noise).
+//! unguided one (|gap| ≤ 10⁻⁹ everywhere) while unlocking and simple unmask earlier (a positive
+//! mean gap at every w ≥ 2 and step count); (learned, over ≥ 3 seeds by the paired rule) at
+//! every w ≥ 2 and step count the normalised rule has lower FD than each other rule, with
+//! accuracy at least theirs (within two standard errors of a difference of proportions:
+//! accuracies near 1 tie within noise).
 
 mod digits;
 mod exact;
