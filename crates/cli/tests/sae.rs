@@ -442,30 +442,13 @@ fn ctrl_c_saves_and_resume_finishes_with_the_same_weights() {
     let dir = tempfile::tempdir().unwrap();
     write_npy(&dir.path().join("acts.npy"), &sparse_rows(4000), 8);
     let args = |out: &'static str| {
-        vec![
-            "sae",
-            "train",
-            "--acts",
-            "acts.npy",
-            "--arch",
-            "ortsae",
-            "--out",
-            out,
-            "--width",
-            "512",
-            "--k",
-            "4",
-            "--steps",
-            "1500",
-            "--batch",
-            "1024",
-            "--chunk",
-            "64",
-            "--chunk-rows",
-            "1000",
-            "--checkpoint-every",
-            "0",
-        ]
+        let mut a = vec!["sae", "train", "--acts", "acts.npy", "--out", out];
+        a.extend(
+            "--arch ortsae --width 512 --k 4 --steps 2500 --batch 1024 --chunk 64 \
+             --chunk-rows 1000 --checkpoint-every 0"
+                .split_whitespace(),
+        );
+        a
     };
     genlab(dir.path(), &args("straight")).ok();
 
