@@ -94,7 +94,11 @@ pub fn across_seeds(per_seed: &[Verdict]) -> Result<Verdict> {
         method_arm: first.method_arm.clone(),
         baseline_arm: first.baseline_arm.clone(),
         margin: mean,
-        effect: format!("{} margin {} ± {} SE over {n} seeds", first.metric, sig3(mean), sig3(se)),
+        effect: format!(
+            "{}: better on {held}/{n} seeds, mean relative margin {:+.1}%",
+            first.metric,
+            100.0 * mean
+        ),
         detail: format!(
             "holds on {held}/{n} seeds; margin {} ± {} SE{few}",
             sig3(mean),

@@ -106,10 +106,19 @@ pub fn within_factor(
         method_arm: arm.into(),
         baseline_arm: reference_arm.into(),
         margin: 1.0 - x / bound,
-        effect: format!("{metric} {} = {:.2}× {reference_arm} (bound {factor}×)", sig3(x), x / r),
+        effect: format!(
+            "{metric} {} = {}× {reference_arm} (bound {}×)",
+            sig3(x),
+            sig3(x / r),
+            sig3(factor)
+        ),
         detail: format!(
-            "{arm}: {metric} = {x:.4} {} {factor} × {reference_arm} {r:.4} = {bound:.4}",
-            if holds { "≤" } else { ">" }
+            "{arm}: {metric} = {} {} {} × {reference_arm} {} = {}",
+            sig3(x),
+            if holds { "≤" } else { ">" },
+            sig3(factor),
+            sig3(r),
+            sig3(bound)
         ),
     })
 }
