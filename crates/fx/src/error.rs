@@ -5,8 +5,8 @@
 //!
 //! The MCP server answers by kind: an unknown tool named by `tools/call` is a JSON-RPC
 //! "invalid params" error, every other failure a tool result with `isError` that the model can
-//! read and retry from. Converting into [`genlab_core::Error`] keeps the message (as
-//! `InvalidInput`) and unwraps [`FxError::Core`].
+//! read and retry from. Converting into [`genlab_core::Error`] unwraps [`FxError::Core`] and
+//! carries every other kind whole in `Error::Family` (`downcast_ref::<FxError>()` gets it back).
 
 use crate::engine::spec::EFFECTS;
 
@@ -79,7 +79,7 @@ impl From<FxError> for genlab_core::Error {
     fn from(e: FxError) -> Self {
         match e {
             FxError::Core(e) => e,
-            other => genlab_core::Error::InvalidInput(other.to_string()),
+            other => genlab_core::Error::family(other),
         }
     }
 }
@@ -111,7 +111,11 @@ mod tests {
                 .starts_with("call 2: unknown tool `chorus` (tools: gain,")
         );
         let core: genlab_core::Error = e.into();
-        assert!(matches!(core, genlab_core::Error::InvalidInput(m) if m.contains("chorus")));
+        assert!(matches!(
+            core.downcast_ref::<FxError>(),
+            Some(FxError::UnknownEffect { call: Some(2), .. })
+        ));
+        assert!(core.to_string().contains("`chorus`"));
         let inner = genlab_core::Error::InvalidInput("block size".into());
         let core: genlab_core::Error = FxError::Core(inner).into();
         assert_eq!(core.to_string(), "invalid input: block size");

@@ -40,6 +40,9 @@ use crate::estimate::features::{Descriptors, FEATURE_DIM};
 use crate::estimate::objective::Pair;
 use crate::estimate::{ChainEstimator, Estimate};
 
+/// The arm name of tier 2 in tables and verdicts.
+pub const NAME: &str = "tier 2: regression (fixed order)";
+
 /// Number of effects (presence outputs).
 pub const N_EFFECTS: usize = 9;
 
@@ -279,7 +282,7 @@ impl Regressor {
 
 impl ChainEstimator for Regressor {
     fn name(&self) -> String {
-        "tier 2: regression (fixed order)".into()
+        NAME.into()
     }
 
     fn estimate(&self, dry: &AudioBuffer, wet: &AudioBuffer) -> Result<Estimate> {

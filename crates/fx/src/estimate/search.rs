@@ -39,6 +39,9 @@ use crate::estimate::objective::{
 };
 use crate::estimate::{ChainEstimator, Estimate};
 
+/// The arm name of tier 1 in tables and verdicts.
+pub const NAME: &str = "tier 1: analysis-by-synthesis";
+
 /// Search settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SearchOptions {
@@ -365,7 +368,7 @@ pub struct AnalysisBySynthesis {
 
 impl ChainEstimator for AnalysisBySynthesis {
     fn name(&self) -> String {
-        "tier 1: analysis-by-synthesis".into()
+        NAME.into()
     }
 
     fn estimate(&self, dry: &AudioBuffer, wet: &AudioBuffer) -> Result<Estimate> {

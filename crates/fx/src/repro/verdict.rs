@@ -1,0 +1,46 @@
+//! The verdict: tier 3 against tier 2 on the held-out N ≥ 2 pairs — exact-order accuracy
+//! higher and mean MRSTFT lower — each paired over the seeds (every seed better, or the mean
+//! gain beyond two standard errors; never on fewer than three seeds).
+
+use genlab_core::Result;
+use genlab_core::experiment::ReportBuilder;
+use genlab_core::report::{Better, Verdict, all_of, paired};
+
+use super::{SeedRun, TIER2, TIER3};
+
+/// Exact-order accuracy over the N ≥ 2 pairs.
+pub(super) const ORDER: &str = "n2_exact_order_n2";
+/// Mean MRSTFT over the N ≥ 2 pairs.
+pub(super) const MRSTFT: &str = "n2_mrstft";
+
+/// `(tier 3, tier 2)` values of `metric`, one pair per seed.
+fn pairs(runs: &[SeedRun], metric: &str) -> Vec<(f64, f64)> {
+    runs.iter()
+        .map(|r| (r.arms[TIER3][metric], r.arms[TIER2][metric]))
+        .collect()
+}
+
+/// Both conditions over the seeds of `runs`; the headline is the failing one.
+pub(super) fn verdict(runs: &[SeedRun]) -> Result<Verdict> {
+    let order = paired(ORDER, TIER3, TIER2, Better::Higher, &pairs(runs, ORDER))?;
+    let mrstft = paired(MRSTFT, TIER3, TIER2, Better::Lower, &pairs(runs, MRSTFT))?;
+    Ok(all_of("held-out N ≥ 2 chains", vec![order, mrstft]))
+}
+
+/// The verdict's metrics as mean and standard deviation over the seeds
+/// (`n2_exact_order_n2_over_seeds`, `…_std`), beside the base seed's arm metrics; nothing for
+/// a single seed (the arm metrics are that seed's).
+pub(super) fn record_over_seeds(report: &mut ReportBuilder, runs: &[SeedRun]) {
+    if runs.len() < 2 {
+        return;
+    }
+    for (i, arm) in [TIER3, TIER2].into_iter().enumerate() {
+        for metric in [ORDER, MRSTFT] {
+            let values: Vec<f64> = pairs(runs, metric)
+                .iter()
+                .map(|p| if i == 0 { p.0 } else { p.1 })
+                .collect();
+            report.metric_over_seeds(arm, &format!("{metric}_over_seeds"), &values);
+        }
+    }
+}
