@@ -241,6 +241,76 @@ pub fn time_row(
     Ok((timing, output))
 }
 
+/// `genlab bench fx`: the real-time factor of every row, in blocks of [`BLOCK`] and as one
+/// buffer, on `opts.seconds` (default [`SECONDS`]) of stereo. With `opts.write`, the input and
+/// each row's whole-buffer render are written there as float WAVs for
+/// `bench/pedalboard_fx.py`'s sample comparison.
+pub fn run(opts: &BenchOptions) -> Result<BenchTable> {
+    use crate::engine::wav::{self, SampleFormat};
+    let seconds = opts.seconds.unwrap_or(SECONDS);
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
+        return Err(Error::InvalidInput(format!(
+            "--seconds must be in (0, 3600], got {seconds}"
+        )));
+    }
+    let input = test_signal(SAMPLE_RATE, seconds);
+    if let Some(dir) = &opts.write {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        wav::write(&dir.join("input.wav"), &input, SampleFormat::Float32)?;
+    }
+    let mut table = BenchTable {
+        notes: vec![format!(
+            "fx: {seconds} s of {SAMPLE_RATE} Hz stereo per render, {} timed render(s) after {} \
+             warm-up; effects run on one thread",
+            opts.steps, opts.warmup
+        )],
+        columns: ["row", "block", "RTF", "p10 RTF", "ms/render"]
+            .map(String::from)
+            .to_vec(),
+        ..BenchTable::default()
+    };
+    for row in ROWS {
+        for block in [Some(BLOCK), None] {
+            let (t, output) = time_row(row, &input, block, opts.warmup, opts.steps)?;
+            if let (Some(dir), None) = (&opts.write, block) {
+                let path = dir.join(format!("{}.wav", row.name));
+                wav::write(&path, &output, SampleFormat::Float32)?;
+            }
+            let ms = 1e3 / t.times.steps_per_second();
+            table.rows.push(vec![
+                t.row.clone(),
+                t.block_label(),
+                format!("{:.1}", t.rtf()),
+                format!("{:.1}", t.p10_rtf()),
+                format!("{ms:.2}"),
+            ]);
+            table.json.push(serde_json::json!({
+                "name": t.row, "block": t.block_label(), "threads": opts.threads,
+                "sample_rate": SAMPLE_RATE, "audio_seconds": t.audio_seconds,
+                "renders": t.times.seconds.len(), "rtf": t.rtf(), "p10_rtf": t.p10_rtf(),
+                "ms_per_render": ms,
+            }));
+        }
+    }
+    if let Some(dir) = &opts.write {
+        table.notes.push(format!(
+            "wrote input.wav and one whole-buffer render per row to {}",
+            dir.display()
+        ));
+    }
+    Ok(table)
+}
+
+/// The fx family's benchmarks.
+pub const BENCHMARKS: &[Benchmark] = &[Benchmark {
+    name: "fx",
+    options: &["seconds", "write"],
+    summary: "real-time factor of every effect and a 5-effect chain on 30 s of 44.1 kHz stereo, \
+              blocks of 512 and whole-buffer (`--steps 10 --warmup 2` is plenty); twin: \
+              bench/pedalboard_fx.py",
+    run,
+}];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,73 +410,3 @@ mod tests {
         }
     }
 }
-
-/// `genlab bench fx`: the real-time factor of every row, in blocks of [`BLOCK`] and as one
-/// buffer, on `opts.seconds` (default [`SECONDS`]) of stereo. With `opts.write`, the input and
-/// each row's whole-buffer render are written there as float WAVs for
-/// `bench/pedalboard_fx.py`'s sample comparison.
-pub fn run(opts: &BenchOptions) -> Result<BenchTable> {
-    use crate::engine::wav::{self, SampleFormat};
-    let seconds = opts.seconds.unwrap_or(SECONDS);
-    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
-        return Err(Error::InvalidInput(format!(
-            "--seconds must be in (0, 3600], got {seconds}"
-        )));
-    }
-    let input = test_signal(SAMPLE_RATE, seconds);
-    if let Some(dir) = &opts.write {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        wav::write(&dir.join("input.wav"), &input, SampleFormat::Float32)?;
-    }
-    let mut table = BenchTable {
-        notes: vec![format!(
-            "fx: {seconds} s of {SAMPLE_RATE} Hz stereo per render, {} timed render(s) after {} \
-             warm-up; effects run on one thread",
-            opts.steps, opts.warmup
-        )],
-        columns: ["row", "block", "RTF", "p10 RTF", "ms/render"]
-            .map(String::from)
-            .to_vec(),
-        ..BenchTable::default()
-    };
-    for row in ROWS {
-        for block in [Some(BLOCK), None] {
-            let (t, output) = time_row(row, &input, block, opts.warmup, opts.steps)?;
-            if let (Some(dir), None) = (&opts.write, block) {
-                let path = dir.join(format!("{}.wav", row.name));
-                wav::write(&path, &output, SampleFormat::Float32)?;
-            }
-            let ms = 1e3 / t.times.steps_per_second();
-            table.rows.push(vec![
-                t.row.clone(),
-                t.block_label(),
-                format!("{:.1}", t.rtf()),
-                format!("{:.1}", t.p10_rtf()),
-                format!("{ms:.2}"),
-            ]);
-            table.json.push(serde_json::json!({
-                "name": t.row, "block": t.block_label(), "threads": opts.threads,
-                "sample_rate": SAMPLE_RATE, "audio_seconds": t.audio_seconds,
-                "renders": t.times.seconds.len(), "rtf": t.rtf(), "p10_rtf": t.p10_rtf(),
-                "ms_per_render": ms,
-            }));
-        }
-    }
-    if let Some(dir) = &opts.write {
-        table.notes.push(format!(
-            "wrote input.wav and one whole-buffer render per row to {}",
-            dir.display()
-        ));
-    }
-    Ok(table)
-}
-
-/// The fx family's benchmarks.
-pub const BENCHMARKS: &[Benchmark] = &[Benchmark {
-    name: "fx",
-    options: &["seconds", "write"],
-    summary: "real-time factor of every effect and a 5-effect chain on 30 s of 44.1 kHz stereo, \
-              blocks of 512 and whole-buffer (`--steps 10 --warmup 2` is plenty); twin: \
-              bench/pedalboard_fx.py",
-    run,
-}];

@@ -210,7 +210,6 @@ pub fn search(dry: &AudioBuffer, wet: &AudioBuffer, options: &SearchOptions) -> 
     ranked.truncate(options.candidates);
     let tried: Vec<&'static str> = ranked.iter().map(|d| d.effect.name).collect();
 
-    let budget = options.budget;
     let keep = 1.0 - options.penalty;
     let mut objective = ChainObjective::new(&pair, &SEARCH_RESOLUTIONS)?;
     let no_op = objective.distance(&Chain::default())?;
@@ -221,63 +220,14 @@ pub fn search(dry: &AudioBuffer, wet: &AudioBuffer, options: &SearchOptions) -> 
 
     // Grow.
     while chain.stages.len() < options.max_effects
-        && objective.evaluations < budget
+        && objective.evaluations < options.budget
         && distance > 1e-9
     {
-        // Screen every (candidate, position) by a coarse sweep of the candidate's lead
-        // parameter, then fit the best few fully.
-        let mut screened: Vec<(Chain, f64, usize, &'static str)> = Vec::new();
-        for det in &ranked {
-            if chain.stages.iter().any(|s| s.spec.name == det.effect.name) {
-                continue;
-            }
-            for position in 0..=chain.stages.len() {
-                let mut candidate = chain.clone();
-                let stage = Stage::constant(det.effect, &det.start);
-                let lead = lead_param(&stage);
-                candidate.stages.insert(position, stage);
-                let d0 = objective.distance(&candidate)?;
-                let (d, _) = fit_param(
-                    &mut objective,
-                    &mut candidate,
-                    position,
-                    lead,
-                    d0,
-                    Sweep::Coarse,
-                    budget,
-                )?;
-                screened.push((candidate, d, position, det.effect.name));
-            }
-        }
-        screened.sort_by(|a, b| a.1.total_cmp(&b.1));
-        let mut best: Option<(Chain, f64, usize, &'static str)> = None;
-        for (mut candidate, d, position, effect) in screened.into_iter().take(options.finalists) {
-            let d = fit_stage(
-                &mut objective,
-                &mut candidate,
-                position,
-                d,
-                options.passes,
-                Sweep::CoarseToFine,
-                budget,
-            )?;
-            if best.as_ref().is_none_or(|b| d < b.1) {
-                best = Some((candidate, d, position, effect));
-            }
-        }
-        let Some((mut candidate, mut d, position, effect)) = best else {
+        let Some((candidate, d, position, effect)) =
+            best_insertion(&mut objective, &chain, &ranked, options)?
+        else {
             break;
         };
-        d = fit_stage(
-            &mut objective,
-            &mut candidate,
-            position,
-            d,
-            options.passes.saturating_sub(1),
-            Sweep::CoarseToFine,
-            budget,
-        )?;
-        d = refit_others(&mut objective, &mut candidate, Some(position), d, budget)?;
         if d < distance * keep {
             grown.push(Growth {
                 effect,
@@ -294,52 +244,19 @@ pub fn search(dry: &AudioBuffer, wet: &AudioBuffer, options: &SearchOptions) -> 
     }
 
     // Order.
-    let mut orders_tried = 0;
-    let mut best_other_order = None;
-    let mut reordered = false;
-    if chain.stages.len() >= 2 {
-        let mut best_alt: Option<(Chain, f64)> = None;
-        for perm in permutations(chain.stages.len()) {
-            if perm.iter().enumerate().all(|(i, &p)| i == p) {
-                continue;
-            }
-            let alt = Chain {
-                stages: perm.iter().map(|&i| chain.stages[i].clone()).collect(),
-            };
-            orders_tried += 1;
-            let d = objective.distance(&alt)?;
-            if best_alt.as_ref().is_none_or(|b| d < b.1) {
-                best_alt = Some((alt, d));
-            }
-        }
-        if let Some((mut alt, d)) = best_alt {
-            let d = refit_others(&mut objective, &mut alt, None, d, budget)?;
-            best_other_order = Some((names(&alt), d));
-            if d < distance {
-                chain = alt;
-                distance = d;
-                reordered = true;
-            }
+    let (mut orders_tried, mut best_other_order, mut reordered) = (0, None, false);
+    if let Some((alt, d, tried)) = best_reordering(&mut objective, &chain, options)? {
+        orders_tried = tried;
+        best_other_order = Some((names(&alt), d));
+        if d < distance {
+            chain = alt;
+            distance = d;
+            reordered = true;
         }
     }
 
     // Prune.
-    let mut pruned = Vec::new();
-    loop {
-        let mut drop: Option<(usize, f64)> = None;
-        for i in 0..chain.stages.len() {
-            let mut without = chain.clone();
-            without.stages.remove(i);
-            let d = objective.distance(&without)?;
-            if d * keep <= distance && drop.is_none_or(|b| d < b.1) {
-                drop = Some((i, d));
-            }
-        }
-        let Some((i, d)) = drop else { break };
-        pruned.push((chain.stages[i].spec.name, d));
-        chain.stages.remove(i);
-        distance = d;
-    }
+    let pruned = prune(&mut objective, &mut chain, &mut distance, keep)?;
 
     let trace = Trace {
         detections,
@@ -354,9 +271,134 @@ pub fn search(dry: &AudioBuffer, wet: &AudioBuffer, options: &SearchOptions) -> 
         distance,
         evaluations: objective.evaluations,
         penalty: options.penalty,
-        budget_exhausted: objective.evaluations >= budget,
+        budget_exhausted: objective.evaluations >= options.budget,
     };
     Ok(Searched { chain, trace })
+}
+
+/// The best chain with one more effect: every (candidate, position) is screened by a coarse
+/// sweep of the candidate's lead parameter, the best few are fitted fully, and the winner is
+/// fitted once more with the other stages refitted around it. Returns the chain, its distance,
+/// the new stage's position and its effect (`None` when no candidate is left).
+fn best_insertion(
+    objective: &mut ChainObjective,
+    chain: &Chain,
+    ranked: &[&Detection],
+    options: &SearchOptions,
+) -> Result<Option<(Chain, f64, usize, &'static str)>> {
+    let budget = options.budget;
+    let mut screened: Vec<(Chain, f64, usize, &'static str)> = Vec::new();
+    for det in ranked {
+        if chain.stages.iter().any(|s| s.spec.name == det.effect.name) {
+            continue;
+        }
+        for position in 0..=chain.stages.len() {
+            let mut candidate = chain.clone();
+            let stage = Stage::constant(det.effect, &det.start);
+            let lead = lead_param(&stage);
+            candidate.stages.insert(position, stage);
+            let d0 = objective.distance(&candidate)?;
+            let (d, _) = fit_param(
+                objective,
+                &mut candidate,
+                position,
+                lead,
+                d0,
+                Sweep::Coarse,
+                budget,
+            )?;
+            screened.push((candidate, d, position, det.effect.name));
+        }
+    }
+    screened.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let mut best: Option<(Chain, f64, usize, &'static str)> = None;
+    for (mut candidate, d, position, effect) in screened.into_iter().take(options.finalists) {
+        let d = fit_stage(
+            objective,
+            &mut candidate,
+            position,
+            d,
+            options.passes,
+            Sweep::CoarseToFine,
+            budget,
+        )?;
+        if best.as_ref().is_none_or(|b| d < b.1) {
+            best = Some((candidate, d, position, effect));
+        }
+    }
+    let Some((mut candidate, d, position, effect)) = best else {
+        return Ok(None);
+    };
+    let d = fit_stage(
+        objective,
+        &mut candidate,
+        position,
+        d,
+        options.passes.saturating_sub(1),
+        Sweep::CoarseToFine,
+        budget,
+    )?;
+    let d = refit_others(objective, &mut candidate, Some(position), d, budget)?;
+    Ok(Some((candidate, d, position, effect)))
+}
+
+/// The best other order of `chain`'s stages (every permutation tried, the best refitted):
+/// the chain, its distance and the number of orders tried; `None` below two stages.
+fn best_reordering(
+    objective: &mut ChainObjective,
+    chain: &Chain,
+    options: &SearchOptions,
+) -> Result<Option<(Chain, f64, usize)>> {
+    if chain.stages.len() < 2 {
+        return Ok(None);
+    }
+    let mut tried = 0;
+    let mut best_alt: Option<(Chain, f64)> = None;
+    for perm in permutations(chain.stages.len()) {
+        if perm.iter().enumerate().all(|(i, &p)| i == p) {
+            continue;
+        }
+        let alt = Chain {
+            stages: perm.iter().map(|&i| chain.stages[i].clone()).collect(),
+        };
+        tried += 1;
+        let d = objective.distance(&alt)?;
+        if best_alt.as_ref().is_none_or(|b| d < b.1) {
+            best_alt = Some((alt, d));
+        }
+    }
+    let Some((mut alt, d)) = best_alt else {
+        return Ok(None);
+    };
+    let d = refit_others(objective, &mut alt, None, d, options.budget)?;
+    Ok(Some((alt, d, tried)))
+}
+
+/// Drops stages whose removal costs less than the penalty, cheapest first, until none
+/// qualifies; returns each dropped effect with the distance after dropping it.
+fn prune(
+    objective: &mut ChainObjective,
+    chain: &mut Chain,
+    distance: &mut f64,
+    keep: f64,
+) -> Result<Vec<(&'static str, f64)>> {
+    let mut pruned = Vec::new();
+    loop {
+        let mut drop: Option<(usize, f64)> = None;
+        for i in 0..chain.stages.len() {
+            let mut without = chain.clone();
+            without.stages.remove(i);
+            let d = objective.distance(&without)?;
+            if d * keep <= *distance && drop.is_none_or(|b| d < b.1) {
+                drop = Some((i, d));
+            }
+        }
+        let Some((i, d)) = drop else { break };
+        pruned.push((chain.stages[i].spec.name, d));
+        chain.stages.remove(i);
+        *distance = d;
+    }
+    Ok(pruned)
 }
 
 /// Tier 1 as a [`ChainEstimator`].
