@@ -8,15 +8,14 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use genlab_core::Result;
-use genlab_core::experiment::{ReportBuilder, ReproOptions};
+use genlab_core::experiment::{Lines, ReportBuilder, ReproOptions};
 use genlab_core::report::{self, Arms, LineSeries, Table, Verdict, sig3};
 use genlab_core::train::{Observer, SeededRng};
 
 use super::exact_dp::{self, ExactRow, ExactSizes, ScheduleRow};
-use super::{Lines, Sizes, lines, num};
+use super::{Sizes, num};
 use crate::exact::ExactProblem;
 use crate::guidance::Rule;
 use crate::sampler::Sampler;
@@ -65,8 +64,8 @@ pub(super) fn run(
         .table(sweep_table(&rows))
         .table(schedule_table(e, &schedules))
         .table(one_d_table(sizes.one_d_steps, &one_d));
-    mask_figure(&problem, e, report, &opts.dir)?;
-    finite_step_figure(&rows, e, report, &opts.dir)?;
+    mask_figure(&problem, e, report)?;
+    finite_step_figure(&rows, e, report)?;
     report
         .note(finite_step_note(&rows))
         .note(schedule_note(&schedules))
@@ -231,12 +230,7 @@ fn one_d_table(steps: usize, one_d: &[(Sampler, Rule, f64, f64)]) -> Table {
     }
 }
 
-fn mask_figure(
-    problem: &ExactProblem,
-    e: &ExactSizes,
-    report: &mut ReportBuilder,
-    dir: &Path,
-) -> Result<()> {
+fn mask_figure(problem: &ExactProblem, e: &ExactSizes, report: &mut ReportBuilder) -> Result<()> {
     let series = exact_dp::mask_curves(problem, CURVE_W, CURVE_STEPS)?;
     let chart = Lines {
         title: "Exact: expected masked fraction vs t (class 0)",
@@ -250,15 +244,12 @@ fn mask_figure(
          rule's curve lies on the unguided one; unlocking and simple unmask earlier.",
         e.seq_len, e.vocab
     );
-    lines(report, dir, "exact_mask_fraction.svg", chart, caption)
+    report
+        .lines("exact_mask_fraction.svg", chart, caption)
+        .map(|_| ())
 }
 
-fn finite_step_figure(
-    rows: &[ExactRow],
-    e: &ExactSizes,
-    report: &mut ReportBuilder,
-    dir: &Path,
-) -> Result<()> {
+fn finite_step_figure(rows: &[ExactRow], e: &ExactSizes, report: &mut ReportBuilder) -> Result<()> {
     let w = e.ws.iter().copied().fold(1.0, f64::max);
     let series: Vec<LineSeries> = exact_dp::combinations()
         .into_iter()
@@ -284,7 +275,9 @@ fn finite_step_figure(
          limit).",
         e.reference_steps
     );
-    lines(report, dir, "exact_finite_step_error.svg", chart, caption)
+    report
+        .lines("exact_finite_step_error.svg", chart, caption)
+        .map(|_| ())
 }
 
 /// The finite-step error ordering at the largest w and fewest steps, against the paper's.

@@ -10,12 +10,11 @@
 //!              per seed, combined over seeds by the same rule
 //! ```
 
-use std::path::Path;
 use std::time::Instant;
 
 use genlab_core::Result;
 use genlab_core::data::digits;
-use genlab_core::experiment::{ReportBuilder, ReproOptions};
+use genlab_core::experiment::{Images, Lines, ReportBuilder, ReproOptions};
 use genlab_core::metrics::DigitClassifier;
 use genlab_core::report::{
     self, Arms, Better, LineSeries, Table, Verdict, across_seeds, all_of, paired, sig3,
@@ -23,7 +22,7 @@ use genlab_core::report::{
 use genlab_core::train::{Observer, SeededRng};
 
 use super::digits::{DigitScorer, ancestral, draw};
-use super::{Lines, Sizes, lines, num};
+use super::{Sizes, num};
 use crate::guidance::Rule;
 use crate::model::TokenModel;
 use crate::sampler::mask_curve;
@@ -88,7 +87,7 @@ pub(super) fn run(
     // Tables, figures, notes.
     let table = summary_table(report.arms_so_far(), &per_seed);
     report.table(table);
-    curves(report, sizes, &opts.dir)?;
+    curves(report, sizes)?;
     let first = &mut runs[0];
     pictures(opts, &first.model, sizes, &mut first.rng, report)?;
     report.note(per_w_breakdown(&per_seed, sizes));
@@ -286,7 +285,7 @@ fn summary_table(arms: &Arms, per_seed: &[Arms]) -> Table {
 }
 
 /// FD and accuracy against w per rule, mean over seeds, at the first step count.
-fn curves(report: &mut ReportBuilder, sizes: &Sizes, dir: &Path) -> Result<()> {
+fn curves(report: &mut ReportBuilder, sizes: &Sizes) -> Result<()> {
     let steps = sizes.steps[0];
     for (metric, title, file) in [
         ("fd", "FD-digits vs guidance strength", KEY_FIGURE),
@@ -316,7 +315,7 @@ fn curves(report: &mut ReportBuilder, sizes: &Sizes, dir: &Path) -> Result<()> {
             log_y: false,
         };
         let caption = format!("{title}, {steps} ancestral steps, mean over seeds.");
-        lines(report, dir, file, chart, caption)?;
+        report.lines(file, chart, caption)?;
     }
     Ok(())
 }
@@ -353,23 +352,24 @@ fn pictures(
             .map(|i| points.row(i).to_vec())
             .collect();
         let file = format!("samples_{}.svg", rule.name());
-        report::plot::image_grid(
-            &opts.dir.join(&file),
-            &format!("{} rule, w = {w}, {steps} steps", rule.name()),
-            &images,
-            8,
-            8,
-            10,
-            (0.0, 16.0),
-        )?;
-        report.figure(
+        let title = format!("{} rule, w = {w}, {steps} steps", rule.name());
+        let grid = Images {
+            title: &title,
+            images: &images,
+            width: 8,
+            height: 8,
+            cols: 10,
+            value_range: (0.0, 16.0),
+        };
+        report.images(
             &file,
+            grid,
             format!(
                 "{} rule at w = {w}, {steps} ancestral steps; column c is class c (seed {}).",
                 rule.name(),
                 opts.seed
             ),
-        );
+        )?;
     }
     let chart = Lines {
         title: "Learned: masked fraction vs t",
@@ -382,13 +382,9 @@ fn pictures(
         "Digits denoiser, {steps} ancestral steps: fraction of masked tokens after each step, \
          per rule at w = {w}."
     );
-    lines(
-        report,
-        &opts.dir,
-        "learned_mask_fraction.svg",
-        chart,
-        caption,
-    )
+    report
+        .lines("learned_mask_fraction.svg", chart, caption)
+        .map(|_| ())
 }
 
 /// For each w ≥ 2: on how many (seed, step count) cells the normalised FD beats both others.

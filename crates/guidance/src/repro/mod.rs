@@ -26,12 +26,11 @@ mod exact;
 mod exact_dp;
 mod learned;
 
-use std::path::Path;
 use std::time::Instant;
 
 use genlab_core::Result;
 use genlab_core::experiment::{ExperimentInfo, ReportBuilder, ReproOptions, Scales};
-use genlab_core::report::{self, LineSeries, Report, sig3};
+use genlab_core::report::{self, Report, sig3};
 use genlab_core::train::Observer;
 use serde::Serialize;
 
@@ -159,35 +158,4 @@ fn num(x: f64) -> String {
     } else {
         sig3(x)
     }
-}
-
-/// A line chart for [`lines`].
-// Mirrors `genlab_core::experiment::builder::Lines`, which core does not re-export yet; with
-// the re-export this and [`lines`] give way to `ReportBuilder::lines`.
-struct Lines<'a> {
-    title: &'a str,
-    x_label: &'a str,
-    y_label: &'a str,
-    series: &'a [LineSeries],
-    log_y: bool,
-}
-
-/// Writes a line chart to `dir/file` and registers it in the report.
-fn lines(
-    report: &mut ReportBuilder,
-    dir: &Path,
-    file: &str,
-    chart: Lines<'_>,
-    caption: impl Into<String>,
-) -> Result<()> {
-    report::plot::lines(
-        &dir.join(file),
-        chart.title,
-        chart.x_label,
-        chart.y_label,
-        chart.series,
-        chart.log_y,
-    )?;
-    report.figure(file, caption);
-    Ok(())
 }
