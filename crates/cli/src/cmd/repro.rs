@@ -60,17 +60,16 @@ pub fn run(args: Args, threads: usize, mut progress: Progress) -> anyhow::Result
                 report.save(&dir)?;
                 let v = &report.verdict;
                 println!(
-                    "{}: {} ({} {} vs {}: margin {:+.1}%) in {:.1}s",
+                    "{}: {} — {} ({} vs {}) in {:.1}s",
                     e.info.name,
                     if v.holds {
                         "claim holds"
                     } else {
                         "claim does NOT hold"
                     },
-                    v.metric,
+                    v.effect,
                     v.method_arm,
                     v.baseline_arm,
-                    100.0 * v.margin,
                     report.wall_seconds
                 );
                 println!("  {}", v.detail);
