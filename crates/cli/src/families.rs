@@ -49,17 +49,15 @@ pub fn join<'a>(names: impl Iterator<Item = &'a str>) -> String {
     names.collect::<Vec<_>>().join(", ")
 }
 
-/// The families block of `genlab --help`.
+/// The block under `genlab --help`: what `repro`, `bench` and `data` accept.
 pub fn help() -> String {
-    let mut text = String::from("Families:\n");
-    for f in FAMILIES {
-        let experiments = join(f.experiments.iter().map(|e| e.info.name));
-        text.push_str(&format!("  {:10} {}\n", f.name, f.summary));
-        if !experiments.is_empty() {
-            text.push_str(&format!("  {:10} experiments: {experiments}\n", ""));
-        }
-    }
-    text
+    format!(
+        "Experiments (genlab repro NAME|all): {}\nBenchmarks (genlab bench NAME): {}\n\
+         Datasets (genlab data fetch NAME|all): {}\nMore: genlab list",
+        join(experiments().map(|e| e.info.name)),
+        join(benchmarks().map(|b| b.name)),
+        join(datasets().into_iter().map(|d| d.name)),
+    )
 }
 
 #[cfg(test)]

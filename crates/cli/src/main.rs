@@ -71,9 +71,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let matches = Cli::command()
-        .after_help(families::help())
-        .get_matches();
+    // The registry is the source of truth for what each family command is about.
+    let mut command = Cli::command().after_help(families::help());
+    for f in families::FAMILIES {
+        command = command.mut_subcommand(f.name, |c| c.about(f.summary));
+    }
+    let matches = command.get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
