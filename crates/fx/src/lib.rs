@@ -15,7 +15,9 @@
 //! - [`estimate`]: chain estimation — the estimator interface and objective, detectors and
 //!   search (tier 1), regression (tier 2), the tool-caller (tier 3), dataset and metrics.
 //!
-//! Beside them: [`repro`] (`genlab repro fx`) and [`bench`](mod@bench) (`genlab bench fx`).
+//! Beside them: [`repro`] (`genlab repro fx`), [`bench`](mod@bench) (`genlab bench fx`) and
+//! [`error`] ([`FxError`], the tool-call failures a caller can act on). The types most callers
+//! need are re-exported here.
 #![warn(missing_docs)]
 
 pub mod bench;
@@ -27,6 +29,12 @@ pub mod sources;
 #[cfg(test)]
 mod testutil;
 pub mod tools;
+
+pub use engine::buffer::AudioBuffer;
+pub use engine::chain::{Chain, Stage, ToolCall};
+pub use error::FxError;
+pub use estimate::{ChainEstimator, Estimate};
+pub use tools::validate::Policy;
 
 use genlab_core::experiment::{Experiment, Family};
 

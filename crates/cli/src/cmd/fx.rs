@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use genlab_core::fsx;
-use genlab_fx::engine::buffer::AudioBuffer;
 use genlab_fx::engine::chain::RenderOptions;
 use genlab_fx::engine::spec;
 use genlab_fx::engine::wav::{self, SampleFormat};
@@ -20,7 +19,7 @@ use genlab_fx::estimate::search::{SearchOptions, search};
 use genlab_fx::sources::procedural::{SOURCES, source};
 use genlab_fx::tools::execute::{ExecuteOptions, execute_text};
 use genlab_fx::tools::schema::{self, Dialect};
-use genlab_fx::tools::validate::Policy;
+use genlab_fx::{AudioBuffer, Policy};
 
 use crate::progress::Progress;
 
