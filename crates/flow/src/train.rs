@@ -189,6 +189,7 @@ mod tests {
     use crate::edm::Edm;
     use crate::flow_matching::FlowMatching;
     use genlab_core::train::NoObserver;
+    use genlab_core::train::testing::{StopAt, assert_same_weights, weights};
 
     fn ring(n: usize) -> Points {
         let data = (0..n)
@@ -212,36 +213,6 @@ mod tests {
         }
     }
 
-    /// Every weight, in module order (record bytes would also hold the random parameter ids).
-    fn weights(t: &Trained) -> Vec<f32> {
-        struct Collect(Vec<f32>);
-        impl burn::module::ModuleVisitor for Collect {
-            fn visit_float<const D: usize>(
-                &mut self,
-                p: &burn::module::Param<burn::tensor::Tensor<D>>,
-            ) {
-                self.0.extend(genlab_core::tensor::to_vec(p.val()));
-            }
-        }
-        let mut c = Collect(Vec::new());
-        burn::module::Module::visit(&t.model.net, &mut c);
-        c.0
-    }
-
-    /// Asks the loop to stop once `after` steps are done, like Ctrl-C would.
-    struct StopAfter {
-        after: u64,
-        done: u64,
-    }
-    impl Observer for StopAfter {
-        fn step(&mut self, step: u64, _: &[(&str, f64)]) {
-            self.done = step;
-        }
-        fn should_stop(&mut self) -> bool {
-            self.done >= self.after
-        }
-    }
-
     /// The invariant of exact resume: N steps straight == interrupted at N/2 (as Ctrl-C would),
     /// then resumed to N — weight for weight, loss for loss.
     #[test]
@@ -254,19 +225,15 @@ mod tests {
             let config = small(process, 30);
             let straight = train(&data, &config, None, false, &mut NoObserver).unwrap();
             let dir = tempfile::tempdir().unwrap();
-            let mut stop = StopAfter { after: 15, done: 0 };
+            let mut stop = StopAt::new(15);
             let err = train(&data, &config, Some(dir.path()), false, &mut stop).unwrap_err();
             assert!(matches!(err, Error::Interrupted { step: 15, .. }), "{err}");
             let resumed = train(&data, &config, Some(dir.path()), true, &mut NoObserver).unwrap();
             assert_eq!(resumed.resumed_from, Some(15));
-            let (a, b) = (weights(&straight), weights(&resumed));
-            let differing = a.iter().zip(&b).filter(|(x, y)| x != y).count();
-            assert_eq!(
-                differing,
-                0,
-                "{}: {differing} of {} weights differ",
+            assert_same_weights(
+                &weights(&straight.model.net),
+                &weights(&resumed.model.net),
                 process.name(),
-                a.len()
             );
             assert_eq!(straight.history, resumed.history);
         }

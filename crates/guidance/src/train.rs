@@ -192,6 +192,7 @@ mod tests {
     use crate::schedule::GuidanceSchedule;
     use burn::module::{Module, ModuleMapper, Param};
     use genlab_core::train::NoObserver;
+    use genlab_core::train::testing::{StopAt, assert_same_weights, weights};
     use rand::SeedableRng;
 
     /// Two classes of length-4 sequences over V = 3: class 0 is all 0s or all 1s, class 1 is
@@ -279,33 +280,6 @@ mod tests {
         );
     }
 
-    /// Every weight, in module order (record bytes would also hold the random parameter ids).
-    fn weights(model: &TokenModel) -> Vec<f32> {
-        struct Collect(Vec<f32>);
-        impl burn::module::ModuleVisitor for Collect {
-            fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
-                self.0.extend(genlab_core::tensor::to_vec(p.val()));
-            }
-        }
-        let mut c = Collect(Vec::new());
-        model.net.visit(&mut c);
-        c.0
-    }
-
-    /// Asks the loop to stop once `after` steps are done, as Ctrl-C does.
-    struct StopAfter {
-        after: u64,
-        done: u64,
-    }
-    impl Observer for StopAfter {
-        fn step(&mut self, step: u64, _: &[(&str, f64)]) {
-            self.done = step;
-        }
-        fn should_stop(&mut self) -> bool {
-            self.done >= self.after
-        }
-    }
-
     /// Exact resume: N steps straight == stopped at N/2, then resumed to N, weight for weight.
     #[test]
     fn resume_equals_uninterrupted() {
@@ -318,14 +292,12 @@ mod tests {
             train(&data, &config, None, false, &mut NoObserver).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let checkpoint = dir.path().join(genlab_core::train::CHECKPOINT_FILE);
-        let mut stop = StopAfter { after: 60, done: 0 };
+        let mut stop = StopAt::new(60);
         let err = train(&data, &config, Some(&checkpoint), false, &mut stop).unwrap_err();
         assert!(matches!(err, Error::Interrupted { step: 60, .. }), "{err}");
         let (resumed, resumed_history) =
             train(&data, &config, Some(&checkpoint), true, &mut NoObserver).unwrap();
-        let (a, b) = (weights(&straight), weights(&resumed));
-        let differing = a.iter().zip(&b).filter(|(x, y)| x != y).count();
-        assert_eq!(differing, 0, "{differing} of {} weights differ", a.len());
+        assert_same_weights(&weights(&straight.net), &weights(&resumed.net), "guidance");
         assert_eq!(straight_history, resumed_history);
         // A changed configuration is never mixed into a resumed run.
         let other = TrainConfig { lr: 5e-3, ..config };

@@ -2,7 +2,8 @@
 //! (steps, schedule, checkpoints, exact resume, NaN/inf guard, history, progress), the
 //! [`Learner`] (a model with its optimiser, clip and EMA) a step updates, seeded randomness,
 //! learning-rate schedules, gradient clipping, atomic checkpoints, and the [`Observer`] through
-//! which a loop reports progress.
+//! which a loop reports progress. [`testing`] holds what every crate's kill-and-resume tests
+//! share.
 
 mod checkpoint;
 mod clip;
@@ -12,6 +13,7 @@ mod learner;
 mod observer;
 mod schedule;
 mod seed;
+pub mod testing;
 mod trainer;
 
 pub use checkpoint::{Blobs, CHECKPOINT_FILE, Checkpoint};

@@ -2,42 +2,15 @@
 //! interruption, and a resumed run to N — weight for weight — for a single model, for a
 //! two-player GAN, and for a hand-gradient state; plus the NaN guard and the history.
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::AdamConfig;
 use burn::tensor::{Tensor, activation};
 
+use super::testing::{StopAt, weights};
 use super::*;
 use crate::device;
 use crate::error::Error;
-
-/// Stops the loop when `stop_at` steps have completed.
-struct StopAt {
-    stop_at: u64,
-    done: u64,
-}
-
-impl Observer for StopAt {
-    fn step(&mut self, step: u64, _: &[(&str, f64)]) {
-        self.done = step;
-    }
-    fn should_stop(&mut self) -> bool {
-        self.done >= self.stop_at
-    }
-}
-
-/// Every float parameter of a module, flattened, in visiting order.
-fn weights<M: Module>(m: &M) -> Vec<f32> {
-    struct Collect(Vec<f32>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
-            self.0.extend(p.val().into_data().iter::<f32>());
-        }
-    }
-    let mut c = Collect(Vec::new());
-    m.visit(&mut c);
-    c.0
-}
 
 /// Runs `train` straight for `steps`, and again interrupted at `steps / 2` then resumed from the
 /// checkpoint; returns both results.
@@ -53,10 +26,7 @@ fn straight_and_resumed<T: PartialEq + std::fmt::Debug>(
             .with_log_every(1)
     };
     let straight = train(options("straight.bin"), &mut NoObserver).unwrap();
-    let mut stop = StopAt {
-        stop_at: steps / 2,
-        done: 0,
-    };
+    let mut stop = StopAt::new(steps / 2);
     match train(options("resumed.bin"), &mut stop) {
         Err(Error::Interrupted { step, .. }) => assert_eq!(step, steps / 2),
         other => panic!("expected an interruption, got {other:?}"),

@@ -224,18 +224,7 @@ pub(super) fn fit_two_layers(
 mod tests {
     use super::*;
     use genlab_core::train::NoObserver;
-
-    /// Asks the trainer to stop once `after` steps are done.
-    struct StopAfter(u64, u64);
-
-    impl Observer for StopAfter {
-        fn step(&mut self, step: u64, _: &[(&str, f64)]) {
-            self.1 = step;
-        }
-        fn should_stop(&mut self) -> bool {
-            self.1 >= self.0
-        }
-    }
+    use genlab_core::train::testing::StopAt;
 
     /// N steps straight equal N/2 steps, an interruption, and a resumed run to N, bit for bit.
     #[test]
@@ -258,7 +247,7 @@ mod tests {
         )
         .unwrap();
         let e =
-            fit_logistic(&rows, &y, options.clone(), &mut rng, &mut StopAfter(30, 0)).unwrap_err();
+            fit_logistic(&rows, &y, options.clone(), &mut rng, &mut StopAt::new(30)).unwrap_err();
         assert!(matches!(e, Error::Interrupted { step: 30, .. }), "{e}");
         let resumed = fit_logistic(&rows, &y, options, &mut rng, &mut NoObserver).unwrap();
         assert_eq!(straight, resumed);

@@ -4,6 +4,7 @@ use super::*;
 use crate::acts::{FileStream, InMemory, open_files, write_npy_rows};
 use crate::linalg::dot;
 use genlab_core::train::NoObserver;
+use genlab_core::train::testing::StopAt;
 
 /// Inputs that are exactly sparse in a 6-atom orthonormal dictionary of R^8.
 fn sparse_data(n: usize, seed: u64) -> Vec<f32> {
@@ -108,21 +109,6 @@ fn bits(sae: &Sae) -> Vec<u32> {
 /// Builds a fresh activation source (the same stream every time).
 type MakeSource<'a> = dyn Fn() -> Box<dyn ActivationSource> + 'a;
 
-/// Stops the run (as Ctrl-C does) once `at` steps are done.
-struct StopAt {
-    at: u64,
-    done: u64,
-}
-
-impl Observer for StopAt {
-    fn step(&mut self, step: u64, _: &[(&str, f64)]) {
-        self.done = step;
-    }
-    fn should_stop(&mut self) -> bool {
-        self.done >= self.at
-    }
-}
-
 /// The hand-gradient kill-and-resume test: N steps straight equal N/2 steps, an interruption
 /// (checkpoint), and a resumed run to N — weight for weight, with the same history and λ —
 /// for every piece of state: Adam, dead latents and AuxK (short `dead_after`), θ (its EMA
@@ -160,7 +146,7 @@ fn interrupted_and_resumed_run_equals_the_straight_run() {
             resume: true,
             source: "test".into(),
         };
-        let mut stop = StopAt { at: 20, done: 0 };
+        let mut stop = StopAt::new(20);
         match train_resumable(&mut *source(), &c, &ck, &mut stop) {
             Err(Error::Interrupted { step: 20, .. }) => {}
             other => panic!("{arch:?}: expected an interruption at step 20, got {other:?}"),
