@@ -8,7 +8,7 @@
 //! holds ⇔ n ≥ 3 ∧ (∀i dᵢ > 0  ∨  d̄ > 2·SE)
 //! ```
 
-use super::verdict::{Better, Verdict, mean_std};
+use super::verdict::{Better, Verdict, mean_std, versus};
 use crate::error::{Error, Result};
 
 /// The fewest seeds a verdict may rest on.
@@ -37,37 +37,26 @@ pub fn paired(
     if pairs.is_empty() {
         return Err(Error::InvalidInput(format!("verdict on `{metric}`: no seeds")));
     }
-    let d: Vec<f64> = pairs
-        .iter()
-        .map(|&(m, b)| match better {
-            Better::Lower => b - m,
-            Better::Higher => m - b,
-        })
-        .collect();
+    let d: Vec<f64> = pairs.iter().map(|&(m, b)| better.gain(m, b)).collect();
     let (holds, mean, se, won) = seed_rule(&d);
     let (m_mean, _) = mean_std(&pairs.iter().map(|p| p.0).collect::<Vec<_>>());
     let (b_mean, _) = mean_std(&pairs.iter().map(|p| p.1).collect::<Vec<_>>());
     let margin = mean / b_mean.abs().max(f64::MIN_POSITIVE);
     let n = pairs.len();
-    let relative = 100.0 * (m_mean - b_mean) / b_mean.abs().max(f64::MIN_POSITIVE);
-    let few = if n < MIN_SEEDS {
-        format!("; only {n} seed(s), at least {MIN_SEEDS} needed")
-    } else {
-        String::new()
-    };
     Ok(Verdict {
         holds,
         metric: metric.into(),
         method_arm: method_arm.into(),
         baseline_arm: baseline_arm.into(),
         margin,
-        effect: format!("{metric} {} vs {} ({relative:+.1}%)", sig3(m_mean), sig3(b_mean)),
+        effect: versus(metric, m_mean, b_mean),
         detail: format!(
             "{method_arm} vs {baseline_arm} on {metric} ({} is better): better on {won}/{n} seeds, \
-             paired mean gain {} ± {} SE{few}",
-            if better == Better::Lower { "lower" } else { "higher" },
+             paired mean gain {} ± {} SE{}",
+            better.word(),
             sig3(mean),
             sig3(se),
+            too_few(n),
         ),
     })
 }
@@ -83,11 +72,6 @@ pub fn across_seeds(per_seed: &[Verdict]) -> Result<Verdict> {
     let (rule_holds, mean, se, _) = seed_rule(&margins);
     let n = per_seed.len();
     let holds = n >= MIN_SEEDS && (held == n || rule_holds);
-    let few = if n < MIN_SEEDS {
-        format!("; only {n} seed(s), at least {MIN_SEEDS} needed")
-    } else {
-        String::new()
-    };
     Ok(Verdict {
         holds,
         metric: first.metric.clone(),
@@ -100,11 +84,21 @@ pub fn across_seeds(per_seed: &[Verdict]) -> Result<Verdict> {
             100.0 * mean
         ),
         detail: format!(
-            "holds on {held}/{n} seeds; margin {} ± {} SE{few}",
+            "holds on {held}/{n} seeds; margin {} ± {} SE{}",
             sig3(mean),
-            sig3(se)
+            sig3(se),
+            too_few(n)
         ),
     })
+}
+
+/// The warning a detail ends with when fewer than [`MIN_SEEDS`] seeds were measured.
+fn too_few(n: usize) -> String {
+    if n < MIN_SEEDS {
+        format!("; only {n} seed(s), at least {MIN_SEEDS} needed")
+    } else {
+        String::new()
+    }
 }
 
 /// `x` to about three significant digits (integers from 100 up), for verdict texts.

@@ -38,6 +38,34 @@ pub enum Better {
     Higher,
 }
 
+impl Better {
+    /// How much better `method` is than `baseline` (positive = the method wins).
+    pub fn gain(self, method: f64, baseline: f64) -> f64 {
+        match self {
+            Better::Lower => baseline - method,
+            Better::Higher => method - baseline,
+        }
+    }
+
+    /// "lower" or "higher", for verdict texts.
+    pub fn word(self) -> &'static str {
+        match self {
+            Better::Lower => "lower",
+            Better::Higher => "higher",
+        }
+    }
+}
+
+/// A method-vs-baseline effect in words: "`metric` m vs b (±r%)", r relative to the baseline.
+pub(super) fn versus(metric: &str, method: f64, baseline: f64) -> String {
+    let relative = 100.0 * (method - baseline) / baseline.abs().max(f64::MIN_POSITIVE);
+    format!(
+        "{metric} {} vs {} ({relative:+.1}%)",
+        sig3(method),
+        sig3(baseline)
+    )
+}
+
 fn value(arms: &Arms, arm: &str, metric: &str) -> Result<f64> {
     arms.get(arm)
         .ok_or_else(|| Error::InvalidInput(format!("verdict: no arm `{arm}`")))?
@@ -60,24 +88,16 @@ pub fn compare(
         value(arms, method_arm, metric)?,
         value(arms, baseline_arm, metric)?,
     );
-    let gain = match better {
-        Better::Lower => b - m,
-        Better::Higher => m - b,
-    };
-    let margin = gain / b.abs().max(f64::MIN_POSITIVE);
+    let margin = better.gain(m, b) / b.abs().max(f64::MIN_POSITIVE);
     let holds = margin > 0.0 && margin.is_finite();
-    let word = if matches!(better, Better::Lower) {
-        "lower"
-    } else {
-        "higher"
-    };
+    let word = better.word();
     Ok(Verdict {
         holds,
         metric: metric.into(),
         method_arm: method_arm.into(),
         baseline_arm: baseline_arm.into(),
         margin,
-        effect: format!("{metric} {} vs {} ({:+.1}%)", sig3(m), sig3(b), 100.0 * (m - b) / b.abs().max(f64::MIN_POSITIVE)),
+        effect: versus(metric, m, b),
         detail: format!(
             "{method_arm} {metric} = {m:.4} vs {baseline_arm} {b:.4} ({word} is better; relative margin {:+.1}%)",
             100.0 * margin
