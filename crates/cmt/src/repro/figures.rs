@@ -129,14 +129,7 @@ fn samples_figure(
         }
         Scorer::Fd(..) => {
             let images: Vec<Vec<f32>> = samples.rows().take(40).map(|r| r.to_vec()).collect();
-            let grid = Images {
-                title: &title,
-                images: &images,
-                width: 8,
-                height: 8,
-                cols: 10,
-                value_range: (0.0, 16.0),
-            };
+            let grid = Images::digits(&title, &images, 10);
             report.images(&file, grid, caption)?;
         }
     }

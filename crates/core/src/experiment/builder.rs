@@ -213,6 +213,21 @@ pub struct Images<'a> {
     pub value_range: (f32, f32),
 }
 
+impl<'a> Images<'a> {
+    /// A grid of 8×8 digits on their 0–16 intensity scale (the shipped [`crate::data::digits`]),
+    /// `cols` per row.
+    pub fn digits(title: &'a str, images: &'a [Vec<f32>], cols: usize) -> Self {
+        Images {
+            title,
+            images,
+            width: 8,
+            height: 8,
+            cols,
+            value_range: (0.0, 16.0),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,14 +79,7 @@ fn samples_figure(report: &mut ReportBuilder, arm: &Arm, samples: &Points) -> Re
         report.scatter(&file, &title, &series, caption)?;
     } else {
         let images: Vec<Vec<f32>> = samples.rows().take(64).map(|r| r.to_vec()).collect();
-        let grid = Images {
-            title: &title,
-            images: &images,
-            width: 8,
-            height: 8,
-            cols: 8,
-            value_range: (0.0, 16.0),
-        };
+        let grid = Images::digits(&title, &images, 8);
         report.images(&file, grid, caption)?;
     }
     Ok(())

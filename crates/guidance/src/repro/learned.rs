@@ -353,14 +353,7 @@ fn pictures(
             .collect();
         let file = format!("samples_{}.svg", rule.name());
         let title = format!("{} rule, w = {w}, {steps} steps", rule.name());
-        let grid = Images {
-            title: &title,
-            images: &images,
-            width: 8,
-            height: 8,
-            cols: 10,
-            value_range: (0.0, 16.0),
-        };
+        let grid = Images::digits(&title, &images, 10);
         report.images(
             &file,
             grid,
