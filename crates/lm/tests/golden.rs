@@ -155,16 +155,7 @@ fn smollm2_matches_the_pytorch_reference() {
     let b = ids(&seqs[1]["ids"]);
     let mut batch = a.clone();
     batch.extend_from_slice(&b[..a.len()]);
-    let out = model
-        .forward(
-            &batch,
-            2,
-            Hooks {
-                logits: true,
-                ..Hooks::default()
-            },
-        )
-        .unwrap();
+    let out = model.forward(&batch, 2, Hooks::logits_only()).unwrap();
     let both = out.logits.unwrap();
     let diff = both[..single_logits[0].len()]
         .iter()

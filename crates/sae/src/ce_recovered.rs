@@ -240,14 +240,7 @@ mod tests {
         let mut total = 0.0;
         for q in &s {
             let logits = model
-                .forward(
-                    q,
-                    1,
-                    Hooks {
-                        logits: true,
-                        ..Hooks::default()
-                    },
-                )
+                .forward(q, 1, Hooks::logits_only())
                 .unwrap()
                 .logits
                 .unwrap();

@@ -408,6 +408,7 @@ mod tests {
 
     mod extension {
         use super::super::*;
+        use crate::tensor::to_vec;
         use burn::tensor::{Device, TensorData};
 
         fn data(n: usize) -> Vec<f32> {
@@ -416,18 +417,18 @@ mod tests {
                 .collect()
         }
 
+        /// Panics unless `ours` equals burn's `theirs` within `rel` (relative, absolute below 1).
+        fn assert_close(ours: Tensor<2>, theirs: Tensor<2>, rel: f32) {
+            for (a, b) in to_vec(ours).iter().zip(&to_vec(theirs)) {
+                assert!((a - b).abs() <= rel * b.abs().max(1.0), "{a} vs {b}");
+            }
+        }
+
         #[test]
         fn forward_matches_burns_gelu_on_flex() {
             let device = Device::flex();
             let x = Tensor::<2>::from_data(TensorData::new(data(3000), [60, 50]), &device);
-            let ours = gelu(x.clone()).into_data().try_into_vec::<f32>().unwrap();
-            let theirs = burn::tensor::activation::gelu(x)
-                .into_data()
-                .try_into_vec::<f32>()
-                .unwrap();
-            for (a, b) in ours.iter().zip(&theirs) {
-                assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "{a} vs {b}");
-            }
+            assert_close(gelu(x.clone()), burn::tensor::activation::gelu(x), 1e-6);
         }
 
         #[test]
@@ -448,21 +449,7 @@ mod tests {
             let g2 = (burn::tensor::activation::gelu(x2.clone()) * weights)
                 .sum()
                 .backward();
-            let a = x1
-                .grad(&g1)
-                .unwrap()
-                .into_data()
-                .try_into_vec::<f32>()
-                .unwrap();
-            let b = x2
-                .grad(&g2)
-                .unwrap()
-                .into_data()
-                .try_into_vec::<f32>()
-                .unwrap();
-            for (a, b) in a.iter().zip(&b) {
-                assert!((a - b).abs() <= 2e-6 * b.abs().max(1.0), "{a} vs {b}");
-            }
+            assert_close(x1.grad(&g1).unwrap(), x2.grad(&g2).unwrap(), 2e-6);
         }
 
         #[test]
@@ -470,14 +457,7 @@ mod tests {
             let device = Device::flex();
             let x =
                 Tensor::<2>::from_data(TensorData::new(data(200), [10, 20]), &device).transpose();
-            let ours = gelu(x.clone()).into_data().try_into_vec::<f32>().unwrap();
-            let theirs = burn::tensor::activation::gelu(x)
-                .into_data()
-                .try_into_vec::<f32>()
-                .unwrap();
-            for (a, b) in ours.iter().zip(&theirs) {
-                assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0));
-            }
+            assert_close(gelu(x.clone()), burn::tensor::activation::gelu(x), 1e-6);
         }
     }
 }

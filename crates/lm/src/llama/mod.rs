@@ -181,6 +181,16 @@ pub struct Hooks<'a> {
     pub logits: bool,
 }
 
+impl Hooks<'_> {
+    /// Only the logits: nothing captured, nothing spliced.
+    pub fn logits_only() -> Self {
+        Hooks {
+            logits: true,
+            ..Hooks::default()
+        }
+    }
+}
+
 /// What a forward pass returns.
 #[derive(Debug, Clone, Default)]
 pub struct Output {

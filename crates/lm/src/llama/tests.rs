@@ -186,16 +186,7 @@ fn forward_matches_naive_loops_over_the_file_tensors() {
     let tokens: Vec<u32> = (0..11)
         .map(|i| (i * 37 % model.config.vocab) as u32)
         .collect();
-    let out = model
-        .forward(
-            &tokens,
-            1,
-            Hooks {
-                logits: true,
-                ..Hooks::default()
-            },
-        )
-        .unwrap();
+    let out = model.forward(&tokens, 1, Hooks::logits_only()).unwrap();
     let want = naive_logits(&g, &model.config, &tokens);
     assert!(max_diff(out.logits.as_ref().unwrap(), &want) < 1e-4);
 }
@@ -211,14 +202,7 @@ fn later_tokens_never_change_earlier_logits() {
     }
     let run = |x: &[u32]| {
         model
-            .forward(
-                x,
-                1,
-                Hooks {
-                    logits: true,
-                    ..Hooks::default()
-                },
-            )
+            .forward(x, 1, Hooks::logits_only())
             .unwrap()
             .logits
             .unwrap()
