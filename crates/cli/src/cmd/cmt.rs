@@ -9,6 +9,7 @@ use genlab_cmt::mid_training::{DistillConfig, distill};
 use genlab_core::{device, fsx};
 use genlab_flow::FlowModel;
 
+use super::output::write_losses;
 use crate::progress::Progress;
 
 #[derive(clap::Subcommand, Debug)]
@@ -66,9 +67,8 @@ pub fn run(command: Command, mut progress: Progress) -> anyhow::Result<ExitCode>
     progress.set_prefix("cmt distill");
     let (student, history) = distill(&teacher, &config, &mut progress)?;
     student.save(&args.out)?;
-    history.write_csv(&args.out.join("losses.csv"))?;
+    let last = write_losses(&history, &args.out)?;
     fsx::write_json(&args.out.join("distill_config.json"), &config)?;
-    let last = history.losses().last().map_or(f64::NAN, |&(_, l)| l);
     println!(
         "distilled {} into a 1–2-step student in {} (final mid-training loss {last:.5}); sample with `genlab flow sample --model {} --steps 2`",
         args.teacher.display(),

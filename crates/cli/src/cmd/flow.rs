@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::bail;
-use genlab_core::data::{Points, points_to_csv, read_npy, read_points_csv, write_points_csv};
+use genlab_core::data::{Points, points_to_csv, read_npy, read_points_csv};
 use genlab_core::train::SeededRng;
 use genlab_core::{device, fsx};
 use genlab_flow::{Edm, FlowMatching, FlowModel, Process, Solver, TrainConfig, train};
 
+use super::output::{RunDir, write_losses, write_or_print};
 use crate::progress::Progress;
 
 #[derive(clap::Subcommand, Debug)]
@@ -35,9 +36,6 @@ pub struct TrainArgs {
     /// Training data: .csv or .npy, one point per row.
     #[arg(long)]
     data: PathBuf,
-    /// Output model directory.
-    #[arg(long)]
-    out: PathBuf,
     /// Generative process.
     #[arg(long, value_enum, default_value_t = ProcessArg::Fm)]
     process: ProcessArg,
@@ -59,9 +57,8 @@ pub struct TrainArgs {
     /// Seed of initialisation, minibatches and noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Continue from OUT/checkpoint.bin (same settings required).
-    #[arg(long)]
-    resume: bool,
+    #[command(flatten)]
+    run: RunDir,
 }
 
 #[derive(clap::Args, Debug)]
@@ -119,29 +116,20 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
         ..TrainConfig::new(process)
     };
     config.validate()?;
-    if !args.resume && args.out.join(genlab_core::train::CHECKPOINT_FILE).exists() {
-        bail!(
-            "{} already holds a training run; pass --resume to continue it or choose another --out",
-            args.out.display()
-        );
-    }
+    let RunDir { out, resume } = &args.run;
+    args.run.refuse_to_restart()?;
     progress.set_prefix(format!("flow {}", process.name()));
-    let trained = train(&data, &config, Some(&args.out), args.resume, &mut progress)?;
-    trained.model.save(&args.out)?;
-    trained.history.write_csv(&args.out.join("losses.csv"))?;
-    fsx::write_json(&args.out.join("train_config.json"), &config)?;
-    let last = trained
-        .history
-        .losses()
-        .last()
-        .map_or(f64::NAN, |&(_, l)| l);
+    let trained = train(&data, &config, Some(out), *resume, &mut progress)?;
+    trained.model.save(out)?;
+    let last = write_losses(&trained.history, out)?;
+    fsx::write_json(&out.join("train_config.json"), &config)?;
     println!(
         "trained {} on {} points of dimension {} for {} steps (final loss {last:.4}); model in {}",
         process.name(),
         data.len(),
         data.d,
         config.steps,
-        args.out.display()
+        out.display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -170,12 +158,7 @@ fn sample_cmd(args: SampleArgs) -> anyhow::Result<ExitCode> {
             i / samples.d + 1
         );
     }
-    match &args.out {
-        Some(path) => {
-            write_points_csv(path, &samples)?;
-            eprintln!("wrote {} samples to {}", args.n, path.display());
-        }
-        None => print!("{}", points_to_csv(&samples)),
-    }
+    let what = format!("{} samples", args.n);
+    write_or_print(args.out.as_deref(), &points_to_csv(&samples), &what)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
-use genlab_core::fsx;
 use genlab_core::report::plot::image_grid;
-use genlab_core::train::{CHECKPOINT_FILE, SeededRng};
+use genlab_core::train::SeededRng;
 use genlab_guidance::guidance::Rule;
 use genlab_guidance::model::TokenModel;
 use genlab_guidance::sampler::{SampleConfig, Sampler, sample};
@@ -15,6 +14,7 @@ use genlab_guidance::schedule::GuidanceSchedule;
 use genlab_guidance::tokens::TokenData;
 use genlab_guidance::train::{TrainConfig, train};
 
+use super::output::{RunDir, write_losses, write_or_print};
 use crate::progress::Progress;
 
 #[derive(clap::Subcommand, Debug)]
@@ -38,9 +38,6 @@ pub struct TrainArgs {
     /// Train on the built-in 8×8 digits instead (64 tokens of 17 grey levels, classes 0–9).
     #[arg(long, conflicts_with = "data")]
     digits: bool,
-    /// Output model directory.
-    #[arg(long)]
-    out: PathBuf,
     /// Optimisation steps.
     #[arg(long, default_value_t = 3000)]
     steps: u64,
@@ -62,9 +59,8 @@ pub struct TrainArgs {
     /// Seed of initialisation, minibatches and masks.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Continue from OUT/checkpoint.bin (same settings required).
-    #[arg(long)]
-    resume: bool,
+    #[command(flatten)]
+    run: RunDir,
 }
 
 #[derive(clap::Args, Debug)]
@@ -127,24 +123,18 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
         seed: args.seed,
         ..TrainConfig::default()
     };
-    let checkpoint = args.out.join(CHECKPOINT_FILE);
-    if !args.resume && checkpoint.exists() {
-        bail!(
-            "{} already holds a training run; pass --resume to continue it or choose another --out",
-            args.out.display()
-        );
-    }
+    args.run.refuse_to_restart()?;
     progress.set_prefix("guidance train");
+    let checkpoint = args.run.checkpoint();
     let (model, history) = train(
         &data,
         &config,
         Some(&checkpoint),
-        args.resume,
+        args.run.resume,
         &mut progress,
     )?;
-    model.save(&args.out)?;
-    history.write_csv(&args.out.join("losses.csv"))?;
-    let last = history.losses().last().map_or(f64::NAN, |(_, l)| *l);
+    model.save(&args.run.out)?;
+    let last = write_losses(&history, &args.run.out)?;
     println!(
         "trained on {} sequences of {} tokens (vocabulary {}, {} classes) for {} steps (final loss {last:.4}); model in {}",
         data.len(),
@@ -152,7 +142,7 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
         data.vocab,
         data.classes,
         config.steps,
-        args.out.display()
+        args.run.out.display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -214,12 +204,7 @@ fn sample_cmd(args: SampleArgs) -> anyhow::Result<ExitCode> {
             (0.0, (out.vocab - 1) as f32),
         )?;
     }
-    match &args.out {
-        Some(path) => {
-            fsx::atomic_write(path, out.to_text().as_bytes())?;
-            eprintln!("wrote {} sequences to {}", args.n, path.display());
-        }
-        None => print!("{}", out.to_text()),
-    }
+    let what = format!("{} sequences", args.n);
+    write_or_print(args.out.as_deref(), &out.to_text(), &what)?;
     Ok(ExitCode::SUCCESS)
 }

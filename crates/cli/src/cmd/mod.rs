@@ -8,6 +8,7 @@ pub mod fx;
 pub mod guidance;
 pub mod list;
 pub mod logic;
+pub mod output;
 pub mod report;
 pub mod repro;
 pub mod sae;

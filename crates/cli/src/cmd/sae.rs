@@ -10,7 +10,6 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use genlab_core::data::Cache;
 use genlab_core::device::device;
-use genlab_core::train::CHECKPOINT_FILE;
 use genlab_lm::Llama;
 use genlab_lm::cache::resolve_model;
 use genlab_sae::acts::{FileStream, open_files};
@@ -22,6 +21,7 @@ use genlab_sae::ortsae::Reduce;
 use genlab_sae::saelens;
 use genlab_sae::train::{Arch, Checkpointing, TrainConfig, train_resumable};
 
+use super::output::RunDir;
 use crate::progress::Progress;
 
 #[derive(clap::Subcommand, Debug)]
@@ -162,12 +162,8 @@ pub struct TrainArgs {
     /// Also checkpoint every this many steps (0: only at the end and on Ctrl-C).
     #[arg(long, default_value_t = 500)]
     checkpoint_every: u64,
-    /// Continue from OUT/checkpoint.bin (same settings and activations required).
-    #[arg(long)]
-    resume: bool,
-    /// Output directory.
-    #[arg(long)]
-    out: PathBuf,
+    #[command(flatten)]
+    run: RunDir,
 }
 
 #[derive(clap::Args, Debug)]
@@ -297,19 +293,14 @@ fn ce_cmd(args: CeArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
 }
 
 fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
-    let checkpoint = args.out.join(CHECKPOINT_FILE);
-    if !args.resume && args.out.join(saelens::CFG_FILE).exists() {
+    let RunDir { out, resume } = &args.run;
+    if !resume && out.join(saelens::CFG_FILE).exists() {
         bail!(
             "{} already holds an SAE; choose another --out",
-            args.out.display()
+            out.display()
         );
     }
-    if !args.resume && checkpoint.exists() {
-        bail!(
-            "{} already holds a training run; pass --resume to continue it or choose another --out",
-            args.out.display()
-        );
-    }
+    args.run.refuse_to_restart()?;
     if args.chunk_rows == 0 {
         bail!("--chunk-rows must be at least 1");
     }
@@ -338,12 +329,11 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
         ..TrainConfig::default()
     };
     config.validate()?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let checkpointing = Checkpointing {
-        path: checkpoint,
+        path: args.run.checkpoint(),
         every: args.checkpoint_every,
-        resume: args.resume,
+        resume: *resume,
         source: format!(
             "{} (chunks of {} rows)",
             args.acts.display(),
@@ -358,8 +348,8 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
         "acts": args.acts.display().to_string(),
         "final_l1": trained.final_l1,
     });
-    saelens::save(&trained.sae, &args.out, genlab)?;
-    trained.history.write_csv(&args.out.join("history.csv"))?;
+    saelens::save(&trained.sae, out, genlab)?;
+    trained.history.write_csv(&out.join("history.csv"))?;
     let last = |name: &str| {
         trained
             .history
@@ -372,7 +362,7 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
         arch.name(),
         args.width,
         args.k,
-        args.out.display(),
+        out.display(),
         last("batch_fvu"),
         last("l0"),
         last("dead_fraction")
