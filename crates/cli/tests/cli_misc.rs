@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::genlab;
+use common::{genlab, genlab_line};
 
 #[test]
 fn list_names_every_experiment_with_a_claim() {
@@ -46,10 +46,7 @@ fn data_list_and_unknown_fetch() {
 #[test]
 fn bench_prints_a_table() {
     let dir = tempfile::tempdir().unwrap();
-    let out = genlab(
-        dir.path(),
-        &["bench", "flow", "--steps", "2", "--warmup", "0"],
-    );
+    let out = genlab_line(dir.path(), "bench flow --steps 2 --warmup 0");
     let text = out.ok();
     assert!(
         text.contains("flow2d") && text.contains("GFLOP/s"),

@@ -5,45 +5,35 @@ mod common;
 
 use std::path::Path;
 
-use common::{entries, genlab, ring_csv};
+use common::{entries, genlab_line, ring_csv};
 
 /// Trains a tiny model of `process` on a ring into `dir/out`.
 fn tiny_model(dir: &Path, process: &str, out: &str) {
     if !dir.join("p.csv").exists() {
         ring_csv(&dir.join("p.csv"), 200);
     }
-    let args = [
-        "flow",
-        "train",
-        "--data",
-        "p.csv",
-        "--out",
-        out,
-        "--process",
-        process,
-        "--steps",
-        "40",
-        "--width",
-        "16",
-        "--depth",
-        "3",
-        "--batch",
-        "32",
-    ];
-    genlab(dir, &args).ok();
+    genlab_line(
+        dir,
+        &format!(
+            "flow train --data p.csv --out {out} --process {process} \
+             --steps 40 --width 16 --depth 3 --batch 32"
+        ),
+    )
+    .ok();
 }
 
-fn distill(dir: &Path, teacher: &str, out: &str, extra: &[&str]) -> common::Run {
-    let mut args = vec!["cmt", "distill", "--teacher", teacher, "--out", out];
-    args.extend_from_slice(extra);
-    genlab(dir, &args)
+fn distill(dir: &Path, teacher: &str, out: &str, extra: &str) -> common::Run {
+    genlab_line(
+        dir,
+        &format!("cmt distill --teacher {teacher} --out {out} {extra}"),
+    )
 }
 
 #[test]
 fn distils_an_edm_model_into_a_one_and_two_step_student() {
     let dir = tempfile::tempdir().unwrap();
     tiny_model(dir.path(), "edm", "teacher");
-    let out = distill(dir.path(), "teacher", "student", &["--steps", "20"]);
+    let out = distill(dir.path(), "teacher", "student", "--steps 20");
     assert!(out.ok().contains("1–2-step student"), "{}", out.stdout);
     for f in [
         "model.json",
@@ -61,10 +51,8 @@ fn distils_an_edm_model_into_a_one_and_two_step_student() {
     );
     for steps in ["1", "2"] {
         let sample = |seed: &str| {
-            let args = [
-                "flow", "sample", "--model", "student", "-n", "7", "--steps", steps, "--seed", seed,
-            ];
-            genlab(dir.path(), &args).ok().to_string()
+            let args = format!("flow sample --model student -n 7 --steps {steps} --seed {seed}");
+            genlab_line(dir.path(), &args).ok().to_string()
         };
         let text = sample("3");
         assert_eq!(text.lines().count(), 8, "header + 7 samples:\n{text}");
@@ -80,7 +68,7 @@ fn distils_an_edm_model_into_a_one_and_two_step_student() {
 fn a_flow_matching_teacher_is_refused_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     tiny_model(dir.path(), "fm", "fm");
-    let err = distill(dir.path(), "fm", "student", &[]);
+    let err = distill(dir.path(), "fm", "student", "");
     assert!(
         err.one_line_error().contains("EDM teacher"),
         "{}",
@@ -92,22 +80,22 @@ fn a_flow_matching_teacher_is_refused_in_one_line() {
 #[test]
 fn bad_input_gives_one_line_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let err = distill(dir.path(), "nope", "student", &[]);
+    let err = distill(dir.path(), "nope", "student", "");
     assert!(err.one_line_error().contains("nope"), "{}", err.stderr);
     assert_eq!(entries(dir.path()), Vec::<String>::new());
 
     tiny_model(dir.path(), "edm", "teacher");
-    let err = distill(dir.path(), "teacher", "student", &["--steps", "0"]);
+    let err = distill(dir.path(), "teacher", "student", "--steps 0");
     assert!(err.one_line_error().contains("steps"), "{}", err.stderr);
     assert!(!dir.path().join("student").exists());
 
     // A student is not a teacher, and an existing model is never overwritten.
-    distill(dir.path(), "teacher", "student", &["--steps", "10"]).ok();
-    let err = distill(dir.path(), "student", "again", &[]);
+    distill(dir.path(), "teacher", "student", "--steps 10").ok();
+    let err = distill(dir.path(), "student", "again", "");
     assert!(
         err.one_line_error()
             .contains("already a consistency student")
     );
-    let err = distill(dir.path(), "teacher", "student", &[]);
+    let err = distill(dir.path(), "teacher", "student", "");
     assert!(err.one_line_error().contains("already holds a model"));
 }

@@ -2,9 +2,9 @@
 
 mod common;
 
-use common::genlab;
+use common::genlab_line;
 
-const SMALL: &[&str] = &["--steps", "60", "--width", "32", "--batch", "32"];
+const SMALL: &str = "--steps 60 --width 32 --batch 32";
 
 /// Two classes of length-4 sequences over tokens 0–2.
 fn toy_tokens(path: &std::path::Path) {
@@ -20,9 +20,8 @@ fn toy_tokens(path: &std::path::Path) {
 fn train_then_sample_a_user_token_file() {
     let dir = tempfile::tempdir().unwrap();
     toy_tokens(&dir.path().join("toks.txt"));
-    let mut args = vec!["guidance", "train", "--data", "toks.txt", "--out", "m"];
-    args.extend_from_slice(SMALL);
-    let out = genlab(dir.path(), &args);
+    let train = format!("guidance train --data toks.txt --out m {SMALL}");
+    let out = genlab_line(dir.path(), &train);
     assert!(
         out.ok()
             .contains("trained on 80 sequences of 4 tokens (vocabulary 3, 2 classes)"),
@@ -32,21 +31,8 @@ fn train_then_sample_a_user_token_file() {
     for f in ["model.json", "weights.bpk", "checkpoint.bin", "losses.csv"] {
         assert!(dir.path().join("m").join(f).exists(), "missing {f}");
     }
-    let sample = [
-        "guidance",
-        "sample",
-        "--model",
-        "m",
-        "--class",
-        "1",
-        "-n",
-        "5",
-        "--w",
-        "2.5",
-        "--schedule",
-        "ramp-up",
-    ];
-    let first = genlab(dir.path(), &sample);
+    let sample = "guidance sample --model m --class 1 -n 5 --w 2.5 --schedule ramp-up";
+    let first = genlab_line(dir.path(), sample);
     let lines: Vec<&str> = first.ok().lines().collect();
     assert_eq!(lines.len(), 5);
     assert!(
@@ -56,43 +42,33 @@ fn train_then_sample_a_user_token_file() {
         "{lines:?}"
     );
     // Same seed, same sequences; the output is a valid training file.
-    assert_eq!(genlab(dir.path(), &sample).ok(), first.stdout);
+    assert_eq!(genlab_line(dir.path(), sample).ok(), first.stdout);
     // Resuming a finished run continues from its checkpoint and changes nothing.
-    let mut resume = args.clone();
-    resume.push("--resume");
-    genlab(dir.path(), &resume).ok();
-    assert_eq!(genlab(dir.path(), &sample).ok(), first.stdout);
-    let mut to_file = sample.to_vec();
-    to_file.extend([
-        "--rule",
-        "unlocking",
-        "--sampler",
-        "tau-leaping",
-        "--out",
-        "s.txt",
-    ]);
-    genlab(dir.path(), &to_file).ok();
-    let mut retrain = vec!["guidance", "train", "--data", "s.txt", "--out", "m2"];
-    retrain.extend_from_slice(SMALL);
-    genlab(dir.path(), &retrain).ok();
+    genlab_line(dir.path(), &format!("{train} --resume")).ok();
+    assert_eq!(genlab_line(dir.path(), sample).ok(), first.stdout);
+    genlab_line(
+        dir.path(),
+        &format!("{sample} --rule unlocking --sampler tau-leaping --out s.txt"),
+    )
+    .ok();
+    genlab_line(
+        dir.path(),
+        &format!("guidance train --data s.txt --out m2 {SMALL}"),
+    )
+    .ok();
 }
 
 #[test]
 fn digits_sample_as_an_image_grid() {
     let dir = tempfile::tempdir().unwrap();
-    genlab(
+    genlab_line(
         dir.path(),
-        &[
-            "guidance", "train", "--digits", "--out", "d", "--steps", "20", "--width", "32",
-        ],
+        "guidance train --digits --out d --steps 20 --width 32",
     )
     .ok();
-    genlab(
+    genlab_line(
         dir.path(),
-        &[
-            "guidance", "sample", "--model", "d", "--class", "3", "-n", "8", "--svg", "g.svg",
-            "--out", "g.txt",
-        ],
+        "guidance sample --model d --class 3 -n 8 --svg g.svg --out g.txt",
     )
     .ok();
     let svg = std::fs::read_to_string(dir.path().join("g.svg")).unwrap();
@@ -103,45 +79,23 @@ fn digits_sample_as_an_image_grid() {
 fn bad_input_gives_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.txt"), "0: 1 2\n1: 1\n").unwrap();
-    let err = genlab(
-        dir.path(),
-        &["guidance", "train", "--data", "bad.txt", "--out", "m"],
-    );
+    let err = genlab_line(dir.path(), "guidance train --data bad.txt --out m");
     assert!(err.one_line_error().contains("bad.txt:2"), "{}", err.stderr);
 
     toy_tokens(&dir.path().join("toks.txt"));
-    let mut args = vec!["guidance", "train", "--data", "toks.txt", "--out", "m"];
-    args.extend_from_slice(SMALL);
-    genlab(dir.path(), &args).ok();
-    let again = genlab(dir.path(), &args);
+    let train = format!("guidance train --data toks.txt --out m {SMALL}");
+    genlab_line(dir.path(), &train).ok();
+    let again = genlab_line(dir.path(), &train);
     assert!(again.one_line_error().contains("--resume"));
     for (extra, needle) in [
-        (vec!["--class", "5"], "out of range"),
-        (
-            vec!["--class", "0", "--schedule", "zigzag"],
-            "unknown schedule",
-        ),
-        (
-            vec![
-                "--class",
-                "0",
-                "--rule",
-                "simple",
-                "--sampler",
-                "tau-leaping",
-            ],
-            "ancestral",
-        ),
-        (vec!["--class", "0", "--steps", "0"], "at least one step"),
+        ("--class 5", "out of range"),
+        ("--class 0 --schedule zigzag", "unknown schedule"),
+        ("--class 0 --rule simple --sampler tau-leaping", "ancestral"),
+        ("--class 0 --steps 0", "at least one step"),
     ] {
-        let mut a = vec!["guidance", "sample", "--model", "m"];
-        a.extend(extra);
-        let e = genlab(dir.path(), &a);
-        assert!(e.one_line_error().contains(needle), "{a:?}: {}", e.stderr);
+        let e = genlab_line(dir.path(), &format!("guidance sample --model m {extra}"));
+        assert!(e.one_line_error().contains(needle), "{extra}: {}", e.stderr);
     }
-    let e = genlab(
-        dir.path(),
-        &["guidance", "sample", "--model", "nowhere", "--class", "0"],
-    );
+    let e = genlab_line(dir.path(), "guidance sample --model nowhere --class 0");
     assert!(e.one_line_error().contains("not a genlab guidance model"));
 }

@@ -2,29 +2,46 @@
 
 mod common;
 
-use common::genlab;
+use std::path::Path;
+
+use common::{Run, genlab, genlab_line, words};
 
 /// A 4-node star (centre 0) where leaves 1 and 2 satisfy p and leaf 3 satisfies q.
 const STAR: &str = r#"{"nodes": 4, "props": ["p", "q"], "labels": [[], ["p"], ["p"], ["q"]],
                        "edges": [[0, 1], [0, 2], [0, 3]]}"#;
 
+/// `genlab logic check --graph GRAPH --formula FORMULA`, then the words of `extra`.
+fn check(dir: &Path, graph: &str, formula: &str, extra: &str) -> Run {
+    let mut args = vec!["logic", "check", "--graph", graph, "--formula", formula];
+    args.extend(words(extra));
+    genlab(dir, &args)
+}
+
+/// `genlab logic verify --net NET --formula FORMULA`, then the words of `extra`.
+fn verify(dir: &Path, net: &str, formula: &str, extra: &str) -> Run {
+    let mut args = vec!["logic", "verify", "--net", net, "--formula", formula];
+    args.extend(words(extra));
+    genlab(dir, &args)
+}
+
+/// `genlab logic compile --formula FORMULA --out OUT`.
+fn compile(dir: &Path, formula: &str, out: &str) -> Run {
+    genlab(
+        dir,
+        &["logic", "compile", "--formula", formula, "--out", out],
+    )
+}
+
+/// The JSON a successful run printed.
+fn json(run: Run) -> serde_json::Value {
+    serde_json::from_str(run.ok()).unwrap()
+}
+
 #[test]
 fn check_reports_every_node_and_subformula() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("g.json"), STAR).unwrap();
-    let out = genlab(
-        dir.path(),
-        &[
-            "logic",
-            "check",
-            "--graph",
-            "g.json",
-            "--formula",
-            "◇≥2 p ∧ ¬q",
-            "--subformulas",
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
+    let v = json(check(dir.path(), "g.json", "◇≥2 p ∧ ¬q", "--subformulas"));
     assert_eq!(v["formula"], "<>=2 p & !q");
     assert_eq!(v["truth"], serde_json::json!([true, false, false, false]));
     assert_eq!(v["true_nodes"], 1);
@@ -41,18 +58,7 @@ fn check_reports_every_node_and_subformula() {
         "nodes 4\nprops p q\n1: p\n2: p\n3: q\n0 1\n0 2\n0 3\n",
     )
     .unwrap();
-    let out = genlab(
-        dir.path(),
-        &[
-            "logic",
-            "check",
-            "--graph",
-            "g.txt",
-            "--formula",
-            "<>=3 p | <>=3 true",
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
+    let v = json(check(dir.path(), "g.txt", "<>=3 p | <>=3 true", ""));
     assert_eq!(v["truth"], serde_json::json!([true, false, false, false]));
 }
 
@@ -66,38 +72,11 @@ fn check_reads_fibred_models() {
         {"nodes": 3, "props": ["q"], "labels": [["q"], [], ["q"]], "edges": [[0, 1], [1, 2]]}],
       "maps": [{"from": 0, "to": 1, "map": [1, 0]}, {"from": 1, "to": 0, "map": [0, 0, 1]}]}"#;
     std::fs::write(dir.path().join("m.json"), model).unwrap();
-    let out = genlab(
-        dir.path(),
-        &[
-            "logic",
-            "check",
-            "--graph",
-            "m.json",
-            "--formula",
-            "<1>=2 q",
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
+    let v = json(check(dir.path(), "m.json", "<1>=2 q", ""));
     assert_eq!(v["truth"], serde_json::json!([true, false]));
-    let out = genlab(
-        dir.path(),
-        &[
-            "logic",
-            "check",
-            "--graph",
-            "m.json",
-            "--formula",
-            "<1>=2 q",
-            "--sort",
-            "1",
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
+    let v = json(check(dir.path(), "m.json", "<1>=2 q", "--sort 1"));
     assert_eq!(v["truth"], serde_json::json!([false, true, false]));
-    let e = genlab(
-        dir.path(),
-        &["logic", "check", "--graph", "m.json", "--formula", "<2> q"],
-    );
+    let e = check(dir.path(), "m.json", "<2> q", "");
     assert!(e.one_line_error().contains("modality 2"), "{}", e.stderr);
 }
 
@@ -105,71 +84,22 @@ fn check_reads_fibred_models() {
 fn compile_decompile_verify_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let formula = "<>=2 (p & !q) | <> <> q";
-    let out = genlab(
-        dir.path(),
-        &[
-            "logic",
-            "compile",
-            "--formula",
-            formula,
-            "--out",
-            "net.json",
-        ],
-    );
+    let out = compile(dir.path(), formula, "net.json");
     assert!(out.ok().contains("layers"), "{}", out.stdout);
-    let out = genlab(dir.path(), &["logic", "decompile", "--net", "net.json"]);
+    let out = genlab_line(dir.path(), "logic decompile --net net.json");
     assert_eq!(out.ok().trim(), formula);
     assert!(out.stderr.contains("uniform"), "{}", out.stderr);
-    let out = genlab(
-        dir.path(),
-        &[
-            "logic",
-            "verify",
-            "--net",
-            "net.json",
-            "--formula",
-            formula,
-            "--graphs",
-            "30",
-        ],
-    );
+    let out = verify(dir.path(), "net.json", formula, "--graphs 30");
     assert!(out.ok().contains(": 0 disagreements"), "{}", out.stdout);
     // A network for another formula disagrees somewhere, and verify says so with status 1.
-    let out = genlab(
-        dir.path(),
-        &[
-            "logic",
-            "verify",
-            "--net",
-            "net.json",
-            "--formula",
-            "<>=3 (p & !q) | <> <> q",
-            "--graphs",
-            "30",
-        ],
-    );
+    let other = "<>=3 (p & !q) | <> <> q";
+    let out = verify(dir.path(), "net.json", other, "--graphs 30");
     assert_eq!(out.code, 1, "{}", out.stdout);
     assert!(out.stdout.contains("first disagreement"), "{}", out.stdout);
     // Fibred formulas compile to fibred networks and verify on random fibred models.
     let fibred = "p & <1>=2 <> q";
-    genlab(
-        dir.path(),
-        &["logic", "compile", "--formula", fibred, "--out", "fib.json"],
-    )
-    .ok();
-    let out = genlab(
-        dir.path(),
-        &[
-            "logic",
-            "verify",
-            "--net",
-            "fib.json",
-            "--formula",
-            fibred,
-            "--graphs",
-            "20",
-        ],
-    );
+    compile(dir.path(), fibred, "fib.json").ok();
+    let out = verify(dir.path(), "fib.json", fibred, "--graphs 20");
     assert!(out.ok().contains(": 0 disagreements"), "{}", out.stdout);
 }
 
@@ -180,35 +110,16 @@ fn non_uniform_networks_need_a_degree_bound() {
     let net = r#"{"activation": "truncated_relu", "aggregation": "sum", "inputs": ["p", "q"],
                   "layers": [[{"a": [[0, 1], [1, -1]], "b": 0}]], "output": 0}"#;
     std::fs::write(dir.path().join("net.json"), net).unwrap();
-    let e = genlab(dir.path(), &["logic", "decompile", "--net", "net.json"]);
+    let e = genlab_line(dir.path(), "logic decompile --net net.json");
     assert!(e.one_line_error().contains("--max-degree"));
-    let out = genlab(
-        dir.path(),
-        &[
-            "logic",
-            "decompile",
-            "--net",
-            "net.json",
-            "--max-degree",
-            "3",
-        ],
-    );
+    let out = genlab_line(dir.path(), "logic decompile --net net.json --max-degree 3");
     let formula = out.ok().trim().to_string();
     assert!(out.stderr.contains("degree ≤ 3"), "{}", out.stderr);
-    let out = genlab(
+    let out = verify(
         dir.path(),
-        &[
-            "logic",
-            "verify",
-            "--net",
-            "net.json",
-            "--formula",
-            &formula,
-            "--graphs",
-            "20",
-            "--max-degree",
-            "3",
-        ],
+        "net.json",
+        &formula,
+        "--graphs 20 --max-degree 3",
     );
     assert!(out.ok().contains(": 0 disagreements"), "{}", out.stdout);
 }
@@ -218,10 +129,7 @@ fn bad_inputs_give_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     std::fs::write(p.join("g.json"), STAR).unwrap();
-    let e = genlab(
-        p,
-        &["logic", "check", "--graph", "g.json", "--formula", "p & (q"],
-    );
+    let e = check(p, "g.json", "p & (q", "");
     let line = e.one_line_error();
     assert!(
         line.contains("`p & (q` at column 7") && line.contains("expected `)`"),
@@ -233,37 +141,21 @@ fn bad_inputs_give_one_line_errors() {
         "a newline in the formula stays on one line: {}",
         e.stderr
     );
-    let e = genlab(
-        p,
-        &["logic", "check", "--graph", "g.json", "--formula", "r"],
-    );
+    let e = check(p, "g.json", "r", "");
     assert!(e.one_line_error().contains("`r`"), "{}", e.stderr);
     std::fs::write(
         p.join("dangling.json"),
         r#"{"nodes": 2, "props": [], "edges": [[0, 2]]}"#,
     )
     .unwrap();
-    let e = genlab(
-        p,
-        &[
-            "logic",
-            "check",
-            "--graph",
-            "dangling.json",
-            "--formula",
-            "true",
-        ],
-    );
+    let e = check(p, "dangling.json", "true", "");
     assert!(e.one_line_error().contains("dangling"), "{}", e.stderr);
     std::fs::write(
         p.join("label.json"),
         r#"{"nodes": 1, "props": ["p"], "labels": [["z"]], "edges": []}"#,
     )
     .unwrap();
-    let e = genlab(
-        p,
-        &["logic", "check", "--graph", "label.json", "--formula", "p"],
-    );
+    let e = check(p, "label.json", "p", "");
     assert!(e.one_line_error().contains("label `z`"), "{}", e.stderr);
     std::fs::write(
         p.join("fibred.json"),
@@ -271,17 +163,7 @@ fn bad_inputs_give_one_line_errors() {
                       {"nodes": 2, "props": [], "edges": [[0, 9]]}]}"#,
     )
     .unwrap();
-    let e = genlab(
-        p,
-        &[
-            "logic",
-            "check",
-            "--graph",
-            "fibred.json",
-            "--formula",
-            "true",
-        ],
-    );
+    let e = check(p, "fibred.json", "true", "");
     assert!(
         e.one_line_error()
             .contains("fibred.json: sort 1: edge 0 (0, 9) is dangling"),
@@ -289,18 +171,15 @@ fn bad_inputs_give_one_line_errors() {
         e.stderr
     );
     std::fs::write(p.join("float.json"), r#"{"activation": "truncated_relu", "aggregation": "sum", "inputs": ["p"], "layers": [[{"c": [[0, 0.7]]}]], "output": 0}"#).unwrap();
-    let e = genlab(p, &["logic", "decompile", "--net", "float.json"]);
+    let e = genlab_line(p, "logic decompile --net float.json");
     assert!(
         e.one_line_error().contains("not an integer"),
         "{}",
         e.stderr
     );
-    let e = genlab(p, &["logic", "decompile", "--net", "missing.json"]);
+    let e = genlab_line(p, "logic decompile --net missing.json");
     assert!(e.one_line_error().contains("missing.json"), "{}", e.stderr);
-    let e = genlab(
-        p,
-        &["logic", "compile", "--formula", "<>=0 p", "--out", "n.json"],
-    );
+    let e = compile(p, "<>=0 p", "n.json");
     assert!(e.one_line_error().contains("grade"), "{}", e.stderr);
     assert!(!p.join("n.json").exists());
 }
@@ -316,18 +195,9 @@ fn parse_and_bench_print_what_they_measure() {
     assert_eq!(lines[0], "<>=2 (p | q) & !r");
     assert_eq!(lines[1], "◇≥2 (p ∨ q) ∧ ¬r");
     assert!(lines[2].contains("size 7, modal depth 1"), "{}", lines[2]);
-    let out = genlab(
+    let out = genlab_line(
         dir.path(),
-        &[
-            "logic",
-            "bench",
-            "--nodes",
-            "100,1000",
-            "--subformulas",
-            "3",
-            "--seconds",
-            "0",
-        ],
+        "logic bench --nodes 100,1000 --subformulas 3 --seconds 0",
     );
     let text = out.ok();
     assert_eq!(text.lines().count(), 3, "{text}");
@@ -339,6 +209,6 @@ fn parse_and_bench_print_what_they_measure() {
             .starts_with("1000"),
         "{text}"
     );
-    let help = genlab(dir.path(), &["logic", "check", "--help"]);
+    let help = genlab_line(dir.path(), "logic check --help");
     assert!(help.ok().contains("<>=k φ"));
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{entries, genlab};
+use common::{entries, genlab, genlab_line, words};
 use std::path::Path;
 
 /// `n` vectors of width 8, each one of 6 fixed directions scaled by a varying magnitude (a
@@ -56,33 +56,17 @@ fn value(stdout: &str, key: &str) -> f64 {
         .unwrap()
 }
 
-const SMALL: &[&str] = &[
-    "--width",
-    "16",
-    "--k",
-    "1",
-    "--steps",
-    "150",
-    "--batch",
-    "64",
-    "--lr",
-    "0.01",
-    "--chunk",
-    "8",
-    "--chunk-rows",
-    "100",
-];
+const SMALL: &str = "--width 16 --k 1 --steps 150 --batch 64 --lr 0.01 --chunk 8 --chunk-rows 100";
 
 #[test]
 fn train_then_eval_an_ortsae_on_npy_and_safetensors_shards() {
     let dir = tempfile::tempdir().unwrap();
     let rows = sparse_rows(600);
     write_npy(&dir.path().join("acts.npy"), &rows, 8);
-    let mut args = vec![
-        "sae", "train", "--acts", "acts.npy", "--arch", "ortsae", "--out", "sae",
-    ];
-    args.extend_from_slice(SMALL);
-    let out = genlab(dir.path(), &args);
+    let out = genlab_line(
+        dir.path(),
+        &format!("sae train --acts acts.npy --arch ortsae --out sae {SMALL}"),
+    );
     assert!(
         out.ok()
             .contains("trained ortsae (d = 8, width 16, k 1) on 600 vectors"),
@@ -117,23 +101,9 @@ fn train_then_eval_an_ortsae_on_npy_and_safetensors_shards() {
         &rows[300 * 8..],
         8,
     );
-    let from_npy = genlab(
-        dir.path(),
-        &["sae", "eval", "--sae", "sae", "--acts", "acts.npy"],
-    );
-    let from_shards = genlab(
-        dir.path(),
-        &[
-            "sae",
-            "eval",
-            "--sae",
-            "sae",
-            "--acts",
-            "shards",
-            "--chunk-rows",
-            "77",
-        ],
-    );
+    let eval = |extra: &str| genlab_line(dir.path(), &format!("sae eval --sae sae {extra}"));
+    let from_npy = eval("--acts acts.npy");
+    let from_shards = eval("--acts shards --chunk-rows 77");
     assert_eq!(
         from_npy.ok(),
         from_shards.ok(),
@@ -144,28 +114,11 @@ fn train_then_eval_an_ortsae_on_npy_and_safetensors_shards() {
     assert!(value(text, "explained_variance") > 0.8, "{text}");
     assert!(value(text, "l0") > 0.5 && value(text, "l0") < 3.0, "{text}");
 
-    let out = genlab(
-        dir.path(),
-        &[
-            "sae",
-            "eval",
-            "--sae",
-            "sae",
-            "--acts",
-            "acts.npy",
-            "--max-rows",
-            "100",
-        ],
-    );
+    let out = eval("--acts acts.npy --max-rows 100");
     assert_eq!(value(out.ok(), "vectors"), 100.0);
 
     // --json prints the same metrics as one object.
-    let json = genlab(
-        dir.path(),
-        &[
-            "sae", "eval", "--sae", "sae", "--acts", "acts.npy", "--json",
-        ],
-    );
+    let json = eval("--acts acts.npy --json");
     let parsed: serde_json::Value = serde_json::from_str(json.ok()).unwrap();
     assert_eq!(parsed["vectors"], 600);
     for key in [
@@ -190,14 +143,11 @@ fn every_architecture_trains() {
     let dir = tempfile::tempdir().unwrap();
     write_npy(&dir.path().join("acts.npy"), &sparse_rows(300), 8);
     for arch in ["batchtopk", "topk", "relu", "matryoshka"] {
-        let mut args = vec![
-            "sae", "train", "--acts", "acts.npy", "--arch", arch, "--out", arch,
-        ];
-        args.extend_from_slice(SMALL);
-        genlab(dir.path(), &args).ok();
-        let out = genlab(
+        let train = format!("sae train --acts acts.npy --arch {arch} --out {arch} {SMALL}");
+        genlab_line(dir.path(), &train).ok();
+        let out = genlab_line(
             dir.path(),
-            &["sae", "eval", "--sae", arch, "--acts", "acts.npy"],
+            &format!("sae eval --sae {arch} --acts acts.npy"),
         );
         assert!(value(out.ok(), "explained_variance").is_finite(), "{arch}");
     }
@@ -210,49 +160,26 @@ fn bad_inputs_fail_with_one_line() {
     write_npy(&dir.path().join("wide.npy"), &[1.0; 40], 10);
     std::fs::write(dir.path().join("acts.csv"), "1,2\n").unwrap();
 
-    let e = genlab(
-        dir.path(),
-        &["sae", "train", "--acts", "missing.npy", "--out", "o"],
-    )
-    .one_line_error()
-    .to_string();
-    assert!(e.contains("missing.npy"), "{e}");
-    let e = genlab(
-        dir.path(),
-        &["sae", "train", "--acts", "acts.csv", "--out", "o"],
-    )
-    .one_line_error()
-    .to_string();
-    assert!(e.contains(".npy or .safetensors"), "{e}");
-    let e = genlab(
-        dir.path(),
-        &[
-            "sae", "train", "--acts", "acts.npy", "--k", "0", "--out", "o",
-        ],
-    )
-    .one_line_error()
-    .to_string();
-    assert!(e.contains("k = 0"), "{e}");
-
-    let mut args = vec!["sae", "train", "--acts", "acts.npy", "--out", "sae"];
-    args.extend_from_slice(SMALL);
-    genlab(dir.path(), &args).ok();
-    let e = genlab(dir.path(), &args).one_line_error().to_string();
-    assert!(e.contains("already holds an SAE"), "{e}");
-    let e = genlab(
-        dir.path(),
-        &["sae", "eval", "--sae", "sae", "--acts", "wide.npy"],
-    )
-    .one_line_error()
-    .to_string();
-    assert!(e.contains("width 10") && e.contains("expects 8"), "{e}");
-    let e = genlab(
-        dir.path(),
-        &["sae", "eval", "--sae", "nowhere", "--acts", "acts.npy"],
-    )
-    .one_line_error()
-    .to_string();
-    assert!(e.contains("nowhere"), "{e}");
+    let error = |line: &str| genlab_line(dir.path(), line).one_line_error().to_string();
+    let train_small = format!("sae train --acts acts.npy --out sae {SMALL}");
+    genlab_line(dir.path(), &train_small).ok();
+    for (line, needles) in [
+        ("sae train --acts missing.npy --out o", &["missing.npy"][..]),
+        (
+            "sae train --acts acts.csv --out o",
+            &[".npy or .safetensors"],
+        ),
+        ("sae train --acts acts.npy --k 0 --out o", &["k = 0"]),
+        (train_small.as_str(), &["already holds an SAE"]),
+        (
+            "sae eval --sae sae --acts wide.npy",
+            &["width 10", "expects 8"],
+        ),
+        ("sae eval --sae nowhere --acts acts.npy", &["nowhere"]),
+    ] {
+        let e = error(line);
+        assert!(needles.iter().all(|x| e.contains(x)), "{line}: {e}");
+    }
 }
 
 /// A tiny random Llama GGUF (genlab-lm's synthetic model) and a text file, in `dir`.
@@ -272,12 +199,12 @@ fn tiny_model_and_text(dir: &Path) {
 /// the `lm` arguments: the printed text and its clean, SAE and zero-ablated CE.
 fn train_topk_then_ce(dir: &Path, lm: &[&str], sizes: &str) -> (String, [f64; 3]) {
     let s: Vec<&str> = sizes.split_whitespace().collect();
-    let train = [
-        "sae", "train", "--acts", "acts", "--arch", "topk", "--out", "sae", "--width", s[0], "--k",
-        s[1], "--steps", s[2], "--batch", s[3], "--lr", s[4],
-    ];
-    genlab(dir, &train).ok();
-    let mut ce = vec!["sae", "ce", "--sae", "sae", "--sequences", "4"];
+    let train = format!(
+        "sae train --acts acts --arch topk --out sae --width {} --k {} --steps {} --batch {} --lr {}",
+        s[0], s[1], s[2], s[3], s[4]
+    );
+    genlab_line(dir, &train).ok();
+    let mut ce = words("sae ce --sae sae --sequences 4");
     ce.extend_from_slice(lm);
     let text = genlab(dir, &ce).ok().to_string();
     let ce = ["ce_clean", "ce_sae", "ce_zero_ablation"].map(|k| value(&text, k));
@@ -288,30 +215,10 @@ fn train_topk_then_ce(dir: &Path, lm: &[&str], sizes: &str) -> (String, [f64; 3]
 fn acts_train_and_ce_on_a_tiny_synthetic_model() {
     let dir = tempfile::tempdir().unwrap();
     tiny_model_and_text(dir.path());
-    let lm = [
-        "--model",
-        "tiny.gguf",
-        "--layer",
-        "1",
-        "--corpus",
-        "text.txt",
-        "--ctx",
-        "16",
-        "--batch",
-        "4",
-    ];
-    let mut args = vec![
-        "sae",
-        "acts",
-        "--tokens",
-        "300",
-        "--shard-rows",
-        "128",
-        "--out",
-        "acts",
-    ];
-    args.extend_from_slice(&lm);
-    let out = genlab(dir.path(), &args);
+    let lm = words("--model tiny.gguf --layer 1 --corpus text.txt --ctx 16 --batch 4");
+    let mut acts = words("sae acts --tokens 300 --shard-rows 128 --out acts");
+    acts.extend_from_slice(&lm);
+    let out = genlab(dir.path(), &acts);
     assert!(
         out.ok()
             .contains("wrote 300 vectors (d = 32) of layer 1 from 20 sequences of 16 tokens"),
@@ -339,7 +246,7 @@ fn acts_train_and_ce_on_a_tiny_synthetic_model() {
         ),
         (Some(1), Some(300), Some(0))
     );
-    let e = genlab(dir.path(), &args).one_line_error().to_string();
+    let e = genlab(dir.path(), &acts).one_line_error().to_string();
     assert!(e.contains("already holds activations"), "{e}");
 
     let (text, [clean, sae, zero]) = train_topk_then_ce(dir.path(), &lm, "64 4 60 64 0.01");
@@ -357,10 +264,7 @@ fn lm_commands_fail_with_one_line_on_missing_inputs() {
     let dir = tempfile::tempdir().unwrap();
     tiny_model_and_text(dir.path());
     std::fs::write(dir.path().join("broken.gguf"), b"GGUF\x03\x00\x00\x00\x01").unwrap();
-    let error = |args: &str| {
-        let args: Vec<&str> = args.split_whitespace().collect();
-        genlab(dir.path(), &args).one_line_error().to_string()
-    };
+    let error = |line: &str| genlab_line(dir.path(), line).one_line_error().to_string();
     for (args, expected) in [
         (
             "acts --layer 6 --corpus kjv",
@@ -416,10 +320,9 @@ fn smollm2_acts_and_ce_recovered() {
     let verse = "In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness was upon the face of the deep.\n";
     std::fs::write(dir.path().join("text.txt"), verse.repeat(100)).unwrap();
     let model = model.to_str().unwrap();
-    let lm = [
-        "--model", model, "--layer", "6", "--corpus", "text.txt", "--ctx", "64", "--batch", "8",
-    ];
-    let mut args = vec!["sae", "acts", "--tokens", "2016", "--out", "acts"];
+    let mut lm = vec!["--model", model];
+    lm.extend(words("--layer 6 --corpus text.txt --ctx 64 --batch 8"));
+    let mut args = words("sae acts --tokens 2016 --out acts");
     args.extend_from_slice(&lm);
     let out = genlab(dir.path(), &args);
     assert!(
@@ -443,11 +346,10 @@ fn ctrl_c_saves_and_resume_finishes_with_the_same_weights() {
     write_npy(&dir.path().join("acts.npy"), &sparse_rows(4000), 8);
     let args = |out: &'static str| {
         let mut a = vec!["sae", "train", "--acts", "acts.npy", "--out", out];
-        a.extend(
+        a.extend(words(
             "--arch ortsae --width 512 --k 4 --steps 2500 --batch 1024 --chunk 64 \
-             --chunk-rows 1000 --checkpoint-every 0"
-                .split_whitespace(),
-        );
+             --chunk-rows 1000 --checkpoint-every 0",
+        ));
         a
     };
     genlab(dir.path(), &args("straight")).ok();

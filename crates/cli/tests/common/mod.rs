@@ -54,6 +54,17 @@ pub fn genlab(dir: &Path, args: &[&str]) -> Run {
     run(cmd, dir, args)
 }
 
+/// `genlab` with a command line written as one string, split at white space (so for arguments
+/// without spaces), run as [`genlab`] runs it.
+pub fn genlab_line(dir: &Path, line: &str) -> Run {
+    genlab(dir, &words(line))
+}
+
+/// The white-space-separated words of `line`, as arguments.
+pub fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 /// `genlab ARGS` run inside `dir` with the environment's data cache (where `genlab data fetch`
 /// put the registry datasets, as CI does first) and every core.
 pub fn genlab_with_fetched_data(dir: &Path, args: &[&str]) -> Run {
