@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod ops;
 pub mod report;
 pub mod tensor;
+pub mod testing;
 pub mod train;
 pub mod weights;
 

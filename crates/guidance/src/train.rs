@@ -191,6 +191,7 @@ mod tests {
     use crate::sampler::{Denoiser, SampleConfig, Sampler, sample};
     use crate::schedule::GuidanceSchedule;
     use burn::module::{Module, ModuleMapper, Param};
+    use genlab_core::testing::scratch;
     use genlab_core::train::NoObserver;
     use genlab_core::train::testing::{StopAt, assert_same_weights, weights};
     use rand::SeedableRng;
@@ -290,8 +291,7 @@ mod tests {
         };
         let (straight, straight_history) =
             train(&data, &config, None, false, &mut NoObserver).unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let checkpoint = dir.path().join(genlab_core::train::CHECKPOINT_FILE);
+        let (_dir, checkpoint) = scratch(genlab_core::train::CHECKPOINT_FILE);
         let mut stop = StopAt::new(60);
         let err = train(&data, &config, Some(&checkpoint), false, &mut stop).unwrap_err();
         assert!(matches!(err, Error::Interrupted { step: 60, .. }), "{err}");

@@ -470,6 +470,7 @@ pub fn write_npy_rows(path: &Path, rows: &[f32], d: usize) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use genlab_core::testing::scratch;
 
     fn rows(n: usize, d: usize) -> Vec<f32> {
         (0..n * d).map(|i| i as f32).collect()
@@ -477,8 +478,7 @@ mod tests {
 
     #[test]
     fn npy_stream_visits_every_row_once_per_pass() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.npy");
+        let (_dir, p) = scratch("a.npy");
         write_npy_rows(&p, &rows(10, 3), 3).unwrap();
         let files = open_files(&p).unwrap();
         assert_eq!((files[0].rows, files[0].d), (10, 3));
@@ -497,8 +497,7 @@ mod tests {
     /// whether the position was taken before any chunk, mid-chunk or at a chunk's end.
     #[test]
     fn seek_continues_the_same_batches() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.npy");
+        let (_dir, p) = scratch("a.npy");
         write_npy_rows(&p, &rows(23, 3), 3).unwrap();
         let stream = || FileStream::new(open_files(&p).unwrap(), 5, 7).unwrap();
         let memory = || InMemory::new(3, rows(23, 3), 7).unwrap();
@@ -529,8 +528,7 @@ mod tests {
 
     #[test]
     fn safetensors_rows_read_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("acts.safetensors");
+        let (dir, p) = scratch("acts.safetensors");
         let data = rows(6, 4);
         let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
         let view =
@@ -551,8 +549,7 @@ mod tests {
 
     #[test]
     fn bad_inputs_are_refused_with_the_path() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.csv");
+        let (dir, p) = scratch("x.csv");
         std::fs::write(&p, "1,2").unwrap();
         assert!(
             RowFile::open(&p)

@@ -119,13 +119,13 @@ mod tests {
     use super::*;
     use crate::acts::{open_files, write_npy_rows};
     use crate::sae::Activation;
+    use genlab_core::testing::scratch;
 
     /// An identity SAE reconstructs non-negative inputs exactly; chunking does not change the
     /// numbers; a width mismatch is refused with the file.
     #[test]
     fn identity_sae_explains_everything_in_any_chunking() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.npy");
+        let (_dir, p) = scratch("x.npy");
         let rows: Vec<f32> = (0..30).map(|i| (i % 7) as f32 * 0.5).collect();
         write_npy_rows(&p, &rows, 3).unwrap();
         let files = open_files(&p).unwrap();

@@ -160,10 +160,10 @@ fn parse_label(field: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::scratch;
 
     fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("points.csv");
+        let (dir, path) = scratch("points.csv");
         std::fs::write(&path, text).unwrap();
         (dir, path)
     }

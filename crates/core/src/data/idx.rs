@@ -77,6 +77,7 @@ fn parse(mut bytes: Vec<u8>) -> std::result::Result<Idx, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::scratch;
     use std::io::Write;
 
     /// A 2×3 unsigned-byte array.
@@ -146,8 +147,7 @@ mod tests {
 
     #[test]
     fn corrupt_gzip_names_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("broken.gz");
+        let (_dir, path) = scratch("broken.gz");
         let mut bytes = gzip(&tiny());
         bytes.truncate(bytes.len() / 2);
         std::fs::write(&path, bytes).unwrap();

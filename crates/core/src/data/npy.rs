@@ -284,6 +284,7 @@ impl Cursor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::scratch;
 
     /// A version-1 file with the given header dict and body.
     fn npy(dict: &str, body: &[u8]) -> Vec<u8> {
@@ -306,8 +307,7 @@ mod tests {
 
     #[test]
     fn write_then_read_round_trips() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.npy");
+        let (_dir, path) = scratch("a.npy");
         let p = Points::new(
             2,
             vec![1.5, -2.0, 3.25, 4.0, 0.0, 1e-30],
@@ -427,8 +427,7 @@ mod tests {
 
     #[test]
     fn read_npy_attaches_the_path() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bad.npy");
+        let (_dir, path) = scratch("bad.npy");
         std::fs::write(&path, b"nope").unwrap();
         let err = read_npy(&path).unwrap_err().to_string();
         assert!(

@@ -107,11 +107,11 @@ fn format_tick(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::scratch;
 
     #[test]
     fn writes_one_rect_per_bar_and_survives_nan() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("b.svg");
+        let (_dir, p) = scratch("b.svg");
         let data = vec![
             Bar {
                 label: "a<b".into(),

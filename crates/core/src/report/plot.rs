@@ -324,11 +324,11 @@ pub(crate) fn esc(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::scratch;
 
     #[test]
     fn plots_are_well_formed_for_normal_empty_and_constant_data() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.svg");
+        let (_dir, p) = scratch("a.svg");
         let series = [LineSeries {
             label: "l".into(),
             points: vec![(1.0, 0.5), (2.0, 0.25), (4.0, f64::NAN)],

@@ -11,6 +11,7 @@ use super::testing::{StopAt, weights};
 use super::*;
 use crate::device;
 use crate::error::Error;
+use crate::testing::scratch;
 
 /// Runs `train` straight for `steps`, and again interrupted at `steps / 2` then resumed from the
 /// checkpoint; returns both results.
@@ -204,8 +205,7 @@ fn nan_guard_names_step_and_quantity() {
 /// Resuming under a different configuration is refused rather than mixed in.
 #[test]
 fn resume_refuses_a_changed_configuration() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ck.bin");
+    let (_dir, path) = scratch("ck.bin");
     let options = |lr: f64| {
         TrainOptions::constant(4, lr)
             .with_checkpoint(&path, 0)
@@ -227,8 +227,7 @@ fn resume_refuses_a_changed_configuration() {
 /// The history's CSV: a header of metric names, one row per record.
 #[test]
 fn history_csv() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("losses.csv");
+    let (_dir, path) = scratch("losses.csv");
     History::from_losses(&[(10, 0.5), (20, 0.25)])
         .write_csv(&path)
         .unwrap();

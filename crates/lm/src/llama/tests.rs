@@ -3,6 +3,7 @@
 use super::*;
 use crate::gguf::Value;
 use genlab_core::device::device;
+use genlab_core::testing::scratch;
 use genlab_core::train::SeededRng;
 
 fn tiny() -> (Llama, Gguf) {
@@ -321,8 +322,7 @@ fn bad_inputs_and_files_are_clear_errors() {
             .contains("layer 3")
     );
     let bytes = synthetic_gguf(SyntheticSpec::default(), 5);
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("m.gguf");
+    let (_dir, p) = scratch("m.gguf");
     std::fs::write(&p, &bytes).unwrap();
     let (_, tok) = Llama::load(&p, &device()).unwrap();
     assert_eq!(tok.decode(&tok.encode(" the band")), " the band");

@@ -174,11 +174,11 @@ struct NeuronFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use genlab_core::testing::scratch;
 
     #[test]
     fn files_round_trip_and_unsupported_networks_are_explained() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("net.json");
+        let (_dir, path) = scratch("net.json");
         let net = Gnn::new(
             0,
             vec!["p".into(), "q".into()],

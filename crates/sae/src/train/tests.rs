@@ -3,6 +3,7 @@
 use super::*;
 use crate::acts::{FileStream, InMemory, open_files, write_npy_rows};
 use crate::linalg::dot;
+use genlab_core::testing::scratch;
 use genlab_core::train::NoObserver;
 use genlab_core::train::testing::StopAt;
 
@@ -116,8 +117,7 @@ type MakeSource<'a> = dyn Fn() -> Box<dyn ActivationSource> + 'a;
 /// mid-chunk.
 #[test]
 fn interrupted_and_resumed_run_equals_the_straight_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let npy = dir.path().join("acts.npy");
+    let (dir, npy) = scratch("acts.npy");
     write_npy_rows(&npy, &sparse_data(700, 9), 8).unwrap();
     let file_source = || -> Box<dyn ActivationSource> {
         Box::new(FileStream::new(open_files(&npy).unwrap(), 150, 3).unwrap())
