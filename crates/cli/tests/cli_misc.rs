@@ -34,7 +34,7 @@ fn report_needs_a_directory() {
 fn data_list_and_unknown_fetch() {
     let dir = tempfile::tempdir().unwrap();
     let out = genlab(dir.path(), &["data", "list"]);
-    assert!(out.ok().contains("fashion-mnist"), "{}", out.stdout);
+    out.ok_saying("fashion-mnist");
     let err = genlab(dir.path(), &["data", "fetch", "no-such-data"]);
     assert!(
         err.one_line_error().contains("fashion-mnist"),

@@ -14,11 +14,7 @@ fn train_then_sample_a_user_csv() {
         dir.path(),
         &format!("flow train --data points.csv --out model {SMALL}"),
     );
-    assert!(
-        out.ok().contains("trained fm on 200 points of dimension 2"),
-        "{}",
-        out.stdout
-    );
+    out.ok_saying("trained fm on 200 points of dimension 2");
     for f in [
         "model.json",
         "weights.bpk",

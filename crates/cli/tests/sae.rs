@@ -67,12 +67,7 @@ fn train_then_eval_an_ortsae_on_npy_and_safetensors_shards() {
         dir.path(),
         &format!("sae train --acts acts.npy --arch ortsae --out sae {SMALL}"),
     );
-    assert!(
-        out.ok()
-            .contains("trained ortsae (d = 8, width 16, k 1) on 600 vectors"),
-        "{}",
-        out.stdout
-    );
+    out.ok_saying("trained ortsae (d = 8, width 16, k 1) on 600 vectors");
     assert_eq!(
         entries(&dir.path().join("sae")),
         vec![
@@ -219,12 +214,7 @@ fn acts_train_and_ce_on_a_tiny_synthetic_model() {
     let mut acts = words("sae acts --tokens 300 --shard-rows 128 --out acts");
     acts.extend_from_slice(&lm);
     let out = genlab(dir.path(), &acts);
-    assert!(
-        out.ok()
-            .contains("wrote 300 vectors (d = 32) of layer 1 from 20 sequences of 16 tokens"),
-        "{}",
-        out.stdout
-    );
+    out.ok_saying("wrote 300 vectors (d = 32) of layer 1 from 20 sequences of 16 tokens");
     assert_eq!(
         entries(&dir.path().join("acts")),
         vec![
@@ -325,12 +315,7 @@ fn smollm2_acts_and_ce_recovered() {
     let mut args = words("sae acts --tokens 2016 --out acts");
     args.extend_from_slice(&lm);
     let out = genlab(dir.path(), &args);
-    assert!(
-        out.ok()
-            .contains("wrote 2016 vectors (d = 576) of layer 6 from 32 sequences"),
-        "{}",
-        out.stdout
-    );
+    out.ok_saying("wrote 2016 vectors (d = 576) of layer 6 from 32 sequences");
     let (text, [clean, sae, zero]) = train_topk_then_ce(dir.path(), &lm, "256 16 150 256 0.002");
     assert!(zero > clean + 1.0 && sae < zero, "{text}");
     assert!(value(&text, "ce_loss_recovered") > 0.5, "{text}");

@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use genlab_core::train::Observer;
 use genlab_core::{Error, Result};
-use genlab_lm::{Hooks, Llama};
+use genlab_lm::Llama;
 
 use crate::sae::Sae;
 
@@ -96,17 +96,7 @@ pub fn ce_recovered(
             });
         }
         let tokens: Vec<u32> = group.concat();
-        let hooks = Hooks {
-            capture: vec![layer],
-            ..Hooks::default()
-        };
-        let (_, r) = model
-            .forward(&tokens, group.len(), hooks)?
-            .hidden
-            .pop()
-            .ok_or_else(|| {
-                Error::InvalidInput("the forward pass returned no activations".into())
-            })?;
+        let r = model.residual(&tokens, group.len(), layer)?;
         // Targets: position t predicts token t + 1, for t = 1 … T−2.
         let targets: Vec<Option<u32>> = (0..tokens.len())
             .map(|i| {
@@ -167,8 +157,8 @@ mod tests {
     use crate::sae::Activation;
     use genlab_core::device::device;
     use genlab_core::train::NoObserver;
-    use genlab_lm::Gguf;
     use genlab_lm::llama::{SyntheticSpec, synthetic_gguf};
+    use genlab_lm::{Gguf, Hooks};
     use std::path::Path;
 
     fn tiny() -> Llama {

@@ -129,16 +129,7 @@ mod tests {
         let rows: Vec<f32> = (0..30).map(|i| (i % 7) as f32 * 0.5).collect();
         write_npy_rows(&p, &rows, 3).unwrap();
         let files = open_files(&p).unwrap();
-        let eye = vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
-        let sae = Sae {
-            d: 3,
-            m: 3,
-            w_enc: eye.clone(),
-            b_enc: vec![0.0; 3],
-            w_dec: eye,
-            b_dec: vec![0.0; 3],
-            activation: Activation::Relu,
-        };
+        let sae = Sae::identity(3, Activation::Relu);
         let all = evaluate(&sae, &files, 4, usize::MAX).unwrap();
         assert_eq!(all.vectors, 10);
         assert!((all.explained_variance - 1.0).abs() < 1e-9 && all.mse == 0.0);

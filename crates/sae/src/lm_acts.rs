@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use genlab_core::fsx::{atomic_write, write_json};
 use genlab_core::train::Observer;
 use genlab_core::{Error, Result};
-use genlab_lm::{Hooks, Llama};
+use genlab_lm::Llama;
 
 use crate::corpus::Sequences;
 
@@ -149,17 +149,7 @@ pub fn extract(
         }
         let tokens: Vec<u32> = batch.concat();
         seen += tokens.len();
-        let hooks = Hooks {
-            capture: vec![config.layer],
-            ..Hooks::default()
-        };
-        let (_, r) = model
-            .forward(&tokens, batch.len(), hooks)?
-            .hidden
-            .pop()
-            .ok_or_else(|| {
-                Error::InvalidInput("the forward pass returned no activations".into())
-            })?;
+        let r = model.residual(&tokens, batch.len(), config.layer)?;
         for seq in r.chunks_exact(seqs.ctx * d) {
             let keep = per_seq.min(config.tokens - written);
             pending.extend_from_slice(&seq[d..(1 + keep) * d]);
@@ -259,17 +249,7 @@ mod tests {
         // Row j of sequence i is r₁ at position j + 1 of sequence i, run alone.
         let d = 32;
         for (i, s) in seqs.front(5).unwrap().iter().enumerate() {
-            let out = model
-                .forward(
-                    s,
-                    1,
-                    Hooks {
-                        capture: vec![1],
-                        ..Hooks::default()
-                    },
-                )
-                .unwrap();
-            let r = &out.hidden[0].1;
+            let r = model.residual(s, 1, 1).unwrap();
             for j in 0..7 {
                 let row = i * 7 + j;
                 if row >= 30 {

@@ -102,19 +102,34 @@ impl Sae {
 }
 
 #[cfg(test)]
+impl Sae {
+    /// A test SAE with m = d, identity encoder and decoder, and zero biases: with ReLU it
+    /// reconstructs non-negative inputs exactly.
+    pub(crate) fn identity(d: usize, activation: Activation) -> Sae {
+        let eye: Vec<f32> = (0..d * d)
+            .map(|i| if i % (d + 1) == 0 { 1.0 } else { 0.0 })
+            .collect();
+        Sae {
+            d,
+            m: d,
+            w_enc: eye.clone(),
+            b_enc: vec![0.0; d],
+            w_dec: eye,
+            b_dec: vec![0.0; d],
+            activation,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The 2-D identity SAE with b_dec = (1, 1).
     fn identity_sae(activation: Activation) -> Sae {
-        // d = m = 2, identity encoder/decoder, b_dec = (1, 1).
         Sae {
-            d: 2,
-            m: 2,
-            w_enc: vec![1.0, 0.0, 0.0, 1.0],
-            b_enc: vec![0.0, 0.0],
-            w_dec: vec![1.0, 0.0, 0.0, 1.0],
             b_dec: vec![1.0, 1.0],
-            activation,
+            ..Sae::identity(2, activation)
         }
     }
 

@@ -23,6 +23,13 @@ impl Run {
         &self.stdout
     }
 
+    /// Asserts success with `needle` in stdout, and returns stdout.
+    pub fn ok_saying(&self, needle: &str) -> &str {
+        let stdout = self.ok();
+        assert!(stdout.contains(needle), "no `{needle}` in: {stdout}");
+        stdout
+    }
+
     /// Asserts a non-zero exit with a one-line `genlab: …` error, and returns that line.
     pub fn one_line_error(&self) -> &str {
         assert_ne!(

@@ -205,41 +205,34 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_problem() {
-        assert_eq!(
-            error("1,2,3\n\n4,5\n"),
-            (Some(3), "expected 3 fields, found 2".into())
-        );
-        assert_eq!(
-            error("x,y\n1,2\n3,abc\n"),
-            (Some(3), "field 2 (`abc`) is not a number".into())
-        );
-        assert_eq!(
-            error("# c\n1,2\n3,NaN\n"),
+        for (text, line, problem) in [
+            ("1,2,3\n\n4,5\n", 3, "expected 3 fields, found 2"),
+            ("x,y\n1,2\n3,abc\n", 3, "field 2 (`abc`) is not a number"),
             (
-                Some(3),
-                "field 2 is NaN: non-finite values are not allowed".into()
-            )
-        );
-        assert_eq!(
-            error("1,2\n-inf,4\n"),
+                "# c\n1,2\n3,NaN\n",
+                3,
+                "field 2 is NaN: non-finite values are not allowed",
+            ),
             (
-                Some(2),
-                "field 1 is -inf: non-finite values are not allowed".into()
-            )
-        );
-        assert_eq!(error("1,2\n3,\n"), (Some(2), "field 2 is empty".into()));
-        assert_eq!(
-            error("1,2x\n3,4\n"),
-            (Some(1), "field 2 (`2x`) is not a number".into())
-        );
-        assert_eq!(
-            error("1,2\n1e39,4\n"),
-            (Some(2), "field 1 (`1e39`) is outside the f32 range".into())
-        );
-        assert_eq!(
-            error("label,x\n1,2\n-1,2\n"),
-            (Some(3), "label `-1` is not a non-negative integer".into())
-        );
+                "1,2\n-inf,4\n",
+                2,
+                "field 1 is -inf: non-finite values are not allowed",
+            ),
+            ("1,2\n3,\n", 2, "field 2 is empty"),
+            ("1,2x\n3,4\n", 1, "field 2 (`2x`) is not a number"),
+            (
+                "1,2\n1e39,4\n",
+                2,
+                "field 1 (`1e39`) is outside the f32 range",
+            ),
+            (
+                "label,x\n1,2\n-1,2\n",
+                3,
+                "label `-1` is not a non-negative integer",
+            ),
+        ] {
+            assert_eq!(error(text), (Some(line), problem.into()), "{text:?}");
+        }
         assert_eq!(error("x,label\n1,2.5\n").0, Some(2));
         assert_eq!(error("\n# only\nlabel\n1\n").0, Some(3));
         assert_eq!(error("label,x,class\n1,2,3\n").0, Some(1));

@@ -399,6 +399,23 @@ impl Llama {
         Ok(out)
     }
 
+    /// The residual stream `r_ℓ` (`[B·T, d]`) of `n_seq` sequences of equal length; the pass
+    /// stops at layer ℓ.
+    pub fn residual(&self, tokens: &[u32], n_seq: usize, layer: usize) -> Result<Vec<f32>> {
+        let hooks = Hooks {
+            capture: vec![layer],
+            ..Hooks::default()
+        };
+        let (_, r) = self
+            .forward(tokens, n_seq, hooks)?
+            .hidden
+            .pop()
+            .ok_or_else(|| {
+                Error::InvalidInput("the forward pass returned no activations".into())
+            })?;
+        Ok(r)
+    }
+
     /// One forward pass over `n_seq` sequences of equal length (`tokens` is `[B·T]`).
     pub fn forward(&self, tokens: &[u32], n_seq: usize, hooks: Hooks<'_>) -> Result<Output> {
         let c = &self.config;

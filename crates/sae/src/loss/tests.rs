@@ -153,15 +153,7 @@ fn aux_gradient_matches_finite_differences_with_a_fixed_residual() {
 #[test]
 fn perfect_reconstruction_has_zero_loss() {
     // d = m = 2, identity dictionary, inputs on the positive axes: x̂ = x exactly.
-    let sae = Sae {
-        d: 2,
-        m: 2,
-        w_enc: vec![1.0, 0.0, 0.0, 1.0],
-        b_enc: vec![0.0, 0.0],
-        w_dec: vec![1.0, 0.0, 0.0, 1.0],
-        b_dec: vec![0.0, 0.0],
-        activation: Activation::Relu,
-    };
+    let sae = Sae::identity(2, Activation::Relu);
     let one = Groups::single(2);
     let step = loss_and_grads(
         &sae,
