@@ -48,12 +48,9 @@ pub fn energy_distance_biased(x: &Points, y: &Points) -> Result<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::line;
     use rand::SeedableRng;
     use rand_distr::{Distribution, StandardNormal};
-
-    fn line(values: &[f32]) -> Points {
-        Points::new(1, values.to_vec(), None).unwrap()
-    }
 
     #[test]
     fn set_against_itself_has_the_exact_u_statistic_offset() {

@@ -60,16 +60,13 @@ fn coverage(support: &Columns, probe: &Columns, k: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::line;
 
     fn cluster(centre: f32, n: usize) -> Points {
         let data = (0..n)
             .flat_map(|i| [centre + 0.01 * i as f32, 0.02 * (i % 3) as f32])
             .collect();
         Points::new(2, data, None).unwrap()
-    }
-
-    fn line(values: &[f32]) -> Points {
-        Points::new(1, values.to_vec(), None).unwrap()
     }
 
     #[test]

@@ -90,10 +90,7 @@ pub fn median_bandwidth(x: &Points, y: &Points) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn line(values: &[f32]) -> Points {
-        Points::new(1, values.to_vec(), None).unwrap()
-    }
+    use crate::metrics::line;
 
     #[test]
     fn fixed_bandwidth_matches_hand_computation() {

@@ -189,13 +189,21 @@ fn kernel_discrepancy(
     within_mean(&cx) + within_mean(&cy) - 2.0 * cross_mean
 }
 
+/// Unlabelled points of dimension `d` from row-major `values`, for the metrics' tests.
+#[cfg(test)]
+pub(crate) fn points(d: usize, values: &[f32]) -> Points {
+    Points::new(d, values.to_vec(), None).unwrap()
+}
+
+/// Unlabelled 1-D points, for the metrics' tests.
+#[cfg(test)]
+pub(crate) fn line(values: &[f32]) -> Points {
+    points(1, values)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn points(d: usize, data: &[f32]) -> Points {
-        Points::new(d, data.to_vec(), None).unwrap()
-    }
 
     #[test]
     fn columns_give_squared_distances() {

@@ -90,10 +90,7 @@ fn sorted_w2_sq(a: &[f64], b: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn points(d: usize, values: &[f32]) -> Points {
-        Points::new(d, values.to_vec(), None).unwrap()
-    }
+    use crate::metrics::points;
 
     #[test]
     fn shift_in_one_dimension_is_its_square() {
