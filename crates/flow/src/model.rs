@@ -7,7 +7,7 @@ use std::path::Path;
 use burn::tensor::Device;
 use genlab_core::data::Points;
 use genlab_core::train::SeededRng;
-use genlab_core::{Error, Result, fsx, tensor};
+use genlab_core::{Result, tensor, weights};
 use serde::{Deserialize, Serialize};
 
 use crate::consistency::{Consistency, ConsistencyMap, one_step, two_step};
@@ -103,9 +103,6 @@ pub struct FlowModel {
     pub net: TimeMlp,
 }
 
-const SPEC_FILE: &str = "model.json";
-const WEIGHTS_FILE: &str = "weights.bpk";
-
 impl FlowModel {
     /// Data dimension.
     pub fn dim(&self) -> usize {
@@ -174,22 +171,13 @@ impl FlowModel {
 
     /// Writes `dir/model.json` and `dir/weights.bpk`.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        genlab_core::weights::save_weights(&self.net, &dir.join(WEIGHTS_FILE))?;
-        fsx::write_json(&dir.join(SPEC_FILE), &self.spec)
+        weights::save_model(dir, &self.spec, &self.net)
     }
 
     /// Loads a model saved by [`FlowModel::save`].
     pub fn load(dir: &Path, device: &Device) -> Result<FlowModel> {
-        let spec_path = dir.join(SPEC_FILE);
-        if !spec_path.exists() {
-            return Err(Error::InvalidInput(format!(
-                "{} is not a genlab flow model (no {SPEC_FILE}); train one with `genlab flow train`",
-                dir.display()
-            )));
-        }
-        let spec: ModelSpec = fsx::read_json(&spec_path)?;
-        let net =
-            genlab_core::weights::load_weights(spec.net.init(device), &dir.join(WEIGHTS_FILE))?;
+        let (spec, net) =
+            weights::load_model(dir, "flow", |spec: &ModelSpec| spec.net.init(device))?;
         Ok(FlowModel { spec, net })
     }
 }

@@ -18,14 +18,11 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
-use genlab_core::{Error, Result, fsx, tensor, weights};
+use genlab_core::{Error, Result, tensor, weights};
 use serde::{Deserialize, Serialize};
 
 use crate::noise::NoiseSchedule;
 use crate::sampler::Denoiser;
-
-const SPEC_FILE: &str = "model.json";
-const WEIGHTS_FILE: &str = "weights.bpk";
 
 /// Shape of the data and of the network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -198,24 +195,14 @@ impl Denoiser for TokenModel {
 impl TokenModel {
     /// Writes `dir/model.json` and `dir/weights.bpk`.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        weights::save_weights(&self.net, &dir.join(WEIGHTS_FILE))?;
-        fsx::write_json(&dir.join(SPEC_FILE), &self.spec)
+        weights::save_model(dir, &self.spec, &self.net)
     }
 
     /// Loads a model saved by [`TokenModel::save`].
     pub fn load(dir: &Path) -> Result<TokenModel> {
-        let spec_path = dir.join(SPEC_FILE);
-        if !spec_path.exists() {
-            return Err(Error::InvalidInput(format!(
-                "{} is not a genlab guidance model (no {SPEC_FILE}); train one with `genlab guidance train`",
-                dir.display()
-            )));
-        }
-        let spec: ModelSpec = fsx::read_json(&spec_path)?;
-        let net = weights::load_weights(
-            spec.init(&genlab_core::device::device()),
-            &dir.join(WEIGHTS_FILE),
-        )?;
+        let device = genlab_core::device::device();
+        let (spec, net) =
+            weights::load_model(dir, "guidance", |spec: &ModelSpec| spec.init(&device))?;
         Ok(TokenModel { spec, net })
     }
 }
