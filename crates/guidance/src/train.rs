@@ -207,9 +207,10 @@ mod tests {
         TokenData::parse(&text, Path::new("toy")).unwrap()
     }
 
-    fn quick_config() -> TrainConfig {
+    /// A small, fast configuration of `steps` steps.
+    fn quick_config(steps: u64) -> TrainConfig {
         TrainConfig {
-            steps: 300,
+            steps,
             batch: 64,
             width: 64,
             depth: 2,
@@ -222,7 +223,7 @@ mod tests {
     fn loss_value_on_a_uniform_model_is_log_vocab() {
         // A network with all weights zero predicts uniform: per-token loss = ln V.
         let data = toy();
-        let config = quick_config();
+        let config = quick_config(300);
         let spec = ModelSpec {
             seq_len: 4,
             vocab: 3,
@@ -249,7 +250,8 @@ mod tests {
     #[test]
     fn a_trained_toy_model_samples_its_classes() {
         let data = toy();
-        let (model, history) = train(&data, &quick_config(), None, false, &mut NoObserver).unwrap();
+        let (model, history) =
+            train(&data, &quick_config(300), None, false, &mut NoObserver).unwrap();
         let losses = history.losses();
         // Uniform guessing costs ln 3 = 1.10; the irreducible loss (class 0's first unmasked
         // token is a coin flip) is below 0.25.
@@ -285,10 +287,7 @@ mod tests {
     #[test]
     fn resume_equals_uninterrupted() {
         let data = toy();
-        let config = TrainConfig {
-            steps: 120,
-            ..quick_config()
-        };
+        let config = quick_config(120);
         let (straight, straight_history) =
             train(&data, &config, None, false, &mut NoObserver).unwrap();
         let (_dir, checkpoint) = scratch(genlab_core::train::CHECKPOINT_FILE);
@@ -308,10 +307,7 @@ mod tests {
     #[test]
     fn save_load_round_trip_gives_the_same_probabilities() {
         let data = toy();
-        let config = TrainConfig {
-            steps: 5,
-            ..quick_config()
-        };
+        let config = quick_config(5);
         let (model, _) = train(&data, &config, None, false, &mut NoObserver).unwrap();
         let dir = tempfile::tempdir().unwrap();
         model.save(dir.path()).unwrap();

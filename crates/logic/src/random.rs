@@ -254,25 +254,14 @@ mod tests {
     #[test]
     fn families_have_their_shape() {
         let mut rng = SeededRng::new(3);
-        let grid = random_graph(rng.rng(), Family::Grid, 12, &["p"], 0.5);
+        let mut graph = |family, n| random_graph(rng.rng(), family, n, &["p"], 0.5);
+        let grid = graph(Family::Grid, 12);
         // 3-wide grid of 12 nodes: 4 rows × 3 columns, 4·2 + 3·3 = 17 edges.
         assert_eq!(grid.arcs(), 2 * 17);
-        let b = random_graph(
-            rng.rng(),
-            Family::BoundedDegree { max_degree: 3 },
-            200,
-            &["p"],
-            0.5,
-        );
+        let b = graph(Family::BoundedDegree { max_degree: 3 }, 200);
         assert!(b.max_degree() <= 3);
-        let pl = random_graph(rng.rng(), Family::PowerLaw { attach: 2 }, 2000, &["p"], 0.5);
-        let er = random_graph(
-            rng.rng(),
-            Family::ErdosRenyi { avg_degree: 4.0 },
-            2000,
-            &["p"],
-            0.5,
-        );
+        let pl = graph(Family::PowerLaw { attach: 2 }, 2000);
+        let er = graph(Family::ErdosRenyi { avg_degree: 4.0 }, 2000);
         assert!(
             pl.max_degree() > 3 * er.max_degree(),
             "hubs: {} vs {}",
