@@ -33,14 +33,8 @@ fn report_needs_a_directory() {
 #[test]
 fn data_list_and_unknown_fetch() {
     let dir = tempfile::tempdir().unwrap();
-    let out = genlab(dir.path(), &["data", "list"]);
-    out.ok_saying("fashion-mnist");
-    let err = genlab(dir.path(), &["data", "fetch", "no-such-data"]);
-    assert!(
-        err.one_line_error().contains("fashion-mnist"),
-        "{}",
-        err.stderr
-    );
+    genlab(dir.path(), &["data", "list"]).ok_saying("fashion-mnist");
+    genlab(dir.path(), &["data", "fetch", "no-such-data"]).fails_saying("fashion-mnist");
 }
 
 #[test]

@@ -33,8 +33,7 @@ fn distill(dir: &Path, teacher: &str, out: &str, extra: &str) -> common::Run {
 fn distils_an_edm_model_into_a_one_and_two_step_student() {
     let dir = tempfile::tempdir().unwrap();
     tiny_model(dir.path(), "edm", "teacher");
-    let out = distill(dir.path(), "teacher", "student", "--steps 20");
-    out.ok_saying("1–2-step student");
+    distill(dir.path(), "teacher", "student", "--steps 20").ok_saying("1–2-step student");
     for f in [
         "model.json",
         "weights.bpk",
@@ -68,34 +67,22 @@ fn distils_an_edm_model_into_a_one_and_two_step_student() {
 fn a_flow_matching_teacher_is_refused_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     tiny_model(dir.path(), "fm", "fm");
-    let err = distill(dir.path(), "fm", "student", "");
-    assert!(
-        err.one_line_error().contains("EDM teacher"),
-        "{}",
-        err.stderr
-    );
+    distill(dir.path(), "fm", "student", "").fails_saying("EDM teacher");
     assert!(!dir.path().join("student").exists());
 }
 
 #[test]
 fn bad_input_gives_one_line_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let err = distill(dir.path(), "nope", "student", "");
-    assert!(err.one_line_error().contains("nope"), "{}", err.stderr);
+    distill(dir.path(), "nope", "student", "").fails_saying("nope");
     assert_eq!(entries(dir.path()), Vec::<String>::new());
 
     tiny_model(dir.path(), "edm", "teacher");
-    let err = distill(dir.path(), "teacher", "student", "--steps 0");
-    assert!(err.one_line_error().contains("steps"), "{}", err.stderr);
+    distill(dir.path(), "teacher", "student", "--steps 0").fails_saying("steps");
     assert!(!dir.path().join("student").exists());
 
     // A student is not a teacher, and an existing model is never overwritten.
     distill(dir.path(), "teacher", "student", "--steps 10").ok();
-    let err = distill(dir.path(), "student", "again", "");
-    assert!(
-        err.one_line_error()
-            .contains("already a consistency student")
-    );
-    let err = distill(dir.path(), "teacher", "student", "");
-    assert!(err.one_line_error().contains("already holds a model"));
+    distill(dir.path(), "student", "again", "").fails_saying("already a consistency student");
+    distill(dir.path(), "teacher", "student", "").fails_saying("already holds a model");
 }

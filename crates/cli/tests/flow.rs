@@ -39,8 +39,7 @@ fn edm_trains_and_resume_requires_the_flag() {
     let train = format!("flow train --data p.csv --out m --process edm {SMALL}");
     genlab_line(dir.path(), &train).ok();
     // A second run into the same directory must not silently overwrite it.
-    let err = genlab_line(dir.path(), &train);
-    assert!(err.one_line_error().contains("--resume"), "{}", err.stderr);
+    genlab_line(dir.path(), &train).fails_saying("--resume");
     genlab_line(dir.path(), &format!("{train} --resume")).ok();
 }
 
@@ -80,6 +79,5 @@ fn nan_in_data_is_rejected() {
 fn sampling_a_non_model_directory_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("empty")).unwrap();
-    let out = genlab_line(dir.path(), "flow sample --model empty");
-    assert!(out.one_line_error().contains("not a genlab flow model"));
+    genlab_line(dir.path(), "flow sample --model empty").fails_saying("not a genlab flow model");
 }

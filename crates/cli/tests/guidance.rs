@@ -74,14 +74,12 @@ fn digits_sample_as_an_image_grid() {
 fn bad_input_gives_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.txt"), "0: 1 2\n1: 1\n").unwrap();
-    let err = genlab_line(dir.path(), "guidance train --data bad.txt --out m");
-    assert!(err.one_line_error().contains("bad.txt:2"), "{}", err.stderr);
+    genlab_line(dir.path(), "guidance train --data bad.txt --out m").fails_saying("bad.txt:2");
 
     toy_tokens(&dir.path().join("toks.txt"));
     let train = format!("guidance train --data toks.txt --out m {SMALL}");
     genlab_line(dir.path(), &train).ok();
-    let again = genlab_line(dir.path(), &train);
-    assert!(again.one_line_error().contains("--resume"));
+    genlab_line(dir.path(), &train).fails_saying("--resume");
     for (extra, needle) in [
         ("--class 5", "out of range"),
         ("--class 0 --schedule zigzag", "unknown schedule"),
@@ -91,6 +89,6 @@ fn bad_input_gives_one_line_errors() {
         let e = genlab_line(dir.path(), &format!("guidance sample --model m {extra}"));
         assert!(e.one_line_error().contains(needle), "{extra}: {}", e.stderr);
     }
-    let e = genlab_line(dir.path(), "guidance sample --model nowhere --class 0");
-    assert!(e.one_line_error().contains("not a genlab guidance model"));
+    genlab_line(dir.path(), "guidance sample --model nowhere --class 0")
+        .fails_saying("not a genlab guidance model");
 }

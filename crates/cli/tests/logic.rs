@@ -76,21 +76,18 @@ fn check_reads_fibred_models() {
     assert_eq!(v["truth"], serde_json::json!([true, false]));
     let v = json(check(dir.path(), "m.json", "<1>=2 q", "--sort 1"));
     assert_eq!(v["truth"], serde_json::json!([false, true, false]));
-    let e = check(dir.path(), "m.json", "<2> q", "");
-    assert!(e.one_line_error().contains("modality 2"), "{}", e.stderr);
+    check(dir.path(), "m.json", "<2> q", "").fails_saying("modality 2");
 }
 
 #[test]
 fn compile_decompile_verify_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let formula = "<>=2 (p & !q) | <> <> q";
-    let out = compile(dir.path(), formula, "net.json");
-    out.ok_saying("layers");
+    compile(dir.path(), formula, "net.json").ok_saying("layers");
     let out = genlab_line(dir.path(), "logic decompile --net net.json");
     assert_eq!(out.ok().trim(), formula);
     assert!(out.stderr.contains("uniform"), "{}", out.stderr);
-    let out = verify(dir.path(), "net.json", formula, "--graphs 30");
-    out.ok_saying(": 0 disagreements");
+    verify(dir.path(), "net.json", formula, "--graphs 30").ok_saying(": 0 disagreements");
     // A network for another formula disagrees somewhere, and verify says so with status 1.
     let other = "<>=3 (p & !q) | <> <> q";
     let out = verify(dir.path(), "net.json", other, "--graphs 30");
@@ -99,8 +96,7 @@ fn compile_decompile_verify_round_trip() {
     // Fibred formulas compile to fibred networks and verify on random fibred models.
     let fibred = "p & <1>=2 <> q";
     compile(dir.path(), fibred, "fib.json").ok();
-    let out = verify(dir.path(), "fib.json", fibred, "--graphs 20");
-    out.ok_saying(": 0 disagreements");
+    verify(dir.path(), "fib.json", fibred, "--graphs 20").ok_saying(": 0 disagreements");
 }
 
 #[test]
@@ -110,18 +106,17 @@ fn non_uniform_networks_need_a_degree_bound() {
     let net = r#"{"activation": "truncated_relu", "aggregation": "sum", "inputs": ["p", "q"],
                   "layers": [[{"a": [[0, 1], [1, -1]], "b": 0}]], "output": 0}"#;
     std::fs::write(dir.path().join("net.json"), net).unwrap();
-    let e = genlab_line(dir.path(), "logic decompile --net net.json");
-    assert!(e.one_line_error().contains("--max-degree"));
+    genlab_line(dir.path(), "logic decompile --net net.json").fails_saying("--max-degree");
     let out = genlab_line(dir.path(), "logic decompile --net net.json --max-degree 3");
     let formula = out.ok().trim().to_string();
     assert!(out.stderr.contains("degree ≤ 3"), "{}", out.stderr);
-    let out = verify(
+    verify(
         dir.path(),
         "net.json",
         &formula,
         "--graphs 20 --max-degree 3",
-    );
-    out.ok_saying(": 0 disagreements");
+    )
+    .ok_saying(": 0 disagreements");
 }
 
 #[test]
@@ -141,46 +136,31 @@ fn bad_inputs_give_one_line_errors() {
         "a newline in the formula stays on one line: {}",
         e.stderr
     );
-    let e = check(p, "g.json", "r", "");
-    assert!(e.one_line_error().contains("`r`"), "{}", e.stderr);
+    check(p, "g.json", "r", "").fails_saying("`r`");
     std::fs::write(
         p.join("dangling.json"),
         r#"{"nodes": 2, "props": [], "edges": [[0, 2]]}"#,
     )
     .unwrap();
-    let e = check(p, "dangling.json", "true", "");
-    assert!(e.one_line_error().contains("dangling"), "{}", e.stderr);
+    check(p, "dangling.json", "true", "").fails_saying("dangling");
     std::fs::write(
         p.join("label.json"),
         r#"{"nodes": 1, "props": ["p"], "labels": [["z"]], "edges": []}"#,
     )
     .unwrap();
-    let e = check(p, "label.json", "p", "");
-    assert!(e.one_line_error().contains("label `z`"), "{}", e.stderr);
+    check(p, "label.json", "p", "").fails_saying("label `z`");
     std::fs::write(
         p.join("fibred.json"),
         r#"{"sorts": [{"nodes": 1, "props": [], "edges": []},
                       {"nodes": 2, "props": [], "edges": [[0, 9]]}]}"#,
     )
     .unwrap();
-    let e = check(p, "fibred.json", "true", "");
-    assert!(
-        e.one_line_error()
-            .contains("fibred.json: sort 1: edge 0 (0, 9) is dangling"),
-        "{}",
-        e.stderr
-    );
+    check(p, "fibred.json", "true", "")
+        .fails_saying("fibred.json: sort 1: edge 0 (0, 9) is dangling");
     std::fs::write(p.join("float.json"), r#"{"activation": "truncated_relu", "aggregation": "sum", "inputs": ["p"], "layers": [[{"c": [[0, 0.7]]}]], "output": 0}"#).unwrap();
-    let e = genlab_line(p, "logic decompile --net float.json");
-    assert!(
-        e.one_line_error().contains("not an integer"),
-        "{}",
-        e.stderr
-    );
-    let e = genlab_line(p, "logic decompile --net missing.json");
-    assert!(e.one_line_error().contains("missing.json"), "{}", e.stderr);
-    let e = compile(p, "<>=0 p", "n.json");
-    assert!(e.one_line_error().contains("grade"), "{}", e.stderr);
+    genlab_line(p, "logic decompile --net float.json").fails_saying("not an integer");
+    genlab_line(p, "logic decompile --net missing.json").fails_saying("missing.json");
+    compile(p, "<>=0 p", "n.json").fails_saying("grade");
     assert!(!p.join("n.json").exists());
 }
 
@@ -209,6 +189,5 @@ fn parse_and_bench_print_what_they_measure() {
             .starts_with("1000"),
         "{text}"
     );
-    let help = genlab_line(dir.path(), "logic check --help");
-    help.ok_saying("<>=k φ");
+    genlab_line(dir.path(), "logic check --help").ok_saying("<>=k φ");
 }

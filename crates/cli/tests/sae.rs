@@ -63,11 +63,11 @@ fn train_then_eval_an_ortsae_on_npy_and_safetensors_shards() {
     let dir = tempfile::tempdir().unwrap();
     let rows = sparse_rows(600);
     write_npy(&dir.path().join("acts.npy"), &rows, 8);
-    let out = genlab_line(
+    genlab_line(
         dir.path(),
         &format!("sae train --acts acts.npy --arch ortsae --out sae {SMALL}"),
-    );
-    out.ok_saying("trained ortsae (d = 8, width 16, k 1) on 600 vectors");
+    )
+    .ok_saying("trained ortsae (d = 8, width 16, k 1) on 600 vectors");
     assert_eq!(
         entries(&dir.path().join("sae")),
         vec![
@@ -213,8 +213,8 @@ fn acts_train_and_ce_on_a_tiny_synthetic_model() {
     let lm = words("--model tiny.gguf --layer 1 --corpus text.txt --ctx 16 --batch 4");
     let mut acts = words("sae acts --tokens 300 --shard-rows 128 --out acts");
     acts.extend_from_slice(&lm);
-    let out = genlab(dir.path(), &acts);
-    out.ok_saying("wrote 300 vectors (d = 32) of layer 1 from 20 sequences of 16 tokens");
+    genlab(dir.path(), &acts)
+        .ok_saying("wrote 300 vectors (d = 32) of layer 1 from 20 sequences of 16 tokens");
     assert_eq!(
         entries(&dir.path().join("acts")),
         vec![
@@ -314,8 +314,8 @@ fn smollm2_acts_and_ce_recovered() {
     lm.extend(words("--layer 6 --corpus text.txt --ctx 64 --batch 8"));
     let mut args = words("sae acts --tokens 2016 --out acts");
     args.extend_from_slice(&lm);
-    let out = genlab(dir.path(), &args);
-    out.ok_saying("wrote 2016 vectors (d = 576) of layer 6 from 32 sequences");
+    genlab(dir.path(), &args)
+        .ok_saying("wrote 2016 vectors (d = 576) of layer 6 from 32 sequences");
     let (text, [clean, sae, zero]) = train_topk_then_ce(dir.path(), &lm, "256 16 150 256 0.002");
     assert!(zero > clean + 1.0 && sae < zero, "{text}");
     assert!(value(&text, "ce_loss_recovered") > 0.5, "{text}");

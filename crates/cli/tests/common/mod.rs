@@ -51,6 +51,13 @@ impl Run {
         assert!(lines[0].starts_with("genlab: "), "{}", lines[0]);
         lines[0]
     }
+
+    /// Asserts a one-line error (as [`Run::one_line_error`]) containing `needle`, and returns it.
+    pub fn fails_saying(&self, needle: &str) -> &str {
+        let line = self.one_line_error();
+        assert!(line.contains(needle), "no `{needle}` in: {line}");
+        line
+    }
 }
 
 /// `genlab ARGS` run inside `dir`, with GENLAB_DATA pointing into `dir` and one thread.
