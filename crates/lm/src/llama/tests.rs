@@ -221,31 +221,20 @@ fn later_tokens_never_change_earlier_logits() {
 fn hooks_capture_splice_and_stop_early() {
     let (model, _) = tiny();
     let tokens: Vec<u32> = (0..16).map(|i| (i * 7) as u32).collect();
-    let all = model
-        .forward(
-            &tokens,
-            2,
-            Hooks {
-                capture: vec![2, 0, 1],
-                logits: true,
-                ..Hooks::default()
-            },
-        )
-        .unwrap();
+    let run = |hooks: Hooks<'_>| model.forward(&tokens, 2, hooks).unwrap();
+    let all = run(Hooks {
+        capture: vec![2, 0, 1],
+        logits: true,
+        ..Hooks::default()
+    });
     assert_eq!(
         all.hidden.iter().map(|h| h.0).collect::<Vec<_>>(),
         vec![2, 0, 1]
     );
-    let early = model
-        .forward(
-            &tokens,
-            2,
-            Hooks {
-                capture: vec![1],
-                ..Hooks::default()
-            },
-        )
-        .unwrap();
+    let early = run(Hooks {
+        capture: vec![1],
+        ..Hooks::default()
+    });
     assert!(early.logits.is_none());
     assert_eq!(early.hidden[0].1, all.hidden[2].1);
     // Splicing r₁ back in unchanged keeps the logits; zeroing it changes them.
@@ -253,33 +242,21 @@ fn hooks_capture_splice_and_stop_early() {
         let _ = x;
         Ok(())
     };
-    let kept = model
-        .forward(
-            &tokens,
-            2,
-            Hooks {
-                splice: Some((1, &mut same)),
-                logits: true,
-                ..Hooks::default()
-            },
-        )
-        .unwrap();
+    let kept = run(Hooks {
+        splice: Some((1, &mut same)),
+        logits: true,
+        ..Hooks::default()
+    });
     assert_eq!(kept.logits, all.logits);
     let mut zero = |x: &mut [f32]| -> Result<()> {
         x.fill(0.0);
         Ok(())
     };
-    let zeroed = model
-        .forward(
-            &tokens,
-            2,
-            Hooks {
-                splice: Some((1, &mut zero)),
-                capture: vec![1],
-                logits: true,
-            },
-        )
-        .unwrap();
+    let zeroed = run(Hooks {
+        splice: Some((1, &mut zero)),
+        capture: vec![1],
+        logits: true,
+    });
     assert!(zeroed.hidden[0].1.iter().all(|&v| v == 0.0));
     assert_ne!(zeroed.logits, all.logits);
     // Continuing by hand from r₁ reproduces the forward pass.

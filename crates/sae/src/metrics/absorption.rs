@@ -136,33 +136,26 @@ mod tests {
             &[(0, 0.5), (1, s), (2, 1.0)], // half and half: partial 0.5, not full
             &[(1, 1.0)],
         ]);
-        let a = absorption(&w_dec, 3, |i| &dirs[i][..], &[0], &[0], None, &truth, &sae);
+        let carried_by = |carriers: Option<&[Vec<usize>]>| {
+            absorption(
+                &w_dec,
+                3,
+                |i| &dirs[i][..],
+                &[0],
+                &[0],
+                carriers,
+                &truth,
+                &sae,
+            )
+        };
+        let a = carried_by(None);
         assert_eq!(a.inputs, 3);
         assert!((a.full - 1.0 / 3.0).abs() < 1e-9, "{a:?}");
         assert!((a.partial - 0.5).abs() < 1e-6, "{a:?}");
         // Restricted to the child's latent (ℓ1) the answer is the same; restricted to ℓ2 (which
         // never aligns with the parent) nothing is absorbed.
-        let same = absorption(
-            &w_dec,
-            3,
-            |i| &dirs[i][..],
-            &[0],
-            &[0],
-            Some(&[vec![1]]),
-            &truth,
-            &sae,
-        );
-        assert_eq!(same, a);
-        let none = absorption(
-            &w_dec,
-            3,
-            |i| &dirs[i][..],
-            &[0],
-            &[0],
-            Some(&[vec![2]]),
-            &truth,
-            &sae,
-        );
+        assert_eq!(carried_by(Some(&[vec![1]])), a);
+        let none = carried_by(Some(&[vec![2]]));
         assert_eq!((none.partial, none.full), (0.0, 0.0));
     }
 
