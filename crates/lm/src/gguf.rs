@@ -247,6 +247,11 @@ fn align_up(x: u64, a: u64) -> u64 {
 }
 
 impl Gguf {
+    /// An error about this file (a parse error naming its path).
+    pub fn error(&self, msg: impl Into<String>) -> Error {
+        Error::parse(&self.path, None, msg)
+    }
+
     /// Reads and parses `path`.
     pub fn open(path: &Path) -> Result<Gguf> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -351,34 +356,24 @@ impl Gguf {
         let numel =
             t.ne.iter()
                 .try_fold(1u64, |a, &d| a.checked_mul(d))
-                .ok_or_else(|| {
-                    Error::parse(
-                        &self.path,
-                        None,
-                        format!("tensor `{}` is too large", t.name),
-                    )
-                })?;
+                .ok_or_else(|| self.error(format!("tensor `{}` is too large", t.name)))?;
         let size = t
             .ggml_type
             .byte_size(numel)
-            .map_err(|msg| Error::parse(&self.path, None, format!("tensor `{}`: {msg}", t.name)))?;
+            .map_err(|msg| self.error(format!("tensor `{}`: {msg}", t.name)))?;
         let start = self.data_start.checked_add(t.offset);
         let end = start.and_then(|s| s.checked_add(size));
         match (start, end) {
             (Some(s), Some(e)) if e <= self.bytes.len() as u64 => {
                 Ok(&self.bytes[s as usize..e as usize])
             }
-            _ => Err(Error::parse(
-                &self.path,
-                None,
-                format!(
-                    "truncated: tensor `{}` needs bytes {}..{} of the data section, the file has {}",
-                    t.name,
-                    t.offset,
-                    t.offset.saturating_add(size),
-                    (self.bytes.len() as u64).saturating_sub(self.data_start)
-                ),
-            )),
+            _ => Err(self.error(format!(
+                "truncated: tensor `{}` needs bytes {}..{} of the data section, the file has {}",
+                t.name,
+                t.offset,
+                t.offset.saturating_add(size),
+                (self.bytes.len() as u64).saturating_sub(self.data_start)
+            ))),
         }
     }
 
@@ -386,51 +381,33 @@ impl Gguf {
     pub fn get(&self, key: &str) -> Result<&Value> {
         self.metadata
             .get(key)
-            .ok_or_else(|| Error::parse(&self.path, None, format!("missing metadata `{key}`")))
+            .ok_or_else(|| self.error(format!("missing metadata `{key}`")))
     }
 
     /// An integer metadata value.
     pub fn get_u64(&self, key: &str) -> Result<u64> {
-        self.get(key)?.as_u64().ok_or_else(|| {
-            Error::parse(
-                &self.path,
-                None,
-                format!("metadata `{key}` is not an unsigned integer"),
-            )
-        })
+        self.get(key)?
+            .as_u64()
+            .ok_or_else(|| self.error(format!("metadata `{key}` is not an unsigned integer")))
     }
 
     /// A numeric metadata value as f64.
     pub fn get_f64(&self, key: &str) -> Result<f64> {
-        self.get(key)?.as_f64().ok_or_else(|| {
-            Error::parse(
-                &self.path,
-                None,
-                format!("metadata `{key}` is not a number"),
-            )
-        })
+        self.get(key)?
+            .as_f64()
+            .ok_or_else(|| self.error(format!("metadata `{key}` is not a number")))
     }
 
     /// A string metadata value.
     pub fn get_str(&self, key: &str) -> Result<&str> {
-        self.get(key)?.as_str().ok_or_else(|| {
-            Error::parse(
-                &self.path,
-                None,
-                format!("metadata `{key}` is not a string"),
-            )
-        })
+        self.get(key)?
+            .as_str()
+            .ok_or_else(|| self.error(format!("metadata `{key}` is not a string")))
     }
 
     /// A string-array metadata value.
     pub fn get_strings(&self, key: &str) -> Result<Vec<&str>> {
-        let bad = || {
-            Error::parse(
-                &self.path,
-                None,
-                format!("metadata `{key}` is not an array of strings"),
-            )
-        };
+        let bad = || self.error(format!("metadata `{key}` is not an array of strings"));
         self.get(key)?
             .as_array()
             .ok_or_else(bad)?
@@ -444,7 +421,7 @@ impl Gguf {
         self.tensors
             .iter()
             .find(|t| t.name == name)
-            .ok_or_else(|| Error::parse(&self.path, None, format!("missing tensor `{name}`")))
+            .ok_or_else(|| self.error(format!("missing tensor `{name}`")))
     }
 
     /// Tensor `name` dequantised to f32, with its dims (`ne`, fastest first).
@@ -452,7 +429,7 @@ impl Gguf {
         let t = self.info(name)?;
         let raw = self.tensor_bytes(t)?;
         let values = dequantize(t.ggml_type, raw, t.numel() as usize)
-            .map_err(|msg| Error::parse(&self.path, None, format!("tensor `{name}`: {msg}")))?;
+            .map_err(|msg| self.error(format!("tensor `{name}`: {msg}")))?;
         Ok((values, t.ne.clone()))
     }
 }

@@ -162,16 +162,14 @@ impl Tokenizer {
     /// The tokenizer stored in a GGUF file (`tokenizer.ggml.model` must be `gpt2`).
     pub fn from_gguf(g: &Gguf) -> Result<Tokenizer> {
         let wrap = |e: Error| match e {
-            Error::InvalidInput(msg) => Error::parse(&g.path, None, msg),
+            Error::InvalidInput(msg) => g.error(msg),
             e => e,
         };
         let model = g.get_str("tokenizer.ggml.model")?;
         if model != "gpt2" {
-            return Err(Error::parse(
-                &g.path,
-                None,
-                format!("tokenizer model `{model}` is not supported (only byte-level BPE, `gpt2`)"),
-            ));
+            return Err(g.error(format!(
+                "tokenizer model `{model}` is not supported (only byte-level BPE, `gpt2`)"
+            )));
         }
         let pre = match g.metadata.get("tokenizer.ggml.pre") {
             Some(v) => PreTokenizer::from_name(v.as_str().unwrap_or("?")).map_err(wrap)?,

@@ -75,11 +75,7 @@ impl Config {
     pub fn from_gguf(g: &Gguf) -> Result<Config> {
         let arch = g.get_str("general.architecture")?;
         if arch != "llama" {
-            return Err(Error::parse(
-                &g.path,
-                None,
-                format!("architecture `{arch}` is not supported (llama)"),
-            ));
+            return Err(g.error(format!("architecture `{arch}` is not supported (llama)")));
         }
         let u = |k: &str| g.get_u64(&format!("llama.{k}")).map(|v| v as usize);
         let (d, n_head) = (u("embedding_length")?, u("attention.head_count")?);
@@ -107,7 +103,7 @@ impl Config {
             eps: f("attention.layer_norm_rms_epsilon", 1e-5)? as f32,
             context: u("context_length")?,
         };
-        let bad = |m: String| Err(Error::parse(&g.path, None, m));
+        let bad = |m: String| Err(g.error(m));
         if c.n_layer == 0 || c.d == 0 || c.d_ff == 0 || c.vocab == 0 {
             return bad(format!("degenerate shapes {c:?}"));
         }
@@ -208,11 +204,9 @@ impl Llama {
             let (w, ne) = g.tensor_f32(name)?;
             let want: Vec<u64> = shape.iter().map(|&s| s as u64).collect();
             if ne != want {
-                return Err(Error::parse(
-                    &g.path,
-                    None,
-                    format!("tensor `{name}` has dims {ne:?}, the config needs {want:?}"),
-                ));
+                return Err(g.error(format!(
+                    "tensor `{name}` has dims {ne:?}, the config needs {want:?}"
+                )));
             }
             Ok(w)
         };
