@@ -11,6 +11,8 @@
 //!   precision/recall, and FD-digits (a Fréchet distance on the features of [`metrics::DigitClassifier`]).
 //! - [`report`]: the `report.json` every experiment writes, verdicts computed from measured
 //!   arms, SVG figures, and the `index.html` that lists every experiment.
+//! - [`testing`] and [`train::testing`]: what every crate's tests share (scratch files; the
+//!   kill-and-resume observer and weight comparison).
 //!
 //! Tensors are burn's, on the pure-Rust `flex` CPU backend (see [`device`]).
 #![warn(missing_docs)]
