@@ -8,12 +8,12 @@ use common::{genlab, genlab_line};
 fn list_names_every_experiment_with_a_claim() {
     let dir = tempfile::tempdir().unwrap();
     let out = genlab(dir.path(), &["list"]);
+    let text = out.ok();
+    assert!(text.lines().any(|l| l.starts_with("flow — ")), "{text}");
     assert!(
-        out.ok()
-            .lines()
-            .any(|l| l.starts_with("flow ") && l.contains("floor")),
-        "{}",
-        out.stdout
+        text.lines()
+            .any(|l| l.trim_start().starts_with("flow ") && l.contains("floor")),
+        "{text}"
     );
 }
 
