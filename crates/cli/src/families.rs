@@ -71,7 +71,12 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         for f in FAMILIES {
             for e in f.experiments {
-                assert!(e.info.name.starts_with(f.name), "{} in {}", e.info.name, f.name);
+                assert!(
+                    e.info.name.starts_with(f.name),
+                    "{} in {}",
+                    e.info.name,
+                    f.name
+                );
                 assert!(seen.insert(e.info.name), "{}", e.info.name);
             }
             for (old, new) in f.aliases {

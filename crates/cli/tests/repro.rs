@@ -38,23 +38,48 @@ fn check_report(dir: &Path, name: &str) -> Value {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
     let report: Value = serde_json::from_str(&text).unwrap();
     for key in [
-        "name", "paper", "claim", "paper_effect", "seed", "seeds", "quick", "config", "arms",
-        "verdict", "figures", "tables", "notes", "wall_seconds", "version",
+        "name",
+        "paper",
+        "claim",
+        "paper_effect",
+        "seed",
+        "seeds",
+        "quick",
+        "config",
+        "arms",
+        "verdict",
+        "figures",
+        "tables",
+        "notes",
+        "wall_seconds",
+        "version",
     ] {
-        assert!(report.get(key).is_some(), "{name}: report.json lacks `{key}`");
+        assert!(
+            report.get(key).is_some(),
+            "{name}: report.json lacks `{key}`"
+        );
     }
-    assert_eq!((report["name"].as_str(), report["quick"].as_bool()), (Some(name), Some(true)));
+    assert_eq!(
+        (report["name"].as_str(), report["quick"].as_bool()),
+        (Some(name), Some(true))
+    );
     let arms = report["arms"].as_object().unwrap();
     assert!(!arms.is_empty(), "{name}: no arms");
     for (arm, metrics) in arms {
         for (metric, value) in metrics.as_object().unwrap() {
-            assert!(value.is_number() || value.is_null(), "{name}: {arm}.{metric} = {value}");
+            assert!(
+                value.is_number() || value.is_null(),
+                "{name}: {arm}.{metric} = {value}"
+            );
         }
     }
     let v = &report["verdict"];
     assert!(v["holds"].is_boolean(), "{name}: verdict without `holds`");
     for key in ["metric", "detail", "effect"] {
-        assert!(!v[key].as_str().unwrap_or("").is_empty(), "{name}: verdict.{key} empty");
+        assert!(
+            !v[key].as_str().unwrap_or("").is_empty(),
+            "{name}: verdict.{key} empty"
+        );
     }
     // A computed verdict names an arm it measured (or is the exact-agreement kind).
     let method = v["method_arm"].as_str().unwrap();
@@ -81,7 +106,9 @@ fn every_quick_experiment_writes_a_computed_report_and_the_index() {
     assert!(names.len() >= 7, "{names:?}");
     let out = genlab_with_fetched_data(
         dir.path(),
-        &["--quiet", "repro", "all", "--quick", "--seed", "3", "--out", "o"],
+        &[
+            "--quiet", "repro", "all", "--quick", "--seed", "3", "--out", "o",
+        ],
     );
     out.ok();
     let o = dir.path().join("o");
@@ -92,7 +119,10 @@ fn every_quick_experiment_writes_a_computed_report_and_the_index() {
         assert!(index.contains(name.as_str()), "index.html lacks {name}");
         for fig in report["figures"].as_array().unwrap() {
             let file = fig["file"].as_str().unwrap();
-            assert!(index.contains(&format!("{name}/{file}")), "index lacks {name}/{file}");
+            assert!(
+                index.contains(&format!("{name}/{file}")),
+                "index lacks {name}/{file}"
+            );
         }
     }
     // The flow verdict, recomputed from its arms: every model within 1.5× of its floor.
@@ -110,7 +140,10 @@ fn every_quick_experiment_writes_a_computed_report_and_the_index() {
 #[test]
 fn old_experiment_names_still_run() {
     let dir = tempfile::tempdir().unwrap();
-    let out = genlab(dir.path(), &["--quiet", "repro", "fibring", "--quick", "--out", "o"]);
+    let out = genlab(
+        dir.path(),
+        &["--quiet", "repro", "fibring", "--quick", "--out", "o"],
+    );
     out.ok();
     assert!(dir.path().join("o/logic/report.json").exists());
 }

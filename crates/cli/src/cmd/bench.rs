@@ -43,7 +43,10 @@ pub fn run(args: Args, threads: usize) -> anyhow::Result<ExitCode> {
             join(benchmarks().map(|b| b.name))
         );
     };
-    for (flag, given) in [("seconds", args.seconds.is_some()), ("write", args.write.is_some())] {
+    for (flag, given) in [
+        ("seconds", args.seconds.is_some()),
+        ("write", args.write.is_some()),
+    ] {
         if given && !bench.options.contains(&flag) {
             bail!("--{flag} does not apply to `genlab bench {}`", bench.name);
         }
@@ -76,7 +79,13 @@ pub fn run(args: Args, threads: usize) -> anyhow::Result<ExitCode> {
             .iter()
             .zip(&widths)
             .enumerate()
-            .map(|(i, (c, w))| if i == 0 { format!("{c:w$}") } else { format!("{c:>w$}") })
+            .map(|(i, (c, w))| {
+                if i == 0 {
+                    format!("{c:w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
             .collect::<Vec<_>>()
             .join("  ")
     };

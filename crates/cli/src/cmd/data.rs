@@ -32,7 +32,9 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
                     FetchOutcome::AlreadyPresent(p) => {
                         println!("{}: already in {}", d.name, p.display())
                     }
-                    FetchOutcome::Fetched(p) => println!("{}: fetched into {}", d.name, p.display()),
+                    FetchOutcome::Fetched(p) => {
+                        println!("{}: fetched into {}", d.name, p.display())
+                    }
                 }
             }
         }

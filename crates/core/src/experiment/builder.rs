@@ -22,7 +22,13 @@ pub struct ReportBuilder {
 impl ReportBuilder {
     /// An empty report for `info`, run with `opts` (figures go to `opts.dir`).
     pub fn new(info: &ExperimentInfo, opts: &ReproOptions) -> Self {
-        let mut report = Report::new(info.name, info.paper, info.claim, opts.seed, Verdict::default());
+        let mut report = Report::new(
+            info.name,
+            info.paper,
+            info.claim,
+            opts.seed,
+            Verdict::default(),
+        );
         report.paper_effect = info.paper_effect.into();
         report.quick = opts.quick;
         ReportBuilder {
@@ -109,7 +115,12 @@ impl ReportBuilder {
     }
 
     /// Writes a line chart to `file` and registers it.
-    pub fn lines(&mut self, file: &str, chart: Lines<'_>, caption: impl Into<String>) -> Result<&mut Self> {
+    pub fn lines(
+        &mut self,
+        file: &str,
+        chart: Lines<'_>,
+        caption: impl Into<String>,
+    ) -> Result<&mut Self> {
         plot::lines(
             &self.path(file)?,
             chart.title,

@@ -41,7 +41,9 @@ pub struct Experiment {
 
 impl std::fmt::Debug for Experiment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Experiment").field("info", &self.info).finish()
+        f.debug_struct("Experiment")
+            .field("info", &self.info)
+            .finish()
     }
 }
 

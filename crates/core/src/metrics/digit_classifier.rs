@@ -24,7 +24,9 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use crate::data::{Points, digits};
 use crate::error::{Error, Result};
 use crate::metrics::{Gaussian, frechet_distance};
-use crate::train::{Learner, LrSchedule, NoObserver, SeededRng, TrainOptions, Trainer, seed_device};
+use crate::train::{
+    Learner, LrSchedule, NoObserver, SeededRng, TrainOptions, Trainer, seed_device,
+};
 use crate::{device, fsx, tensor};
 
 /// Seed of the one canonical classifier.

@@ -35,7 +35,9 @@ pub fn paired(
     pairs: &[(f64, f64)],
 ) -> Result<Verdict> {
     if pairs.is_empty() {
-        return Err(Error::InvalidInput(format!("verdict on `{metric}`: no seeds")));
+        return Err(Error::InvalidInput(format!(
+            "verdict on `{metric}`: no seeds"
+        )));
     }
     let d: Vec<f64> = pairs.iter().map(|&(m, b)| better.gain(m, b)).collect();
     let (holds, mean, se, won) = seed_rule(&d);
@@ -153,13 +155,27 @@ mod tests {
             ..Verdict::default()
         };
         assert!(!across_seeds(&[v(true, 0.1), v(true, 0.1)]).unwrap().holds);
-        assert!(across_seeds(&[v(true, 0.1), v(true, 0.2), v(true, 0.1)]).unwrap().holds);
+        assert!(
+            across_seeds(&[v(true, 0.1), v(true, 0.2), v(true, 0.1)])
+                .unwrap()
+                .holds
+        );
         // One seed fails narrowly, the mean is far beyond 2 SE: holds.
-        let many = [v(true, 1.0), v(true, 1.1), v(true, 0.9), v(true, 1.0), v(false, -0.01)];
+        let many = [
+            v(true, 1.0),
+            v(true, 1.1),
+            v(true, 0.9),
+            v(true, 1.0),
+            v(false, -0.01),
+        ];
         assert!(across_seeds(&many).unwrap().holds);
         let noisy = [v(true, 0.5), v(true, 0.4), v(false, -0.6)];
         let verdict = across_seeds(&noisy).unwrap();
-        assert!(!verdict.holds && verdict.detail.contains("2/3"), "{}", verdict.detail);
+        assert!(
+            !verdict.holds && verdict.detail.contains("2/3"),
+            "{}",
+            verdict.detail
+        );
     }
 
     #[test]

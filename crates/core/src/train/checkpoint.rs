@@ -124,7 +124,12 @@ impl Checkpoint {
             meta: self.meta.clone(),
         })
         .map_err(|e| self.error(path, format!("cannot encode header: {e}")))?;
-        let blob_bytes: usize = self.blobs.0.iter().map(|(n, b)| 12 + n.len() + b.len()).sum();
+        let blob_bytes: usize = self
+            .blobs
+            .0
+            .iter()
+            .map(|(n, b)| 12 + n.len() + b.len())
+            .sum();
         let mut out = Vec::with_capacity(16 + header.len() + blob_bytes);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(header.len() as u64).to_le_bytes());
@@ -171,7 +176,9 @@ impl Checkpoint {
             let data = r
                 .take(len)
                 .ok_or_else(|| bad(&format!("blob `{name}` truncated")))?;
-            blobs.put(&name, data.to_vec()).map_err(|e| bad(&e.to_string()))?;
+            blobs
+                .put(&name, data.to_vec())
+                .map_err(|e| bad(&e.to_string()))?;
         }
         Ok(Checkpoint {
             step: header.step,
@@ -231,7 +238,10 @@ mod tests {
                 rows: vec![(1, vec![0.5]), (2, vec![0.25])],
             },
             meta: serde_json::json!({"lr": 0.001}),
-            blobs: Blobs(vec![("model".into(), vec![1, 2, 3]), ("optim".into(), vec![])]),
+            blobs: Blobs(vec![
+                ("model".into(), vec![1, 2, 3]),
+                ("optim".into(), vec![]),
+            ]),
         }
     }
 
@@ -249,8 +259,16 @@ mod tests {
         b.put_f32s("w", &[1.5, -2.0, f32::MIN_POSITIVE]).unwrap();
         b.put_json("cursor", &(3u64, "x")).unwrap();
         assert_eq!(b.get_f32s("w").unwrap(), vec![1.5, -2.0, f32::MIN_POSITIVE]);
-        assert_eq!(b.get_json::<(u64, String)>("cursor").unwrap(), (3, "x".into()));
-        assert!(b.put("w", vec![]).unwrap_err().to_string().contains("twice"));
+        assert_eq!(
+            b.get_json::<(u64, String)>("cursor").unwrap(),
+            (3, "x".into())
+        );
+        assert!(
+            b.put("w", vec![])
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
+        );
         assert!(b.get("nope").unwrap_err().to_string().contains("`nope`"));
     }
 

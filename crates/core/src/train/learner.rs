@@ -59,7 +59,9 @@ impl<M: Module> Learner<M> {
 
     /// The model being trained.
     pub fn model(&self) -> &M {
-        self.model.as_ref().expect("a learner's model is present between steps")
+        self.model
+            .as_ref()
+            .expect("a learner's model is present between steps")
     }
 
     /// The EMA of the weights, when one is kept.
@@ -69,7 +71,9 @@ impl<M: Module> Learner<M> {
 
     /// The trained model and its EMA.
     pub fn into_parts(self) -> (M, Option<M>) {
-        let model = self.model.expect("a learner's model is present between steps");
+        let model = self
+            .model
+            .expect("a learner's model is present between steps");
         (model, self.ema.map(|e| e.model))
     }
 
@@ -86,7 +90,10 @@ impl<M: Module> Learner<M> {
     pub fn step(&mut self, loss: Tensor<1>, lr: f64, step: u64) -> Result<f64> {
         let value = loss.clone().into_scalar::<f32>() as f64;
         check_finite(step, &self.quantity("loss"), value)?;
-        let model = self.model.take().expect("a learner's model is present between steps");
+        let model = self
+            .model
+            .take()
+            .expect("a learner's model is present between steps");
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let grads = match self.clip {
             Some(max) => {
@@ -117,7 +124,9 @@ impl<M: Module> Learner<M> {
     }
 
     fn optimiser(&mut self) -> &mut ModuleOptimizer {
-        self.optim.as_mut().expect("a learner's optimiser is present")
+        self.optim
+            .as_mut()
+            .expect("a learner's optimiser is present")
     }
 
     fn record_name(&self, part: &str) -> String {
@@ -141,7 +150,10 @@ fn load_module<M: Module>(m: M, bytes: &[u8]) -> Result<M> {
 impl<M: Module> Stateful for Learner<M> {
     fn save(&self, blobs: &mut Blobs) -> Result<()> {
         blobs.put(&self.record_name("model"), module_bytes(self.model())?)?;
-        let optim = self.optim.as_ref().expect("a learner's optimiser is present");
+        let optim = self
+            .optim
+            .as_ref()
+            .expect("a learner's optimiser is present");
         let optim = optim.into_bytes().map_err(bad)?.to_vec();
         blobs.put(&self.record_name("optim"), optim)?;
         if let Some(e) = &self.ema {
@@ -151,7 +163,10 @@ impl<M: Module> Stateful for Learner<M> {
     }
 
     fn load(&mut self, blobs: &Blobs) -> Result<()> {
-        let model = self.model.take().expect("a learner's model is present between steps");
+        let model = self
+            .model
+            .take()
+            .expect("a learner's model is present between steps");
         self.model = Some(load_module(model, blobs.get(&self.record_name("model"))?)?);
         let bytes = Bytes::from_bytes_vec(blobs.get(&self.record_name("optim"))?.to_vec());
         let optim = self.optim.take().expect("a learner's optimiser is present");

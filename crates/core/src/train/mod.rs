@@ -24,6 +24,6 @@ pub use learner::{Learner, ModelHook};
 pub use observer::{NoObserver, Observer};
 pub use schedule::LrSchedule;
 pub use seed::{RngState, SeededRng, seed_device};
-pub use trainer::{History, Metrics, Outcome, StateHook, Step, Stateful, TrainOptions, Trainer};
+pub use trainer::{History, Metrics, Outcome, StateHook, Stateful, Step, TrainOptions, Trainer};
 #[cfg(test)]
 mod tests;

@@ -62,8 +62,15 @@ fn single_model_resumes_exactly() {
     };
     let (straight, resumed) = straight_and_resumed(20, run);
     assert_eq!(straight, resumed);
-    assert_eq!(straight.2.rows.len(), 20, "history is kept across the resume");
-    assert!(straight.2.losses()[19].1 < straight.2.losses()[0].1, "it learns");
+    assert_eq!(
+        straight.2.rows.len(),
+        20,
+        "history is kept across the resume"
+    );
+    assert!(
+        straight.2.losses()[19].1 < straight.2.losses()[0].1,
+        "it learns"
+    );
 }
 
 /// A 1-D GAN: generator x = a·z + b, discriminator a small MLP; two discriminator steps per
@@ -111,7 +118,8 @@ fn two_player_gan_trains_and_resumes_exactly() {
                 for _ in 0..N_CRITIC {
                     let real = rng_data(s.rng, n, &device);
                     let fake = g.model().forward(s.rng.normal([n, 1], &device)).detach();
-                    let loss = softplus(-d.model().forward(real)) + softplus(d.model().forward(fake));
+                    let loss =
+                        softplus(-d.model().forward(real)) + softplus(d.model().forward(fake));
                     d_loss = d.step(loss, s.lr, s.index)?;
                 }
                 let fake = g.model().forward(s.rng.normal([n, 1], &device));
@@ -121,7 +129,12 @@ fn two_player_gan_trains_and_resumes_exactly() {
             None,
         )?;
         let (d, g) = players;
-        Ok((weights(d.model()), weights(g.model()), initial_offset, rng.state()))
+        Ok((
+            weights(d.model()),
+            weights(g.model()),
+            initial_offset,
+            rng.state(),
+        ))
     };
     let (straight, resumed) = straight_and_resumed(300, run);
     assert_eq!(straight, resumed);
@@ -129,7 +142,11 @@ fn two_player_gan_trains_and_resumes_exactly() {
     // mean 2.
     let (_, gen_weights, initial, _) = &straight;
     let (before, after) = ((initial - 2.0).abs(), (gen_weights[1] - 2.0).abs());
-    assert!(after < 0.5 * before, "offset {initial} → {} (data mean 2)", gen_weights[1]);
+    assert!(
+        after < 0.5 * before,
+        "offset {initial} → {} (data mean 2)",
+        gen_weights[1]
+    );
 }
 
 /// The data of the GAN test: N(2, 0.5²).

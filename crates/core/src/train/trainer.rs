@@ -373,4 +373,3 @@ fn save<S: Stateful>(
     }
     .save(path)
 }
-
