@@ -58,42 +58,15 @@ const REVERB: &[f64] = &[0.5, 0.5, 0.9, 0.3];
 
 /// The rows, each effect alone then the 5-effect chain (values on the spec's step grid).
 pub const ROWS: &[Row] = &[
-    Row {
-        name: "gain",
-        stages: &[("gain", &[6.0])],
-    },
-    Row {
-        name: "distortion",
-        stages: &[("distortion", &[12.0])],
-    },
-    Row {
-        name: "compressor",
-        stages: &[("compressor", COMPRESSOR)],
-    },
-    Row {
-        name: "limiter",
-        stages: &[("limiter", &[-6.0, 100.0])],
-    },
-    Row {
-        name: "delay",
-        stages: &[("delay", DELAY)],
-    },
-    Row {
-        name: "reverb",
-        stages: &[("reverb", REVERB)],
-    },
-    Row {
-        name: "equalizer",
-        stages: &[("equalizer", EQ)],
-    },
-    Row {
-        name: "panner",
-        stages: &[("panner", &[0.5])],
-    },
-    Row {
-        name: "stereo_widener",
-        stages: &[("stereo_widener", &[1.4])],
-    },
+    Row::alone(&[("gain", &[6.0])]),
+    Row::alone(&[("distortion", &[12.0])]),
+    Row::alone(&[("compressor", COMPRESSOR)]),
+    Row::alone(&[("limiter", &[-6.0, 100.0])]),
+    Row::alone(&[("delay", DELAY)]),
+    Row::alone(&[("reverb", REVERB)]),
+    Row::alone(&[("equalizer", EQ)]),
+    Row::alone(&[("panner", &[0.5])]),
+    Row::alone(&[("stereo_widener", &[1.4])]),
     Row {
         name: "chain5",
         stages: &[
@@ -107,6 +80,14 @@ pub const ROWS: &[Row] = &[
 ];
 
 impl Row {
+    /// The row of one effect alone, named after it.
+    const fn alone(stage: &'static [(&'static str, &'static [f64]); 1]) -> Row {
+        Row {
+            name: stage[0].0,
+            stages: stage,
+        }
+    }
+
     /// The row as a chain.
     pub fn chain(&self) -> Result<Chain> {
         let stages = self
@@ -400,13 +381,7 @@ mod tests {
         let input = test_signal(8000, 0.1);
         let (_, out) = time_row(&ROWS[0], &input, Some(BLOCK), 0, 1).unwrap();
         let g = 10f64.powf(6.0 / 20.0) as f32;
-        for (y, x) in out
-            .channels
-            .iter()
-            .flatten()
-            .zip(input.channels.iter().flatten())
-        {
-            assert_eq!(*y, x * g);
-        }
+        let expected: Vec<f32> = input.channels.concat().iter().map(|x| x * g).collect();
+        assert_eq!(out.channels.concat(), expected);
     }
 }

@@ -259,20 +259,10 @@ pub fn render(chain: &Chain, input: &AudioBuffer, options: RenderOptions) -> Res
 mod tests {
     use super::*;
     use crate::engine::spec::{EFFECTS, effect};
+    use crate::testutil::lcg_noise;
 
     fn noise(channels: usize, len: usize, sr: u32) -> AudioBuffer {
-        let mut s = 12345u32;
-        let ch = (0..channels)
-            .map(|_| {
-                (0..len)
-                    .map(|_| {
-                        s = s.wrapping_mul(1664525).wrapping_add(1013904223);
-                        (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-                    })
-                    .collect()
-            })
-            .collect();
-        AudioBuffer::new(sr, ch).unwrap()
+        AudioBuffer::new(sr, lcg_noise(12345, channels, len)).unwrap()
     }
 
     fn every_effect_with_automation() -> Chain {

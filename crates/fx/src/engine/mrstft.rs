@@ -173,12 +173,9 @@ mod tests {
     #[test]
     fn zero_for_identical_grows_with_difference_and_sees_level() {
         let m = Mrstft::new(&AURALOSS).unwrap();
-        let mut state = 1u32;
-        let x: Vec<f32> = (0..8000)
-            .map(|_| {
-                state = state.wrapping_mul(1664525).wrapping_add(1013904223);
-                ((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.6
-            })
+        let x: Vec<f32> = crate::testutil::lcg_noise(1, 1, 8000)[0]
+            .iter()
+            .map(|v| v * 0.6)
             .collect();
         let sx = m.spectra(&x);
         assert_eq!(distance(&sx, &sx), 0.0);

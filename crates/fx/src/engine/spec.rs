@@ -58,8 +58,8 @@ pub struct EffectSpec {
     pub params: &'static [ParamSpec],
 }
 
+/// A parameter on a linear grid ([`ParamSpec::log_scale`] puts it on a log grid).
 const fn param(
-    scale: Scale,
     name: &'static str,
     unit: &'static str,
     description: &'static str,
@@ -73,29 +73,29 @@ const fn param(
         min,
         max,
         step,
-        scale,
+        scale: Scale::Linear,
         default,
     }
 }
 
-const fn lin(
-    name: &'static str,
-    unit: &'static str,
-    description: &'static str,
-    range: (f64, f64, f64),
-    default: f64,
-) -> ParamSpec {
-    param(Scale::Linear, name, unit, description, range, default)
+/// The gain of an equalizer band: ±20 dB in 1 dB steps, flat by default.
+const fn band_gain(name: &'static str, description: &'static str) -> ParamSpec {
+    param(name, "dB", description, (-20.0, 20.0, 1.0), 0.0)
 }
 
-const fn log(
-    name: &'static str,
-    unit: &'static str,
-    description: &'static str,
-    range: (f64, f64, f64),
-    default: f64,
-) -> ParamSpec {
-    param(Scale::Log, name, unit, description, range, default)
+/// The Q of an equalizer band: 0.1 to 6 in steps of 0.1, 0.7 by default.
+const fn band_q(name: &'static str, description: &'static str) -> ParamSpec {
+    param(name, "", description, (0.1, 6.0, 0.1), 0.7)
+}
+
+impl ParamSpec {
+    /// The same parameter on a log grid (`step` then counts decades).
+    const fn log_scale(self) -> Self {
+        ParamSpec {
+            scale: Scale::Log,
+            ..self
+        }
+    }
 }
 
 /// Every effect the engine implements, in the canonical order used by fixed-order baselines.
@@ -103,7 +103,7 @@ pub static EFFECTS: &[EffectSpec] = &[
     EffectSpec {
         name: "gain",
         description: "Changes the level by a fixed number of decibels.",
-        params: &[lin(
+        params: &[param(
             "gain_db",
             "dB",
             "Gain in decibels.",
@@ -114,7 +114,7 @@ pub static EFFECTS: &[EffectSpec] = &[
     EffectSpec {
         name: "distortion",
         description: "Soft-clipping distortion: y = tanh(x * 10^(drive_db/20)). Adds harmonics and loudness.",
-        params: &[lin(
+        params: &[param(
             "drive_db",
             "dB",
             "Drive into the tanh waveshaper.",
@@ -126,35 +126,37 @@ pub static EFFECTS: &[EffectSpec] = &[
         name: "compressor",
         description: "Feed-forward dynamic range compressor (hard knee, linked channels): reduces the level above the threshold by the ratio.",
         params: &[
-            lin(
+            param(
                 "threshold_db",
                 "dB",
                 "Level above which gain is reduced.",
                 (-40.0, -5.0, 5.0),
                 -20.0,
             ),
-            lin(
+            param(
                 "ratio",
                 "ratio",
                 "Input/output slope above the threshold (1 = no compression).",
                 (1.0, 20.0, 1.0),
                 4.0,
             ),
-            log(
+            param(
                 "attack_ms",
                 "ms",
                 "Time constant of the gain reduction rising.",
                 (1.0, 1000.0, 0.1),
                 10.0,
-            ),
-            log(
+            )
+            .log_scale(),
+            param(
                 "release_ms",
                 "ms",
                 "Time constant of the gain reduction falling.",
                 (1.0, 1000.0, 0.1),
                 100.0,
-            ),
-            lin(
+            )
+            .log_scale(),
+            param(
                 "makeup_db",
                 "dB",
                 "Gain added after compression.",
@@ -167,41 +169,42 @@ pub static EFFECTS: &[EffectSpec] = &[
         name: "limiter",
         description: "Look-ahead peak limiter (1.5 ms): the output never exceeds the threshold.",
         params: &[
-            lin(
+            param(
                 "threshold_db",
                 "dB",
                 "Ceiling of the output peak level.",
                 (-20.0, -1.0, 1.0),
                 -1.0,
             ),
-            log(
+            param(
                 "release_ms",
                 "ms",
                 "Time constant of the gain recovering.",
                 (1.0, 1000.0, 0.1),
                 100.0,
-            ),
+            )
+            .log_scale(),
         ],
     },
     EffectSpec {
         name: "delay",
         description: "Feedback delay (echo): y = (1-mix)*x + mix*d, d[n] = x[n-D] + feedback*d[n-D].",
         params: &[
-            lin(
+            param(
                 "delay_seconds",
                 "s",
                 "Time between echoes.",
                 (0.05, 0.7, 0.05),
                 0.25,
             ),
-            lin(
+            param(
                 "feedback",
                 "",
                 "Fraction of each echo fed back into the delay line.",
                 (0.0, 0.6, 0.05),
                 0.3,
             ),
-            lin(
+            param(
                 "mix",
                 "",
                 "Wet fraction (0 = dry only, 1 = echoes only).",
@@ -214,28 +217,28 @@ pub static EFFECTS: &[EffectSpec] = &[
         name: "reverb",
         description: "Freeverb-style algorithmic reverb (8 damped comb filters + 4 allpasses per channel).",
         params: &[
-            lin(
+            param(
                 "room_size",
                 "",
                 "Size of the room (longer decay).",
                 (0.0, 0.9, 0.1),
                 0.5,
             ),
-            lin(
+            param(
                 "damping",
                 "",
                 "High-frequency absorption.",
                 (0.0, 0.9, 0.1),
                 0.5,
             ),
-            lin(
+            param(
                 "width",
                 "",
                 "Stereo width of the reverberation.",
                 (0.0, 0.9, 0.1),
                 0.9,
             ),
-            lin(
+            param(
                 "mix",
                 "",
                 "Wet fraction (0 = dry only, 1 = reverb only).",
@@ -248,63 +251,39 @@ pub static EFFECTS: &[EffectSpec] = &[
         name: "equalizer",
         description: "Three-band equalizer: low shelf, peaking mid band, high shelf (RBJ biquads, in that order).",
         params: &[
-            lin(
-                "low_gain_db",
-                "dB",
-                "Low-shelf gain.",
-                (-20.0, 20.0, 1.0),
-                0.0,
-            ),
-            lin(
+            band_gain("low_gain_db", "Low-shelf gain."),
+            param(
                 "low_cutoff_hz",
                 "Hz",
                 "Low-shelf corner frequency.",
                 (20.0, 400.0, 20.0),
                 100.0,
             ),
-            lin("low_q", "", "Low-shelf Q.", (0.1, 6.0, 0.1), 0.7),
-            lin(
-                "mid_gain_db",
-                "dB",
-                "Peaking-band gain.",
-                (-20.0, 20.0, 1.0),
-                0.0,
-            ),
-            lin(
+            band_q("low_q", "Low-shelf Q."),
+            band_gain("mid_gain_db", "Peaking-band gain."),
+            param(
                 "mid_center_hz",
                 "Hz",
                 "Peaking-band centre frequency.",
                 (250.0, 6000.0, 250.0),
                 1000.0,
             ),
-            lin(
-                "mid_q",
-                "",
-                "Peaking-band Q (higher = narrower).",
-                (0.1, 6.0, 0.1),
-                0.7,
-            ),
-            lin(
-                "high_gain_db",
-                "dB",
-                "High-shelf gain.",
-                (-20.0, 20.0, 1.0),
-                0.0,
-            ),
-            lin(
+            band_q("mid_q", "Peaking-band Q (higher = narrower)."),
+            band_gain("high_gain_db", "High-shelf gain."),
+            param(
                 "high_cutoff_hz",
                 "Hz",
                 "High-shelf corner frequency (limited to 0.45 x sample rate).",
                 (4000.0, 20000.0, 1000.0),
                 8000.0,
             ),
-            lin("high_q", "", "High-shelf Q.", (0.1, 6.0, 0.1), 0.7),
+            band_q("high_q", "High-shelf Q."),
         ],
     },
     EffectSpec {
         name: "panner",
         description: "Constant-power stereo panner: theta = (pan+1)*pi/4, L *= cos(theta), R *= sin(theta). Needs stereo (mono is up-mixed).",
-        params: &[lin(
+        params: &[param(
             "pan",
             "",
             "-1 = left, 0 = centre, 1 = right.",
@@ -315,7 +294,13 @@ pub static EFFECTS: &[EffectSpec] = &[
     EffectSpec {
         name: "stereo_widener",
         description: "Mid/side stereo widener: side *= width (0 = mono, 1 = unchanged). Needs stereo (mono is up-mixed).",
-        params: &[lin("width", "", "Side-signal gain.", (0.0, 1.5, 0.1), 1.0)],
+        params: &[param(
+            "width",
+            "",
+            "Side-signal gain.",
+            (0.0, 1.5, 0.1),
+            1.0,
+        )],
     },
 ];
 

@@ -126,16 +126,7 @@ mod tests {
     use super::*;
 
     fn spec() -> DatasetSpec {
-        DatasetSpec {
-            sources: vec!["pluck".into(), "drum".into()],
-            n: 6,
-            min_effects: 1,
-            max_effects: 3,
-            sample_rate: 16_000,
-            seconds: 0.25,
-            stereo: true,
-            cache_dir: None,
-        }
+        crate::testutil::pluck_and_drum(6, 3, 16_000, 0.25)
     }
 
     #[test]

@@ -388,19 +388,10 @@ pub(crate) mod tests {
     use super::*;
     use crate::engine::spec::effect;
 
-    /// Seeded uniform noise, `channels` identical-length channels at 16 kHz.
+    /// Seeded uniform noise in `[-0.25, 0.25)`, `channels` identical-length channels at 16 kHz.
     pub(crate) fn noise(channels: usize, len: usize) -> AudioBuffer {
-        let mut state = 99u32;
-        let ch = (0..channels)
-            .map(|_| {
-                (0..len)
-                    .map(|_| {
-                        state = state.wrapping_mul(1664525).wrapping_add(1013904223);
-                        ((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.5
-                    })
-                    .collect()
-            })
-            .collect();
+        let mut ch = crate::testutil::lcg_noise(99, channels, len);
+        ch.iter_mut().flatten().for_each(|v| *v *= 0.5);
         AudioBuffer::new(16000, ch).unwrap()
     }
 

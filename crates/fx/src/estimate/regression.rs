@@ -408,7 +408,7 @@ pub fn train(
 mod tests {
     use super::*;
     use crate::engine::spec::effect;
-    use crate::estimate::dataset::{DatasetSpec, generate};
+    use crate::estimate::dataset::generate;
     use genlab_core::gradcheck::{autodiff_grad, max_relative_error, numerical_grad};
     use genlab_core::train::NoObserver;
 
@@ -542,16 +542,7 @@ mod tests {
 
     #[test]
     fn features_are_deterministic_and_training_learns_presence() {
-        let spec = DatasetSpec {
-            sources: vec!["pluck".into(), "drum".into()],
-            n: 48,
-            min_effects: 1,
-            max_effects: 1,
-            sample_rate: 16_000,
-            seconds: 0.5,
-            stereo: true,
-            cache_dir: None,
-        };
+        let spec = crate::testutil::pluck_and_drum(48, 1, 16_000, 0.5);
         let data = generate(&spec, 3).unwrap();
         let feats: Vec<Vec<f32>> = data
             .iter()

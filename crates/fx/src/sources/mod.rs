@@ -14,6 +14,10 @@ pub mod procedural;
 pub mod recorded;
 pub mod soundfont;
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
 use genlab_core::data::Cache;
 use genlab_core::{Error, Result};
 
@@ -62,6 +66,30 @@ pub fn dry_source(
     } else {
         soundfont::source(name, cache, sample_rate, seconds, seed)
     }
+}
+
+/// Files decoded once per process, by path (the recorded tracks, the SoundFont).
+type Memo<T> = Mutex<Option<HashMap<PathBuf, Arc<T>>>>;
+
+/// `decode(path)`, or its earlier result from `memo`. A poisoned lock only skips the memo.
+fn memoized<T>(
+    memo: &Memo<T>,
+    path: PathBuf,
+    decode: impl FnOnce(&Path) -> Result<T>,
+) -> Result<Arc<T>> {
+    if let Some(found) = memo
+        .lock()
+        .ok()
+        .and_then(|m| m.as_ref().and_then(|m| m.get(&path).cloned()))
+    {
+        return Ok(found);
+    }
+    let decoded = Arc::new(decode(&path)?);
+    if let Ok(mut m) = memo.lock() {
+        m.get_or_insert_with(HashMap::new)
+            .insert(path, decoded.clone());
+    }
+    Ok(decoded)
 }
 
 #[cfg(test)]

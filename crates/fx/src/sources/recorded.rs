@@ -14,8 +14,7 @@
 //! 11 dB). A crop quieter than −40 dBFS RMS (fade-ins, endings) is redrawn, up to 16 times, so
 //! sources are not silence. Everything follows from the seed.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use genlab_core::data::{Cache, DatasetInfo};
@@ -26,6 +25,7 @@ use rand::Rng;
 use crate::engine::buffer::AudioBuffer;
 use crate::engine::resample::Resampler;
 use crate::engine::wav;
+use crate::sources::{Memo, memoized};
 
 /// The registry dataset this source reads.
 pub const DATASET: DatasetInfo = crate::sources::datasets::MOH_MUSIC;
@@ -61,20 +61,17 @@ struct Track {
 }
 
 /// Tracks decoded once per process (the five files are 17 MB of WAV).
-static TRACK_CACHE: Mutex<Option<HashMap<PathBuf, Arc<Track>>>> = Mutex::new(None);
+static TRACK_CACHE: Memo<Track> = Mutex::new(None);
 
 fn load(path: PathBuf) -> Result<Arc<Track>> {
-    if let Some(t) = TRACK_CACHE
-        .lock()
-        .ok()
-        .and_then(|c| c.as_ref().and_then(|m| m.get(&path).cloned()))
-    {
-        return Ok(t);
-    }
-    let audio = wav::read(&path)?;
+    memoized(&TRACK_CACHE, path, decode)
+}
+
+fn decode(path: &Path) -> Result<Track> {
+    let audio = wav::read(path)?;
     if audio.n_channels() != 1 {
         return Err(Error::parse(
-            &path,
+            path,
             None,
             format!(
                 "expected a mono recording, found {} channels",
@@ -82,15 +79,10 @@ fn load(path: PathBuf) -> Result<Arc<Track>> {
             ),
         ));
     }
-    let track = Arc::new(Track {
+    Ok(Track {
         rate: audio.sample_rate,
         samples: audio.channels.into_iter().next().unwrap_or_default(),
-    });
-    if let Ok(mut c) = TRACK_CACHE.lock() {
-        c.get_or_insert_with(HashMap::new)
-            .insert(path, track.clone());
-    }
-    Ok(track)
+    })
 }
 
 /// The source called `name` ([`names`]): `seconds` of stereo audio at `sample_rate` from `seed`.
@@ -191,17 +183,12 @@ fn unknown(name: &str) -> Error {
 mod tests {
     use super::*;
     use crate::engine::loudness::levels;
-
-    fn cached() -> Option<Cache> {
-        crate::testutil::cached(DATASET)
-    }
+    use crate::testutil::{assert_clear_errors, cached, seeded_render};
 
     #[test]
     fn crops_are_seeded_the_right_length_rate_and_level() {
-        let Some(cache) = cached() else { return };
-        let a = source("music", &cache, 22050, 1.5, 7).unwrap();
-        assert_eq!(a, source("music", &cache, 22050, 1.5, 7).unwrap());
-        assert_ne!(a, source("music", &cache, 22050, 1.5, 8).unwrap());
+        let Some(cache) = cached(DATASET) else { return };
+        let a = seeded_render(source, "music", &cache, (22050, 1.5, 7));
         assert_eq!((a.sample_rate, a.n_channels(), a.len()), (22050, 2, 33075));
         assert_eq!(a.channels[0], a.channels[1]);
         assert!((a.peak() - PEAK).abs() < 1e-6);
@@ -217,7 +204,7 @@ mod tests {
     #[test]
     fn a_crop_at_8k_is_the_recording_itself() {
         // At the recording's rate the crop is a scaled copy of consecutive track samples.
-        let Some(cache) = cached() else { return };
+        let Some(cache) = cached(DATASET) else { return };
         let track = load(cache.path(DATASET.name).join(TRACKS[3].1)).unwrap();
         let b = source("music-morning_coffee", &cache, 8000, 0.25, 11).unwrap();
         let x = &b.channels[0];
@@ -230,19 +217,11 @@ mod tests {
 
     #[test]
     fn bad_names_lengths_and_a_missing_cache_give_clear_errors() {
-        let empty = tempfile::tempdir().unwrap();
-        let cache = Cache::at(empty.path());
-        let err = source("music", &cache, 44100, 1.0, 0).unwrap_err();
-        assert!(matches!(&err, Error::MissingData { name, .. } if name == DATASET.name));
-        assert!(
-            err.to_string().contains("genlab data fetch moh-music"),
-            "{err}"
-        );
-        let err = source("music-nope", &cache, 44100, 1.0, 0).unwrap_err();
-        assert!(err.to_string().contains("music-cold_day"), "{err}");
+        let names = ["music", "music-nope", "music-cold_day"];
+        let (_empty, cache) = assert_clear_errors(source, DATASET, names);
         assert!(source("musical", &cache, 44100, 1.0, 0).is_err());
         assert!(source("music", &cache, 44100, f64::NAN, 0).is_err());
-        if let Some(cache) = cached() {
+        if let Some(cache) = cached(DATASET) {
             let err = source("music-morning_coffee", &cache, 8000, 600.0, 0).unwrap_err();
             assert!(err.to_string().contains("longer than"), "{err}");
         }

@@ -24,7 +24,6 @@
 //! scaled to a peak of −3 dBFS. rustysynth runs at 16–192 kHz; lower rates are rendered at the
 //! smallest multiple of the rate that is ≥ 16 kHz and brought down by [`crate::engine::resample`].
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -36,6 +35,7 @@ use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
 
 use crate::engine::buffer::AudioBuffer;
 use crate::engine::resample::Resampler;
+use crate::sources::{Memo, memoized};
 
 /// The registry dataset this source reads.
 pub const DATASET: DatasetInfo = crate::sources::datasets::TIMGM6MB;
@@ -270,25 +270,13 @@ fn compose(part: Part, beats: f64, rng: &mut SeededRng) -> Score {
 }
 
 /// SoundFonts parsed once per process (TimGM6mb is 6 MB).
-static FONT_CACHE: Mutex<Option<HashMap<PathBuf, Arc<SoundFont>>>> = Mutex::new(None);
+static FONT_CACHE: Memo<SoundFont> = Mutex::new(None);
 
 fn load(path: PathBuf) -> Result<Arc<SoundFont>> {
-    if let Some(f) = FONT_CACHE
-        .lock()
-        .ok()
-        .and_then(|c| c.as_ref().and_then(|m| m.get(&path).cloned()))
-    {
-        return Ok(f);
-    }
-    let mut file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-    let font = Arc::new(
-        SoundFont::new(&mut file).map_err(|e| Error::parse(&path, None, format!("{e:?}")))?,
-    );
-    if let Ok(mut c) = FONT_CACHE.lock() {
-        c.get_or_insert_with(HashMap::new)
-            .insert(path, font.clone());
-    }
-    Ok(font)
+    memoized(&FONT_CACHE, path, |path| {
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        SoundFont::new(&mut file).map_err(|e| Error::parse(path, None, format!("{e:?}")))
+    })
 }
 
 /// Plays `score` on `instrument` with `font` at `rate` (within rustysynth's range): `n` frames.
@@ -406,10 +394,7 @@ pub fn source(
 mod tests {
     use super::*;
     use crate::engine::loudness::levels;
-
-    fn cached() -> Option<Cache> {
-        crate::testutil::cached(DATASET)
-    }
+    use crate::testutil::{assert_clear_errors, cached, seeded_render};
 
     #[test]
     fn scores_are_seeded_in_range_and_fill_the_time() {
@@ -440,12 +425,10 @@ mod tests {
 
     #[test]
     fn renders_are_deterministic_audible_and_the_right_length() {
-        let Some(cache) = cached() else { return };
+        let Some(cache) = cached(DATASET) else { return };
         for inst in ["piano", "bass", "drums"] {
             let name = format!("sf2-{inst}");
-            let a = source(&name, &cache, 22050, 2.0, 1).unwrap();
-            assert_eq!(a, source(&name, &cache, 22050, 2.0, 1).unwrap(), "{name}");
-            assert_ne!(a, source(&name, &cache, 22050, 2.0, 2).unwrap(), "{name}");
+            let a = seeded_render(source, &name, &cache, (22050, 2.0, 1));
             assert_eq!((a.sample_rate, a.n_channels(), a.len()), (22050, 2, 44100));
             assert!((a.peak() - PEAK).abs() < 1e-6, "{name}");
             assert!(levels(&a).rms_dbfs > -35.0, "{name} {:?}", levels(&a));
@@ -459,16 +442,8 @@ mod tests {
 
     #[test]
     fn bad_names_rates_and_a_missing_cache_give_clear_errors() {
-        let empty = tempfile::tempdir().unwrap();
-        let cache = Cache::at(empty.path());
-        let err = source("sf2-piano", &cache, 44100, 1.0, 0).unwrap_err();
-        assert!(matches!(&err, Error::MissingData { name, .. } if name == DATASET.name));
-        assert!(
-            err.to_string().contains("genlab data fetch timgm6mb"),
-            "{err}"
-        );
-        let err = source("sf2-kazoo", &cache, 44100, 1.0, 0).unwrap_err();
-        assert!(err.to_string().contains("sf2-piano"), "{err}");
+        let names = ["sf2-piano", "sf2-kazoo", "sf2-piano"];
+        let (_empty, cache) = assert_clear_errors(source, DATASET, names);
         assert!(source("sf2-piano", &cache, 400_000, 1.0, 0).is_err());
         assert!(source("sf2-piano", &cache, 44100, -1.0, 0).is_err());
     }

@@ -244,12 +244,7 @@ impl<'a> Reader<'a> {
             self.pos += 1;
             let v = self.value(depth + 1)?;
             map.insert(key, v);
-            self.ws();
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b'}' => {}
-                _ => return None,
-            }
+            self.after_item(b'}')?;
         }
     }
 
@@ -263,13 +258,20 @@ impl<'a> Reader<'a> {
                 return Some(Value::Array(items));
             }
             items.push(self.value(depth + 1)?);
-            self.ws();
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b']' => {}
-                _ => return None,
-            }
+            self.after_item(b']')?;
         }
+    }
+
+    /// Past an object member or array item: white space, then a `,` (consumed) or `close`
+    /// (left for the loop to see); anything else is not JSON.
+    fn after_item(&mut self, close: u8) -> Option<()> {
+        self.ws();
+        match self.peek()? {
+            b',' => self.pos += 1,
+            c if c == close => {}
+            _ => return None,
+        }
+        Some(())
     }
 
     fn string(&mut self, quote: u8) -> Option<String> {

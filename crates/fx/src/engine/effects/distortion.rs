@@ -4,21 +4,21 @@
 
 use std::ops::Range;
 
-use super::{Effect, db_to_amplitude, map_samples};
+use super::{Effect, Gain, map_samples};
 
-/// A memoryless tanh waveshaper.
+/// A memoryless tanh waveshaper, driven by a gain of `drive_dB`.
 #[derive(Debug, Clone, Default)]
 pub struct Distortion {
-    drive: f32,
+    drive: Gain,
 }
 
 impl Effect for Distortion {
     fn set(&mut self, values: &[f64]) {
-        self.drive = db_to_amplitude(values[0]) as f32;
+        self.drive.set(values);
     }
 
     fn process(&mut self, channels: &mut [Vec<f32>], range: Range<usize>) {
-        let k = self.drive;
+        let k = self.drive.factor();
         map_samples(channels, range, |x| (x * k).tanh());
     }
 

@@ -10,6 +10,13 @@ pub struct Gain {
     factor: f32,
 }
 
+impl Gain {
+    /// The amplitude factor `g`.
+    pub(super) fn factor(&self) -> f32 {
+        self.factor
+    }
+}
+
 impl Effect for Gain {
     fn set(&mut self, values: &[f64]) {
         self.factor = db_to_amplitude(values[0]) as f32;

@@ -350,7 +350,6 @@ pub fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::estimate::dataset::DatasetSpec;
     use crate::estimate::toolcaller::audio::FeatureConfig;
     use crate::estimate::toolcaller::eval::evaluate;
     use genlab_core::train::NoObserver;
@@ -361,16 +360,7 @@ mod tests {
             bands: 8,
             window_seconds: 0.4,
         };
-        let spec = DatasetSpec {
-            sources: vec!["pluck".into(), "drum".into()],
-            n: 6,
-            min_effects: 1,
-            max_effects: 3,
-            sample_rate: 8000,
-            seconds: 0.25,
-            stereo: true,
-            cache_dir: None,
-        };
+        let spec = crate::testutil::pluck_and_drum(6, 3, 8000, 0.25);
         let corpus = Corpus::generate(&spec, 3, features, &mut NoObserver).unwrap();
         let config = TrainConfig {
             net: NetConfig {

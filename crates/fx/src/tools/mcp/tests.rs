@@ -1,7 +1,7 @@
 //! The MCP server end to end: handshake, tool list, tool calls over files, protocol errors,
 //! the stdio loop and a fuzz test.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use genlab_core::train::SeededRng;
 use rand::Rng;
@@ -13,10 +13,13 @@ use crate::engine::buffer::AudioBuffer;
 use crate::engine::spec::EFFECTS;
 use crate::engine::wav::{self, SampleFormat};
 
-fn tone(path: &Path, channels: usize) {
+/// Writes a quarter-second tone of `channels` channels to `dir/in.wav` and returns the path.
+fn tone_in(dir: &Path, channels: usize) -> PathBuf {
     let x: Vec<f32> = (0..4000).map(|i| (i as f32 * 0.06).sin() * 0.25).collect();
     let audio = AudioBuffer::new(16000, vec![x; channels]).unwrap();
-    wav::write(path, &audio, SampleFormat::Pcm16).unwrap();
+    let path = dir.join("in.wav");
+    wav::write(&path, &audio, SampleFormat::Pcm16).unwrap();
+    path
 }
 
 fn request(server: &mut Server, id: i64, method: &str, params: Value) -> Value {
@@ -220,9 +223,8 @@ fn list_effects_returns_the_spec_table() {
 #[test]
 fn apply_chain_writes_a_wav_and_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.wav");
+    let input = tone_in(dir.path(), 1);
     let output = dir.path().join("sub").join("out.WAV");
-    tone(&input, 1);
     let mut s = Server::new();
     let r = call(
         &mut s,
@@ -277,8 +279,7 @@ fn apply_chain_writes_a_wav_and_reports() {
 #[test]
 fn tool_failures_are_results_with_is_error() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.wav");
-    tone(&input, 2);
+    let input = tone_in(dir.path(), 2);
     let out = dir.path().join("out.wav");
     let mut s = Server::new();
     let failing = [
@@ -455,8 +456,7 @@ fn an_overlong_line_is_a_parse_error_and_the_next_line_is_served() {
 #[test]
 fn fuzz_random_lines_never_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in.wav");
-    tone(&input, 1);
+    let input = tone_in(dir.path(), 1);
     let out = dir.path().join("out.wav");
     let valid = [
         json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}),
