@@ -2,12 +2,23 @@
 
 mod common;
 
-use common::{entries, genlab};
+use std::path::Path;
+
+use common::{Run, entries, genlab, genlab_line};
 use genlab_fx::engine::buffer::AudioBuffer;
 use genlab_fx::engine::wav::{self, SampleFormat};
 use serde_json::Value;
 
-fn write_tone(path: &std::path::Path, channels: usize, seconds: f64) -> AudioBuffer {
+/// `genlab fx apply --in INPUT CHAIN --out OUTPUT OPTIONS…`, where CHAIN is `--chain FILE` or
+/// `--calls TEXT`.
+fn apply(dir: &Path, input: &str, chain: [&str; 2], output: &str, options: &[&str]) -> Run {
+    let args = [
+        "fx", "apply", "--in", input, chain[0], chain[1], "--out", output,
+    ];
+    genlab(dir, &[&args[..], options].concat())
+}
+
+fn write_tone(path: &Path, channels: usize, seconds: f64) -> AudioBuffer {
     let sr = 22050;
     let n = (seconds * sr as f64) as usize;
     let x: Vec<f32> = (0..n)
@@ -58,18 +69,12 @@ fn apply_a_chain_file_pads_the_tail_and_reports() {
             {"name": "gain", "arguments": {"gain_db": 30}}]"#,
     )
     .unwrap();
-    let out = genlab(
+    let out = apply(
         dir.path(),
-        &[
-            "fx",
-            "apply",
-            "--in",
-            "dry.wav",
-            "--chain",
-            "chain.json",
-            "--out",
-            "wet.wav",
-        ],
+        "dry.wav",
+        ["--chain", "chain.json"],
+        "wet.wav",
+        &[],
     );
     let report: Value = serde_json::from_str(out.ok()).unwrap();
     assert_eq!(report["policy"], "clamp");
@@ -86,26 +91,15 @@ fn apply_a_chain_file_pads_the_tail_and_reports() {
     assert!(report["realtime_factor"].as_f64().unwrap() > 1.0);
 
     // The same calls under `reject` fail in one line and write nothing.
-    let err = genlab(
+    let reject = ["--policy", "reject"];
+    apply(
         dir.path(),
-        &[
-            "fx",
-            "apply",
-            "--in",
-            "dry.wav",
-            "--chain",
-            "chain.json",
-            "--out",
-            "w2.wav",
-            "--policy",
-            "reject",
-        ],
-    );
-    assert!(
-        err.one_line_error().contains("gain_db = 30 is outside"),
-        "{}",
-        err.stderr
-    );
+        "dry.wav",
+        ["--chain", "chain.json"],
+        "w2.wav",
+        &reject,
+    )
+    .fails_saying("gain_db = 30 is outside");
     assert!(!dir.path().join("w2.wav").exists());
 }
 
@@ -117,21 +111,12 @@ fn apply_model_text_with_snapping_upmix_and_automation() {
         <tool_call>{'name': 'panner', 'arguments': {'pan': -0.73}}</tool_call>\n\
         <tool_call>{\"name\": \"gain\", \"arguments\": {\"gain_db\": [[0, -20], [0.2, 0]]}}</tool_call>\n\
         Done — panned left with a fade-in.";
-    let out = genlab(
+    let out = apply(
         dir.path(),
-        &[
-            "fx",
-            "apply",
-            "--in",
-            "mono.wav",
-            "--calls",
-            calls,
-            "--out",
-            "o.wav",
-            "--policy",
-            "snap",
-            "--no-tail",
-        ],
+        "mono.wav",
+        ["--calls", calls],
+        "o.wav",
+        &["--policy", "snap", "--no-tail"],
     );
     let report: Value = serde_json::from_str(out.ok()).unwrap();
     assert_eq!(report["upmixed_to_stereo"], true);
@@ -151,81 +136,33 @@ fn bad_inputs_fail_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("not.wav"), b"definitely not audio").unwrap();
     let calls = r#"[{"name":"gain","arguments":{"gain_db":1}}]"#;
-    let out = genlab(
-        dir.path(),
-        &[
-            "fx", "apply", "--in", "not.wav", "--calls", calls, "--out", "o.wav",
-        ],
-    );
-    assert!(out.one_line_error().contains("not.wav"), "{}", out.stderr);
+    apply(dir.path(), "not.wav", ["--calls", calls], "o.wav", &[]).fails_saying("not.wav");
     write_tone(&dir.path().join("ok.wav"), 1, 0.1);
-    let out = genlab(
-        dir.path(),
-        &[
-            "fx",
-            "apply",
-            "--in",
-            "ok.wav",
-            "--calls",
-            "make it shine",
-            "--out",
-            "o.wav",
-        ],
-    );
-    assert!(
-        out.one_line_error().contains("no tool call found"),
-        "{}",
-        out.stderr
-    );
-    let out = genlab(
-        dir.path(),
-        &[
-            "fx",
-            "apply",
-            "--in",
-            "ok.wav",
-            "--calls",
-            r#"{"name":"chorus","arguments":{}}"#,
-            "--out",
-            "o.wav",
-        ],
-    );
-    assert!(
-        out.one_line_error().contains("unknown tool `chorus`"),
-        "{}",
-        out.stderr
-    );
+    let prose = ["--calls", "make it shine"];
+    apply(dir.path(), "ok.wav", prose, "o.wav", &[]).fails_saying("no tool call found");
+    let chorus = r#"{"name":"chorus","arguments":{}}"#;
+    apply(dir.path(), "ok.wav", ["--calls", chorus], "o.wav", &[])
+        .fails_saying("unknown tool `chorus`");
     assert_eq!(entries(dir.path()), vec!["not.wav", "ok.wav"]);
 }
 
 #[test]
 fn render_demo_writes_dry_and_processed_files() {
     let dir = tempfile::tempdir().unwrap();
-    let out = genlab(
-        dir.path(),
-        &["fx", "render-demo", "--out", "demo", "--seconds", "0.5"],
-    );
-    assert!(out.ok().contains("wrote 24 WAV files"), "{}", out.stdout);
+    genlab_line(dir.path(), "fx render-demo --out demo --seconds 0.5")
+        .ok_saying("wrote 24 WAV files");
     let dry = wav::read(&dir.path().join("demo/pluck.dry.wav")).unwrap();
     let wet = wav::read(&dir.path().join("demo/pluck.room.wav")).unwrap();
     assert_eq!(dry.sample_rate, 44100);
     assert!(wet.len() > dry.len(), "reverb tail kept");
     assert!(wet.peak() <= 1.0);
     // The chain files are valid input for `apply`.
-    let out = genlab(
+    let out = apply(
         dir.path(),
-        &[
-            "fx",
-            "apply",
-            "--in",
-            "demo/drum.dry.wav",
-            "--chain",
-            "demo/chains/master.json",
-            "--out",
-            "m.wav",
-            "--policy",
-            "reject",
-        ],
+        "demo/drum.dry.wav",
+        ["--chain", "demo/chains/master.json"],
+        "m.wav",
+        &["--policy", "reject"],
     );
     let report: Value = serde_json::from_str(out.ok()).unwrap();
     assert_eq!(report["chain"].as_array().unwrap().len(), 5);
@@ -244,19 +181,12 @@ fn estimate_recovers_a_gain_applied_by_apply() {
     let dry = AudioBuffer::new(16000, vec![noise]).unwrap();
     wav::write(&dir.path().join("d.wav"), &dry, SampleFormat::Float32).unwrap();
     let calls = r#"[{"name": "gain", "arguments": {"gain_db": -8}}]"#;
-    genlab(
+    apply(
         dir.path(),
-        &[
-            "fx",
-            "apply",
-            "--in",
-            "d.wav",
-            "--calls",
-            calls,
-            "--out",
-            "w.wav",
-            "--no-tail",
-        ],
+        "d.wav",
+        ["--calls", calls],
+        "w.wav",
+        &["--no-tail"],
     )
     .ok();
     let out = genlab(
@@ -290,13 +220,7 @@ fn estimate_recovers_a_two_effect_chain_with_a_rationale() {
     wav::write(&dir.path().join("d.wav"), &dry, SampleFormat::Float32).unwrap();
     let calls = r#"[{"name": "distortion", "arguments": {"drive_db": 16}},
                     {"name": "delay", "arguments": {"delay_seconds": 0.25, "feedback": 0.3, "mix": 0.5}}]"#;
-    genlab(
-        dir.path(),
-        &[
-            "fx", "apply", "--in", "d.wav", "--calls", calls, "--out", "w.wav",
-        ],
-    )
-    .ok();
+    apply(dir.path(), "d.wav", ["--calls", calls], "w.wav", &[]).ok();
     let out = genlab(
         dir.path(),
         &["fx", "estimate", "--dry", "d.wav", "--wet", "w.wav"],

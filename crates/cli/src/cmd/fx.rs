@@ -355,11 +355,11 @@ fn render_demo(
     let mut written = 0;
     for name in SOURCES {
         let dry = source(name, sample_rate, seconds, seed).context("known source")?;
-        wav::write(
-            &dir.join(format!("{name}.dry.wav")),
-            &dry,
-            SampleFormat::Pcm16,
-        )?;
+        let write = |version: &str, audio: &AudioBuffer| {
+            let path = dir.join(format!("{name}.{version}.wav"));
+            wav::write(&path, audio, SampleFormat::Pcm16)
+        };
+        write("dry", &dry)?;
         written += 1;
         for (demo, calls) in DEMOS {
             let options = ExecuteOptions {
@@ -375,11 +375,7 @@ fn render_demo(
                     *x /= peak;
                 }
             }
-            wav::write(
-                &dir.join(format!("{name}.{demo}.wav")),
-                &audio,
-                SampleFormat::Pcm16,
-            )?;
+            write(demo, &audio)?;
             written += 1;
         }
         progress.say(&format!("{name}: dry + {} processed versions", DEMOS.len()));
