@@ -47,9 +47,6 @@ pub fn paired(
     let n = pairs.len();
     Ok(Verdict {
         holds,
-        metric: metric.into(),
-        method_arm: method_arm.into(),
-        baseline_arm: baseline_arm.into(),
         margin,
         effect: versus(metric, m_mean, b_mean),
         detail: format!(
@@ -60,6 +57,7 @@ pub fn paired(
             sig3(se),
             too_few(n),
         ),
+        ..Verdict::on(metric, method_arm, baseline_arm)
     })
 }
 
@@ -76,9 +74,6 @@ pub fn across_seeds(per_seed: &[Verdict]) -> Result<Verdict> {
     let holds = n >= MIN_SEEDS && (held == n || rule_holds);
     Ok(Verdict {
         holds,
-        metric: first.metric.clone(),
-        method_arm: first.method_arm.clone(),
-        baseline_arm: first.baseline_arm.clone(),
         margin: mean,
         effect: format!(
             "{}: better on {held}/{n} seeds, mean relative margin {:+.1}%",
@@ -91,6 +86,7 @@ pub fn across_seeds(per_seed: &[Verdict]) -> Result<Verdict> {
             sig3(se),
             too_few(n)
         ),
+        ..Verdict::on(&first.metric, &first.method_arm, &first.baseline_arm)
     })
 }
 

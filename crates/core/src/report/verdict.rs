@@ -29,6 +29,19 @@ pub struct Verdict {
     pub detail: String,
 }
 
+impl Verdict {
+    /// A verdict on `metric`, `method_arm` vs `baseline_arm`, not yet decided (it does not
+    /// hold until a constructor fills in the comparison).
+    pub fn on(metric: &str, method_arm: &str, baseline_arm: &str) -> Verdict {
+        Verdict {
+            metric: metric.into(),
+            method_arm: method_arm.into(),
+            baseline_arm: baseline_arm.into(),
+            ..Verdict::default()
+        }
+    }
+}
+
 /// Which direction of a metric is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Better {
@@ -93,15 +106,13 @@ pub fn compare(
     let word = better.word();
     Ok(Verdict {
         holds,
-        metric: metric.into(),
-        method_arm: method_arm.into(),
-        baseline_arm: baseline_arm.into(),
         margin,
         effect: versus(metric, m, b),
         detail: format!(
             "{method_arm} {metric} = {m:.4} vs {baseline_arm} {b:.4} ({word} is better; relative margin {:+.1}%)",
             100.0 * margin
         ),
+        ..Verdict::on(metric, method_arm, baseline_arm)
     })
 }
 
@@ -122,9 +133,7 @@ pub fn within_factor(
     let holds = x <= bound && x.is_finite();
     Ok(Verdict {
         holds,
-        metric: metric.into(),
-        method_arm: arm.into(),
-        baseline_arm: reference_arm.into(),
+
         margin: 1.0 - x / bound,
         effect: format!(
             "{metric} {} = {}× {reference_arm} (bound {}×)",
@@ -140,6 +149,7 @@ pub fn within_factor(
             sig3(r),
             sig3(bound)
         ),
+        ..Verdict::on(metric, arm, reference_arm)
     })
 }
 
