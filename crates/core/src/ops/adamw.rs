@@ -13,7 +13,7 @@
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, DType, Dispatch, Flex, backend_extension};
+use burn::backend::{Backend, DType, Flex, backend_extension};
 use burn::optim::{AdamWState, AdaptiveMomentumState, LearningRate, Optimizer};
 use burn::tensor::{Device, Tensor};
 use rayon::prelude::*;
@@ -119,7 +119,7 @@ fn fused_update<const D: usize>(
     v: Tensor<D>,
     s: AdamWStep,
 ) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
-    let (p, m, v) = <Dispatch as AdamWBackend>::adamw_fused(
+    let (p, m, v) = <burn::backend::Dispatch as AdamWBackend>::adamw_fused(
         p.into_dispatch(),
         g.into_dispatch(),
         m.into_dispatch(),
