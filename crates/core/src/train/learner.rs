@@ -89,7 +89,7 @@ impl<M: Module> Learner<M> {
     /// the step in a NaN-guard error. Returns the loss value.
     pub fn step(&mut self, loss: Tensor<1>, lr: f64, step: u64) -> Result<f64> {
         let value = loss.clone().into_scalar::<f32>() as f64;
-        check_finite(step, &self.quantity("loss"), value)?;
+        self.guard(step, "loss", value)?;
         let model = self
             .model
             .take()
@@ -98,7 +98,7 @@ impl<M: Module> Learner<M> {
         let grads = match self.clip {
             Some(max) => {
                 let (g, norm) = clip_grad_norm(grads, &model, max);
-                if let Err(e) = check_finite(step, &self.quantity("gradient norm"), norm) {
+                if let Err(e) = self.guard(step, "gradient norm", norm) {
                     self.model = Some(model);
                     return Err(e);
                 }
@@ -112,6 +112,16 @@ impl<M: Module> Learner<M> {
         }
         self.model = Some(model);
         Ok(value)
+    }
+
+    /// The NaN/inf guard; the quantity's name is only formatted when it fires (this runs every
+    /// step).
+    fn guard(&self, step: u64, what: &str, value: f64) -> Result<()> {
+        if value.is_finite() {
+            Ok(())
+        } else {
+            check_finite(step, &self.quantity(what), value)
+        }
     }
 
     /// `loss` for the learner called `model` (a single-model run), `disc loss` for `disc`.
