@@ -12,6 +12,13 @@ pub const FAMILIES: &[&Family] = &[
     &genlab_sae::FAMILY,
     &genlab_logic::FAMILY,
     &genlab_fx::FAMILY,
+    &genlab_attribution::FAMILY,
+    &genlab_gan::FAMILY,
+    &genlab_slots::FAMILY,
+    &genlab_contrastive::FAMILY,
+    &genlab_weights::FAMILY,
+    &genlab_embed::FAMILY,
+    &genlab_scene::FAMILY,
 ];
 
 /// Every experiment, in run order.

@@ -66,6 +66,27 @@ enum Command {
     /// Graded modal logic and GNNs: model-check, compile a formula to a GNN, decompile, verify.
     #[command(subcommand)]
     Logic(cmd::logic::Command),
+    /// Data attribution (TRAK, D-TRAK, Concept-TRAK) and LDS: featurise, score, gather shards.
+    #[command(subcommand, alias = "attribute")]
+    Attribution(cmd::attribution::Command),
+    /// Conditional GANs (projection, AC-GAN, SAN, SONA discriminators): train on a labelled CSV, sample a class.
+    #[command(subcommand)]
+    Gan(cmd::gan::Command),
+    /// Object-centric slots (CODA): learn slots on a folder of images, segment images into object masks.
+    #[command(subcommand)]
+    Slots(cmd::slots::Command),
+    /// Contrastive learning (SimCLR, SupCon, Hydra pair gates): train on labelled vectors or Fashion-MNIST, embed.
+    #[command(subcommand)]
+    Contrastive(cmd::contrastive::Command),
+    /// Networks as data: align two networks (Re-Basin), train a zoo, train a flow over weights, generate networks.
+    #[command(subcommand)]
+    Weights(cmd::weights::Command),
+    /// Region-prompted image–text embeddings (VIRTUE): train, query an image region against captions, index and search.
+    #[command(subcommand)]
+    Embed(cmd::embed::Command),
+    /// Camera-controlled generation with a static 3D memory (3DScenePrompt): render synthetic worlds, generate frames.
+    #[command(subcommand)]
+    Scene(cmd::scene::Command),
     /// Measure training throughput (steps/s) of a family's models.
     Bench(cmd::bench::Args),
 }
@@ -105,6 +126,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sae(c) => cmd::sae::run(c, progress),
         Command::Logic(c) => cmd::logic::run(c, progress),
         Command::Fx(c) => cmd::fx::run(c, progress),
+        Command::Attribution(c) => cmd::attribution::run(c, progress),
+        Command::Gan(c) => cmd::gan::run(c, progress),
+        Command::Slots(c) => cmd::slots::run(c, progress),
+        Command::Contrastive(c) => cmd::contrastive::run(c, progress),
+        Command::Weights(c) => cmd::weights::run(c, progress),
+        Command::Embed(c) => cmd::embed::run(c, progress),
+        Command::Scene(c) => cmd::scene::run(c, progress),
         Command::Bench(args) => cmd::bench::run(args, threads),
     }
 }
