@@ -1,8 +1,28 @@
-//! genlab-weights: networks as data: Git Re-Basin weight matching and flow matching over whole networks (DeepWeightFlow).
+//! # genlab-weights: networks as data
 //!
-//! Under construction: the modules, experiments and benchmarks arrive with the family's issue.
-
+//! Git Re-Basin weight matching (Ainsworth, Hayase, Srinivasa, ICLR 2023) as a tool, and
+//! DeepWeightFlow (Gupta et al., ICLR 2026): flow matching over whole networks' weights,
+//! canonicalised by Re-Basin first.
+//!
+//! - [`lap`]: the linear assignment problem (Jonker–Volgenant), with a Hungarian oracle in
+//!   its tests.
+//! - [`params`]: a network's named tensors, safetensors I/O, flatten/unflatten.
+//! - [`spec`]: the permutation spec (which permutation acts on which axis of which tensor),
+//!   applying permutations; the MLP spec.
+//! - [`mlp`]: the MLP those specs describe: forward, loss, accuracy, hand-written gradients.
+//! - [`matching`]: weight matching by coordinate descent, and activation matching.
+//! - [`barrier`]: the linear-mode-connectivity loss barrier along the interpolation path.
+//! - [`zoo`]: N MLPs trained on the 8×8 digits from different seeds, cached.
+//! - [`pca`]: the optional linear compression of the flattened zoo (Gram-matrix PCA).
+//! - [`flow`], [`mod@train`]: the weight-space flow network and its training/sampling.
+//! - [`eval`]: accuracy distribution, novelty and diversity of generated networks.
+//! - [`repro`]: `genlab repro weights`; [`mod@bench`]: `genlab bench weights`.
 #![warn(missing_docs)]
+
+pub mod error;
+pub mod lap;
+
+pub use error::{WResult, WeightsError};
 
 use genlab_core::experiment::Family;
 
