@@ -1,8 +1,15 @@
-//! genlab-attribution: data attribution for diffusion models and classifiers: TRAK, D-TRAK, Concept-TRAK, LDS; shardable featurisation.
+//! # genlab-attribution: data attribution for classifiers and diffusion models
 //!
-//! Under construction: the modules, experiments and benchmarks arrive with the family's issue.
+//! Under construction.
 
 #![warn(missing_docs)]
+
+pub mod error;
+pub mod grads;
+pub mod mlp;
+pub mod project;
+
+pub use error::{AttributionError, Result};
 
 use genlab_core::experiment::Family;
 
