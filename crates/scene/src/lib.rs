@@ -1,8 +1,20 @@
-//! genlab-scene: camera-controlled next-chunk generation with a static-only 3D scene memory (3DScenePrompt).
+//! genlab-scene: camera-controlled next-chunk generation conditioned on a static-only 3-D scene
+//! memory (3DScenePrompt, Lee, Jung, Han et al., ICLR 2026, arXiv 2510.14945), at laptop scale
+//! on a synthetic world.
 //!
-//! Under construction: the modules, experiments and benchmarks arrive with the family's issue.
+//! - [`camera`]: the pinhole camera, projection, unprojection, Plücker rays.
+//! - [`raster`]: the z-buffered triangle rasterizer (RGB, depth, instance ids).
+//! - [`world`]: the textured room with static and dynamic boxes; [`path`]: camera paths that
+//!   sweep, leave and revisit, and rendered [`path::Sequence`]s.
 
 #![warn(missing_docs)]
+
+pub mod camera;
+pub mod error;
+pub mod path;
+pub mod png;
+pub mod raster;
+pub mod world;
 
 use genlab_core::experiment::Family;
 
