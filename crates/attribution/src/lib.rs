@@ -4,8 +4,11 @@
 
 #![warn(missing_docs)]
 
+pub mod attributors;
 pub mod error;
 pub mod grads;
+pub mod lds;
+pub mod linalg;
 pub mod mlp;
 pub mod project;
 
