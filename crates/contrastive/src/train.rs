@@ -1,0 +1,234 @@
+//! Training a contrastive model on labelled rows: each step draws B examples, makes two
+//! augmented views of each ([`crate::augment`]), encodes and projects the 2B views and
+//! applies the objective ([`crate::objectives`]); Hydra also draws the pair classes y₂
+//! ([`crate::objectives::Pairing`]) and evaluates the gates g(y, y₂) ([`crate::gate`]).
+//! Adam, warm-up then cosine learning rate, gradient norm clipped at 5; the loop, its
+//! checkpoints and exact resume are `genlab_core::train::Trainer`'s.
+
+use std::path::Path;
+
+use burn::optim::AdamConfig;
+use burn::tensor::{Tensor, TensorData};
+use genlab_core::data::Points;
+use genlab_core::train::{
+    History, Learner, Observer, SeededRng, TrainOptions, Trainer, seed_device,
+};
+use genlab_core::{Error, Result, device};
+use serde::{Deserialize, Serialize};
+
+use crate::augment::Augment;
+use crate::encoder::EncoderSpec;
+use crate::model::{ContrastiveModel, ContrastiveNet, NetSpec};
+use crate::objectives::Objective;
+use crate::objectives::objective::{LossInput, objective_loss};
+use crate::objectives::similarity::view_labels;
+
+/// Training settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// The objective.
+    pub objective: Objective,
+    /// The encoder (an MLP's input dimension is taken from the data).
+    pub encoder: EncoderSpec,
+    /// Representation dimension.
+    pub rep: usize,
+    /// Projector hidden width.
+    pub proj_hidden: usize,
+    /// Projection dimension D.
+    pub dim: usize,
+    /// The view augmentation.
+    pub augment: Augment,
+    /// Optimisation steps.
+    pub steps: u64,
+    /// Examples per batch (2B views).
+    pub batch: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Seed of initialisation, batches, augmentations and pairings.
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    /// The vector defaults (method note §3.4): MLP 64 → 256 → 128, projector 128 → 128 → 64,
+    /// batch 256, lr 2·10⁻³, Hydra with arbitrary pairs and the instance term, τ = 0.1.
+    pub const VECTORS: TrainConfig = TrainConfig {
+        objective: Objective::Hydra {
+            pairing: crate::objectives::Pairing::Arbitrary,
+            instance: 1.0,
+            tau: 0.1,
+        },
+        encoder: EncoderSpec::Mlp {
+            input: 0,
+            hidden: 256,
+        },
+        rep: 128,
+        proj_hidden: 128,
+        dim: 64,
+        augment: Augment::VECTOR,
+        steps: 1500,
+        batch: 256,
+        lr: 2e-3,
+        seed: 0,
+    };
+
+    /// The image defaults: the CNN with 16 first-layer channels, batch 128.
+    pub const IMAGES: TrainConfig = TrainConfig {
+        encoder: EncoderSpec::Cnn { channels: 16 },
+        augment: Augment::IMAGE,
+        batch: 128,
+        steps: 600,
+        ..TrainConfig::VECTORS
+    };
+}
+
+/// Column `(mean, std)` of `points` (std floored at 10⁻⁶).
+fn standardization(points: &Points) -> (Vec<f32>, Vec<f32>) {
+    let (mean, var) = points.column_stats();
+    let std = var.iter().map(|v| (v.sqrt() as f32).max(1e-6)).collect();
+    (mean.iter().map(|&m| m as f32).collect(), std)
+}
+
+/// Checks the data and builds the network spec.
+fn net_spec(data: &Points, config: &TrainConfig) -> Result<(NetSpec, Vec<u32>)> {
+    let labels = data
+        .labels
+        .clone()
+        .ok_or_else(|| Error::InvalidInput("contrastive training needs class labels".into()))?;
+    if data.len() < 2 || config.batch < 2 || config.steps == 0 {
+        return Err(Error::InvalidInput(
+            "training needs at least 2 rows, batch ≥ 2 and steps ≥ 1".into(),
+        ));
+    }
+    let classes = *labels.iter().max().expect("non-empty") as usize + 1;
+    if classes < 2 {
+        return Err(Error::InvalidInput(
+            "the labels name a single class; need at least 2".into(),
+        ));
+    }
+    let (encoder, standardize) = match config.encoder {
+        EncoderSpec::Mlp { hidden, .. } => (
+            EncoderSpec::Mlp {
+                input: data.d,
+                hidden,
+            },
+            Some(standardization(data)),
+        ),
+        EncoderSpec::Cnn { channels } => {
+            if data.d != 784 {
+                return Err(Error::InvalidInput(format!(
+                    "the CNN encoder takes 28×28 images (784 columns), the data has {}",
+                    data.d
+                )));
+            }
+            (EncoderSpec::Cnn { channels }, None)
+        }
+    };
+    let spec = NetSpec {
+        encoder,
+        rep: config.rep,
+        proj_hidden: config.proj_hidden,
+        dim: config.dim,
+        classes,
+        objective: config.objective,
+        standardize,
+        training: serde_json::Value::Null,
+    };
+    Ok((spec, labels))
+}
+
+/// One batch: the 2B augmented views (first views first) and the B labels.
+pub(crate) fn views(
+    x: &[f32],
+    d: usize,
+    labels: &[u32],
+    config: &TrainConfig,
+    rng: &mut SeededRng,
+) -> (Vec<f32>, Vec<u32>) {
+    let idx = rng.indices(config.batch, labels.len());
+    let mut out = Vec::with_capacity(2 * idx.len() * d);
+    for _ in 0..2 {
+        for &i in &idx {
+            config.augment.view(&x[i * d..(i + 1) * d], rng, &mut out);
+        }
+    }
+    (out, idx.iter().map(|&i| labels[i]).collect())
+}
+
+/// The objective's loss on one batch of `views` with labels `y`.
+pub(crate) fn batch_loss(
+    net: &ContrastiveNet,
+    spec: &NetSpec,
+    views: Vec<f32>,
+    y: &[u32],
+    rng: &mut SeededRng,
+) -> Tensor<1> {
+    let device = device::train_device();
+    let d = spec.encoder.input();
+    let x = Tensor::<2>::from_data(TensorData::new(views, [2 * y.len(), d]), &device);
+    let z = net.project(net.represent(x));
+    let yv = view_labels(y);
+    let pair = match (spec.objective, net.gate()) {
+        (Objective::Hydra { pairing, .. }, Some(gate)) => {
+            let y2 = view_labels(&pairing.pair_labels(y, spec.classes as u32, rng));
+            let g = gate.forward(&yv, &y2, &device);
+            Some((g, y2))
+        }
+        _ => None,
+    };
+    let input = LossInput {
+        z,
+        y: &yv,
+        pair: pair
+            .as_ref()
+            .map(|(g, y2)| (g.clone(), y2.as_slice(), net.inv_tau())),
+    };
+    objective_loss(&spec.objective, input)
+}
+
+/// Trains a model on the labelled rows `data` (see the module doc). With `checkpoint`, the
+/// run is saved there every 250 steps, at the end and when the observer asks to stop;
+/// `resume` continues from it. Returns the model and the loss history (every 10 steps).
+pub fn train(
+    data: &Points,
+    config: &TrainConfig,
+    checkpoint: Option<&Path>,
+    resume: bool,
+    observer: &mut dyn Observer,
+) -> Result<(ContrastiveModel, History)> {
+    let (spec, labels) = net_spec(data, config)?;
+    let x = spec.prepare(data)?;
+    let device = device::train_device();
+    seed_device(&device, config.seed);
+    let meta = serde_json::to_value(config).expect("config serialises");
+    let mut options = TrainOptions::warmup_cosine(config.steps, config.lr)
+        .with_resume(resume)
+        .with_meta(meta.clone())
+        .with_phase(format!("train {}", config.objective.name()));
+    if let Some(path) = checkpoint {
+        options = options.with_checkpoint(path, 250);
+    }
+    let mut learner =
+        Learner::new("model", spec.init(&device), AdamConfig::new().init()).with_clip(Some(5.0));
+    let d = data.d;
+    let outcome = Trainer::new(options, observer).fit(
+        &mut learner,
+        &mut SeededRng::new(config.seed),
+        |net, rng, _| {
+            let (v, y) = views(&x, d, &labels, config, rng);
+            batch_loss(net, &spec, v, &y, rng)
+        },
+        None,
+    )?;
+    let final_loss = outcome.history.losses().last().map_or(f64::NAN, |l| l.1);
+    let spec = NetSpec {
+        training: serde_json::json!({ "config": meta, "final_loss": final_loss, "rows": data.len() }),
+        ..spec
+    };
+    Ok((
+        ContrastiveModel {
+            spec,
+            net: learner.into_inference(),
+        },
+        outcome.history,
+    ))
+}
