@@ -11,7 +11,7 @@
 //!   applying permutations; the MLP spec.
 //! - [`mlp`]: the MLP those specs describe: forward, loss, accuracy, hand-written gradients.
 //! - [`matching`]: weight matching by coordinate descent, and activation matching.
-//! - [`barrier`]: the linear-mode-connectivity loss barrier along the interpolation path.
+
 //! - [`zoo`]: N MLPs trained on the 8×8 digits from different seeds, cached.
 //! - [`pca`]: the optional linear compression of the flattened zoo (Gram-matrix PCA).
 //! - [`flow`], [`mod@train`]: the weight-space flow network and its training/sampling.
@@ -21,8 +21,15 @@
 
 pub mod error;
 pub mod lap;
+pub mod matching;
+pub mod mlp;
+pub mod params;
+pub mod spec;
 
 pub use error::{WResult, WeightsError};
+pub use mlp::Mlp;
+pub use params::{Array, Params};
+pub use spec::{MlpSpec, PermSpec};
 
 use genlab_core::experiment::Family;
 
