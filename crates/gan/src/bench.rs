@@ -1,0 +1,1 @@
+//! `genlab bench gan` (under construction).

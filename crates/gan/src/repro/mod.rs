@@ -1,0 +1,1 @@
+//! `genlab repro gan` (under construction).
