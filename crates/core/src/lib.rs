@@ -11,8 +11,10 @@
 //!   precision/recall, and FD-digits (a Fréchet distance on the features of [`metrics::DigitClassifier`]).
 //! - [`report`]: the `report.json` every experiment writes, verdicts computed from measured
 //!   arms, SVG figures, and the `index.html` that lists every experiment.
-//! - [`testing`] and [`train::testing`]: what every crate's tests share (scratch files; the
-//!   kill-and-resume observer and weight comparison).
+//! - [`limits`]: the bound on every size taken from a file or a flag, and how much of a bad
+//!   input an error quotes.
+//! - [`testing`] and [`train::testing`]: what every crate's tests share (scratch files, the
+//!   fuzz budget and byte mutator; the kill-and-resume observer and weight comparison).
 //!
 //! Tensors are burn's, on the pure-Rust `flex` CPU backend (see [`device`]).
 #![warn(missing_docs)]
@@ -24,6 +26,7 @@ pub mod error;
 pub mod experiment;
 pub mod fsx;
 pub mod gradcheck;
+pub mod limits;
 pub mod metrics;
 pub mod ops;
 pub mod report;

@@ -7,7 +7,7 @@ use std::path::Path;
 use burn::tensor::Device;
 use genlab_core::data::Points;
 use genlab_core::train::SeededRng;
-use genlab_core::{Result, tensor, weights};
+use genlab_core::{Error, Result, fsx, tensor, weights};
 use serde::{Deserialize, Serialize};
 
 use crate::consistency::{Consistency, ConsistencyMap, one_step, two_step};
@@ -85,6 +85,64 @@ pub struct ModelSpec {
     /// function f(x, t) and sampling takes 1 or 2 steps instead of solving the ODE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistency: Option<StudentSpec>,
+}
+
+/// The most solver steps a model may ask for by default (`steps` in `model.json`).
+pub const MAX_SOLVER_STEPS: usize = 10_000;
+
+impl ModelSpec {
+    /// Rejects a spec that would sample garbage or exhaust memory: an invalid network
+    /// ([`TimeMlpConfig::validate`]), a normaliser whose mean is not one finite value per
+    /// dimension or whose factor is not a positive number, non-finite or non-positive process
+    /// constants, `steps` outside 1..=[`MAX_SOLVER_STEPS`], a student's `t_mid` outside the
+    /// process's noise range.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidInput(m));
+        self.net.validate()?;
+        let n = &self.norm;
+        if n.mean.len() != self.net.dim || n.mean.iter().any(|m| !m.is_finite()) {
+            return bad(format!(
+                "norm.mean must hold {} finite values (one per dimension), it has {}",
+                self.net.dim,
+                n.mean.len()
+            ));
+        }
+        if !(n.factor.is_finite() && n.factor > 0.0) {
+            return bad(format!(
+                "norm.factor = {} must be a positive number",
+                n.factor
+            ));
+        }
+        if !(1..=MAX_SOLVER_STEPS).contains(&self.steps) {
+            return bad(format!(
+                "steps = {} must be in 1..={MAX_SOLVER_STEPS}",
+                self.steps
+            ));
+        }
+        if let Process::Edm(e) = &self.process {
+            let positive = [e.sigma_data, e.p_std, e.sigma_min, e.sigma_max]
+                .iter()
+                .all(|v| v.is_finite() && *v > 0.0);
+            if !(positive && e.p_mean.is_finite() && e.sigma_min < e.sigma_max) {
+                return bad(format!(
+                    "EDM constants must be finite with σ_data, P_std > 0 and 0 < σ_min < σ_max: {e:?}"
+                ));
+            }
+        }
+        if let Some(student) = &self.consistency {
+            let t = student.t_mid;
+            let ok = match &self.process {
+                Process::Edm(e) => t.is_finite() && t > 0.0 && t < e.sigma_max,
+                Process::FlowMatching(_) => t.is_finite() && t > 0.0 && t < 1.0,
+            };
+            if !ok {
+                return bad(format!(
+                    "consistency.t_mid = {t} must lie strictly inside the process's noise range"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How a consistency student samples.
@@ -174,10 +232,74 @@ impl FlowModel {
         weights::save_model(dir, &self.spec, &self.net)
     }
 
-    /// Loads a model saved by [`FlowModel::save`].
+    /// Loads a model saved by [`FlowModel::save`], its spec validated ([`ModelSpec::validate`])
+    /// before anything is built from it.
     pub fn load(dir: &Path, device: &Device) -> Result<FlowModel> {
+        let spec_path = dir.join(weights::MODEL_SPEC_FILE);
+        if spec_path.exists() {
+            let spec: ModelSpec = fsx::read_json(&spec_path)?;
+            spec.validate()
+                .map_err(|e| Error::parse(&spec_path, None, e.to_string()))?;
+        }
         let (spec, net) =
             weights::load_model(dir, "flow", |spec: &ModelSpec| spec.net.init(device))?;
         Ok(FlowModel { spec, net })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Edm;
+    use genlab_core::testing::scratch;
+
+    fn spec() -> ModelSpec {
+        ModelSpec {
+            process: Process::Edm(Edm::default()),
+            net: TimeMlpConfig::new(2).with_width(8).with_depth(2),
+            norm: Normalizer {
+                mean: vec![0.5, -0.5],
+                factor: 2.0,
+            },
+            solver: Solver::Heun,
+            steps: 18,
+            consistency: None,
+        }
+    }
+
+    /// Issue 25: an empty `norm.mean` sampled "5 samples" into a header-only file; a NaN t_mid
+    /// wrote an unloadable student; n_freqs = 2^40 and steps = 10^9 aborted on allocation.
+    #[test]
+    fn validate_rejects_what_would_sample_garbage_or_exhaust_memory() {
+        spec().validate().unwrap();
+        let cases: [(&str, fn(&mut ModelSpec)); 9] = [
+            ("norm.mean", |s| s.norm.mean.clear()),
+            ("norm.mean", |s| s.norm.mean[1] = f32::NAN),
+            ("norm.factor", |s| s.norm.factor = 0.0),
+            ("steps", |s| s.steps = 1_000_000_000),
+            ("steps", |s| s.steps = 0),
+            ("n_freqs", |s| s.net.n_freqs = 1 << 40),
+            ("depth", |s| s.net.depth = 1_000_000),
+            ("width × width", |s| s.net.width = 1 << 20),
+            ("t_mid", |s| {
+                s.consistency = Some(StudentSpec { t_mid: f32::NAN })
+            }),
+        ];
+        for (field, corrupt) in cases {
+            let mut s = spec();
+            corrupt(&mut s);
+            let err = s.validate().unwrap_err().to_string();
+            assert!(err.contains(field), "{field}: {err}");
+        }
+    }
+
+    #[test]
+    fn load_refuses_an_invalid_spec_before_building_the_network() {
+        let (dir, _) = scratch("m");
+        let mut s = spec();
+        s.net.n_freqs = 1 << 40;
+        genlab_core::fsx::write_json(&dir.path().join(weights::MODEL_SPEC_FILE), &s).unwrap();
+        let err = FlowModel::load(dir.path(), &genlab_core::device::device()).unwrap_err();
+        assert!(err.to_string().contains("n_freqs"), "{err}");
     }
 }

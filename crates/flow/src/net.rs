@@ -21,6 +21,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::{relu, silu};
 use burn::tensor::{Device, Tensor, TensorData};
 use genlab_core::ops::gelu;
+use genlab_core::{Error, Result, limits};
 use serde::{Deserialize, Serialize};
 
 /// Hidden-layer activation.
@@ -45,6 +46,11 @@ impl Act {
         }
     }
 }
+
+/// The most linear layers a [`TimeMlp`] may have.
+pub const MAX_DEPTH: usize = 64;
+/// The most Fourier frequencies per time input.
+pub const MAX_FREQS: usize = 4096;
 
 /// Configuration of a [`TimeMlp`].
 #[derive(Config, Debug, PartialEq)]
@@ -85,6 +91,37 @@ impl TimeMlpConfig {
     /// Width of one time's embedding.
     fn emb_width(&self) -> usize {
         1 + 2 * self.n_freqs
+    }
+
+    /// Rejects a configuration that cannot be built (a zero width or dimension, fewer than 2
+    /// or more than [`MAX_DEPTH`] layers, more than [`MAX_FREQS`] frequencies, a non-finite
+    /// ω_max, a weight matrix over `genlab_core::limits::MAX_ELEMENTS`), naming the field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidInput(m));
+        if self.dim == 0 || self.width == 0 || !(1..=2).contains(&self.n_times) {
+            return bad(format!(
+                "net: dim = {}, width = {}, n_times = {} (need dim, width ≥ 1 and n_times 1 or 2)",
+                self.dim, self.width, self.n_times
+            ));
+        }
+        if !(2..=MAX_DEPTH).contains(&self.depth) {
+            return bad(format!(
+                "net: depth = {} must be in 2..={MAX_DEPTH}",
+                self.depth
+            ));
+        }
+        limits::at_most("net: n_freqs", self.n_freqs, MAX_FREQS)?;
+        if !(self.max_freq.is_finite() && self.max_freq > 0.0) {
+            return bad(format!(
+                "net: max_freq = {} must be a positive number",
+                self.max_freq
+            ));
+        }
+        let input = self.dim + self.n_times * self.emb_width();
+        limits::elements("net: input × width", &[input, self.width])?;
+        limits::elements("net: width × width", &[self.width, self.width])?;
+        limits::elements("net: width × dim", &[self.width, self.dim])?;
+        Ok(())
     }
 
     /// Builds the network with burn's default initialisation on `device`.

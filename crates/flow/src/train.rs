@@ -9,11 +9,11 @@ use genlab_core::train::{
     Checkpoint, History, Learner, LrSchedule, Observer, SeededRng, TrainOptions, Trainer,
     seed_device,
 };
-use genlab_core::{Error, Result, device, tensor};
+use genlab_core::{Error, Result, device, limits, tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{FlowModel, ModelSpec, Normalizer};
-use crate::net::TimeMlpConfig;
+use crate::model::{FlowModel, MAX_SOLVER_STEPS, ModelSpec, Normalizer};
+use crate::net::{MAX_DEPTH, TimeMlpConfig};
 use crate::ode::Solver;
 use crate::process::Process;
 
@@ -88,9 +88,15 @@ impl TrainConfig {
         {
             return bad("the EMA decay must be in [0, 1)");
         }
-        if self.sample_steps == 0 {
-            return bad("sampling needs at least one step");
+        if !(1..=MAX_SOLVER_STEPS).contains(&self.sample_steps) {
+            return Err(Error::InvalidInput(format!(
+                "sampling steps = {} must be in 1..={MAX_SOLVER_STEPS}",
+                self.sample_steps
+            )));
         }
+        limits::at_most("depth", self.depth, MAX_DEPTH)?;
+        limits::elements("width × width", &[self.width, self.width])?;
+        limits::elements("batch × width", &[self.batch, self.width])?;
         Ok(())
     }
 }
@@ -129,6 +135,7 @@ pub fn train(
     let net_config = TimeMlpConfig::new(data.d)
         .with_width(config.width)
         .with_depth(config.depth);
+    net_config.validate()?;
     let optim = genlab_core::ops::FusedAdamW {
         weight_decay: 0.0,
         ..Default::default()

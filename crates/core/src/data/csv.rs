@@ -19,6 +19,7 @@ use std::path::Path;
 use super::points::Points;
 use crate::error::{Error, Result};
 use crate::fsx;
+use crate::limits::excerpt;
 
 /// A parse failure before the path is attached: optional 1-based line and message.
 type LineError = (Option<usize>, String);
@@ -112,7 +113,7 @@ pub(super) fn parse(text: &str) -> std::result::Result<Points, LineError> {
                 labels.push(parse_label(field).ok_or_else(|| {
                     (
                         Some(no),
-                        format!("label `{field}` is not a non-negative integer"),
+                        format!("label `{}` is not a non-negative integer", excerpt(field)),
                     )
                 })?);
             } else {
@@ -135,7 +136,7 @@ fn parse_value(field: &str, number: usize) -> std::result::Result<f32, String> {
     }
     let v: f32 = field
         .parse()
-        .map_err(|_| format!("field {number} (`{field}`) is not a number"))?;
+        .map_err(|_| format!("field {number} (`{}`) is not a number", excerpt(field)))?;
     if v.is_finite() {
         Ok(v)
     } else if v.is_nan() || field.to_ascii_lowercase().contains("inf") {
@@ -144,7 +145,8 @@ fn parse_value(field: &str, number: usize) -> std::result::Result<f32, String> {
         ))
     } else {
         Err(format!(
-            "field {number} (`{field}`) is outside the f32 range"
+            "field {number} (`{}`) is outside the f32 range",
+            excerpt(field)
         ))
     }
 }

@@ -11,6 +11,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::limits::excerpt;
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 
@@ -63,11 +64,15 @@ fn parse(mut bytes: Vec<u8>) -> std::result::Result<Idx, String> {
     let expected = dims
         .iter()
         .try_fold(1usize, |acc, &n| acc.checked_mul(n))
-        .ok_or(format!("IDX sizes {dims:?} overflow"))?;
+        .ok_or(format!(
+            "IDX sizes {} overflow",
+            excerpt(&format!("{dims:?}"))
+        ))?;
     let found = bytes.len() - header_len;
     if found != expected {
         return Err(format!(
-            "IDX sizes {dims:?} need {expected} bytes of data, found {found}"
+            "IDX sizes {} need {expected} bytes of data, found {found}",
+            excerpt(&format!("{dims:?}"))
         ));
     }
     bytes.drain(..header_len);

@@ -241,6 +241,38 @@ fn resume_refuses_a_changed_configuration() {
     assert!(err.contains("different configuration"), "{err}");
 }
 
+/// `--resume` without a checkpoint says so, then starts from step 0 (issue 25: it was silent).
+#[test]
+fn resume_without_a_checkpoint_says_so() {
+    #[derive(Default)]
+    struct Messages(Vec<String>);
+    impl Observer for Messages {
+        fn message(&mut self, text: &str) {
+            self.0.push(text.to_string());
+        }
+    }
+    let (_dir, path) = scratch("ck.bin");
+    let mut observer = Messages::default();
+    let options = TrainOptions::constant(2, 0.1)
+        .with_checkpoint(&path, 0)
+        .with_resume(true);
+    Trainer::new(options, &mut observer)
+        .run(
+            &mut (),
+            &mut SeededRng::new(0),
+            |_, _| Ok(vec![("loss", 1.0)]),
+            None,
+        )
+        .unwrap();
+    assert_eq!(observer.0.len(), 1, "{:?}", observer.0);
+    assert!(
+        observer.0[0].contains("no checkpoint at"),
+        "{:?}",
+        observer.0
+    );
+    assert!(observer.0[0].contains("step 0"), "{:?}", observer.0);
+}
+
 /// The history's CSV: a header of metric names, one row per record.
 #[test]
 fn history_csv() {

@@ -302,6 +302,13 @@ impl<'o> Trainer<'o> {
             resumed_from = Some(step);
             self.observer
                 .message(&format!("resumed from step {step} ({})", path.display()));
+        } else if let Some(path) = o.checkpoint.as_deref()
+            && o.resume
+        {
+            self.observer.message(&format!(
+                "--resume: no checkpoint at {}; starting from step 0",
+                path.display()
+            ));
         }
 
         self.observer.start(&o.phase, o.steps);
