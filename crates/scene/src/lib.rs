@@ -10,6 +10,8 @@
 #![warn(missing_docs)]
 
 pub mod camera;
+pub mod mask;
+pub mod memory;
 pub mod error;
 pub mod path;
 pub mod png;
