@@ -11,6 +11,7 @@
 //!   applying permutations; the MLP spec.
 //! - [`mlp`]: the MLP those specs describe: forward, loss, accuracy, hand-written gradients.
 //! - [`matching`]: weight matching by coordinate descent, and activation matching.
+//! - [`barrier`]: the linear-mode-connectivity loss barrier along the interpolation path.
 
 //! - [`zoo`]: N MLPs trained on the 8×8 digits from different seeds, cached.
 //! - [`pca`]: the optional linear compression of the flattened zoo (Gram-matrix PCA).
@@ -19,12 +20,17 @@
 //! - [`repro`]: `genlab repro weights`; [`mod@bench`]: `genlab bench weights`.
 #![warn(missing_docs)]
 
+pub mod barrier;
 pub mod error;
+pub mod flow;
 pub mod lap;
 pub mod matching;
 pub mod mlp;
 pub mod params;
+pub mod pca;
 pub mod spec;
+pub mod train;
+pub mod zoo;
 
 pub use error::{WResult, WeightsError};
 pub use mlp::Mlp;

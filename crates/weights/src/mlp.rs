@@ -177,9 +177,19 @@ impl Mlp {
     }
 
     /// Mutable views of every parameter buffer, in [`Mlp::flat`] order.
-    pub fn buffers_mut(&mut self) -> Vec<&mut Vec<f32>> {
-        let mut out = Vec::new();
+    pub fn buffers_mut(&mut self) -> Vec<&mut [f32]> {
+        let mut out: Vec<&mut [f32]> = Vec::new();
         for (w, b) in self.w.iter_mut().zip(self.b.iter_mut()) {
+            out.push(w);
+            out.push(b);
+        }
+        out
+    }
+
+    /// Every parameter buffer, in [`Mlp::flat`] order.
+    pub fn flat_buffers(&self) -> Vec<&[f32]> {
+        let mut out: Vec<&[f32]> = Vec::new();
+        for (w, b) in self.w.iter().zip(&self.b) {
             out.push(w);
             out.push(b);
         }

@@ -1,0 +1,378 @@
+//! The model zoo: N small MLPs trained on the 8×8 digits from different seeds — the data set
+//! a weight-space flow learns from — plus a held-out set of seeds for the memorisation check.
+//!
+//! ```text
+//! net k: seed s_k = seed + k;  θ_k⁰ ~ Kaiming-uniform(s_k);  minibatches in an order drawn
+//!        from s_k, reshuffled each epoch;  Adam (lr, β = (0.9, 0.999)) on cross-entropy
+//! nets 0..N            the training zoo        nets N..N+H   held out (never seen by a flow)
+//! ```
+//!
+//! The reference zoo (784-32-32-10 on MNIST) trains with Adam lr 1e-3, 5 epochs, batch 64;
+//! here the 8×8 digits (1,437 training images) take more epochs to settle. All networks advance
+//! together, one minibatch each per trainer step (in parallel: each net owns its RNG, so the
+//! result does not depend on the thread count), through the core's `Trainer` with the nets,
+//! their Adam moments and RNG positions as the checkpointed state. The finished zoo is cached
+//! under the data cache (`weights/zoo-<hash of the config>.safetensors`, written atomically).
+
+use std::path::{Path, PathBuf};
+
+use genlab_core::data::digits;
+use genlab_core::ops::adamw::{AdamWStep, adamw_slices};
+use genlab_core::train::{Blobs, Observer, RngState, SeededRng, Stateful, TrainOptions, Trainer};
+use genlab_core::{Error, Result};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::mlp::{Mlp, accuracy};
+use crate::params::{Array, Params};
+
+/// The 8×8 digits, pixels scaled to [0, 1], split once into train and test.
+#[derive(Debug, Clone)]
+pub struct Digits {
+    /// Training images `[n_train, 64]`.
+    pub x_train: Vec<f32>,
+    /// Training labels.
+    pub y_train: Vec<u32>,
+    /// Test images `[n_test, 64]`.
+    pub x_test: Vec<f32>,
+    /// Test labels.
+    pub y_test: Vec<u32>,
+}
+
+/// Pixels per digit image.
+pub const PIXELS: usize = 64;
+
+impl Digits {
+    /// The fixed split: a seed-0 shuffle of the 1,797 digits, the last 360 held out for test.
+    pub fn load() -> Digits {
+        let points = digits();
+        let labels = points.labels.clone().expect("digits carry labels");
+        let order = SeededRng::new(0).permutation(points.len());
+        let n_test = 360;
+        let n_train = points.len() - n_test;
+        let take = |idx: &[usize]| -> (Vec<f32>, Vec<u32>) {
+            let x = idx.iter().flat_map(|&i| points.row(i).iter().map(|v| v / 16.0)).collect();
+            (x, idx.iter().map(|&i| labels[i]).collect())
+        };
+        let (x_train, y_train) = take(&order[..n_train]);
+        let (x_test, y_test) = take(&order[n_train..]);
+        Digits { x_train, y_train, x_test, y_test }
+    }
+
+    /// Test accuracy of `net`.
+    pub fn test_accuracy(&self, net: &Mlp) -> f64 {
+        accuracy(&net.logits(&self.x_test, self.y_test.len()), &self.y_test)
+    }
+}
+
+/// How the zoo is trained (the cache key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZooConfig {
+    /// Layer widths, input (64) first, classes (10) last.
+    pub widths: Vec<usize>,
+    /// Networks in the training zoo.
+    pub nets: usize,
+    /// Further networks from held-out seeds.
+    pub heldout: usize,
+    /// Passes over the training digits.
+    pub epochs: usize,
+    /// Minibatch size.
+    pub batch: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Seed of network 0 (network k uses seed + k).
+    pub seed: u64,
+}
+
+impl ZooConfig {
+    /// Trainer steps: one minibatch of every network per step.
+    pub fn steps(&self, n_train: usize) -> u64 {
+        (self.epochs * n_train.div_ceil(self.batch)) as u64
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.widths.len() < 2 || self.widths[0] != PIXELS || *self.widths.last().unwrap() != 10 {
+            return Err(Error::InvalidInput(format!(
+                "a digits zoo needs widths 64, …, 10 (got {:?})",
+                self.widths
+            )));
+        }
+        if self.widths.contains(&0) || self.nets == 0 || self.epochs == 0 || self.batch == 0 {
+            return Err(Error::InvalidInput("zoo widths, nets, epochs and batch must be ≥ 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A trained zoo: the training networks, then the held-out ones.
+#[derive(Debug, Clone)]
+pub struct Zoo {
+    /// How it was trained.
+    pub config: ZooConfig,
+    /// All networks (training zoo first, then held out).
+    pub nets: Vec<Mlp>,
+    /// Test accuracy of each network.
+    pub accuracy: Vec<f64>,
+}
+
+impl Zoo {
+    /// The training zoo.
+    pub fn train_nets(&self) -> &[Mlp] {
+        &self.nets[..self.config.nets]
+    }
+
+    /// The held-out networks.
+    pub fn heldout_nets(&self) -> &[Mlp] {
+        &self.nets[self.config.nets..]
+    }
+}
+
+/// Every network's weights, Adam moments and data stream: the trainer's state.
+struct ZooState {
+    nets: Vec<Mlp>,
+    m: Vec<Mlp>,
+    v: Vec<Mlp>,
+    rngs: Vec<SeededRng>,
+    orders: Vec<Vec<usize>>,
+    cursor: usize,
+    t: u64,
+}
+
+impl Stateful for ZooState {
+    fn save(&self, blobs: &mut Blobs) -> Result<()> {
+        for (k, ((net, m), v)) in self.nets.iter().zip(&self.m).zip(&self.v).enumerate() {
+            blobs.put_f32s(&format!("net{k}"), &net.flat())?;
+            blobs.put_f32s(&format!("m{k}"), &m.flat())?;
+            blobs.put_f32s(&format!("v{k}"), &v.flat())?;
+        }
+        let rngs: Vec<RngState> = self.rngs.iter().map(SeededRng::state).collect();
+        blobs.put_json("rngs", &rngs)?;
+        blobs.put_json("orders", &self.orders)?;
+        blobs.put_json("cursor_t", &(self.cursor, self.t))
+    }
+
+    fn load(&mut self, blobs: &Blobs) -> Result<()> {
+        let widths = self.nets[0].widths.clone();
+        let get = |name: String| -> Result<Mlp> {
+            Mlp::from_flat(&widths, &blobs.get_f32s(&name)?).map_err(Error::from)
+        };
+        for k in 0..self.nets.len() {
+            self.nets[k] = get(format!("net{k}"))?;
+            self.m[k] = get(format!("m{k}"))?;
+            self.v[k] = get(format!("v{k}"))?;
+        }
+        let rngs: Vec<RngState> = blobs.get_json("rngs")?;
+        self.rngs = rngs.into_iter().map(SeededRng::from_state).collect();
+        self.orders = blobs.get_json("orders")?;
+        (self.cursor, self.t) = blobs.get_json("cursor_t")?;
+        Ok(())
+    }
+}
+
+/// One Adam step of every network on its next minibatch; returns the mean loss.
+fn zoo_step(state: &mut ZooState, data: &Digits, config: &ZooConfig, lr: f64) -> f64 {
+    let n_train = data.y_train.len();
+    if state.cursor >= n_train {
+        state.cursor = 0;
+        for (order, rng) in state.orders.iter_mut().zip(state.rngs.iter_mut()) {
+            *order = rng.permutation(n_train);
+        }
+    }
+    let (start, end) = (state.cursor, (state.cursor + config.batch).min(n_train));
+    state.cursor = end;
+    state.t += 1;
+    let t = state.t as i32;
+    let step = AdamWStep {
+        lr: lr as f32,
+        beta_1: 0.9,
+        beta_2: 0.999,
+        epsilon: 1e-8,
+        weight_decay: 0.0,
+        correction_1: 1.0 - 0.9f32.powi(t),
+        correction_2: 1.0 - 0.999f32.powi(t),
+    };
+    let losses: Vec<f64> = state
+        .nets
+        .par_iter_mut()
+        .zip(state.m.par_iter_mut().zip(state.v.par_iter_mut()))
+        .zip(state.orders.par_iter())
+        .map(|((net, (m, v)), order)| {
+            let idx = &order[start..end];
+            let x: Vec<f32> = idx
+                .iter()
+                .flat_map(|&i| data.x_train[i * PIXELS..(i + 1) * PIXELS].iter().copied())
+                .collect();
+            let y: Vec<u32> = idx.iter().map(|&i| data.y_train[i]).collect();
+            let mut grad = Mlp::zeros(&net.widths);
+            let loss = net.loss_and_grad(&x, &y, &mut grad);
+            let grads = grad.flat_buffers();
+            for (((p, g), mm), vv) in net
+                .buffers_mut()
+                .into_iter()
+                .zip(grads)
+                .zip(m.buffers_mut())
+                .zip(v.buffers_mut())
+            {
+                adamw_slices(p, g, mm, vv, step);
+            }
+            loss
+        })
+        .collect();
+    losses.iter().sum::<f64>() / losses.len() as f64
+}
+
+/// Trains the zoo (module doc). With `checkpoint`, the run can be interrupted and resumed.
+pub fn train_zoo(
+    config: &ZooConfig,
+    data: &Digits,
+    checkpoint: Option<&Path>,
+    resume: bool,
+    observer: &mut dyn Observer,
+) -> Result<Zoo> {
+    config.validate()?;
+    let total = config.nets + config.heldout;
+    let n_train = data.y_train.len();
+    let mut rngs: Vec<SeededRng> = (0..total as u64).map(|k| SeededRng::new(config.seed + k)).collect();
+    let nets: Vec<Mlp> = rngs.iter_mut().map(|r| Mlp::init(&config.widths, r)).collect();
+    let orders = rngs.iter_mut().map(|r| r.permutation(n_train)).collect();
+    let mut state = ZooState {
+        m: vec![Mlp::zeros(&config.widths); total],
+        v: vec![Mlp::zeros(&config.widths); total],
+        nets,
+        rngs,
+        orders,
+        cursor: 0,
+        t: 0,
+    };
+    let meta = serde_json::to_value(config).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    let mut options = TrainOptions::constant(config.steps(n_train), config.lr)
+        .with_phase(format!("train a zoo of {total} MLPs"))
+        .with_meta(meta)
+        .with_resume(resume);
+    if let Some(path) = checkpoint {
+        options = options.with_checkpoint(path, 200);
+    }
+    Trainer::new(options, observer).run(
+        &mut state,
+        &mut SeededRng::new(config.seed),
+        |s, step| Ok(vec![("loss", zoo_step(s, data, config, step.lr))]),
+        None,
+    )?;
+    let accuracy = state.nets.iter().map(|n| data.test_accuracy(n)).collect();
+    Ok(Zoo {
+        config: config.clone(),
+        nets: state.nets,
+        accuracy,
+    })
+}
+
+/// FNV-1a of the config's JSON: the cache file's name.
+fn cache_path(cache_dir: &Path, config: &ZooConfig) -> PathBuf {
+    let text = serde_json::to_string(config).expect("a config serialises");
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    cache_dir.join("weights").join(format!("zoo-{h:016x}.safetensors"))
+}
+
+/// The cached zoo of `config`, or a freshly trained (and then cached) one; also says whether
+/// it came from the cache.
+pub fn load_or_train(
+    config: &ZooConfig,
+    data: &Digits,
+    cache_dir: &Path,
+    observer: &mut dyn Observer,
+) -> Result<(Zoo, bool)> {
+    let path = cache_path(cache_dir, config);
+    if path.exists()
+        && let Ok(zoo) = read_zoo(&path, config)
+    {
+        return Ok((zoo, true));
+    }
+    let zoo = train_zoo(config, data, None, false, observer)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    write_zoo(&path, &zoo)?;
+    Ok((zoo, false))
+}
+
+fn write_zoo(path: &Path, zoo: &Zoo) -> Result<()> {
+    let d = zoo.nets[0].flat().len();
+    let flat: Vec<f32> = zoo.nets.iter().flat_map(|n| n.flat()).collect();
+    let acc: Vec<f32> = zoo.accuracy.iter().map(|&a| a as f32).collect();
+    Params::new(vec![
+        ("weights".into(), Array { shape: vec![zoo.nets.len(), d], data: flat }),
+        ("accuracy".into(), Array { shape: vec![zoo.nets.len()], data: acc }),
+    ])
+    .write(path)
+}
+
+fn read_zoo(path: &Path, config: &ZooConfig) -> Result<Zoo> {
+    let p = Params::read(path)?;
+    let bad = || Error::parse(path, None, "not a zoo of this configuration");
+    let w = p.get("weights").ok_or_else(bad)?;
+    let acc = p.get("accuracy").ok_or_else(bad)?;
+    let total = config.nets + config.heldout;
+    if w.shape.len() != 2 || w.shape[0] != total {
+        return Err(bad());
+    }
+    let nets = w
+        .data
+        .chunks_exact(w.shape[1])
+        .map(|row| Mlp::from_flat(&config.widths, row))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(Zoo {
+        config: config.clone(),
+        nets,
+        accuracy: acc.data.iter().map(|&a| a as f64).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use genlab_core::train::NoObserver;
+
+    fn tiny() -> ZooConfig {
+        ZooConfig {
+            widths: vec![64, 8, 10],
+            nets: 3,
+            heldout: 1,
+            epochs: 5,
+            batch: 64,
+            lr: 1e-2,
+            seed: 7,
+        }
+    }
+
+    #[test]
+    fn trains_distinct_accurate_networks_and_caches_them() {
+        let data = Digits::load();
+        assert_eq!((data.y_train.len(), data.y_test.len()), (1437, 360));
+        let dir = tempfile::tempdir().unwrap();
+        let (zoo, cached) = load_or_train(&tiny(), &data, dir.path(), &mut NoObserver).unwrap();
+        assert!(!cached);
+        assert_eq!(zoo.nets.len(), 4);
+        assert!(zoo.accuracy.iter().all(|&a| a > 0.7), "{:?}", zoo.accuracy);
+        assert_ne!(zoo.nets[0], zoo.nets[1]);
+        let (again, cached) = load_or_train(&tiny(), &data, dir.path(), &mut NoObserver).unwrap();
+        assert!(cached);
+        assert_eq!(again.nets, zoo.nets);
+    }
+
+    /// Sizing probe (run by hand): accuracy and time of full-size zoos.
+    #[test]
+    #[ignore]
+    fn probe_zoo_sizes() {
+        let data = Digits::load();
+        for (epochs, lr) in [(10, 1e-3), (20, 1e-3), (10, 3e-3)] {
+            let c = ZooConfig { widths: vec![64, 32, 32, 10], nets: 100, heldout: 20, epochs, batch: 64, lr, seed: 0 };
+            let t = std::time::Instant::now();
+            let zoo = train_zoo(&c, &data, None, false, &mut NoObserver).unwrap();
+            let (m, s) = genlab_core::report::mean_std(&zoo.accuracy);
+            eprintln!("epochs {epochs} lr {lr}: acc {m:.4} ± {s:.4} in {:.1}s", t.elapsed().as_secs_f64());
+        }
+    }
+}
