@@ -84,26 +84,39 @@ pub struct Member<'a> {
 
 /// The TRAK ensemble of the module doc.
 pub fn trak_ensemble(members: &[Member<'_>], lambda_rel: f64) -> Result<Scores> {
-    let first = members.first().ok_or_else(|| {
+    let mut per_model = Vec::with_capacity(members.len());
+    for member in members {
+        per_model.push(trak(member.train, member.query, lambda_rel)?);
+    }
+    let qs: Vec<Option<&[f64]>> = members.iter().map(|m| m.q).collect();
+    combine(&per_model, &qs)
+}
+
+/// The ensemble average of per-model TRAK scores (each `n_query × N`) times the average Q.
+pub fn combine(per_model: &[Scores], qs: &[Option<&[f64]>]) -> Result<Scores> {
+    let first = per_model.first().ok_or_else(|| {
         genlab_core::Error::InvalidInput("TRAK ensemble: no models".into())
     })?;
-    let (n, nq, m) = (first.train.n, first.query.n, members.len() as f64);
-    let mut sum = vec![0.0; nq * n];
+    check_len("Q per model", per_model.len(), qs.len())?;
+    let m = per_model.len() as f64;
+    let mut sum = vec![0.0; first.len()];
+    for s in per_model {
+        check_len("scores of every model", first.len(), s.len())?;
+        sum.iter_mut().zip(s).for_each(|(a, b)| *a += b / m);
+    }
+    let n = qs.iter().flatten().map(|q| q.len()).next().unwrap_or(first.len());
     let mut q = vec![0.0; n];
-    for member in members {
-        check_len("train features of every model", n, member.train.n)?;
-        check_len("queries of every model", nq, member.query.n)?;
-        let s = trak(member.train, member.query, lambda_rel)?;
-        sum.iter_mut().zip(&s).for_each(|(a, b)| *a += b / m);
-        match member.q {
+    for qm in qs {
+        match qm {
             Some(qm) => {
                 check_len("Q", n, qm.len())?;
-                q.iter_mut().zip(qm).for_each(|(a, b)| *a += b / m);
+                q.iter_mut().zip(qm.iter()).for_each(|(a, b)| *a += b / m);
             }
             None => q.iter_mut().for_each(|a| *a += 1.0 / m),
         }
     }
-    for row in sum.chunks_mut(n) {
+    check_len("scores (a multiple of N)", 0, sum.len() % n.max(1))?;
+    for row in sum.chunks_mut(n.max(1)) {
         row.iter_mut().zip(&q).for_each(|(s, qi)| *s *= qi);
     }
     Ok(sum)

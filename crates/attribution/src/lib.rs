@@ -5,23 +5,29 @@
 #![warn(missing_docs)]
 
 pub mod attributors;
+pub mod classify;
 pub mod error;
 pub mod grads;
+pub mod influence;
 pub mod lds;
 pub mod linalg;
 pub mod mlp;
 pub mod project;
+pub mod repro;
 
 pub use error::{AttributionError, Result};
 
-use genlab_core::experiment::Family;
+use genlab_core::experiment::{Experiment, Family};
 
 /// The attribution family as the CLI registers it.
 pub const FAMILY: Family = Family {
     name: "attribution",
     summary: "data attribution for diffusion models and classifiers: TRAK, D-TRAK, Concept-TRAK, LDS; shardable featurisation",
     aliases: &[],
-    experiments: &[],
+    experiments: &[Experiment {
+        info: repro::LDS_INFO,
+        run: repro::lds_report::run,
+    }],
     benchmarks: &[],
     datasets: &[],
 };
