@@ -18,24 +18,30 @@
 #![warn(missing_docs)]
 
 pub mod augment;
+pub mod bench;
 pub mod encoder;
 pub mod error;
 pub mod factors;
 pub mod gate;
+pub mod metrics;
 pub mod model;
 pub mod objectives;
+pub mod repro;
 pub mod train;
 
 pub use error::ContrastiveError;
 
-use genlab_core::experiment::Family;
+use genlab_core::experiment::{Experiment, Family};
 
 /// The contrastive family as the CLI registers it.
 pub const FAMILY: Family = Family {
     name: "contrastive",
     summary: "contrastive representation learning: SimCLR, SupCon and Hydra's pair-gated objective",
-    aliases: &[],
-    experiments: &[],
-    benchmarks: &[],
+    aliases: &[("hydra", "contrastive")],
+    experiments: &[Experiment {
+        info: repro::INFO,
+        run: repro::run,
+    }],
+    benchmarks: bench::BENCHMARKS,
     datasets: &[],
 };
