@@ -31,14 +31,17 @@ pub use heads::Head;
 pub use mixture::ClassMixture;
 pub use train::{GanConfig, GanModel, train};
 
-use genlab_core::experiment::Family;
+use genlab_core::experiment::{Experiment, Family};
 
 /// The gan family as the CLI registers it.
 pub const FAMILY: Family = Family {
     name: "gan",
     summary: "conditional GANs on class mixtures and digits: projection, AC-GAN, SAN and SONA discriminators",
-    aliases: &[],
-    experiments: &[],
-    benchmarks: &[],
+    aliases: &[("sona", "gan")],
+    experiments: &[Experiment {
+        info: repro::INFO,
+        run: repro::run,
+    }],
+    benchmarks: bench::BENCHMARKS,
     datasets: &[],
 };

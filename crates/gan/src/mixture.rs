@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! μ_k = R (cos 2πk/N, sin 2πk/N),   x | y = k  ~  N(μ_k, σ² I),   y ~ Uniform{0..N}
-//! R = 2, σ = 0.1 by default: neighbouring centres are 2R sin(π/N) apart —
-//!     N = 8: 1.53 (15σ, separate)   N = 25: 0.50 (5σ, tails touch)   N = 50: 0.25 (2.5σ, overlapping)
+//! R = 2, σ = 0.07 by default: neighbouring centres are 2R sin(π/N) apart —
+//!     N = 8: 1.53 (22σ, separate)   N = 25: 0.50 (7σ, apart)   N = 50: 0.25 (3.6σ, 3σ discs overlap)
 //! ```
 //!
 //! The paper's mixture study uses overlapping class modes, where an unconditional generator can
@@ -29,12 +29,12 @@ pub struct ClassMixture {
 }
 
 impl ClassMixture {
-    /// The study's mixture: `classes` components on the ring of radius 2, σ = 0.1.
+    /// The study's mixture: `classes` components on the ring of radius 2, σ = 0.07.
     pub fn ring(classes: usize) -> Self {
         ClassMixture {
             classes,
             radius: 2.0,
-            std: 0.1,
+            std: 0.07,
         }
     }
 
