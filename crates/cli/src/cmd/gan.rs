@@ -97,7 +97,6 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
     let data = read_points(&args.data)?;
     args.run.refuse_to_restart()?;
     let RunDir { out, resume } = &args.run;
-    std::fs::create_dir_all(out)?;
     progress.set_prefix(format!("gan {head}"));
     let trained = train(&data, &config, Some(out), *resume, &mut progress)?;
     trained.model.save(out)?;
