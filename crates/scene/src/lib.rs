@@ -12,10 +12,14 @@
 pub mod camera;
 pub mod mask;
 pub mod memory;
+pub mod metrics;
 pub mod error;
+pub mod generator;
 pub mod path;
 pub mod png;
+pub mod net;
 pub mod raster;
+pub mod ssim;
 pub mod world;
 
 use genlab_core::experiment::Family;
