@@ -17,18 +17,23 @@
 //! - [`pca`]: the optional linear compression of the flattened zoo (Gram-matrix PCA).
 //! - [`flow`], [`mod@train`]: the weight-space flow network and its training/sampling.
 //! - [`eval`]: accuracy distribution, novelty and diversity of generated networks.
+//! - [`tool`]: the tools on the user's files (rebasin two safetensors MLPs, a folder zoo, a
+//!   flow model directory).
 //! - [`repro`]: `genlab repro weights`; [`mod@bench`]: `genlab bench weights`.
 #![warn(missing_docs)]
 
 pub mod barrier;
 pub mod error;
+pub mod eval;
 pub mod flow;
 pub mod lap;
 pub mod matching;
 pub mod mlp;
 pub mod params;
 pub mod pca;
+pub mod repro;
 pub mod spec;
+pub mod tool;
 pub mod train;
 pub mod zoo;
 
@@ -37,14 +42,17 @@ pub use mlp::Mlp;
 pub use params::{Array, Params};
 pub use spec::{MlpSpec, PermSpec};
 
-use genlab_core::experiment::Family;
+use genlab_core::experiment::{Experiment, Family};
 
 /// The weights family as the CLI registers it.
 pub const FAMILY: Family = Family {
     name: "weights",
     summary: "networks as data: Git Re-Basin weight matching and flow matching over whole networks (DeepWeightFlow)",
-    aliases: &[],
-    experiments: &[],
+    aliases: &[("weightflow", "weights")],
+    experiments: &[Experiment {
+        info: repro::INFO,
+        run: repro::run,
+    }],
     benchmarks: &[],
     datasets: &[],
 };
