@@ -6,6 +6,7 @@
 
 pub mod attributors;
 pub mod classify;
+pub mod diffusion;
 pub mod error;
 pub mod grads;
 pub mod influence;
@@ -23,11 +24,17 @@ use genlab_core::experiment::{Experiment, Family};
 pub const FAMILY: Family = Family {
     name: "attribution",
     summary: "data attribution for diffusion models and classifiers: TRAK, D-TRAK, Concept-TRAK, LDS; shardable featurisation",
-    aliases: &[],
-    experiments: &[Experiment {
-        info: repro::LDS_INFO,
-        run: repro::lds_report::run,
-    }],
+    aliases: &[("concept-trak", "attribution")],
+    experiments: &[
+        Experiment {
+            info: repro::CONCEPT_INFO,
+            run: repro::concept_report::run,
+        },
+        Experiment {
+            info: repro::LDS_INFO,
+            run: repro::lds_report::run,
+        },
+    ],
     benchmarks: &[],
     datasets: &[],
 };
