@@ -18,7 +18,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
-use genlab_core::{Error, Result, tensor, weights};
+use genlab_core::{Error, Result, limits, tensor, weights};
 use serde::{Deserialize, Serialize};
 
 use crate::noise::NoiseSchedule;
@@ -44,10 +44,37 @@ pub struct ModelSpec {
     pub training: serde_json::Value,
 }
 
+/// The most linear layers a model may have.
+pub const MAX_DEPTH: usize = 64;
+
 impl ModelSpec {
     /// Width of the network input.
     pub fn input_width(&self) -> usize {
         self.seq_len * (self.vocab + 1) + self.classes + 1
+    }
+
+    /// Rejects a network that cannot be built: a zero size (`--width 0` panicked inside burn's
+    /// initialiser; issue 25), depth outside 2..=[`MAX_DEPTH`], or a weight matrix over
+    /// `genlab_core::limits::MAX_ELEMENTS` values (a 5-million-token sequence, `--width 2^40`
+    /// aborted on allocation). Checked arithmetic throughout: the sizes may come from a file.
+    pub fn check_shape(&self) -> Result<()> {
+        let (d, v, c, w) = (self.seq_len, self.vocab, self.classes, self.width);
+        if d == 0 || v == 0 || c == 0 || w == 0 {
+            return Err(Error::InvalidInput(format!(
+                "seq_len = {d}, vocab = {v}, classes = {c} and width = {w} must all be at least 1"
+            )));
+        }
+        if !(2..=MAX_DEPTH).contains(&self.depth) {
+            return Err(Error::InvalidInput(format!(
+                "depth = {} must be in 2..={MAX_DEPTH}",
+                self.depth
+            )));
+        }
+        let input = limits::elements("seq_len × (vocab + 1)", &[d, v + 1])? + c + 1;
+        limits::elements("input width × width", &[input, w])?;
+        limits::elements("width × width", &[w, w])?;
+        limits::elements("width × seq_len × vocab", &[w, d, v])?;
+        Ok(())
     }
 
     /// The fresh network.
@@ -198,11 +225,69 @@ impl TokenModel {
         weights::save_model(dir, &self.spec, &self.net)
     }
 
-    /// Loads a model saved by [`TokenModel::save`].
+    /// Loads a model saved by [`TokenModel::save`], its shape checked
+    /// ([`ModelSpec::check_shape`]) before the network is built.
     pub fn load(dir: &Path) -> Result<TokenModel> {
+        let spec_path = dir.join(weights::MODEL_SPEC_FILE);
+        if spec_path.exists() {
+            let spec: ModelSpec = genlab_core::fsx::read_json(&spec_path)?;
+            spec.check_shape()
+                .and_then(|()| spec.noise.validate())
+                .map_err(|e| Error::parse(&spec_path, None, e.to_string()))?;
+        }
         let device = genlab_core::device::device();
         let (spec, net) =
             weights::load_model(dir, "guidance", |spec: &ModelSpec| spec.init(&device))?;
         Ok(TokenModel { spec, net })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ModelSpec {
+        ModelSpec {
+            seq_len: 4,
+            vocab: 3,
+            classes: 2,
+            width: 8,
+            depth: 2,
+            noise: NoiseSchedule::DEFAULT,
+            training: serde_json::Value::Null,
+        }
+    }
+
+    /// Issue 25: `--width 0` panicked in burn's initialiser; a 5-million-token sequence and
+    /// `--width 2^40` aborted on allocation; a model.json may carry any of these.
+    #[test]
+    fn check_shape_refuses_unbuildable_networks() {
+        spec().check_shape().unwrap();
+        let cases: [(&str, fn(&mut ModelSpec)); 5] = [
+            ("width = 0", |s| s.width = 0),
+            ("depth", |s| s.depth = 1_000_000),
+            ("width × width", |s| s.width = 1 << 40),
+            ("seq_len × (vocab + 1)", |s| s.seq_len = usize::MAX / 2),
+            ("input width × width", |s| {
+                s.seq_len = 5_000_000;
+                s.width = 384;
+            }),
+        ];
+        for (needle, corrupt) in cases {
+            let mut s = spec();
+            corrupt(&mut s);
+            let err = s.check_shape().unwrap_err().to_string();
+            assert!(err.contains(needle), "{needle}: {err}");
+        }
+    }
+
+    #[test]
+    fn load_refuses_a_corrupt_spec_before_building() {
+        let (dir, _) = genlab_core::testing::scratch("m");
+        let mut s = spec();
+        s.width = 1 << 40;
+        genlab_core::fsx::write_json(&dir.path().join(weights::MODEL_SPEC_FILE), &s).unwrap();
+        let err = TokenModel::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("width × width"), "{err}");
     }
 }

@@ -13,6 +13,7 @@
 //! (KevinRojas1499/Guidance-MaskGIT, `Sampler/diffusion_sampler.py`): for the log-linear
 //! schedule it is exactly 1/t.
 
+use genlab_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// A masking schedule α_t on t ∈ [0, 1].
@@ -37,6 +38,16 @@ impl Default for NoiseSchedule {
 impl NoiseSchedule {
     /// Log-linear with δ = 10⁻⁵ (SEDD / MDLM).
     pub const DEFAULT: NoiseSchedule = NoiseSchedule::LogLinear { delta: 1e-5 };
+
+    /// Rejects a log-linear δ outside [0, 1) (a NaN δ made every probability NaN).
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            NoiseSchedule::LogLinear { delta } if !(0.0..1.0).contains(&delta) => Err(
+                Error::InvalidInput(format!("noise delta = {delta} must be in [0, 1)")),
+            ),
+            _ => Ok(()),
+        }
+    }
 
     /// Probability α_t that a token is still clean at time t.
     pub fn alpha(&self, t: f64) -> f64 {

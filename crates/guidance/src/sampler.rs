@@ -51,6 +51,9 @@ impl std::str::FromStr for Sampler {
     }
 }
 
+/// The most sampling steps a run may ask for.
+pub const MAX_STEPS: usize = 10_000;
+
 /// Everything that defines a sampling run except the model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SampleConfig {
@@ -69,10 +72,11 @@ pub struct SampleConfig {
 impl SampleConfig {
     /// Checks the combination is defined.
     pub fn validate(&self) -> Result<()> {
-        if self.steps == 0 {
-            return Err(Error::InvalidInput(
-                "sampling needs at least one step".into(),
-            ));
+        if !(1..=MAX_STEPS).contains(&self.steps) {
+            return Err(Error::InvalidInput(format!(
+                "sampling steps = {} must be in 1..={MAX_STEPS}",
+                self.steps
+            )));
         }
         if self.sampler == Sampler::TauLeaping && self.rule == Rule::Simple {
             return Err(Error::InvalidInput(

@@ -117,14 +117,18 @@ impl TokenData {
             let class: u32 = class.trim().parse().map_err(|_| {
                 at(format!(
                     "class `{}` is not a non-negative integer",
-                    class.trim()
+                    genlab_core::limits::excerpt(class.trim())
                 ))
             })?;
             let row = rest
                 .split_whitespace()
                 .map(|t| {
-                    t.parse::<u32>()
-                        .map_err(|_| at(format!("token `{t}` is not a non-negative integer")))
+                    t.parse::<u32>().map_err(|_| {
+                        at(format!(
+                            "token `{}` is not a non-negative integer",
+                            genlab_core::limits::excerpt(t)
+                        ))
+                    })
                 })
                 .collect::<Result<Vec<_>>>()?;
             if row.is_empty() {

@@ -20,7 +20,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use genlab_core::train::{
     History, Learner, Observer, SeededRng, TrainOptions, Trainer, seed_device,
 };
-use genlab_core::{Error, Result, device};
+use genlab_core::{Error, Result, device, limits};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -140,6 +140,12 @@ pub fn train(
             "training needs data, batch ≥ 1 and steps ≥ 1".into(),
         ));
     }
+    if !(config.lr > 0.0 && config.lr.is_finite()) {
+        return Err(Error::InvalidInput(format!(
+            "the learning rate must be a positive number, got {}",
+            config.lr
+        )));
+    }
     if !(0.0..1.0).contains(&config.p_uncond) {
         return Err(Error::InvalidInput(format!(
             "p_uncond must be in [0, 1), got {}",
@@ -155,6 +161,9 @@ pub fn train(
         noise: config.noise,
         training: serde_json::Value::Null,
     };
+    spec.check_shape()?;
+    config.noise.validate()?;
+    limits::elements("--batch × input width", &[config.batch, spec.input_width()])?;
     spec.validate(&data.tokens, &data.labels)?;
     let device = device::train_device();
     seed_device(&device, config.seed);

@@ -144,17 +144,28 @@ impl RowFile {
                 )));
             }
         };
-        let need = offset + (rows * d * 4) as u64;
-        if need > len {
-            return Err(Error::parse(
-                path,
-                None,
-                format!("truncated: {rows}×{d} f32 values need {need} bytes, the file has {len}"),
-            ));
-        }
         if rows == 0 || d == 0 {
             return Err(Error::parse(path, None, "no activation rows"));
         }
+        // Checked: a header's rows × d × 4 wrapped to 0 and passed (issue 25).
+        let need = (rows as u64)
+            .checked_mul(d as u64)
+            .and_then(|n| n.checked_mul(4))
+            .and_then(|n| n.checked_add(offset));
+        match need {
+            Some(need) if need <= len => {}
+            _ => {
+                return Err(Error::parse(
+                    path,
+                    None,
+                    format!(
+                        "truncated: {rows}×{d} f32 values need {} bytes, the file has {len}",
+                        need.map_or("more than 2^64".into(), |n| n.to_string())
+                    ),
+                ));
+            }
+        }
+        genlab_core::limits::elements("activation row width", &[d])?;
         Ok(RowFile {
             path: path.to_path_buf(),
             offset,
@@ -188,6 +199,26 @@ impl RowFile {
     }
 }
 
+/// The next `len` bytes of `f`: allocated as they are read, so a header length of 2^32 in a
+/// small file is a "truncated" error, not a 4 GiB allocation.
+fn read_header(f: &mut File, path: &Path, len: u64) -> Result<Vec<u8>> {
+    let mut h = Vec::new();
+    f.take(len)
+        .read_to_end(&mut h)
+        .map_err(|e| Error::io(path, e))?;
+    if h.len() as u64 != len {
+        return Err(Error::parse(
+            path,
+            None,
+            format!(
+                "truncated header: {len} bytes declared, {} present",
+                h.len()
+            ),
+        ));
+    }
+    Ok(h)
+}
+
 fn npy_header(f: &mut File, path: &Path) -> Result<(u64, usize, usize)> {
     let bad = |msg: &str| Error::parse(path, None, msg.to_string());
     let mut pre = [0u8; 8];
@@ -208,8 +239,7 @@ fn npy_header(f: &mut File, path: &Path) -> Result<(u64, usize, usize)> {
         }
         v => return Err(bad(&format!("unknown .npy version {v}"))),
     };
-    let mut h = vec![0u8; hlen];
-    f.read_exact(&mut h).map_err(|e| Error::io(path, e))?;
+    let h = read_header(f, path, hlen as u64)?;
     let h = String::from_utf8_lossy(&h);
     if !h.contains("'descr': '<f4'") {
         return Err(bad("activations must be little-endian float32 ('<f4')"));
@@ -227,7 +257,10 @@ fn npy_header(f: &mut File, path: &Path) -> Result<(u64, usize, usize)> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| bad("bad shape")))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| bad("shape entries must be non-negative integers"))
+        })
         .collect::<Result<_>>()?;
     match dims.as_slice() {
         [n, d] => Ok((start + hlen as u64, *n, *d)),
@@ -243,8 +276,7 @@ fn safetensors_header(f: &mut File, path: &Path) -> Result<(u64, usize, usize)> 
     if hlen > 100_000_000 {
         return Err(bad("implausible safetensors header length".into()));
     }
-    let mut h = vec![0u8; hlen as usize];
-    f.read_exact(&mut h).map_err(|e| Error::io(path, e))?;
+    let h = read_header(f, path, hlen)?;
     let json: serde_json::Value =
         serde_json::from_slice(&h).map_err(|e| bad(format!("bad safetensors header: {e}")))?;
     let tensors: Vec<(&String, &serde_json::Value)> = json
@@ -261,28 +293,56 @@ fn safetensors_header(f: &mut File, path: &Path) -> Result<(u64, usize, usize)> 
     };
     if t["dtype"] != "F32" {
         return Err(bad(format!(
-            "tensor `{name}` is {}; only F32 activations are supported",
-            t["dtype"]
+            "tensor `{}` is {}; only F32 activations are supported",
+            genlab_core::limits::excerpt(name),
+            genlab_core::limits::excerpt(&t["dtype"].to_string())
         )));
     }
-    let shape: Vec<usize> = t["shape"]
+    let name = genlab_core::limits::excerpt(name);
+    // Every entry must be a size: negative, float, string or null entries were dropped
+    // (issue 25), silently changing the shape.
+    let shape: Vec<u64> = t["shape"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_u64())
-                .map(|v| v as usize)
-                .collect()
-        })
-        .unwrap_or_default();
-    let begin = t["data_offsets"][0]
-        .as_u64()
-        .ok_or_else(|| bad("no data_offsets".into()))?;
+        .ok_or_else(|| bad(format!("tensor `{name}` has no shape list")))?
+        .iter()
+        .map(|v| v.as_u64())
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            bad(format!(
+                "tensor `{name}`: shape entries must be non-negative integers"
+            ))
+        })?;
+    let offsets: Vec<u64> = t["data_offsets"]
+        .as_array()
+        .and_then(|a| a.iter().map(|v| v.as_u64()).collect::<Option<_>>())
+        .filter(|o: &Vec<u64>| o.len() == 2 && o[0] <= o[1])
+        .ok_or_else(|| {
+            bad(format!(
+                "tensor `{name}`: data_offsets must be [begin, end] with begin ≤ end"
+            ))
+        })?;
     if shape.len() < 2 {
         return Err(bad(format!("tensor `{name}` must have at least 2 dims")));
     }
-    let d = *shape.last().unwrap_or(&0);
-    let rows = shape[..shape.len() - 1].iter().product();
-    Ok((8 + hlen + begin, rows, d))
+    let d = shape[shape.len() - 1];
+    let rows = shape[..shape.len() - 1]
+        .iter()
+        .try_fold(1u64, |a, &n| a.checked_mul(n));
+    let bytes = rows
+        .and_then(|r| r.checked_mul(d))
+        .and_then(|n| n.checked_mul(4));
+    if bytes != Some(offsets[1] - offsets[0]) {
+        return Err(bad(format!(
+            "tensor `{name}`: shape {shape:?} does not match data_offsets {offsets:?}"
+        )));
+    }
+    // The header plus the offset must not wrap (a wrapped offset trained on header bytes).
+    let start = (8 + hlen)
+        .checked_add(offsets[0])
+        .ok_or_else(|| bad(format!("tensor `{name}`: data offset out of range")))?;
+    let to_usize =
+        |v: u64| usize::try_from(v).map_err(|_| bad(format!("tensor `{name}` is too large")));
+    Ok((start, to_usize(rows.unwrap_or(0))?, to_usize(d)?))
 }
 
 /// The activation files behind a path: the file itself, or every `.npy` / `.safetensors` in a
@@ -568,5 +628,85 @@ mod tests {
                 .contains("truncated")
         );
         assert!(open_files(&dir.path().join("empty_dir_missing")).is_err());
+    }
+
+    /// Writes a safetensors file of one tensor with a hand-written header entry.
+    fn safetensors_with(path: &Path, entry: &str, data: &[u8]) {
+        let header = format!("{{\"acts\":{entry}}}");
+        let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend_from_slice(data);
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    /// Issue 25: an `.npy` shape whose rows × d × 4 wraps passed the size check (then
+    /// panicked); a huge header length allocated before reading.
+    #[test]
+    fn npy_sizes_that_overflow_are_refused() {
+        let (_dir, p) = scratch("a.npy");
+        let npy = |shape: &str| {
+            let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}\n");
+            let mut b = b"\x93NUMPY\x01\x00".to_vec();
+            b.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+            b.extend_from_slice(dict.as_bytes());
+            b.extend_from_slice(&[0u8; 16]);
+            b
+        };
+        let good = npy("(2, 2)");
+        std::fs::write(&p, &good).unwrap();
+        assert_eq!(RowFile::open(&p).unwrap().rows, 2);
+        for shape in [
+            "(4611686018427387904, 4)",
+            "(2, 4611686018427387904)",
+            "(18446744073709551615, 1)",
+        ] {
+            std::fs::write(&p, npy(shape)).unwrap();
+            let err = RowFile::open(&p).unwrap_err().to_string();
+            assert!(err.contains("truncated"), "{shape}: {err}");
+        }
+        let mut huge_header = good.clone();
+        huge_header[6] = 2;
+        huge_header.splice(8..10, u32::MAX.to_le_bytes());
+        std::fs::write(&p, &huge_header).unwrap();
+        let err = RowFile::open(&p).unwrap_err().to_string();
+        assert!(err.contains("truncated header"), "{err}");
+    }
+
+    /// Issue 25: shapes with negative, float, string or null entries were accepted (the
+    /// entries dropped), and a data offset wrapping to 0 trained on the header bytes.
+    #[test]
+    fn safetensors_headers_must_be_exact() {
+        let (_dir, p) = scratch("a.safetensors");
+        let data: Vec<u8> = rows(2, 3).iter().flat_map(|v| v.to_le_bytes()).collect();
+        safetensors_with(
+            &p,
+            r#"{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}"#,
+            &data,
+        );
+        assert_eq!(RowFile::open(&p).unwrap().rows, 2);
+        let bad = [
+            (r#"[2,-3]"#, "[0,24]", "non-negative integers"),
+            (r#"[2,3.0]"#, "[0,24]", "non-negative integers"),
+            (r#"[2,"3"]"#, "[0,24]", "non-negative integers"),
+            (r#"[2,null,3]"#, "[0,24]", "non-negative integers"),
+            (r#"[2,3]"#, "[18446744073709551615,24]", "data_offsets"),
+            (
+                r#"[2,3]"#,
+                "[18446744073709551600,18446744073709551624]",
+                "data_offsets",
+            ),
+            (r#"[2,3]"#, "[0,12]", "does not match"),
+            (r#"[4611686018427387904,4]"#, "[0,24]", "does not match"),
+        ];
+        for (shape, offsets, needle) in bad {
+            let entry = format!(r#"{{"dtype":"F32","shape":{shape},"data_offsets":{offsets}}}"#);
+            safetensors_with(&p, &entry, &data);
+            let err = RowFile::open(&p).unwrap_err().to_string();
+            assert!(err.contains(needle), "{shape} {offsets}: {err}");
+        }
+        // An offset that fits u64 but puts the data past the end of the file.
+        let entry = r#"{"dtype":"F32","shape":[2,3],"data_offsets":[18446744073709551000,18446744073709551024]}"#;
+        safetensors_with(&p, entry, &data);
+        assert!(RowFile::open(&p).is_err());
     }
 }

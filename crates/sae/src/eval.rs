@@ -54,12 +54,22 @@ pub fn evaluate(
             "rows per chunk must be at least 1".into(),
         ));
     }
+    sae.validate()?;
+    // A chunk's codes are chunk × m values: cap the chunk below the buffer limit (the results
+    // do not depend on the chunking).
+    let chunk_rows = chunk_rows.min((genlab_core::limits::MAX_ELEMENTS / sae.m.max(sae.d)).max(1));
     let mut stats = ReconStats::new(sae.d, sae.m);
     let vectors = for_each_chunk(files, chunk_rows, max_rows, |x| {
         let codes = sae.encode(x);
         stats.add(x, &sae.decode(&codes), &codes);
         Ok(())
     })?;
+    if vectors == 0 {
+        // Zero rows gave explained variance 1.0 (issue 25).
+        return Err(Error::InvalidInput(
+            "no rows evaluated (the row limit is 0); evaluate at least 1 row".into(),
+        ));
+    }
     let r = stats.finish();
     Ok(Evaluation {
         vectors,
@@ -145,5 +155,47 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("width 3") && e.contains("expects 4"), "{e}");
+    }
+
+    /// Issue 25: `--max-rows 0` reported explained variance 1.0 on zero vectors, and an SAE
+    /// with k = 0 or d_sae = 0 was evaluated (d_sae = 0 panicked).
+    #[test]
+    fn nothing_to_evaluate_and_degenerate_saes_are_refused() {
+        let (_dir, p) = scratch("x.npy");
+        write_npy_rows(&p, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3).unwrap();
+        let files = open_files(&p).unwrap();
+        let sae = Sae::identity(3, Activation::Relu);
+        let err = evaluate(&sae, &files, 4, 0).unwrap_err().to_string();
+        assert!(err.contains("no rows evaluated"), "{err}");
+        let k0 = Sae::identity(3, Activation::TopK { k: 0 });
+        assert!(
+            evaluate(&k0, &files, 4, 10)
+                .unwrap_err()
+                .to_string()
+                .contains("k = 0")
+        );
+        let empty = Sae {
+            m: 0,
+            w_enc: vec![],
+            b_enc: vec![],
+            w_dec: vec![],
+            ..sae.clone()
+        };
+        assert!(
+            evaluate(&empty, &files, 4, 10)
+                .unwrap_err()
+                .to_string()
+                .contains("d_sae = 0")
+        );
+        let nan = Sae {
+            b_dec: vec![f32::NAN, 0.0, 0.0],
+            ..sae
+        };
+        assert!(
+            evaluate(&nan, &files, 4, 10)
+                .unwrap_err()
+                .to_string()
+                .contains("NaN")
+        );
     }
 }

@@ -9,6 +9,7 @@
 //! Rows are latents in both matrices (so a latent's encoder and decoder are contiguous);
 //! [`crate::saelens`] transposes `W_enc` to SAELens' `[d_in, d_sae]` on save.
 
+use genlab_core::{Error, Result, limits};
 use serde::{Deserialize, Serialize};
 
 use crate::codes::Codes;
@@ -53,6 +54,44 @@ pub struct Sae {
 }
 
 impl Sae {
+    /// Rejects an SAE that cannot be evaluated meaningfully: d or m zero (d_sae = 0 panicked in
+    /// the chunked matmul; issue 25), weights whose lengths do not match d and m, non-finite
+    /// weights, a TopK k outside 1..=m (k = 0 was evaluated), a non-finite JumpReLU θ.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidInput(m));
+        if self.d == 0 || self.m == 0 {
+            return bad(format!(
+                "SAE: d_in = {} and d_sae = {} must be at least 1",
+                self.d, self.m
+            ));
+        }
+        let md = limits::elements("SAE: d_sae × d_in", &[self.m, self.d])?;
+        let shapes = [
+            ("W_enc", self.w_enc.len(), md),
+            ("b_enc", self.b_enc.len(), self.m),
+            ("W_dec", self.w_dec.len(), md),
+            ("b_dec", self.b_dec.len(), self.d),
+        ];
+        for (name, len, want) in shapes {
+            if len != want {
+                return bad(format!("SAE: {name} has {len} values, expected {want}"));
+            }
+        }
+        let weights = [&self.w_enc, &self.b_enc, &self.w_dec, &self.b_dec];
+        if weights.iter().any(|w| w.iter().any(|v| !v.is_finite())) {
+            return bad("SAE: weights contain NaN or infinity".into());
+        }
+        match self.activation {
+            Activation::TopK { k } if k == 0 || k > self.m => {
+                bad(format!("SAE: k = {k} must be in 1..={}", self.m))
+            }
+            Activation::JumpRelu { threshold } if !threshold.is_finite() => {
+                bad(format!("SAE: threshold = {threshold} must be finite"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Decoder row j.
     pub fn dec_row(&self, j: usize) -> &[f32] {
         &self.w_dec[j * self.d..(j + 1) * self.d]

@@ -106,6 +106,13 @@ pub fn load(dir: &Path) -> Result<(Sae, serde_json::Value)> {
             .ok_or_else(|| bad(format!("missing or non-integer `{k}`")))
     };
     let (d, m) = (field("d_in")?, field("d_sae")?);
+    if d == 0 || m == 0 {
+        return Err(bad(format!(
+            "d_in = {d} and d_sae = {m} must be at least 1"
+        )));
+    }
+    genlab_core::limits::elements("cfg.json d_in × d_sae", &[d, m])
+        .map_err(|e| bad(e.to_string()))?;
     if cfg["apply_b_dec_to_input"] == false {
         return Err(bad("apply_b_dec_to_input = false is not supported".into()));
     }
@@ -113,7 +120,8 @@ pub fn load(dir: &Path) -> Result<(Sae, serde_json::Value)> {
         && n != "none"
     {
         return Err(bad(format!(
-            "normalize_activations = {n:?} is not supported"
+            "normalize_activations = {:?} is not supported",
+            genlab_core::limits::excerpt(n)
         )));
     }
     let bytes = std::fs::read(&wpath).map_err(|e| Error::io(&wpath, e))?;
@@ -160,7 +168,12 @@ pub fn load(dir: &Path) -> Result<(Sae, serde_json::Value)> {
             }
             Activation::JumpRelu { threshold: first }
         }
-        other => return Err(bad(format!("architecture {other:?} is not supported"))),
+        other => {
+            return Err(bad(format!(
+                "architecture {:?} is not supported",
+                genlab_core::limits::excerpt(other)
+            )));
+        }
     };
     let sae = Sae {
         d,
@@ -171,6 +184,7 @@ pub fn load(dir: &Path) -> Result<(Sae, serde_json::Value)> {
         b_dec: tensor("b_dec", &[d])?,
         activation,
     };
+    sae.validate().map_err(|e| bad(e.to_string()))?;
     Ok((sae, cfg["genlab"].clone()))
 }
 
@@ -264,5 +278,39 @@ mod tests {
             err.contains("W_enc") && err.contains("expected F32 [6, 7]"),
             "{err}"
         );
+    }
+
+    /// Issue 25: a cfg.json with `k = 0` was evaluated; `d_sae = 0` panicked later; a huge
+    /// d_in × d_sae allocated before the weights were checked.
+    #[test]
+    fn degenerate_configs_are_refused_on_load() {
+        let dir = tempfile::tempdir().unwrap();
+        save(
+            &random_sae(Activation::TopK { k: 2 }),
+            dir.path(),
+            serde_json::Value::Null,
+        )
+        .unwrap();
+        load(dir.path()).unwrap();
+        let cfg_path = dir.path().join(CFG_FILE);
+        let cfg: serde_json::Value = read_json(&cfg_path).unwrap();
+        let cases = [
+            ("k", serde_json::json!(0), "k = 0"),
+            ("k", serde_json::json!(8), "k = 8"),
+            ("d_sae", serde_json::json!(0), "d_sae = 0"),
+            ("d_in", serde_json::json!(1u64 << 40), "d_in × d_sae"),
+            (
+                "architecture",
+                serde_json::json!("x".repeat(10_000)),
+                "(10000 bytes)",
+            ),
+        ];
+        for (key, value, needle) in cases {
+            let mut bad = cfg.clone();
+            bad[key] = value;
+            write_json(&cfg_path, &bad).unwrap();
+            let err = load(dir.path()).unwrap_err().to_string();
+            assert!(err.contains(needle) && err.len() < 400, "{key}: {err}");
+        }
     }
 }

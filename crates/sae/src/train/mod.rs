@@ -183,6 +183,7 @@ impl TrainConfig {
         if self.width == 0 || self.batch == 0 || self.steps == 0 {
             return bad("width, batch and steps must be at least 1".into());
         }
+        genlab_core::limits::elements("--batch × --width", &[self.batch, self.width])?;
         if self.k == 0 || self.k > self.width {
             return bad(format!("k = {} must be in 1..={}", self.k, self.width));
         }
@@ -255,6 +256,10 @@ fn run(
     observer: &mut dyn Observer,
 ) -> Result<Trained> {
     config.validate()?;
+    genlab_core::limits::elements(
+        "--width × activation width d",
+        &[config.width, source.dim()],
+    )?;
     let mut rng = SeededRng::new(config.seed);
     let mut init_rng = rng.fork();
     // The partitions are the only draws during training: their stream is the trainer's RNG.
