@@ -158,6 +158,13 @@ pub fn save_flow(dir: &Path, flow: &WeightFlow, mlp: &MlpSpec, aligned: bool) ->
 
 /// Reads a flow model directory written by [`save_flow`].
 pub fn load_flow(dir: &Path) -> Result<(WeightFlow, FlowSpec)> {
+    if !dir.join(weights::MODEL_SPEC_FILE).exists() {
+        return Err(Error::InvalidInput(format!(
+            "{} is not a genlab weights model (no {}); train one with `genlab weights train-flow`",
+            dir.display(),
+            weights::MODEL_SPEC_FILE
+        )));
+    }
     let dev = device::device();
     let (spec, net): (FlowSpec, WeightFlowNet) = weights::load_model(dir, "weights", |s: &FlowSpec| {
         WeightFlowNetConfig::new(s.dim, s.config.hidden).with_dropout(s.config.dropout).init(&dev)
