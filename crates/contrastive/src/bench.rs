@@ -35,10 +35,23 @@ fn flops(config: &TrainConfig, gated: bool) -> f64 {
 
 /// Times `steps` training steps of `objective` after `warmup` untimed ones.
 pub fn bench_objective(objective: Objective, warmup: usize, steps: usize) -> Result<StepTimes> {
-    let set = factor_set(&FactorConfig { train: 4096, test: 16, ..FactorConfig::DEFAULT }, 0)?;
-    let config = TrainConfig { objective, ..TrainConfig::VECTORS };
+    let set = factor_set(
+        &FactorConfig {
+            train: 4096,
+            test: 16,
+            ..FactorConfig::DEFAULT
+        },
+        0,
+    )?;
+    let config = TrainConfig {
+        objective,
+        ..TrainConfig::VECTORS
+    };
     let spec = crate::model::NetSpec {
-        encoder: crate::encoder::EncoderSpec::Mlp { input: 64, hidden: 256 },
+        encoder: crate::encoder::EncoderSpec::Mlp {
+            input: 64,
+            hidden: 256,
+        },
         rep: config.rep,
         proj_hidden: config.proj_hidden,
         dim: config.dim,
@@ -65,7 +78,11 @@ pub fn bench_objective(objective: Objective, warmup: usize, steps: usize) -> Res
         }
     }
     Ok(StepTimes {
-        name: format!("{} train step (MLP, batch {})", objective.name(), config.batch),
+        name: format!(
+            "{} train step (MLP, batch {})",
+            objective.name(),
+            config.batch
+        ),
         flops_per_step: flops(&config, objective.gated()),
         seconds,
     })
@@ -76,7 +93,11 @@ pub fn run(opts: &BenchOptions) -> Result<BenchTable> {
     let objectives = [
         Objective::SimClr { tau: 0.1 },
         Objective::SupCon { tau: 0.1 },
-        Objective::Hydra { pairing: Pairing::Arbitrary, instance: 1.0, tau: 0.1 },
+        Objective::Hydra {
+            pairing: Pairing::Arbitrary,
+            instance: 1.0,
+            tau: 0.1,
+        },
     ];
     let rows = objectives
         .iter()

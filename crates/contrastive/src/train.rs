@@ -232,3 +232,118 @@ pub fn train(
         outcome.history,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objectives::Pairing;
+    use genlab_core::testing::scratch;
+    use genlab_core::train::NoObserver;
+    use genlab_core::train::testing::{StopAt, assert_same_weights, weights};
+
+    /// Three well-separated classes of 6-d rows.
+    fn blobs() -> Points {
+        let mut rng = SeededRng::new(9);
+        let noise = rng.normal_vec(90 * 6);
+        let data = (0..90 * 6)
+            .map(|k| {
+                let (i, j) = (k / 6, k % 6);
+                (if j % 3 == i % 3 { 3.0 } else { 0.0 }) + 0.3 * noise[k]
+            })
+            .collect();
+        Points::new(6, data, Some((0..90).map(|i| (i % 3) as u32).collect())).unwrap()
+    }
+
+    fn tiny(objective: Objective, steps: u64) -> TrainConfig {
+        TrainConfig {
+            objective,
+            encoder: EncoderSpec::Mlp {
+                input: 0,
+                hidden: 32,
+            },
+            rep: 16,
+            proj_hidden: 16,
+            dim: 8,
+            steps,
+            batch: 24,
+            ..TrainConfig::VECTORS
+        }
+    }
+
+    const HYDRA: Objective = Objective::Hydra {
+        pairing: Pairing::Arbitrary,
+        instance: 1.0,
+        tau: 0.1,
+    };
+
+    /// Exact resume: N steps straight == stopped at N/2, then resumed to N, weight for weight.
+    #[test]
+    fn resume_equals_uninterrupted() {
+        let data = blobs();
+        let config = tiny(HYDRA, 30);
+        let (straight, h1) = train(&data, &config, None, false, &mut NoObserver).unwrap();
+        let (_dir, checkpoint) = scratch(genlab_core::train::CHECKPOINT_FILE);
+        let err = train(
+            &data,
+            &config,
+            Some(&checkpoint),
+            false,
+            &mut StopAt::new(15),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Interrupted { step: 15, .. }), "{err}");
+        let (resumed, h2) =
+            train(&data, &config, Some(&checkpoint), true, &mut NoObserver).unwrap();
+        assert_same_weights(
+            &weights(&straight.net),
+            &weights(&resumed.net),
+            "contrastive",
+        );
+        assert_eq!(h1, h2);
+    }
+
+    #[test]
+    fn training_separates_classes_and_round_trips() {
+        let data = blobs();
+        for objective in [
+            Objective::SimClr { tau: 0.1 },
+            Objective::SupCon { tau: 0.1 },
+            HYDRA,
+        ] {
+            let (model, history) =
+                train(&data, &tiny(objective, 60), None, false, &mut NoObserver).unwrap();
+            // Below chance: uniform similarities give NT-Xent = ln(2B − 1) = ln 47.
+            let last = history.losses().last().unwrap().1;
+            assert!(last < 47f64.ln(), "{objective:?}: final loss {last}");
+            let (h, _) = model.embed(&data).unwrap();
+            let acc = crate::metrics::probe::knn_accuracy(&h, &h, 5).unwrap();
+            assert!(acc > 0.9, "{objective:?}: k-NN accuracy {acc}");
+            let dir = tempfile::tempdir().unwrap();
+            model.save(dir.path()).unwrap();
+            let back = crate::model::ContrastiveModel::load(dir.path()).unwrap();
+            assert_eq!(back.embed(&data).unwrap().0, h);
+            assert_eq!(back.pair_gates(), model.pair_gates());
+        }
+    }
+
+    #[test]
+    fn refuses_unusable_data() {
+        let mut data = blobs();
+        let config = tiny(HYDRA, 2);
+        let unlabelled = Points {
+            labels: None,
+            ..data.clone()
+        };
+        let err = train(&unlabelled, &config, None, false, &mut NoObserver).unwrap_err();
+        assert!(err.to_string().contains("labels"), "{err}");
+        data.labels = Some(vec![0; 90]);
+        let err = train(&data, &config, None, false, &mut NoObserver).unwrap_err();
+        assert!(err.to_string().contains("single class"), "{err}");
+        let cnn = TrainConfig {
+            encoder: EncoderSpec::Cnn { channels: 4 },
+            ..config
+        };
+        let err = train(&blobs(), &cnn, None, false, &mut NoObserver).unwrap_err();
+        assert!(err.to_string().contains("784"), "{err}");
+    }
+}
