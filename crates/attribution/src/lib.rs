@@ -15,6 +15,7 @@ pub mod linalg;
 pub mod mlp;
 pub mod project;
 pub mod repro;
+pub mod store;
 
 pub use error::{AttributionError, Result};
 

@@ -9,6 +9,10 @@ use genlab_core::train::SeededRng;
 
 /// Image side in pixels.
 pub const SIDE: usize = 16;
+/// Largest offset of a shape's centre from the image centre, in pixels (the reference draws
+/// positions over the whole 64×64 canvas; a small MLP on 16×16 needs them closer to learn the
+/// attributes in minutes).
+pub const JITTER: f32 = 1.5;
 /// Values per image (16 × 16 × 3).
 pub const DIM: usize = SIDE * SIDE * 3;
 /// Condition width (2 shapes + 2 colours).
@@ -107,7 +111,8 @@ impl ShapeSet {
     }
 }
 
-/// `n` images cycling through the three combinations other than `held_out`, random position.
+/// `n` images cycling through the three combinations other than `held_out`, centred within
+/// ±[`JITTER`] pixels.
 pub fn training_set(n: usize, held_out: Attrs, rng: &mut SeededRng) -> ShapeSet {
     let combos: Vec<Attrs> = [Shape::Triangle, Shape::Circle]
         .into_iter()
@@ -119,7 +124,7 @@ pub fn training_set(n: usize, held_out: Attrs, rng: &mut SeededRng) -> ShapeSet 
     for i in 0..n {
         let a = combos[i % combos.len()];
         let u = rng.uniform_vec(2);
-        let (cx, cy) = (5.0 + 6.0 * u[0], 5.0 + 6.0 * u[1]);
+        let (cx, cy) = (8.0 + JITTER * (2.0 * u[0] - 1.0), 8.0 + JITTER * (2.0 * u[1] - 1.0));
         x.extend(render(a, cx, cy, 4.0));
         attrs.push(a);
     }

@@ -129,7 +129,7 @@ pub const CONCEPT_SCALES: Scales<ConceptSizes> = Scales {
     },
     full: ConceptSizes {
         n_train: 600,
-        ddpm: DdpmConfig { width: 128, steps: 2000, batch: 128, lr: 2e-3, p_drop: 0.1 },
+        ddpm: DdpmConfig { width: 128, steps: 3000, batch: 128, lr: 2e-3, p_drop: 0.1 },
         n_queries: 8,
         sample_w: 3.0,
         sample_steps: 50,
