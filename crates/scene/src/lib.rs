@@ -19,17 +19,21 @@ pub mod path;
 pub mod png;
 pub mod net;
 pub mod raster;
+pub mod repro;
 pub mod ssim;
 pub mod world;
 
-use genlab_core::experiment::Family;
+use genlab_core::experiment::{Experiment, Family};
 
 /// The scene family as the CLI registers it.
 pub const FAMILY: Family = Family {
     name: "scene",
     summary: "camera-controlled next-chunk generation with a static-only 3D scene memory (3DScenePrompt)",
-    aliases: &[],
-    experiments: &[],
+    aliases: &[("3dsceneprompt", "scene")],
+    experiments: &[Experiment {
+        info: repro::INFO,
+        run: repro::run,
+    }],
     benchmarks: &[],
     datasets: &[],
 };

@@ -259,15 +259,29 @@ impl Warp {
     /// The warp at `1/factor` resolution: colours averaged over the valid fine pixels, validity
     /// = the fraction of valid fine pixels.
     pub fn downsample(&self, factor: usize) -> (Vec<f32>, Vec<f32>) {
+        self.downsample_by(factor, &self.valid)
+    }
+
+    /// [`Warp::downsample`] counting only the pixels where `select` is non-zero as valid.
+    pub fn downsample_where(&self, factor: usize, select: &[u8]) -> (Vec<f32>, Vec<f32>) {
+        let valid: Vec<f32> = select
+            .iter()
+            .zip(&self.valid)
+            .map(|(&s, &v)| if s != 0 { v } else { 0.0 })
+            .collect();
+        self.downsample_by(factor, &valid)
+    }
+
+    fn downsample_by(&self, factor: usize, valid: &[f32]) -> (Vec<f32>, Vec<f32>) {
         let (w, h) = (self.width, self.height);
         let mut weighted = self.rgb.clone();
         for c in 0..3 {
             for q in 0..w * h {
-                weighted[c * w * h + q] *= self.valid[q];
+                weighted[c * w * h + q] *= valid[q];
             }
         }
         let sum = downsample(&weighted, 3, w, h, factor);
-        let valid = downsample(&self.valid, 1, w, h, factor);
+        let valid = downsample(valid, 1, w, h, factor);
         let n = valid.len();
         let rgb = (0..3 * n)
             .map(|i| {
