@@ -183,6 +183,26 @@ pub fn distill(
             "distillation needs steps ≥ 1 and batch ≥ trajectory steps ≥ 1".into(),
         ));
     }
+    if !(config.lr > 0.0 && config.lr.is_finite()) {
+        return Err(Error::InvalidInput(format!(
+            "the learning rate must be a positive number, got {}",
+            config.lr
+        )));
+    }
+    genlab_core::limits::at_most(
+        "trajectory steps",
+        config.trajectory_steps,
+        genlab_flow::model::MAX_SOLVER_STEPS,
+    )?;
+    genlab_core::limits::elements("batch × data dimension", &[config.batch, teacher.dim()])?;
+    // The student's spec is checked before training: a NaN t_mid wrote a student that could
+    // not be loaded (issue 25), and the teacher's own spec is copied on.
+    let mut spec = teacher.spec.clone();
+    spec.consistency = Some(StudentSpec {
+        t_mid: config.t_mid,
+    });
+    spec.steps = 2;
+    spec.validate()?;
     let cm = Consistency { edm };
     let device = genlab_core::device::train_device();
     let n_traj = config.batch / config.trajectory_steps;
@@ -212,11 +232,6 @@ pub fn distill(
         },
         None,
     )?;
-    let mut spec = teacher.spec.clone();
-    spec.consistency = Some(StudentSpec {
-        t_mid: config.t_mid,
-    });
-    spec.steps = 2;
     Ok((
         FlowModel {
             spec,
@@ -270,5 +285,41 @@ mod tests {
         assert!((g[0] - 80.0).abs() < 1e-3 && (g[16] - 0.002).abs() < 1e-6);
         let r: Vec<f32> = g.windows(2).map(|w| (w[0] / w[1]).ln()).collect();
         assert!(r.iter().all(|x| (x - r[0]).abs() < 1e-4));
+    }
+
+    /// Issue 25: `--t-mid NaN` wrote a student that could not be loaded; the teacher's
+    /// corrupt normaliser was copied on. Both are refused before any training step.
+    #[test]
+    fn distill_refuses_an_unloadable_student_up_front() {
+        let device = Device::flex();
+        let teacher = |mean: Vec<f32>| FlowModel {
+            spec: genlab_flow::ModelSpec {
+                process: Process::Edm(Edm::default()),
+                net: genlab_flow::TimeMlpConfig::new(2)
+                    .with_width(8)
+                    .with_depth(2),
+                norm: genlab_flow::Normalizer { mean, factor: 1.0 },
+                solver: genlab_flow::Solver::Heun,
+                steps: 4,
+                consistency: None,
+            },
+            net: genlab_flow::testutil::tiny_net(2, &device),
+        };
+        let mut nobody = genlab_core::train::NoObserver;
+        for t_mid in [f32::NAN, -1.0, 1e9] {
+            let config = DistillConfig {
+                t_mid,
+                steps: 1,
+                ..DistillConfig::default()
+            };
+            let err = distill(&teacher(vec![0.0, 0.0]), &config, &mut nobody).unwrap_err();
+            assert!(err.to_string().contains("t_mid"), "{t_mid}: {err}");
+        }
+        let config = DistillConfig {
+            steps: 1,
+            ..DistillConfig::default()
+        };
+        let err = distill(&teacher(vec![]), &config, &mut nobody).unwrap_err();
+        assert!(err.to_string().contains("norm.mean"), "{err}");
     }
 }
