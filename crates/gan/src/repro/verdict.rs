@@ -58,25 +58,41 @@ pub(super) fn trend(per_seed: &[Arms], classes: &[usize]) -> String {
         .map(|(&n, &(a, se))| {
             let (nf, nf_se) = gap(n, "failed");
             format!(
-                "N = {n}: accuracy {:+} ± {} s.e., NF {:+} ± {}",
-                sig3(a),
+                "N = {n}: accuracy {} ± {} s.e., NF {} ± {}",
+                signed(a),
                 sig3(se),
-                sig3(nf),
+                signed(nf),
                 sig3(nf_se)
             )
         })
         .collect();
     let grows = acc.windows(2).all(|w| w[1].0 > w[0].0);
+    let (last, last_se) = acc.last().copied().unwrap_or((f64::NAN, f64::NAN));
     format!(
-        "Class-count trend (SONA − projection, paired over seeds): {}. The accuracy gap {} with N \
-         (the paper: SONA's advantage grows with the number of classes).",
+        "Class-count trend (SONA − projection, paired over seeds): {}. The mean accuracy gap {} \
+         with N, and at the largest N it is {} 2 s.e. (the paper: SONA's advantage grows with \
+         the number of classes).",
         parts.join("; "),
         if grows {
             "grows"
         } else {
             "does not grow monotonically"
+        },
+        if last > 2.0 * last_se {
+            "beyond"
+        } else {
+            "within"
         }
     )
+}
+
+/// `x` with an explicit sign.
+fn signed(x: f64) -> String {
+    if x >= 0.0 {
+        format!("+{}", sig3(x))
+    } else {
+        sig3(x)
+    }
 }
 
 #[cfg(test)]
