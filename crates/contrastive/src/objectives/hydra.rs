@@ -24,6 +24,9 @@
 //! `erow/FastSSL` `model/simlap.py` in the method note's corrections: anchor's gate on the key,
 //! both classes of the pair excluded from the negatives, LayerNorm-terminated projector.
 //!
+//! τ⁻¹ starts at 1/τ = 10 (SimLAP's 1/0.1; the MoCo-v3 version starts at 20) and is capped at
+//! [`crate::model::MAX_INV_TAU`]; the SimCLR and SupCon baselines keep τ = 0.1 fixed.
+//!
 //! With g ≡ 1 and y₂ = y this is SupCon's decoupled form ([`super::supcon::SupConForm`]).
 
 use burn::tensor::Tensor;
@@ -105,6 +108,12 @@ mod tests {
             .collect()
     }
 
+    /// Six 2-d projections (3 examples × 2 views) and their gates.
+    const Z6: [f32; 12] = [
+        1.0, 0.2, 0.6, -0.8, -0.4, 0.9, 0.9, 0.5, -0.3, -1.0, -0.5, 0.7,
+    ];
+    const G6: [f32; 12] = [0.9, 0.1, 0.5, 0.5, 0.3, 0.8, 0.2, 0.7, 0.95, 0.3, 0.6, 0.6];
+
     const GATES: [f32; 8] = [0.9, 0.1, 0.5, 0.5, 0.2, 0.7, 0.95, 0.3];
 
     #[test]
@@ -123,12 +132,8 @@ mod tests {
     /// plus a third example of class 2 so negatives exist: y = (0,1,2 | 0,1,2), y₂ = (1,1,0 | …).
     #[test]
     fn value_by_hand() {
-        let z = [
-            1.0f32, 0.2, 0.6, -0.8, -0.4, 0.9, 0.9, 0.5, -0.3, -1.0, -0.5, 0.7,
-        ];
-        let g = [
-            0.9f32, 0.1, 0.5, 0.5, 0.3, 0.8, 0.2, 0.7, 0.95, 0.3, 0.6, 0.6,
-        ];
+        let z = Z6;
+        let g = G6;
         let y = [0u32, 1, 2, 0, 1, 2];
         let y2 = [1u32, 1, 0, 1, 1, 0];
         let s = naive_gated(&z, &g, 2, 2.0);
@@ -155,9 +160,7 @@ mod tests {
     /// with classes unique in the batch → NT-Xent.
     #[test]
     fn open_gates_and_identical_pairs_give_supcon() {
-        let z = [
-            1.0f32, 0.2, 0.6, -0.8, -0.4, 0.9, 0.9, 0.5, -0.3, -1.0, -0.5, 0.7,
-        ];
+        let z = Z6;
         let ones = tensor(&[1.0; 12], 6);
         let y = [0u32, 1, 0, 0, 1, 0];
         let h = to_vec(hydra(tensor(&z, 6), ones.clone(), &y, &y, scale(2.0)))[0];
@@ -198,9 +201,7 @@ mod tests {
     fn row_centring_and_scale_shift_leave_the_loss_unchanged() {
         // Adding a constant to a row of logits is exactly what centring removes: compare the
         // loss at two scales with a hand-shifted reference through decoupled_terms.
-        let z = [
-            1.0f32, 0.2, 0.6, -0.8, -0.4, 0.9, 0.9, 0.5, -0.3, -1.0, -0.5, 0.7,
-        ];
+        let z = Z6;
         let g = tensor(&[0.5; 12], 6);
         let y = [0u32, 1, 2, 0, 1, 2];
         let y2 = [1u32, 2, 0, 1, 2, 0];
@@ -218,12 +219,8 @@ mod tests {
 
     #[test]
     fn gradient_matches_finite_differences_in_z_and_gates() {
-        let z = [
-            1.0f32, 0.2, 0.6, -0.8, -0.4, 0.9, 0.9, 0.5, -0.3, -1.0, -0.5, 0.7,
-        ];
-        let g = [
-            0.9f32, 0.1, 0.5, 0.5, 0.3, 0.8, 0.2, 0.7, 0.95, 0.3, 0.6, 0.6,
-        ];
+        let z = Z6;
+        let g = G6;
         let y = [0u32, 1, 2, 0, 1, 2];
         let y2 = [1u32, 1, 0, 1, 2, 0];
         let device = Device::flex();
