@@ -186,7 +186,11 @@ impl Camera {
 
     /// The forward (viewing) direction in the world.
     pub fn forward(&self) -> Vec3 {
-        [self.rotation[0][2], self.rotation[1][2], self.rotation[2][2]]
+        [
+            self.rotation[0][2],
+            self.rotation[1][2],
+            self.rotation[2][2],
+        ]
     }
 
     /// A world point in camera coordinates, `Rᵀ (X − c)`.
@@ -275,7 +279,10 @@ mod tests {
         assert!(close(cam.fx, 32.0));
         // World (−1, 0.5, 2): camera (1, −0.5, 2) → u = 32·1/2 + 32 = 48, v = 32·(−0.5)/2 + 32 = 24.
         let (u, v, z) = cam.project([-1.0, 0.5, 2.0]);
-        assert!(close(u, 48.0) && close(v, 24.0) && close(z, 2.0), "{u} {v} {z}");
+        assert!(
+            close(u, 48.0) && close(v, 24.0) && close(z, 2.0),
+            "{u} {v} {z}"
+        );
         let back = cam.unproject(u, v, z);
         assert!(close(back[0], -1.0) && close(back[1], 0.5) && close(back[2], 2.0));
     }

@@ -36,7 +36,9 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use genlab_core::Result;
-use genlab_core::train::{History, Learner, Observer, SeededRng, TrainOptions, Trainer, seed_device};
+use genlab_core::train::{
+    History, Learner, Observer, SeededRng, TrainOptions, Trainer, seed_device,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::camera::Camera;
@@ -120,11 +122,17 @@ pub struct Episode {
 
 impl Episode {
     /// Builds the memory of `input` (once; every arm, target camera and n reuse it).
-    pub fn new(input: Sequence, target: Sequence, params: &MaskParams, geometry: Geometry) -> Episode {
+    pub fn new(
+        input: Sequence,
+        target: Sequence,
+        params: &MaskParams,
+        geometry: Geometry,
+    ) -> Episode {
         let est = estimate(&input, params);
         let memory = Memory::build(&input, Some(&est.mask), geometry);
         let has_truth = input.dynamic.iter().any(|m| m.iter().any(|&d| d != 0));
-        let memory_oracle = has_truth.then(|| Memory::build(&input, Some(&input.dynamic), geometry));
+        let memory_oracle =
+            has_truth.then(|| Memory::build(&input, Some(&input.dynamic), geometry));
         Episode {
             input,
             target,
@@ -133,6 +141,59 @@ impl Episode {
             memory_oracle,
         }
     }
+}
+
+impl Episode {
+    /// An episode whose input mask is already known (e.g. read from a cache).
+    pub fn with_mask(
+        input: Sequence,
+        target: Sequence,
+        mask: Vec<Vec<u8>>,
+        geometry: Geometry,
+    ) -> Episode {
+        let memory = Memory::build(&input, Some(&mask), geometry);
+        Episode {
+            input,
+            target,
+            mask,
+            memory,
+            memory_oracle: None,
+        }
+    }
+}
+
+/// A fingerprint of a sequence's frames, depth and cameras (FNV-1a over their bits), naming
+/// its cached memory.
+pub fn fingerprint(seq: &Sequence) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bits: u64| {
+        for b in bits.to_le_bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+    };
+    for f in seq.rgb.iter().chain(&seq.depth) {
+        f.iter().for_each(|v| eat(v.to_bits() as u64));
+    }
+    for c in &seq.cameras {
+        [c.fx, c.fy, c.cx, c.cy]
+            .iter()
+            .chain(c.rotation.iter().flatten())
+            .chain(&c.center)
+            .for_each(|v| eat(v.to_bits()));
+    }
+    format!("{h:016x}")
+}
+
+/// Saves a trained generator: `model.json` (its [`GenSpec`]) and its weights.
+pub fn save(dir: &std::path::Path, spec: &GenSpec, net: &UNet) -> Result<()> {
+    genlab_core::weights::save_model(dir, spec, net)
+}
+
+/// Loads a generator saved by [`save`].
+pub fn load(dir: &std::path::Path) -> Result<(GenSpec, UNet)> {
+    let device = genlab_core::device::device();
+    genlab_core::weights::load_model(dir, "scene", |spec: &GenSpec| spec.net().init(&device))
 }
 
 /// Everything fixed about a generator besides its weights.
@@ -186,7 +247,11 @@ pub fn spatial(ep: &Episode, spec: &GenSpec, k: usize, n: usize, mask: MaskSourc
             let frames = memory.retrieve(cam, n);
             let warp = memory.splat(cam, &frames, spec.arm == Arm::Memory);
             let (rgb, valid) = warp.downsample(spec.factor);
-            Spatial { rgb, valid, camera: None }
+            Spatial {
+                rgb,
+                valid,
+                camera: None,
+            }
         }
         Arm::RawFrames => {
             let i = memory.retrieve(cam, 1)[0];
@@ -209,7 +274,12 @@ pub fn spatial(ep: &Episode, spec: &GenSpec, k: usize, n: usize, mask: MaskSourc
 pub type Past<'a> = (&'a [f32], Camera);
 
 /// The 22 input channels of one target frame (module doc), `[CHANNELS, s, s]`.
-pub fn assemble(spec: &GenSpec, sp: &Spatial, window: [Option<Past<'_>>; WINDOW], target: &Camera) -> Vec<f32> {
+pub fn assemble(
+    spec: &GenSpec,
+    sp: &Spatial,
+    window: [Option<Past<'_>>; WINDOW],
+    target: &Camera,
+) -> Vec<f32> {
     let s = spec.size;
     let hw = s * s;
     let mut x = Vec::with_capacity(CHANNELS * hw);
@@ -231,9 +301,18 @@ pub fn assemble(spec: &GenSpec, sp: &Spatial, window: [Option<Past<'_>>; WINDOW]
 }
 
 /// The frames `[input tail | chunk]` at generator resolution with their cameras.
-fn small_frames(seq: &Sequence, range: std::ops::Range<usize>, factor: usize) -> Vec<(Vec<f32>, Camera)> {
+fn small_frames(
+    seq: &Sequence,
+    range: std::ops::Range<usize>,
+    factor: usize,
+) -> Vec<(Vec<f32>, Camera)> {
     range
-        .map(|i| (downsample(&seq.rgb[i], 3, seq.width, seq.height, factor), seq.cameras[i]))
+        .map(|i| {
+            (
+                downsample(&seq.rgb[i], 3, seq.width, seq.height, factor),
+                seq.cameras[i],
+            )
+        })
         .collect()
 }
 
@@ -279,6 +358,8 @@ pub fn train(
     spec: &GenSpec,
     episodes: &[Episode],
     config: &TrainConfig,
+    checkpoint: Option<&std::path::Path>,
+    resume: bool,
     observer: &mut dyn Observer,
 ) -> Result<(UNet, History)> {
     let s = spec.size;
@@ -291,7 +372,11 @@ pub fn train(
             ))
             .into());
         }
-        let tail = small_frames(&ep.input, ep.input.len() - WINDOW..ep.input.len(), spec.factor);
+        let tail = small_frames(
+            &ep.input,
+            ep.input.len() - WINDOW..ep.input.len(),
+            spec.factor,
+        );
         let chunk = small_frames(&ep.target, 0..ep.target.len(), spec.factor);
         for k in 0..ep.target.len() {
             let sp = spatial(ep, spec, k, spec.n_retrieve, spec.mask);
@@ -308,17 +393,32 @@ pub fn train(
     }
     .init();
     let mut learner = Learner::new("model", spec.net().init(&device), optim).with_clip(Some(1.0));
-    let options = TrainOptions::warmup_cosine(config.steps, config.lr)
+    let mut options = TrainOptions::warmup_cosine(config.steps, config.lr)
         .with_phase(format!("train {}", spec.arm.name()))
-        .with_log_every(10);
+        .with_log_every(10)
+        .with_resume(resume)
+        .with_meta(
+            serde_json::json!({ "spec": spec, "config": config, "episodes": episodes.len() }),
+        );
+    if let Some(path) = checkpoint {
+        options = options.with_checkpoint(path, 100);
+    }
     let batch = config.batch;
     let outcome = Trainer::new(options, observer).fit(
         &mut learner,
         &mut SeededRng::new(config.seed),
         |net, rng, _| {
             let idx = rng.indices(batch, examples.len());
-            let x = stack(idx.iter().map(|&i| &examples[i][..]), [batch, CHANNELS, s, s], &device);
-            let y = stack(idx.iter().map(|&i| &targets[i][..]), [batch, 3, s, s], &device);
+            let x = stack(
+                idx.iter().map(|&i| &examples[i][..]),
+                [batch, CHANNELS, s, s],
+                &device,
+            );
+            let y = stack(
+                idx.iter().map(|&i| &targets[i][..]),
+                [batch, 3, s, s],
+                &device,
+            );
             l1_ssim_loss(net.forward(x), y)
         },
         None,
@@ -326,7 +426,11 @@ pub fn train(
     Ok((learner.into_inference(), outcome.history))
 }
 
-fn stack<'a>(rows: impl Iterator<Item = &'a [f32]>, shape: [usize; 4], device: &Device) -> Tensor<4> {
+fn stack<'a>(
+    rows: impl Iterator<Item = &'a [f32]>,
+    shape: [usize; 4],
+    device: &Device,
+) -> Tensor<4> {
     let mut data = Vec::with_capacity(shape.iter().product());
     for r in rows {
         data.extend_from_slice(r);
@@ -337,17 +441,31 @@ fn stack<'a>(rows: impl Iterator<Item = &'a [f32]>, shape: [usize; 4], device: &
 /// Generates every episode's target chunk autoregressively (batched across episodes):
 /// per episode, per target frame, RGB `[3, s, s]` in [0, 1]. `n` frames are retrieved per
 /// target camera; `mask` picks the memory's dynamic mask.
-pub fn generate(net: &UNet, spec: &GenSpec, episodes: &[Episode], n: usize, mask: MaskSource) -> Vec<Vec<Vec<f32>>> {
+pub fn generate(
+    net: &UNet,
+    spec: &GenSpec,
+    episodes: &[Episode],
+    n: usize,
+    mask: MaskSource,
+) -> Vec<Vec<Vec<f32>>> {
     let s = spec.size;
     let device = genlab_core::device::device();
     let tails: Vec<_> = episodes
         .iter()
-        .map(|ep| small_frames(&ep.input, ep.input.len() - WINDOW..ep.input.len(), spec.factor))
+        .map(|ep| {
+            small_frames(
+                &ep.input,
+                ep.input.len() - WINDOW..ep.input.len(),
+                spec.factor,
+            )
+        })
         .collect();
     let t = episodes.iter().map(|e| e.target.len()).max().unwrap_or(0);
     let mut chunks: Vec<Vec<(Vec<f32>, Camera)>> = vec![Vec::new(); episodes.len()];
     for k in 0..t {
-        let live: Vec<usize> = (0..episodes.len()).filter(|&e| k < episodes[e].target.len()).collect();
+        let live: Vec<usize> = (0..episodes.len())
+            .filter(|&e| k < episodes[e].target.len())
+            .collect();
         let inputs: Vec<Vec<f32>> = live
             .iter()
             .map(|&e| {
@@ -357,7 +475,11 @@ pub fn generate(net: &UNet, spec: &GenSpec, episodes: &[Episode], n: usize, mask
                 assemble(spec, &sp, w, &ep.target.cameras[k])
             })
             .collect();
-        let x = stack(inputs.iter().map(|v| &v[..]), [live.len(), CHANNELS, s, s], &device);
+        let x = stack(
+            inputs.iter().map(|v| &v[..]),
+            [live.len(), CHANNELS, s, s],
+            &device,
+        );
         let y = genlab_core::tensor::to_vec(net.forward(x).clamp(0.0, 1.0));
         for (j, &e) in live.iter().enumerate() {
             let frame = y[j * 3 * s * s..(j + 1) * 3 * s * s].to_vec();
@@ -410,13 +532,19 @@ mod tests {
                     assert!(w[0].is_none() && w[1].unwrap().0 == &tail[1].0[..]);
                 } else {
                     // Frame k = 1 sees the last input frame and chunk frame 0.
-                    assert!(w[0].unwrap().0 == &tail[1].0[..] && w[1].unwrap().0 == &chunk[0].0[..]);
+                    assert!(
+                        w[0].unwrap().0 == &tail[1].0[..] && w[1].unwrap().0 == &chunk[0].0[..]
+                    );
                 }
                 assemble(&sp, &s, w, &ep.target.cameras[1])
             };
             assert_eq!(x.len(), CHANNELS * hw);
             let spatial_energy: f32 = x[..4 * hw].iter().map(|v| v.abs()).sum();
-            assert_eq!(spatial_energy == 0.0, matches!(arm, Arm::Temporal | Arm::Cameractrl), "{arm:?}");
+            assert_eq!(
+                spatial_energy == 0.0,
+                matches!(arm, Arm::Temporal | Arm::Cameractrl),
+                "{arm:?}"
+            );
             let pl = ep.target.cameras[1].resized(16, 16).plucker();
             assert_eq!(&x[(4 + 3 * WINDOW) * hw..(10 + 3 * WINDOW) * hw], &pl[..]);
         }
@@ -433,11 +561,22 @@ mod tests {
             lr: 3e-3,
             seed: 0,
         };
-        let (net, history) = train(&sp, &eps, &cfg, &mut NoObserver).unwrap();
+        let (net, history) = train(&sp, &eps, &cfg, None, false, &mut NoObserver).unwrap();
         let losses = history.losses();
-        assert!(losses.last().unwrap().1 < losses.first().unwrap().1, "{losses:?}");
+        assert!(
+            losses.last().unwrap().1 < losses.first().unwrap().1,
+            "{losses:?}"
+        );
         let out = generate(&net, &sp, &eps, 4, MaskSource::Estimated);
-        assert_eq!((out.len(), out[0].len(), out[0][0].len()), (2, 4, 3 * 16 * 16));
-        assert!(out.iter().flatten().flatten().all(|v| (0.0..=1.0).contains(v)));
+        assert_eq!(
+            (out.len(), out[0].len(), out[0][0].len()),
+            (2, 4, 3 * 16 * 16)
+        );
+        assert!(
+            out.iter()
+                .flatten()
+                .flatten()
+                .all(|v| (0.0..=1.0).contains(v))
+        );
     }
 }

@@ -10,14 +10,15 @@
 #![warn(missing_docs)]
 
 pub mod camera;
+pub mod error;
+pub mod generator;
+pub mod io;
 pub mod mask;
 pub mod memory;
 pub mod metrics;
-pub mod error;
-pub mod generator;
+pub mod net;
 pub mod path;
 pub mod png;
-pub mod net;
 pub mod raster;
 pub mod repro;
 pub mod ssim;

@@ -166,7 +166,10 @@ pub fn estimate(seq: &Sequence, p: &MaskParams) -> Estimate {
         .max()
         .unwrap_or(0) as usize;
     if max_id == 0 {
-        let mask = residual.iter().map(|m| dilate(m, w, h, p.dilate + 1)).collect();
+        let mask = residual
+            .iter()
+            .map(|m| dilate(m, w, h, p.dilate + 1))
+            .collect();
         return Estimate {
             anytime: residual.clone(),
             residual,
@@ -199,7 +202,9 @@ pub fn estimate(seq: &Sequence, p: &MaskParams) -> Estimate {
         residual,
         anytime,
         mask,
-        dynamic_ids: (1..=max_id as u16).filter(|&i| dynamic[i as usize]).collect(),
+        dynamic_ids: (1..=max_id as u16)
+            .filter(|&i| dynamic[i as usize])
+            .collect(),
         object_level: true,
     }
 }
@@ -237,7 +242,10 @@ mod tests {
             let any = iou(&e.anytime, truth);
             let per_frame = iou(&e.residual, truth);
             assert!(any >= 0.8, "seed {seed}: any-time IoU {any}");
-            assert!(any > per_frame, "seed {seed}: {any} vs per-frame {per_frame}");
+            assert!(
+                any > per_frame,
+                "seed {seed}: {any} vs per-frame {per_frame}"
+            );
             // Both dynamic objects were found, no static one.
             let dynamic: Vec<u16> = s
                 .world
@@ -291,17 +299,42 @@ mod debug {
             let s = Scenario::new(seed, PathKind::Revisit, 40, 8, 64);
             let (input, _) = s.sequences();
             let p = MaskParams::default();
-            let res: Vec<Vec<u8>> = (0..input.len()).map(|i| motion_residual(&input, i, &p)).collect();
-            let dynids: Vec<u16> = s.world.objects.iter().filter(|o| o.trajectory.is_some()).map(|o| o.id).collect();
+            let res: Vec<Vec<u8>> = (0..input.len())
+                .map(|i| motion_residual(&input, i, &p))
+                .collect();
+            let dynids: Vec<u16> = s
+                .world
+                .objects
+                .iter()
+                .filter(|o| o.trajectory.is_some())
+                .map(|o| o.id)
+                .collect();
             let mut best = vec![(0.0f64, 0usize, 0usize); 20];
             for f in 0..input.len() {
                 let mut seen = vec![0usize; 20];
                 let mut moved = vec![0usize; 20];
-                for (k, &id) in input.instance[f].iter().enumerate() { seen[id as usize] += 1; moved[id as usize] += res[f][k] as usize; }
-                for id in 1..20 { if seen[id] >= 8 { let fr = moved[id] as f64 / seen[id] as f64; if fr > best[id].0 { best[id] = (fr, f, seen[id]); } } }
+                for (k, &id) in input.instance[f].iter().enumerate() {
+                    seen[id as usize] += 1;
+                    moved[id as usize] += res[f][k] as usize;
+                }
+                for id in 1..20 {
+                    if seen[id] >= 8 {
+                        let fr = moved[id] as f64 / seen[id] as f64;
+                        if fr > best[id].0 {
+                            best[id] = (fr, f, seen[id]);
+                        }
+                    }
+                }
             }
             println!("seed {seed} dyn {dynids:?}");
-            for id in 1..20 { if best[id].2 > 0 { println!("  id {id}: max frac {:.2} at frame {} ({} px)", best[id].0, best[id].1, best[id].2); } }
+            for id in 1..20 {
+                if best[id].2 > 0 {
+                    println!(
+                        "  id {id}: max frac {:.2} at frame {} ({} px)",
+                        best[id].0, best[id].1, best[id].2
+                    );
+                }
+            }
         }
     }
 }

@@ -110,9 +110,9 @@ impl Memory {
                         if let Some(rel) = noise.as_mut() {
                             d *= 1.0 + rel.0 * gauss(&mut rel.1);
                         }
-                        fp.xyz.push(cam.unproject(x as f64 + 0.5, y as f64 + 0.5, d));
-                        fp.rgb
-                            .push([0, 1, 2].map(|c| seq.rgb[i][c * w * h + k]));
+                        fp.xyz
+                            .push(cam.unproject(x as f64 + 0.5, y as f64 + 0.5, d));
+                        fp.rgb.push([0, 1, 2].map(|c| seq.rgb[i][c * w * h + k]));
                         fp.dynamic.push(mask.is_some_and(|m| m[i][k] != 0));
                     }
                 }
@@ -144,17 +144,27 @@ impl Memory {
         for x in f.xyz.iter().step_by(7) {
             total += 1;
             let (u, v, z) = target.project(*x);
-            if z > Z_NEAR && u >= 0.0 && v >= 0.0 && u < target.width as f64 && v < target.height as f64 {
+            if z > Z_NEAR
+                && u >= 0.0
+                && v >= 0.0
+                && u < target.width as f64
+                && v < target.height as f64
+            {
                 inside += 1;
             }
         }
-        if total == 0 { 0.0 } else { inside as f64 / total as f64 }
+        if total == 0 {
+            0.0
+        } else {
+            inside as f64 / total as f64
+        }
     }
 
     /// The `n` frames that overlap `target` most (all frames when n ≥ len), best first.
     pub fn retrieve(&self, target: &Camera, n: usize) -> Vec<usize> {
-        let mut scored: Vec<(f64, usize)> =
-            (0..self.len()).map(|i| (self.overlap(i, target), i)).collect();
+        let mut scored: Vec<(f64, usize)> = (0..self.len())
+            .map(|i| (self.overlap(i, target), i))
+            .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
         scored.into_iter().take(n).map(|(_, i)| i).collect()
     }
@@ -192,7 +202,11 @@ impl Memory {
                     }
                     let q = py as usize * w + px as usize;
                     // Spill pixels lose ties to the pixel the point falls in.
-                    let zq = if dx == 0.0 && dy == 0.0 { z } else { z * (1.0 + SPILL) };
+                    let zq = if dx == 0.0 && dy == 0.0 {
+                        z
+                    } else {
+                        z * (1.0 + SPILL)
+                    };
                     if (zq as f32) < warp.zbuf[q] {
                         warp.zbuf[q] = zq as f32;
                         warp.depth[q] = z as f32;
@@ -223,7 +237,11 @@ fn perturb(cam: &Camera, g: Geometry, i: usize) -> (Camera, Option<(f64, u64)>) 
             let axis = [gauss(&mut s), gauss(&mut s), gauss(&mut s)];
             let angle = rot_deg.to_radians() * crate::camera::dot(axis, axis).sqrt();
             let r = mat_mul(&axis_angle(axis, angle), &cam.rotation);
-            let t = [gauss(&mut s) * trans, gauss(&mut s) * trans, gauss(&mut s) * trans];
+            let t = [
+                gauss(&mut s) * trans,
+                gauss(&mut s) * trans,
+                gauss(&mut s) * trans,
+            ];
             let noisy = Camera {
                 rotation: r,
                 center: add(cam.center, t),
@@ -362,8 +380,16 @@ mod tests {
         let s = Scenario::new(2, PathKind::Revisit, 10, 2, 32);
         let (input, target) = s.sequences();
         let m = Memory::build(&input, Some(&input.dynamic), Geometry::Oracle);
-        let all = m.splat(&target.cameras[0], &m.retrieve(&target.cameras[0], 100), false);
-        let stat = m.splat(&target.cameras[0], &m.retrieve(&target.cameras[0], 100), true);
+        let all = m.splat(
+            &target.cameras[0],
+            &m.retrieve(&target.cameras[0], 100),
+            false,
+        );
+        let stat = m.splat(
+            &target.cameras[0],
+            &m.retrieve(&target.cameras[0], 100),
+            true,
+        );
         assert!(stat.from_dynamic.iter().all(|&d| d == 0));
         assert!(stat.valid.iter().sum::<f32>() <= all.valid.iter().sum::<f32>());
         assert_eq!(m.retrieve(&target.cameras[0], 3).len(), 3);

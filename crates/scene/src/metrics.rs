@@ -34,8 +34,9 @@ pub fn regions(dynamic: &[u8], w: usize, h: usize, factor: usize) -> (Region, Re
     let mut dyn_ = vec![0u8; ow * oh];
     for y in 0..oh {
         for x in 0..ow {
-            let any = (0..factor)
-                .any(|dy| (0..factor).any(|dx| dynamic[(y * factor + dy) * w + x * factor + dx] != 0));
+            let any = (0..factor).any(|dy| {
+                (0..factor).any(|dx| dynamic[(y * factor + dy) * w + x * factor + dx] != 0)
+            });
             stat[y * ow + x] = u8::from(!any);
             dyn_[y * ow + x] = u8::from(any);
         }
@@ -78,21 +79,41 @@ pub fn ssim_region(out: &[f32], truth: &[f32], region: &[u8], size: usize) -> Op
 }
 
 /// Ghost candidates and the stale colours (module doc), `(pixels, stale rgb [3, hw])`.
-pub fn ghost_candidates(stale_rgb: &[f32], stale_mask: &[u8], truth: &[f32], static_region: &[u8]) -> Vec<usize> {
+pub fn ghost_candidates(
+    stale_rgb: &[f32],
+    stale_mask: &[u8],
+    truth: &[f32],
+    static_region: &[u8],
+) -> Vec<usize> {
     let hw = static_region.len();
     (0..hw)
         .filter(|&q| {
-            let diff: f32 = (0..3).map(|c| (stale_rgb[c * hw + q] - truth[c * hw + q]).abs()).sum::<f32>() / 3.0;
+            let diff: f32 = (0..3)
+                .map(|c| (stale_rgb[c * hw + q] - truth[c * hw + q]).abs())
+                .sum::<f32>()
+                / 3.0;
             stale_mask[q] != 0 && static_region[q] != 0 && diff > 0.1
         })
         .collect()
 }
 
 /// `(ghosted, candidates)`: how many candidates the output shows nearer the stale colour.
-pub fn ghost_count(out: &[f32], stale_rgb: &[f32], truth: &[f32], candidates: &[usize]) -> (usize, usize) {
+pub fn ghost_count(
+    out: &[f32],
+    stale_rgb: &[f32],
+    truth: &[f32],
+    candidates: &[usize],
+) -> (usize, usize) {
     let hw = truth.len() / 3;
-    let l1 = |a: &[f32], q: usize| -> f32 { (0..3).map(|c| (out[c * hw + q] - a[c * hw + q]).abs()).sum() };
-    let ghosted = candidates.iter().filter(|&&q| l1(stale_rgb, q) < l1(truth, q)).count();
+    let l1 = |a: &[f32], q: usize| -> f32 {
+        (0..3)
+            .map(|c| (out[c * hw + q] - a[c * hw + q]).abs())
+            .sum()
+    };
+    let ghosted = candidates
+        .iter()
+        .filter(|&&q| l1(stale_rgb, q) < l1(truth, q))
+        .count();
     (ghosted, candidates.len())
 }
 
@@ -184,7 +205,9 @@ pub fn block_depth(depth: &[f32], w: usize, h: usize, factor: usize) -> Vec<f32>
             let vals: Vec<f32> = (0..factor * factor)
                 .map(|k| depth[(y * factor + k / factor) * w + x * factor + k % factor])
                 .collect();
-            let (lo, hi) = vals.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+            let (lo, hi) = vals
+                .iter()
+                .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
             if lo.is_finite() && hi.is_finite() && hi <= lo * 1.05 {
                 out[y * ow + x] = vals.iter().sum::<f32>() / vals.len() as f32;
             }
@@ -194,12 +217,16 @@ pub fn block_depth(depth: &[f32], w: usize, h: usize, factor: usize) -> Vec<f32>
 }
 
 fn bilinear(f: &[f32], c: usize, s: usize, u: f64, v: f64) -> f32 {
-    let (x, y) = ((u - 0.5).clamp(0.0, s as f64 - 1.0), (v - 0.5).clamp(0.0, s as f64 - 1.0));
+    let (x, y) = (
+        (u - 0.5).clamp(0.0, s as f64 - 1.0),
+        (v - 0.5).clamp(0.0, s as f64 - 1.0),
+    );
     let (x0, y0) = (x.floor() as usize, y.floor() as usize);
     let (x1, y1) = ((x0 + 1).min(s - 1), (y0 + 1).min(s - 1));
     let (fx, fy) = ((x - x0 as f64) as f32, (y - y0 as f64) as f32);
     let at = |yy: usize, xx: usize| f[c * s * s + yy * s + xx];
-    (1.0 - fy) * ((1.0 - fx) * at(y0, x0) + fx * at(y0, x1)) + fy * ((1.0 - fx) * at(y1, x0) + fx * at(y1, x1))
+    (1.0 - fy) * ((1.0 - fx) * at(y0, x0) + fx * at(y0, x1))
+        + fy * ((1.0 - fx) * at(y1, x0) + fx * at(y1, x1))
 }
 
 /// Directed MEt3R-lite similarity of frame i into frame j: (sum of cosines, co-visible count).
@@ -211,7 +238,9 @@ fn directed(fi: &[f32], fj: &[f32], vi: &TrueView, vj: &TrueView, s: usize) -> (
         if vi.static_region[q] == 0 || !d.is_finite() {
             continue;
         }
-        let x = vi.camera.unproject((q % s) as f64 + 0.5, (q / s) as f64 + 0.5, d as f64);
+        let x = vi
+            .camera
+            .unproject((q % s) as f64 + 0.5, (q / s) as f64 + 0.5, d as f64);
         let (u, v, z) = vj.camera.project(x);
         if z <= 0.0 || u < 0.0 || v < 0.0 || u >= s as f64 || v >= s as f64 {
             continue;
@@ -230,7 +259,11 @@ fn directed(fi: &[f32], fj: &[f32], vi: &TrueView, vj: &TrueView, s: usize) -> (
             nb += b * b;
         }
         // Two all-zero feature vectors are identical (cos = 1 by continuity of a = b).
-        sum += if na + nb < 1e-20 { 1.0 } else { dot / (na.sqrt() * nb.sqrt() + 1e-12) };
+        sum += if na + nb < 1e-20 {
+            1.0
+        } else {
+            dot / (na.sqrt() * nb.sqrt() + 1e-12)
+        };
         n += 1;
     }
     (sum, n)
@@ -238,7 +271,13 @@ fn directed(fi: &[f32], fj: &[f32], vi: &TrueView, vj: &TrueView, s: usize) -> (
 
 /// MEt3R-lite of a generated chunk `frames` (each `[3, s, s]`) against the true views: the mean
 /// over frame pairs with ≥ `min_covisible` co-visible pixels both ways (`None` if no pair).
-pub fn met3r_lite(phi: &Features, frames: &[Vec<f32>], views: &[TrueView], s: usize, min_covisible: usize) -> Option<f64> {
+pub fn met3r_lite(
+    phi: &Features,
+    frames: &[Vec<f32>],
+    views: &[TrueView],
+    s: usize,
+    min_covisible: usize,
+) -> Option<f64> {
     let feats: Vec<Vec<f32>> = frames.iter().map(|f| phi.apply(f, s)).collect();
     let mut scores = Vec::new();
     for i in 0..frames.len() {
@@ -288,7 +327,10 @@ mod tests {
         let mut shuffled = frames.clone();
         shuffled.reverse();
         let bad = met3r_lite(&phi, &shuffled, &tv, 32, 20).unwrap();
-        assert!(truth < 0.25 && bad > 2.0 * truth, "truth {truth}, shuffled {bad}");
+        assert!(
+            truth < 0.25 && bad > 2.0 * truth,
+            "truth {truth}, shuffled {bad}"
+        );
     }
 
     #[test]

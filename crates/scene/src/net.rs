@@ -90,8 +90,14 @@ impl UNet {
         let e2 = relu(self.e2.forward(relu(self.down1.forward(e1.clone()))));
         let m = relu(self.down2.forward(e2.clone()));
         let m = relu(self.m2.forward(relu(self.m1.forward(m))));
-        let d2 = relu(self.d2.forward(Tensor::cat(vec![self.up2.forward(m), e2], 1)));
-        let d1 = relu(self.d1.forward(Tensor::cat(vec![self.up1.forward(d2), e1], 1)));
+        let d2 = relu(
+            self.d2
+                .forward(Tensor::cat(vec![self.up2.forward(m), e2], 1)),
+        );
+        let d1 = relu(
+            self.d1
+                .forward(Tensor::cat(vec![self.up1.forward(d2), e1], 1)),
+        );
         self.out.forward(d1)
     }
 }
@@ -124,7 +130,11 @@ mod timing {
     fn time_steps() {
         let device = Device::flex().autodiff();
         for (base, size, batch) in [(16, 32, 8), (24, 32, 8), (32, 32, 8), (16, 64, 8)] {
-            let net = UNetConfig { in_channels: 22, base }.init(&device);
+            let net = UNetConfig {
+                in_channels: 22,
+                base,
+            }
+            .init(&device);
             let x = Tensor::<4>::ones([batch, 22, size, size], &device);
             let y = Tensor::<4>::ones([batch, 3, size, size], &device);
             let t = std::time::Instant::now();
@@ -132,7 +142,11 @@ mod timing {
                 let loss = l1_ssim_loss(net.forward(x.clone()), y.clone());
                 let _g = GradientsParams::from_grads(loss.backward(), &net);
             }
-            println!("base {base} size {size} batch {batch}: {:.3} s/step, {} params", t.elapsed().as_secs_f64() / 5.0, net.num_params());
+            println!(
+                "base {base} size {size} batch {batch}: {:.3} s/step, {} params",
+                t.elapsed().as_secs_f64() / 5.0,
+                net.num_params()
+            );
         }
     }
 }

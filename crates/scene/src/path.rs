@@ -130,9 +130,8 @@ impl Scenario {
         ];
         let clear = [p0, p1, a_center, b_mid];
         let world = World::generate(seed, 5, &dynamic, &clear);
-        let cam = |eye: Vec3, yaw: f64, pitch: f64| {
-            Camera::yaw_pitch(eye, yaw, pitch, FOV_DEG, size)
-        };
+        let cam =
+            |eye: Vec3, yaw: f64, pitch: f64| Camera::yaw_pitch(eye, yaw, pitch, FOV_DEG, size);
         let deg = f64::to_radians;
         let (input, target) = match kind {
             PathKind::Revisit => {
@@ -169,7 +168,10 @@ impl Scenario {
                     let eye = [2.4 * a.cos(), EYE_Y, 2.4 * a.sin()];
                     Camera::look_at(eye, [0.0, 0.8, 0.0], FOV_DEG, size, size)
                 };
-                ((0..len).map(at).collect(), (len..len + chunk).map(at).collect())
+                (
+                    (0..len).map(at).collect(),
+                    (len..len + chunk).map(at).collect(),
+                )
             }
         };
         Scenario {
@@ -221,8 +223,14 @@ mod tests {
             crate::camera::dot(d, d).sqrt()
         };
         for t in &s.target {
-            let early = s.input[..16].iter().map(|c| dist(c, t)).fold(f64::MAX, f64::min);
-            let late = s.input[28..].iter().map(|c| dist(c, t)).fold(f64::MAX, f64::min);
+            let early = s.input[..16]
+                .iter()
+                .map(|c| dist(c, t))
+                .fold(f64::MAX, f64::min);
+            let late = s.input[28..]
+                .iter()
+                .map(|c| dist(c, t))
+                .fold(f64::MAX, f64::min);
             assert!(early < 0.7 && late > 3.0, "{early} {late}");
         }
         let (inp, tgt) = s.sequences();

@@ -109,13 +109,25 @@ pub fn apng_bytes(frames: &[Vec<f32>], w: usize, h: usize, delay_ms: u16) -> Vec
 }
 
 /// Writes an animated PNG, atomically.
-pub fn write_apng(path: &Path, frames: &[Vec<f32>], w: usize, h: usize, delay_ms: u16) -> Result<()> {
+pub fn write_apng(
+    path: &Path,
+    frames: &[Vec<f32>],
+    w: usize,
+    h: usize,
+    delay_ms: u16,
+) -> Result<()> {
     atomic_write(path, &apng_bytes(frames, w, h, delay_ms))
 }
 
 /// Places `[3, h, w]` tiles on a `cols`-wide grid with a 1-pixel white gap, scaled up by
 /// `zoom` (nearest neighbour); returns the canvas and its size.
-pub fn tile(tiles: &[Vec<f32>], w: usize, h: usize, cols: usize, zoom: usize) -> (Vec<f32>, usize, usize) {
+pub fn tile(
+    tiles: &[Vec<f32>],
+    w: usize,
+    h: usize,
+    cols: usize,
+    zoom: usize,
+) -> (Vec<f32>, usize, usize) {
     let rows = tiles.len().div_ceil(cols.max(1));
     let (tw, th) = (w * zoom + 1, h * zoom + 1);
     let (cw, ch) = (cols * tw + 1, rows * th + 1);

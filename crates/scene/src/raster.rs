@@ -168,9 +168,13 @@ fn draw(cam: &Camera, c: [Clip; 3], t: u32, buf: &mut Buffers) {
     let lo = |a: f64, b: f64, d: f64| a.min(b).min(d);
     let hi = |a: f64, b: f64, d: f64| a.max(b).max(d);
     let x0 = (lo(s[0].0, s[1].0, s[2].0) - 0.5).ceil().max(0.0);
-    let x1 = (hi(s[0].0, s[1].0, s[2].0) - 0.5).floor().min(w as f64 - 1.0);
+    let x1 = (hi(s[0].0, s[1].0, s[2].0) - 0.5)
+        .floor()
+        .min(w as f64 - 1.0);
     let y0 = (lo(s[0].1, s[1].1, s[2].1) - 0.5).ceil().max(0.0);
-    let y1 = (hi(s[0].1, s[1].1, s[2].1) - 0.5).floor().min(h as f64 - 1.0);
+    let y1 = (hi(s[0].1, s[1].1, s[2].1) - 0.5)
+        .floor()
+        .min(h as f64 - 1.0);
     if x0 > x1 || y0 > y1 {
         return;
     }
@@ -297,6 +301,10 @@ mod tests {
         let f = rasterize(&cam(), &[t], &white);
         let n = f.instance.iter().filter(|&&i| i == 1).count();
         assert!(n > 0);
-        assert!(f.depth.iter().all(|d| d.is_infinite() || *d >= Z_NEAR as f32));
+        assert!(
+            f.depth
+                .iter()
+                .all(|d| d.is_infinite() || *d >= Z_NEAR as f32)
+        );
     }
 }

@@ -56,7 +56,10 @@ pub fn ssim_map(x: &[f32], y: &[f32], w: usize, h: usize) -> Vec<f32> {
     let r = (WINDOW / 2) as isize;
     let mut out = vec![0.0f32; w * h];
     for c in 0..3 {
-        let (xs, ys) = (&x[c * w * h..(c + 1) * w * h], &y[c * w * h..(c + 1) * w * h]);
+        let (xs, ys) = (
+            &x[c * w * h..(c + 1) * w * h],
+            &y[c * w * h..(c + 1) * w * h],
+        );
         for py in 0..h as isize {
             for px in 0..w as isize {
                 let (mut sx, mut sy, mut sxx, mut syy, mut sxy, mut n) =
@@ -102,9 +105,14 @@ mod tests {
     fn ssim_of_an_image_with_itself_is_one_and_tensor_matches_host() {
         let (w, h) = (9, 7);
         let (a, b) = (img(1, 3 * w * h), img(2, 3 * w * h));
-        assert!(ssim_map(&a, &a, w, h).iter().all(|s| (s - 1.0).abs() < 1e-6));
+        assert!(
+            ssim_map(&a, &a, w, h)
+                .iter()
+                .all(|s| (s - 1.0).abs() < 1e-6)
+        );
         let device = Device::flex();
-        let t = |v: &[f32]| Tensor::<4>::from_data(TensorData::new(v.to_vec(), [1, 3, h, w]), &device);
+        let t =
+            |v: &[f32]| Tensor::<4>::from_data(TensorData::new(v.to_vec(), [1, 3, h, w]), &device);
         let tensor = to_vec(ssim_tensor(t(&a), t(&b)).mean_dim(1));
         let host = ssim_map(&a, &b, w, h);
         for (x, y) in tensor.iter().zip(&host) {
@@ -118,13 +126,20 @@ mod tests {
         let (w, h) = (6, 6);
         let (x, y) = (img(3, 3 * w * h), img(4, 3 * w * h));
         let device = Device::flex().autodiff();
-        let xt = Tensor::<4>::from_data(TensorData::new(x.clone(), [1, 3, h, w]), &device).require_grad();
+        let xt = Tensor::<4>::from_data(TensorData::new(x.clone(), [1, 3, h, w]), &device)
+            .require_grad();
         let yt = Tensor::<4>::from_data(TensorData::new(y.clone(), [1, 3, h, w]), &device);
         let grads = l1_ssim_loss(xt.clone(), yt).backward();
         let analytic = to_vec(xt.grad(&grads).unwrap());
         let host = |v: &[f32]| {
-            let l1: f64 = v.iter().zip(&y).map(|(a, b)| (a - b).abs() as f64).sum::<f64>() / v.len() as f64;
-            let s: f64 = ssim_map(v, &y, w, h).iter().map(|s| *s as f64).sum::<f64>() / (w * h) as f64;
+            let l1: f64 = v
+                .iter()
+                .zip(&y)
+                .map(|(a, b)| (a - b).abs() as f64)
+                .sum::<f64>()
+                / v.len() as f64;
+            let s: f64 =
+                ssim_map(v, &y, w, h).iter().map(|s| *s as f64).sum::<f64>() / (w * h) as f64;
             l1 + 1.0 - s
         };
         let numerical = numerical_grad(host, &x, 1e-3);

@@ -330,7 +330,13 @@ fn push_quad(tris: &mut Vec<Tri>, q: [Vec3; 4], attr: [Vec3; 4], id: u16) {
 fn push_box(tris: &mut Vec<Tri>, o: &Object, c: Vec3, yaw: f64) {
     let [hx, hy, hz] = o.shape.half;
     let (s, co) = yaw.sin_cos();
-    let place = |p: Vec3| [c[0] + co * p[0] + s * p[2], c[1] + p[1], c[2] - s * p[0] + co * p[2]];
+    let place = |p: Vec3| {
+        [
+            c[0] + co * p[0] + s * p[2],
+            c[1] + p[1],
+            c[2] - s * p[0] + co * p[2],
+        ]
+    };
     let corner = |i: usize| {
         [
             if i & 1 == 1 { hx } else { -hx },

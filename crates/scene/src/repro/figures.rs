@@ -18,7 +18,12 @@ use crate::png::{tile, write_apng, write_png};
 pub const KEY_FIGURE: &str = "strip.png";
 
 /// Writes every figure and table into `dir` and registers them.
-pub fn write(report: &mut ReportBuilder, dir: &Path, sizes: &Sizes, runs: &[SeedRun]) -> Result<()> {
+pub fn write(
+    report: &mut ReportBuilder,
+    dir: &Path,
+    sizes: &Sizes,
+    runs: &[SeedRun],
+) -> Result<()> {
     let s = sizes.size / sizes.factor;
     let first = &runs[0];
     let t = sizes.chunk;
@@ -53,7 +58,13 @@ pub fn write(report: &mut ReportBuilder, dir: &Path, sizes: &Sizes, runs: &[Seed
         let (_, w, h) = tile(&[truth[0].clone(), truth[0].clone()], s, s, 2, 4);
         let file = format!("anim-{}.png", arm.name());
         write_apng(&dir.join(&file), &frames, w, h, 250)?;
-        report.figure(&file, format!("{}: truth (left) and generated chunk (right), animated PNG", arm.name()));
+        report.figure(
+            &file,
+            format!(
+                "{}: truth (left) and generated chunk (right), animated PNG",
+                arm.name()
+            ),
+        );
     }
     bars(report, runs)?;
     tables(report, sizes, runs);
@@ -103,11 +114,21 @@ fn cell(runs: &[SeedRun], f: impl Fn(&SeedRun) -> f64) -> String {
 }
 
 fn tables(report: &mut ReportBuilder, sizes: &Sizes, runs: &[SeedRun]) {
-    let columns: Vec<String> = ["arm", "PSNR static", "PSNR dynamic", "SSIM static", "SSIM dynamic", "ghost", "MEt3R-lite"]
-        .map(String::from)
-        .to_vec();
+    let columns: Vec<String> = [
+        "arm",
+        "PSNR static",
+        "PSNR dynamic",
+        "SSIM static",
+        "SSIM dynamic",
+        "ghost",
+        "MEt3R-lite",
+    ]
+    .map(String::from)
+    .to_vec();
     let metric_cells = |get: &dyn Fn(&SeedRun) -> Scores| -> Vec<String> {
-        (0..6).map(|m| cell(runs, |r| get(r).named()[m].1)).collect()
+        (0..6)
+            .map(|m| cell(runs, |r| get(r).named()[m].1))
+            .collect()
     };
     let mut rows = Vec::new();
     for (a, arm) in Arm::ALL.iter().enumerate() {

@@ -51,7 +51,13 @@ pub struct Truth {
 
 /// The stale dynamic colours an unmasked memory of every input frame shows in each target
 /// camera, at generator resolution, and the ghost candidates.
-fn stale(ep: &Episode, k: usize, factor: usize, truth: &[f32], stat: &[u8]) -> (Vec<f32>, Vec<usize>) {
+fn stale(
+    ep: &Episode,
+    k: usize,
+    factor: usize,
+    truth: &[f32],
+    stat: &[u8],
+) -> (Vec<f32>, Vec<usize>) {
     let memory = ep.memory_oracle.as_ref().unwrap_or(&ep.memory);
     let cam = &ep.target.cameras[k];
     let all: Vec<usize> = (0..memory.len()).collect();
@@ -90,7 +96,6 @@ impl Truth {
         }
         out
     }
-
 }
 
 fn mean(xs: &[f64]) -> f64 {
@@ -134,8 +139,11 @@ pub fn score(outputs: &[Vec<Vec<f32>>], truths: &[Truth], s: usize, phi: &Featur
         psnr_dynamic: mean(&pd),
         ssim_static: mean(&ss),
         ssim_dynamic: mean(&sd),
-        ghost: if cands == 0 { f64::NAN } else { ghosted as f64 / cands as f64 },
+        ghost: if cands == 0 {
+            f64::NAN
+        } else {
+            ghosted as f64 / cands as f64
+        },
         met3r: mean(&mt),
     }
 }
-

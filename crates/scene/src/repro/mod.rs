@@ -105,7 +105,7 @@ const SCALES: Scales<Sizes> = Scales {
         train_worlds: 32,
         test_worlds: 8,
         base: 16,
-        steps: 250,
+        steps: 400,
         batch: 8,
         lr: 3e-3,
         n_train: 7,
@@ -126,7 +126,11 @@ fn noisy(seed: u64) -> Geometry {
 }
 
 /// Episodes of world seeds `seeds`.
-fn episodes(sizes: &Sizes, seeds: impl Iterator<Item = u64>, geometry: impl Fn(u64) -> Geometry) -> Vec<Episode> {
+fn episodes(
+    sizes: &Sizes,
+    seeds: impl Iterator<Item = u64>,
+    geometry: impl Fn(u64) -> Geometry,
+) -> Vec<Episode> {
     let params = MaskParams::default();
     seeds
         .map(|w| {
@@ -139,7 +143,11 @@ fn episodes(sizes: &Sizes, seeds: impl Iterator<Item = u64>, geometry: impl Fn(u
 
 /// The n of a sweep entry in names.
 fn n_name(n: usize) -> String {
-    if n == usize::MAX { "all".into() } else { n.to_string() }
+    if n == usize::MAX {
+        "all".into()
+    } else {
+        n.to_string()
+    }
 }
 
 /// Everything one seed measured.
@@ -169,14 +177,21 @@ fn spec(sizes: &Sizes, arm: Arm) -> GenSpec {
 
 /// Phases 2–3 for one seed.
 fn run_seed(sizes: &Sizes, seed: u64, observer: &mut dyn Observer) -> Result<SeedRun> {
-    observer.message(&format!("seed {seed}: rendering worlds and building memories"));
+    observer.message(&format!(
+        "seed {seed}: rendering worlds and building memories"
+    ));
     let base = 1000 * seed;
-    let train_eps = episodes(sizes, base..base + sizes.train_worlds as u64, |_| Geometry::Oracle);
+    let train_eps = episodes(sizes, base..base + sizes.train_worlds as u64, |_| {
+        Geometry::Oracle
+    });
     let test_range = base + 500..base + 500 + sizes.test_worlds as u64;
     let test_eps = episodes(sizes, test_range.clone(), |_| Geometry::Oracle);
     let noisy_eps = episodes(sizes, test_range, noisy);
     let s = sizes.size / sizes.factor;
-    let truths: Vec<Truth> = test_eps.iter().map(|e| Truth::new(e, sizes.factor)).collect();
+    let truths: Vec<Truth> = test_eps
+        .iter()
+        .map(|e| Truth::new(e, sizes.factor))
+        .collect();
     let phi = Features::new(0);
     let mut run = SeedRun {
         arms: Vec::new(),
@@ -193,18 +208,23 @@ fn run_seed(sizes: &Sizes, seed: u64, observer: &mut dyn Observer) -> Result<See
             lr: sizes.lr,
             seed: seed * 10 + a as u64,
         };
-        let (net, history) = train(&sp, &train_eps, &config, observer)?;
-        run.final_loss.push(history.losses().last().map_or(f64::NAN, |l| l.1));
+        let (net, history) = train(&sp, &train_eps, &config, None, false, observer)?;
+        run.final_loss
+            .push(history.losses().last().map_or(f64::NAN, |l| l.1));
         let out = generate(&net, &sp, &test_eps, sizes.n_train, MaskSource::Estimated);
         run.arms.push(score(&out, &truths, s, &phi));
         run.shown.push(out[0].clone());
         if arm == Arm::Memory {
             let oracle = generate(&net, &sp, &test_eps, sizes.n_train, MaskSource::Oracle);
-            run.variants
-                .push(("memory-oracle-mask".into(), score(&oracle, &truths, s, &phi)));
+            run.variants.push((
+                "memory-oracle-mask".into(),
+                score(&oracle, &truths, s, &phi),
+            ));
             let noisy = generate(&net, &sp, &noisy_eps, sizes.n_train, MaskSource::Estimated);
-            run.variants
-                .push(("memory-noisy-geometry".into(), score(&noisy, &truths, s, &phi)));
+            run.variants.push((
+                "memory-noisy-geometry".into(),
+                score(&noisy, &truths, s, &phi),
+            ));
         }
         if matches!(arm, Arm::Memory | Arm::MemoryNomask) {
             for &n in sizes.sweep {
@@ -224,7 +244,9 @@ fn context(sizes: &Sizes, ep: &Episode) -> Vec<(String, Vec<Vec<f32>>)> {
     let (w, h) = (ep.input.width, ep.input.height);
     let small = |rgb: &[f32]| crate::memory::downsample(rgb, 3, w, h, f);
     let t = sizes.chunk;
-    let input = (0..t).map(|k| small(&ep.input.rgb[k * ep.input.len() / t])).collect();
+    let input = (0..t)
+        .map(|k| small(&ep.input.rgb[k * ep.input.len() / t]))
+        .collect();
     let truth = ep.target.rgb.iter().map(|x| small(x)).collect();
     let warp = |static_only: bool| -> Vec<Vec<f32>> {
         ep.target
@@ -234,7 +256,9 @@ fn context(sizes: &Sizes, ep: &Episode) -> Vec<(String, Vec<Vec<f32>>)> {
                 let frames = ep.memory.retrieve(cam, sizes.n_train);
                 let (rgb, valid) = ep.memory.splat(cam, &frames, static_only).downsample(f);
                 let hw = valid.len();
-                (0..3 * hw).map(|i| if valid[i % hw] > 0.0 { rgb[i] } else { 1.0 }).collect()
+                (0..3 * hw)
+                    .map(|i| if valid[i % hw] > 0.0 { rgb[i] } else { 1.0 })
+                    .collect()
             })
             .collect()
     };
@@ -292,10 +316,17 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
 
 /// The paired verdicts of the claim over the seeds.
 fn verdict(runs: &[SeedRun]) -> Result<report::Verdict> {
-    let idx = |arm: Arm| Arm::ALL.iter().position(|a| *a == arm).expect("every arm is in ALL");
+    let idx = |arm: Arm| {
+        Arm::ALL
+            .iter()
+            .position(|a| *a == arm)
+            .expect("every arm is in ALL")
+    };
     let (ours, temporal, nomask) = (idx(Arm::Memory), idx(Arm::Temporal), idx(Arm::MemoryNomask));
     let pairs = |f: fn(&Scores) -> f64, a: usize, b: usize| -> Vec<(f64, f64)> {
-        runs.iter().map(|r| (f(&r.arms[a]), f(&r.arms[b]))).collect()
+        runs.iter()
+            .map(|r| (f(&r.arms[a]), f(&r.arms[b])))
+            .collect()
     };
     let parts = vec![
         paired(
