@@ -7,9 +7,17 @@ use common::genlab_line;
 
 /// A 4-network zoo of small digit MLPs (64-16-16-10), trained in about a second.
 fn small_zoo(dir: &std::path::Path) {
-    genlab_line(dir, "weights zoo --nets 4 --hidden 16,16 --epochs 2 --out zoo")
-        .ok_saying("trained 4 MLPs [64, 16, 16, 10]");
-    for f in ["net-000.safetensors", "net-003.safetensors", "zoo.json", "checkpoint.bin"] {
+    genlab_line(
+        dir,
+        "weights zoo --nets 4 --hidden 16,16 --epochs 2 --out zoo",
+    )
+    .ok_saying("trained 4 MLPs [64, 16, 16, 10]");
+    for f in [
+        "net-000.safetensors",
+        "net-003.safetensors",
+        "zoo.json",
+        "checkpoint.bin",
+    ] {
         assert!(dir.join("zoo").join(f).exists(), "missing {f}");
     }
 }
@@ -25,7 +33,11 @@ fn zoo_then_rebasin_two_genlab_networks() {
     let text = out.ok_saying("loss barrier");
     assert!(text.contains("distance"), "{text}");
     assert!(dir.path().join("b.safetensors").exists());
-    assert!(std::fs::read_to_string(dir.path().join("barrier.svg")).unwrap().contains("<svg"));
+    assert!(
+        std::fs::read_to_string(dir.path().join("barrier.svg"))
+            .unwrap()
+            .contains("<svg")
+    );
     // JSON: matching never lowers the objective nor raises the barrier it measured.
     let json = genlab_line(
         dir.path(),
@@ -48,35 +60,62 @@ fn zoo_then_rebasin_two_genlab_networks() {
 fn train_flow_then_generate_networks() {
     let dir = tempfile::tempdir().unwrap();
     small_zoo(dir.path());
-    genlab_line(dir.path(), "weights train-flow --zoo zoo --hidden 16 --steps 40 --out flow")
-        .ok_saying("trained a weight-space flow");
+    genlab_line(
+        dir.path(),
+        "weights train-flow --zoo zoo --hidden 16 --steps 40 --out flow",
+    )
+    .ok_saying("trained a weight-space flow");
     for f in ["model.json", "weights.bpk", "pca.safetensors", "losses.csv"] {
         assert!(dir.path().join("flow").join(f).exists(), "missing {f}");
     }
-    let out = genlab_line(dir.path(), "weights generate --model flow -n 3 --steps 5 --out gen --json");
+    let out = genlab_line(
+        dir.path(),
+        "weights generate --model flow -n 3 --steps 5 --out gen --json",
+    );
     let v: serde_json::Value = serde_json::from_str(out.ok()).unwrap();
     assert_eq!(v["networks"], 3);
     assert_eq!(v["digits_test_accuracy"].as_array().unwrap().len(), 3);
     assert!(dir.path().join("gen/gen-002.safetensors").exists());
     // A generated network is a network of the zoo's spec: rebasin accepts it.
-    genlab_line(dir.path(), "weights rebasin zoo/net-000.safetensors gen/gen-000.safetensors --out g.safetensors")
-        .ok();
+    genlab_line(
+        dir.path(),
+        "weights rebasin zoo/net-000.safetensors gen/gen-000.safetensors --out g.safetensors",
+    )
+    .ok();
     // No --resume into an existing run.
-    genlab_line(dir.path(), "weights train-flow --zoo zoo --hidden 16 --steps 40 --out flow")
-        .fails_saying("--resume");
+    genlab_line(
+        dir.path(),
+        "weights train-flow --zoo zoo --hidden 16 --steps 40 --out flow",
+    )
+    .fails_saying("--resume");
 }
 
 #[test]
 fn bad_inputs_fail_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    genlab_line(dir.path(), "weights zoo --nets 1 --hidden 8 --epochs 1 --out a").ok();
-    genlab_line(dir.path(), "weights zoo --nets 1 --hidden 9 --epochs 1 --out b").ok();
-    genlab_line(dir.path(), "weights rebasin a/net-000.safetensors b/net-000.safetensors --out x.safetensors")
-        .fails_saying("do not share one spec");
+    genlab_line(
+        dir.path(),
+        "weights zoo --nets 1 --hidden 8 --epochs 1 --out a",
+    )
+    .ok();
+    genlab_line(
+        dir.path(),
+        "weights zoo --nets 1 --hidden 9 --epochs 1 --out b",
+    )
+    .ok();
+    genlab_line(
+        dir.path(),
+        "weights rebasin a/net-000.safetensors b/net-000.safetensors --out x.safetensors",
+    )
+    .fails_saying("do not share one spec");
     std::fs::write(dir.path().join("junk.safetensors"), b"nope").unwrap();
-    genlab_line(dir.path(), "weights rebasin junk.safetensors a/net-000.safetensors --out x.safetensors")
-        .fails_saying("not a safetensors file");
+    genlab_line(
+        dir.path(),
+        "weights rebasin junk.safetensors a/net-000.safetensors --out x.safetensors",
+    )
+    .fails_saying("not a safetensors file");
     genlab_line(dir.path(), "weights train-flow --zoo a --out f").fails_saying("at least 2");
-    genlab_line(dir.path(), "weights generate --model nowhere --out g").fails_saying("not a genlab weights model");
+    genlab_line(dir.path(), "weights generate --model nowhere --out g")
+        .fails_saying("not a genlab weights model");
     assert!(!dir.path().join("x.safetensors").exists());
 }

@@ -46,7 +46,10 @@ impl Path {
 /// θ(α) of the module doc (same widths assumed).
 pub fn interpolate(a: &Mlp, b: &Mlp, alpha: f32) -> Mlp {
     let mix = |x: &Vec<f32>, y: &Vec<f32>| -> Vec<f32> {
-        x.iter().zip(y).map(|(p, q)| (1.0 - alpha) * p + alpha * q).collect()
+        x.iter()
+            .zip(y)
+            .map(|(p, q)| (1.0 - alpha) * p + alpha * q)
+            .collect()
     };
     Mlp {
         widths: a.widths.clone(),
@@ -58,7 +61,9 @@ pub fn interpolate(a: &Mlp, b: &Mlp, alpha: f32) -> Mlp {
 /// The path from `a` to `b` at `points` (≥ 2) evenly spaced α, scored on `(x, y)`.
 pub fn path(a: &Mlp, b: &Mlp, x: &[f32], y: &[u32], points: usize) -> Path {
     let points = points.max(2);
-    let alphas: Vec<f64> = (0..points).map(|k| k as f64 / (points - 1) as f64).collect();
+    let alphas: Vec<f64> = (0..points)
+        .map(|k| k as f64 / (points - 1) as f64)
+        .collect();
     let mut loss = Vec::with_capacity(points);
     let mut acc = Vec::with_capacity(points);
     for &alpha in &alphas {
@@ -66,7 +71,11 @@ pub fn path(a: &Mlp, b: &Mlp, x: &[f32], y: &[u32], points: usize) -> Path {
         loss.push(cross_entropy(&logits, y));
         acc.push(accuracy(&logits, y));
     }
-    Path { alphas, loss, accuracy: acc }
+    Path {
+        alphas,
+        loss,
+        accuracy: acc,
+    }
 }
 
 #[cfg(test)]

@@ -32,13 +32,21 @@ pub fn score(nets: &[Mlp], data: &Digits) -> Scores {
     let n = data.y_test.len();
     let predictions: Vec<Vec<u32>> = nets
         .par_iter()
-        .map(|net| predictions(&net.logits(&data.x_test, n), *net.widths.last().expect("widths")))
+        .map(|net| {
+            predictions(
+                &net.logits(&data.x_test, n),
+                *net.widths.last().expect("widths"),
+            )
+        })
         .collect();
     let accuracy = predictions
         .iter()
         .map(|p| p.iter().zip(&data.y_test).filter(|(a, b)| a == b).count() as f64 / n as f64)
         .collect();
-    Scores { accuracy, predictions }
+    Scores {
+        accuracy,
+        predictions,
+    }
 }
 
 /// The fraction of `accuracy` strictly above `threshold`.
@@ -63,7 +71,11 @@ pub fn error_iou(predictions: &[Vec<u32>], labels: &[u32]) -> f64 {
             inter += (ea && eb) as usize;
             union += (ea || eb) as usize;
         }
-        if union == 0 { 1.0 } else { inter as f64 / union as f64 }
+        if union == 0 {
+            1.0
+        } else {
+            inter as f64 / union as f64
+        }
     })
 }
 
@@ -71,13 +83,20 @@ fn mean_over_pairs(n: usize, f: impl Fn(usize, usize) -> f64 + Sync) -> f64 {
     if n < 2 {
         return f64::NAN;
     }
-    let total: f64 = (0..n).into_par_iter().map(|i| (i + 1..n).map(|j| f(i, j)).sum::<f64>()).sum();
+    let total: f64 = (0..n)
+        .into_par_iter()
+        .map(|i| (i + 1..n).map(|j| f(i, j)).sum::<f64>())
+        .sum();
     total / (n * (n - 1) / 2) as f64
 }
 
 /// Euclidean distance of two weight vectors.
 pub fn distance(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum::<f64>().sqrt()
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| ((x - y) as f64).powi(2))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// Novelty distances (module doc): each network of `nets` aligned to `reference` by weight
@@ -93,7 +112,10 @@ pub fn novelty(
         .map(|net| {
             let (aligned, _) = align_mlp(spec, reference, net, 100, seed)?;
             let flat = aligned.flat();
-            Ok(aligned_zoo.iter().map(|z| distance(z, &flat)).fold(f64::INFINITY, f64::min))
+            Ok(aligned_zoo
+                .iter()
+                .map(|z| distance(z, &flat))
+                .fold(f64::INFINITY, f64::min))
         })
         .collect()
 }
@@ -121,7 +143,11 @@ mod tests {
         let a = Mlp::init(&widths, &mut rng);
         let other = Mlp::init(&widths, &mut rng);
         let pspec = spec.perm_spec();
-        let perms: Vec<Vec<usize>> = pspec.perms.iter().map(|p| rng.permutation(p.size)).collect();
+        let perms: Vec<Vec<usize>> = pspec
+            .perms
+            .iter()
+            .map(|p| rng.permutation(p.size))
+            .collect();
         let copy = Mlp::from_params(&spec, &pspec.apply(&a.to_params(&spec), &perms)).unwrap();
         let d = novelty(&spec, &a, &[a.flat()], &[copy, other], 0).unwrap();
         assert_eq!(d[0], 0.0);

@@ -418,7 +418,9 @@ mod tests {
             let best = if rows <= cols {
                 brute_force(&c, rows, cols)
             } else {
-                let t: Vec<f64> = (0..rows * cols).map(|k| c[(k % rows) * cols + k / rows]).collect();
+                let t: Vec<f64> = (0..rows * cols)
+                    .map(|k| c[(k % rows) * cols + k / rows])
+                    .collect();
                 brute_force(&t, cols, rows)
             };
             assert!(
@@ -443,8 +445,14 @@ mod tests {
             let a = minimize(&c, rows, cols).unwrap();
             check_valid(&a, rows, cols);
             let oracle = hungarian(&c, rows, cols);
-            assert!((a.value - oracle).abs() < 1e-7, "{rows}×{cols}: {} vs {oracle}", a.value);
-            let tall: Vec<f64> = (0..rows * cols).map(|k| c[(k % rows) * cols + k / rows]).collect();
+            assert!(
+                (a.value - oracle).abs() < 1e-7,
+                "{rows}×{cols}: {} vs {oracle}",
+                a.value
+            );
+            let tall: Vec<f64> = (0..rows * cols)
+                .map(|k| c[(k % rows) * cols + k / rows])
+                .collect();
             let t = minimize(&tall, cols, rows).unwrap();
             assert!((t.value - oracle).abs() < 1e-7, "tall {cols}×{rows}");
         }
@@ -460,7 +468,10 @@ mod tests {
         for i in 0..n {
             let u = c[i * n + x[i]] - v[x[i]];
             for j in 0..n {
-                assert!(c[i * n + j] - u - v[j] > -1e-9, "reduced cost ({i},{j}) negative");
+                assert!(
+                    c[i * n + j] - u - v[j] > -1e-9,
+                    "reduced cost ({i},{j}) negative"
+                );
             }
         }
     }
@@ -479,7 +490,9 @@ mod tests {
 
     #[test]
     fn refuses_nan_and_wrong_sizes() {
-        let err = maximize(&[1.0, f64::NAN, 0.0, 2.0], 2, 2).unwrap_err().to_string();
+        let err = maximize(&[1.0, f64::NAN, 0.0, 2.0], 2, 2)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("(0, 1)") && err.contains("NaN"), "{err}");
         let err = maximize(&[1.0, 2.0, 3.0], 2, 2).unwrap_err().to_string();
         assert!(err.contains("3 entries"), "{err}");

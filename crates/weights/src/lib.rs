@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod barrier;
+pub mod bench;
 pub mod error;
 pub mod eval;
 pub mod flow;
@@ -53,6 +54,6 @@ pub const FAMILY: Family = Family {
         info: repro::INFO,
         run: repro::run,
     }],
-    benchmarks: &[],
+    benchmarks: bench::BENCHMARKS,
     datasets: &[],
 };

@@ -51,7 +51,13 @@ pub fn objective(a: &Params, b: &Params) -> f64 {
     a.arrays
         .iter()
         .zip(&b.arrays)
-        .map(|(x, y)| x.data.iter().zip(&y.data).map(|(&p, &q)| p as f64 * q as f64).sum::<f64>())
+        .map(|(x, y)| {
+            x.data
+                .iter()
+                .zip(&y.data)
+                .map(|(&p, &q)| p as f64 * q as f64)
+                .sum::<f64>()
+        })
         .sum()
 }
 
@@ -92,7 +98,11 @@ pub fn weight_matching(
             let b_others = spec.apply_except(b, &perms, Some(p));
             let n = spec.perms[p].size;
             let c = cost_matrix(spec, a, &b_others, p);
-            let current: f64 = perms[p].iter().enumerate().map(|(i, &j)| c[i * n + j]).sum();
+            let current: f64 = perms[p]
+                .iter()
+                .enumerate()
+                .map(|(i, &j)| c[i * n + j])
+                .sum();
             let best = lap::maximize(&c, n, n)?;
             // Accept a strict improvement only (relative tolerance against round-off cycles).
             if best.value > current + 1e-12 * current.abs().max(1.0) {
@@ -105,13 +115,25 @@ pub fn weight_matching(
             break;
         }
     }
-    Ok(Matching { perms, objective: history })
+    Ok(Matching {
+        perms,
+        objective: history,
+    })
 }
 
 /// Activation matching of MLP `b` onto `a` on the `n` inputs `x` (module doc).
-pub fn activation_matching(spec: &MlpSpec, a: &Mlp, b: &Mlp, x: &[f32], n: usize) -> WResult<Matching> {
+pub fn activation_matching(
+    spec: &MlpSpec,
+    a: &Mlp,
+    b: &Mlp,
+    x: &[f32],
+    n: usize,
+) -> WResult<Matching> {
     if a.widths != b.widths || a.widths != spec.widths {
-        return Err(WeightsError::SpecMismatch(format!("widths {:?} vs {:?}", a.widths, b.widths)));
+        return Err(WeightsError::SpecMismatch(format!(
+            "widths {:?} vs {:?}",
+            a.widths, b.widths
+        )));
     }
     let (ha, hb) = (a.activations(x, n), b.activations(x, n));
     let mut perms = Vec::new();
@@ -133,7 +155,10 @@ pub fn activation_matching(spec: &MlpSpec, a: &Mlp, b: &Mlp, x: &[f32], n: usize
     let pspec = spec.perm_spec();
     let before = objective(&pa, &b.to_params(spec));
     let after = objective(&pa, &pspec.apply(&b.to_params(spec), &perms));
-    Ok(Matching { perms, objective: vec![before, after] })
+    Ok(Matching {
+        perms,
+        objective: vec![before, after],
+    })
 }
 
 /// Each column of the `[n, k]` matrix `h` centred and scaled to unit variance (0 if constant).
@@ -141,7 +166,10 @@ fn standardise(h: &[f32], n: usize, k: usize) -> Vec<f64> {
     let mut out = vec![0.0; n * k];
     for j in 0..k {
         let mean = (0..n).map(|s| h[s * k + j] as f64).sum::<f64>() / n as f64;
-        let var = (0..n).map(|s| (h[s * k + j] as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+        let var = (0..n)
+            .map(|s| (h[s * k + j] as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n as f64;
         let scale = if var > 1e-12 { 1.0 / var.sqrt() } else { 0.0 };
         for s in 0..n {
             out[s * k + j] = (h[s * k + j] as f64 - mean) * scale;
@@ -151,7 +179,13 @@ fn standardise(h: &[f32], n: usize, k: usize) -> Vec<f64> {
 }
 
 /// Aligns the MLP `b` to `a` by weight matching; returns B permuted and the matching.
-pub fn align_mlp(spec: &MlpSpec, a: &Mlp, b: &Mlp, max_sweeps: usize, seed: u64) -> WResult<(Mlp, Matching)> {
+pub fn align_mlp(
+    spec: &MlpSpec,
+    a: &Mlp,
+    b: &Mlp,
+    max_sweeps: usize,
+    seed: u64,
+) -> WResult<(Mlp, Matching)> {
     let pspec = spec.perm_spec();
     let (pa, pb) = (a.to_params(spec), b.to_params(spec));
     let m = weight_matching(&pspec, &pa, &pb, max_sweeps, &mut SeededRng::new(seed))?;
@@ -183,13 +217,21 @@ mod tests {
         let n = 20;
         let x = rng.normal_vec(n * widths[0]);
         let (ya, yb) = (a.logits(&x, n), b.logits(&x, n));
-        let worst = ya.iter().zip(&yb).map(|(p, q)| (p - q).abs()).fold(0.0f32, f32::max);
+        let worst = ya
+            .iter()
+            .zip(&yb)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0f32, f32::max);
         assert!(worst < 1e-6, "outputs differ by {worst}");
         let m = weight_matching(&pspec, &pa, &pb, 100, &mut SeededRng::new(42)).unwrap();
         let back = pspec.apply(&pb, &m.perms);
         assert_eq!(back, pa, "distance after matching must be exactly zero");
         let act = activation_matching(&spec, &a, &b, &x, n).unwrap();
-        assert_eq!(pspec.apply(&pb, &act.perms), pa, "activation matching recovers it too");
+        assert_eq!(
+            pspec.apply(&pb, &act.perms),
+            pa,
+            "activation matching recovers it too"
+        );
     }
 
     /// J never decreases across sweeps, and matching two independent networks raises it.
@@ -224,8 +266,12 @@ mod tests {
         for i in 0..4 {
             for j in 0..4 {
                 let mut want = a.b[0][i] as f64 * b.b[0][j] as f64;
-                want += (0..3).map(|k| a.w[0][i * 3 + k] as f64 * b.w[0][j * 3 + k] as f64).sum::<f64>();
-                want += (0..5).map(|o| a.w[1][o * 4 + i] as f64 * b.w[1][o * 4 + j] as f64).sum::<f64>();
+                want += (0..3)
+                    .map(|k| a.w[0][i * 3 + k] as f64 * b.w[0][j * 3 + k] as f64)
+                    .sum::<f64>();
+                want += (0..5)
+                    .map(|o| a.w[1][o * 4 + i] as f64 * b.w[1][o * 4 + j] as f64)
+                    .sum::<f64>();
                 assert!((c[i * 4 + j] - want).abs() < 1e-9);
             }
         }
@@ -237,7 +283,9 @@ mod tests {
         let s1 = MlpSpec::new(&[4, 6, 2]);
         let a = Mlp::init(&[4, 6, 2], &mut rng).to_params(&s1);
         let b = Mlp::init(&[4, 5, 2], &mut rng).to_params(&MlpSpec::new(&[4, 5, 2]));
-        let err = weight_matching(&s1.perm_spec(), &a, &b, 10, &mut rng).unwrap_err().to_string();
+        let err = weight_matching(&s1.perm_spec(), &a, &b, 10, &mut rng)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("units"), "{err}");
     }
 }

@@ -37,17 +37,28 @@ impl Mlp {
         for l in 0..widths.len() - 1 {
             let (i, o) = (widths[l], widths[l + 1]);
             let bound = (6.0 / i as f32).sqrt();
-            w.push(rng.uniform_vec(o * i).into_iter().map(|u| (2.0 * u - 1.0) * bound).collect());
+            w.push(
+                rng.uniform_vec(o * i)
+                    .into_iter()
+                    .map(|u| (2.0 * u - 1.0) * bound)
+                    .collect(),
+            );
             b.push(vec![0.0; o]);
         }
-        Mlp { widths: widths.to_vec(), w, b }
+        Mlp {
+            widths: widths.to_vec(),
+            w,
+            b,
+        }
     }
 
     /// All zeros (gradient buffers, Adam moments).
     pub fn zeros(widths: &[usize]) -> Mlp {
         Mlp {
             widths: widths.to_vec(),
-            w: (0..widths.len() - 1).map(|l| vec![0.0; widths[l] * widths[l + 1]]).collect(),
+            w: (0..widths.len() - 1)
+                .map(|l| vec![0.0; widths[l] * widths[l + 1]])
+                .collect(),
             b: (1..widths.len()).map(|l| vec![0.0; widths[l]]).collect(),
         }
     }
@@ -61,7 +72,10 @@ impl Mlp {
                     .get(n)
                     .ok_or_else(|| WeightsError::SpecMismatch(format!("no tensor `{n}`")))?;
                 if a.data.len() != len {
-                    return Err(WeightsError::SpecMismatch(format!("`{n}` has {} values, expected {len}", a.data.len())));
+                    return Err(WeightsError::SpecMismatch(format!(
+                        "`{n}` has {} values, expected {len}",
+                        a.data.len()
+                    )));
                 }
                 Ok(a.data.clone())
             };
@@ -76,8 +90,20 @@ impl Mlp {
         let mut pairs = Vec::new();
         for (l, (wn, bn)) in spec.layers.iter().enumerate() {
             let (i, o) = (self.widths[l], self.widths[l + 1]);
-            pairs.push((wn.clone(), Array { shape: vec![o, i], data: self.w[l].clone() }));
-            pairs.push((bn.clone(), Array { shape: vec![o], data: self.b[l].clone() }));
+            pairs.push((
+                wn.clone(),
+                Array {
+                    shape: vec![o, i],
+                    data: self.w[l].clone(),
+                },
+            ));
+            pairs.push((
+                bn.clone(),
+                Array {
+                    shape: vec![o],
+                    data: self.b[l].clone(),
+                },
+            ));
         }
         Params::new(pairs)
     }
@@ -270,7 +296,11 @@ pub fn predictions(logits: &[f32], classes: usize) -> Vec<u32> {
 /// The fraction of rows whose arg-max logit is the label.
 pub fn accuracy(logits: &[f32], y: &[u32]) -> f64 {
     let classes = logits.len() / y.len().max(1);
-    let hits = predictions(logits, classes).iter().zip(y).filter(|(p, t)| p == t).count();
+    let hits = predictions(logits, classes)
+        .iter()
+        .zip(y)
+        .filter(|(p, t)| p == t)
+        .count();
     hits as f64 / y.len().max(1) as f64
 }
 

@@ -76,7 +76,10 @@ impl Params {
 
     /// The tensor called `name`.
     pub fn get(&self, name: &str) -> Option<&Array> {
-        self.names.iter().position(|n| n == name).map(|i| &self.arrays[i])
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| &self.arrays[i])
     }
 
     /// The total number of values.
@@ -91,7 +94,10 @@ impl Params {
 
     /// All values as one vector (module doc).
     pub fn flatten(&self) -> Vec<f32> {
-        self.arrays.iter().flat_map(|a| a.data.iter().copied()).collect()
+        self.arrays
+            .iter()
+            .flat_map(|a| a.data.iter().copied())
+            .collect()
     }
 
     /// Tensors with this one's names and shapes holding the values of `flat`.
@@ -150,8 +156,9 @@ impl Params {
             .map_err(|e| Error::parse(path, None, format!("not a safetensors file: {e}")))?;
         let mut pairs = Vec::new();
         for (name, view) in st.tensors() {
-            let data = decode(view.dtype(), view.data())
-                .ok_or_else(|| Error::parse(path, None, format!("`{name}` has dtype {:?}", view.dtype())))?;
+            let data = decode(view.dtype(), view.data()).ok_or_else(|| {
+                Error::parse(path, None, format!("`{name}` has dtype {:?}", view.dtype()))
+            })?;
             if let Some(v) = data.iter().find(|v| !v.is_finite()) {
                 return Err(Error::parse(path, None, format!("`{name}` holds {v}")));
             }
@@ -238,16 +245,37 @@ mod tests {
 
     fn toy() -> Params {
         Params::new(vec![
-            ("layers.10.weight".into(), Array { shape: vec![1, 2], data: vec![5.0, 6.0] }),
-            ("layers.2.weight".into(), Array { shape: vec![2, 2], data: vec![1.0, 2.0, 3.0, 4.0] }),
-            ("layers.2.bias".into(), Array { shape: vec![2], data: vec![-1.0, 0.5] }),
+            (
+                "layers.10.weight".into(),
+                Array {
+                    shape: vec![1, 2],
+                    data: vec![5.0, 6.0],
+                },
+            ),
+            (
+                "layers.2.weight".into(),
+                Array {
+                    shape: vec![2, 2],
+                    data: vec![1.0, 2.0, 3.0, 4.0],
+                },
+            ),
+            (
+                "layers.2.bias".into(),
+                Array {
+                    shape: vec![2],
+                    data: vec![-1.0, 0.5],
+                },
+            ),
         ])
     }
 
     #[test]
     fn natural_order_and_flatten_round_trip() {
         let p = toy();
-        assert_eq!(p.names, ["layers.2.bias", "layers.2.weight", "layers.10.weight"]);
+        assert_eq!(
+            p.names,
+            ["layers.2.bias", "layers.2.weight", "layers.10.weight"]
+        );
         let flat = p.flatten();
         assert_eq!(flat, [-1.0, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         assert_eq!(p.unflatten(&flat).unwrap(), p);

@@ -33,7 +33,12 @@ pub fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
     for i in 0..n {
         v[i * n + i] = 1.0;
     }
-    let norm: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+    let norm: f64 = a
+        .iter()
+        .map(|x| x * x)
+        .sum::<f64>()
+        .sqrt()
+        .max(f64::MIN_POSITIVE);
     for _sweep in 0..100 {
         let off: f64 = (0..n)
             .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
@@ -90,7 +95,9 @@ impl Pca {
     pub fn fit(x: &[Vec<f32>], k: usize) -> WResult<Pca> {
         let n = x.len();
         if n < 2 {
-            return Err(WeightsError::SpecMismatch("PCA needs at least 2 networks".into()));
+            return Err(WeightsError::SpecMismatch(
+                "PCA needs at least 2 networks".into(),
+            ));
         }
         let d = x[0].len();
         let mut mean = vec![0.0f64; d];
@@ -99,8 +106,10 @@ impl Pca {
                 *m += v as f64 / n as f64;
             }
         }
-        let centred: Vec<Vec<f64>> =
-            x.iter().map(|r| r.iter().zip(&mean).map(|(&v, m)| v as f64 - m).collect()).collect();
+        let centred: Vec<Vec<f64>> = x
+            .iter()
+            .map(|r| r.iter().zip(&mean).map(|(&v, m)| v as f64 - m).collect())
+            .collect();
         let mut g = vec![0.0; n * n];
         for i in 0..n {
             for j in i..n {
@@ -144,8 +153,10 @@ impl Pca {
         self.components
             .iter()
             .map(|phi| {
-                phi.iter().zip(x.iter().zip(&self.mean)).map(|(&p, (&v, &m))| p as f64 * (v - m) as f64).sum::<f64>()
-                    as f32
+                phi.iter()
+                    .zip(x.iter().zip(&self.mean))
+                    .map(|(&p, (&v, &m))| p as f64 * (v - m) as f64)
+                    .sum::<f64>() as f32
             })
             .collect()
     }
@@ -182,7 +193,9 @@ mod tests {
         assert!(values.windows(2).all(|w| w[0] >= w[1]));
         for i in 0..n {
             for j in 0..n {
-                let r: f64 = (0..n).map(|k| vectors[i * n + k] * values[k] * vectors[j * n + k]).sum();
+                let r: f64 = (0..n)
+                    .map(|k| vectors[i * n + k] * values[k] * vectors[j * n + k])
+                    .sum();
                 assert!((r - a[i * n + j]).abs() < 1e-8, "({i},{j})");
             }
         }
@@ -196,7 +209,11 @@ mod tests {
         assert_eq!(pca.dim(), 9, "rank of 10 centred rows");
         for row in &x {
             let back = pca.decode(&pca.encode(row));
-            let err = back.iter().zip(row).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            let err = back
+                .iter()
+                .zip(row)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
             assert!(err < 1e-4, "{err}");
         }
         for (a, c) in pca.components.iter().enumerate() {

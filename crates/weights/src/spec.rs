@@ -76,9 +76,9 @@ impl MlpSpec {
         for p in &prefixes {
             let (wn, bn) = (format!("{p}.weight"), format!("{p}.bias"));
             let w = params.get(&wn).expect("listed above");
-            let b = params.get(&bn).ok_or_else(|| {
-                WeightsError::SpecMismatch(format!("`{wn}` has no bias `{bn}`"))
-            })?;
+            let b = params
+                .get(&bn)
+                .ok_or_else(|| WeightsError::SpecMismatch(format!("`{wn}` has no bias `{bn}`")))?;
             if w.shape.len() != 2 || b.shape != [w.shape[0]] {
                 return Err(WeightsError::SpecMismatch(format!(
                     "`{wn}` is {:?} and `{bn}` {:?}; an MLP layer is [out, in] with bias [out]",
@@ -217,10 +217,19 @@ impl PermSpec {
     }
 
     /// `params` with every permutation applied, except `skip` (the one being solved for).
-    pub fn apply_except(&self, params: &Params, perms: &[Vec<usize>], skip: Option<usize>) -> Params {
+    pub fn apply_except(
+        &self,
+        params: &Params,
+        perms: &[Vec<usize>],
+        skip: Option<usize>,
+    ) -> Params {
         let mut out = params.clone();
         for (name, axes) in &self.axes {
-            let i = out.names.iter().position(|n| n == name).expect("checked spec");
+            let i = out
+                .names
+                .iter()
+                .position(|n| n == name)
+                .expect("checked spec");
             for (ax, p) in axes.iter().enumerate() {
                 if let Some(p) = *p
                     && Some(p) != skip
@@ -261,21 +270,44 @@ mod tests {
         let mut pairs = Vec::new();
         for (l, (w, b)) in spec.layers.iter().enumerate() {
             let (o, i) = (spec.widths[l + 1], spec.widths[l]);
-            pairs.push((w.clone(), Array { shape: vec![o, i], data: vec![0.0; o * i] }));
-            pairs.push((b.clone(), Array { shape: vec![o], data: vec![0.0; o] }));
+            pairs.push((
+                w.clone(),
+                Array {
+                    shape: vec![o, i],
+                    data: vec![0.0; o * i],
+                },
+            ));
+            pairs.push((
+                b.clone(),
+                Array {
+                    shape: vec![o],
+                    data: vec![0.0; o],
+                },
+            ));
         }
         let params = Params::new(pairs.clone());
         assert_eq!(MlpSpec::detect(&params).unwrap(), spec);
         spec.perm_spec().check(&params).unwrap();
-        pairs[2].1 = Array { shape: vec![2, 5], data: vec![0.0; 10] };
-        let err = MlpSpec::detect(&Params::new(pairs)).unwrap_err().to_string();
+        pairs[2].1 = Array {
+            shape: vec![2, 5],
+            data: vec![0.0; 10],
+        };
+        let err = MlpSpec::detect(&Params::new(pairs))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("takes 5 inputs"), "{err}");
     }
 
     #[test]
     fn permute_axis_moves_slices() {
-        let a = Array { shape: vec![2, 3], data: vec![0., 1., 2., 3., 4., 5.] };
-        assert_eq!(permute_axis(&a, 1, &[2, 0, 1]).data, [2., 0., 1., 5., 3., 4.]);
+        let a = Array {
+            shape: vec![2, 3],
+            data: vec![0., 1., 2., 3., 4., 5.],
+        };
+        assert_eq!(
+            permute_axis(&a, 1, &[2, 0, 1]).data,
+            [2., 0., 1., 5., 3., 4.]
+        );
         assert_eq!(permute_axis(&a, 0, &[1, 0]).data, [3., 4., 5., 0., 1., 2.]);
         let (n, rest, m) = axis_first(&a, 1);
         assert_eq!((n, rest), (3, 2));

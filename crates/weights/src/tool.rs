@@ -62,7 +62,11 @@ pub fn rebasin(
     let spec = MlpSpec::detect(a)?;
     let spec_b = MlpSpec::detect(b)?;
     if spec.widths != spec_b.widths {
-        return Err(WeightsError::SpecMismatch(format!("widths {:?} vs {:?}", spec.widths, spec_b.widths)).into());
+        return Err(WeightsError::SpecMismatch(format!(
+            "widths {:?} vs {:?}",
+            spec.widths, spec_b.widths
+        ))
+        .into());
     }
     // B under A's names (they may differ only in naming).
     let mb = Mlp::from_params(&spec_b, b)?;
@@ -70,22 +74,40 @@ pub fn rebasin(
     let pb = mb.to_params(&spec);
     let pspec = spec.perm_spec();
     let matching = match (method, data) {
-        (Method::Weight, _) => {
-            weight_matching(&pspec, a, &pb, 100, &mut genlab_core::train::SeededRng::new(seed))?
-        }
+        (Method::Weight, _) => weight_matching(
+            &pspec,
+            a,
+            &pb,
+            100,
+            &mut genlab_core::train::SeededRng::new(seed),
+        )?,
         (Method::Activation, Some((x, y))) => activation_matching(&spec, &ma, &mb, x, y.len())?,
         (Method::Activation, None) => {
-            return Err(Error::InvalidInput("activation matching needs data (--data)".into()));
+            return Err(Error::InvalidInput(
+                "activation matching needs data (--data)".into(),
+            ));
         }
     };
     let aligned_a_names = pspec.apply(&pb, &matching.perms);
     let aligned_mlp = Mlp::from_params(&spec, &aligned_a_names)?;
     let aligned = aligned_mlp.to_params(&spec_b);
-    let distance = (distance(&ma.flat(), &mb.flat()), distance(&ma.flat(), &aligned_mlp.flat()));
+    let distance = (
+        distance(&ma.flat(), &mb.flat()),
+        distance(&ma.flat(), &aligned_mlp.flat()),
+    );
     let paths = data.map(|(x, y)| {
-        (barrier::path(&ma, &mb, x, y, points), barrier::path(&ma, &aligned_mlp, x, y, points))
+        (
+            barrier::path(&ma, &mb, x, y, points),
+            barrier::path(&ma, &aligned_mlp, x, y, points),
+        )
     });
-    Ok(Rebasin { spec, matching, aligned, distance, paths })
+    Ok(Rebasin {
+        spec,
+        matching,
+        aligned,
+        distance,
+        paths,
+    })
 }
 
 /// Every `*.safetensors` network in `dir` (natural name order), all of one MLP spec.
@@ -114,7 +136,10 @@ pub fn read_zoo_dir(dir: &Path) -> Result<(MlpSpec, Vec<(PathBuf, Mlp)>)> {
             return Err(Error::parse(
                 &f,
                 None,
-                format!("spec {:?} differs from the zoo's {:?}", s.widths, first.widths),
+                format!(
+                    "spec {:?} differs from the zoo's {:?}",
+                    s.widths, first.widths
+                ),
             ));
         }
         nets.push((f, Mlp::from_params(&s, &p)?));
@@ -146,13 +171,37 @@ pub fn save_flow(dir: &Path, flow: &WeightFlow, mlp: &MlpSpec, aligned: bool) ->
     if let Some(p) = &flow.pca {
         let d = p.mean.len();
         Params::new(vec![
-            ("mean".into(), Array { shape: vec![d], data: p.mean.clone() }),
-            ("components".into(), Array { shape: vec![p.dim(), d], data: p.components.concat() }),
-            ("variance".into(), Array { shape: vec![p.dim()], data: p.variance.iter().map(|&v| v as f32).collect() }),
+            (
+                "mean".into(),
+                Array {
+                    shape: vec![d],
+                    data: p.mean.clone(),
+                },
+            ),
+            (
+                "components".into(),
+                Array {
+                    shape: vec![p.dim(), d],
+                    data: p.components.concat(),
+                },
+            ),
+            (
+                "variance".into(),
+                Array {
+                    shape: vec![p.dim()],
+                    data: p.variance.iter().map(|&v| v as f32).collect(),
+                },
+            ),
         ])
         .write(&dir.join(PCA_FILE))?;
     }
-    let spec = FlowSpec { config: flow.config.clone(), dim: flow.dim, mlp: mlp.clone(), aligned, best_loss: flow.best_loss };
+    let spec = FlowSpec {
+        config: flow.config.clone(),
+        dim: flow.dim,
+        mlp: mlp.clone(),
+        aligned,
+        best_loss: flow.best_loss,
+    };
     weights::save_model(dir, &spec, &flow.net)
 }
 
@@ -166,18 +215,28 @@ pub fn load_flow(dir: &Path) -> Result<(WeightFlow, FlowSpec)> {
         )));
     }
     let dev = device::device();
-    let (spec, net): (FlowSpec, WeightFlowNet) = weights::load_model(dir, "weights", |s: &FlowSpec| {
-        WeightFlowNetConfig::new(s.dim, s.config.hidden).with_dropout(s.config.dropout).init(&dev)
-    })?;
+    let (spec, net): (FlowSpec, WeightFlowNet) =
+        weights::load_model(dir, "weights", |s: &FlowSpec| {
+            WeightFlowNetConfig::new(s.dim, s.config.hidden)
+                .with_dropout(s.config.dropout)
+                .init(&dev)
+        })?;
     let pca = match spec.config.pca {
         Some(_) => {
             let path = dir.join(PCA_FILE);
             let p = Params::read(&path)?;
-            let get = |n: &str| p.get(n).ok_or_else(|| Error::parse(&path, None, format!("no `{n}`")));
+            let get = |n: &str| {
+                p.get(n)
+                    .ok_or_else(|| Error::parse(&path, None, format!("no `{n}`")))
+            };
             let (mean, comps, var) = (get("mean")?, get("components")?, get("variance")?);
             Some(Pca {
                 mean: mean.data.clone(),
-                components: comps.data.chunks_exact(mean.data.len()).map(<[f32]>::to_vec).collect(),
+                components: comps
+                    .data
+                    .chunks_exact(mean.data.len())
+                    .map(<[f32]>::to_vec)
+                    .collect(),
                 variance: var.data.iter().map(|&v| v as f64).collect(),
             })
         }
@@ -206,12 +265,23 @@ mod tests {
         let mut rng = SeededRng::new(21);
         let widths = [16, 7, 6, 3];
         let spec = MlpSpec {
-            layers: (0..3).map(|l| (format!("net.{}.weight", 2 * l), format!("net.{}.bias", 2 * l))).collect(),
+            layers: (0..3)
+                .map(|l| {
+                    (
+                        format!("net.{}.weight", 2 * l),
+                        format!("net.{}.bias", 2 * l),
+                    )
+                })
+                .collect(),
             widths: widths.to_vec(),
         };
         let a = Mlp::init(&widths, &mut rng);
         let pspec = spec.perm_spec();
-        let perms: Vec<Vec<usize>> = pspec.perms.iter().map(|p| rng.permutation(p.size)).collect();
+        let perms: Vec<Vec<usize>> = pspec
+            .perms
+            .iter()
+            .map(|p| rng.permutation(p.size))
+            .collect();
         let pa = a.to_params(&spec);
         let pb = pspec.apply(&pa, &perms);
         let x = rng.normal_vec(10 * 16);

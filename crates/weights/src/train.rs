@@ -23,7 +23,8 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use genlab_core::ops::FusedAdamW;
 use genlab_core::train::{
-    Blobs, History, Learner, LrSchedule, Observer, SeededRng, Stateful, TrainOptions, Trainer, seed_device,
+    Blobs, History, Learner, LrSchedule, Observer, SeededRng, Stateful, TrainOptions, Trainer,
+    seed_device,
 };
 use genlab_core::{Error, Result, device, tensor};
 use genlab_flow::ode::{Solver, solve};
@@ -77,10 +78,14 @@ impl FlowConfig {
 
     fn validate(&self) -> Result<()> {
         if self.hidden < 2 || self.batch == 0 || self.steps == 0 || self.ode_steps == 0 {
-            return Err(Error::InvalidInput("flow hidden ≥ 2, batch, steps and ode steps ≥ 1".into()));
+            return Err(Error::InvalidInput(
+                "flow hidden ≥ 2, batch, steps and ode steps ≥ 1".into(),
+            ));
         }
         if !(self.lr > 0.0 && self.source_std > 0.0 && self.path_noise >= 0.0) {
-            return Err(Error::InvalidInput("flow lr and source std must be positive".into()));
+            return Err(Error::InvalidInput(
+                "flow lr and source std must be positive".into(),
+            ));
         }
         Ok(())
     }
@@ -116,14 +121,27 @@ struct Epochs {
 }
 
 fn record_bytes(m: &WeightFlowNet) -> Result<Vec<u8>> {
-    let bytes = m.clone().into_record().into_bytes().map_err(|e| Error::InvalidInput(e.to_string()))?;
+    let bytes = m
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| Error::InvalidInput(e.to_string()))?;
     Ok(bytes.to_vec())
 }
 
 impl Stateful for Epochs {
     fn save(&self, blobs: &mut Blobs) -> Result<()> {
         blobs.put_f32s("bank", &self.bank)?;
-        blobs.put_json("orders", &(&self.target_order, &self.source_order, self.cursor, self.sum, self.count))?;
+        blobs.put_json(
+            "orders",
+            &(
+                &self.target_order,
+                &self.source_order,
+                self.cursor,
+                self.sum,
+                self.count,
+            ),
+        )?;
         blobs.put_json("best_loss", &self.best_loss)?;
         if let Some(b) = &self.best {
             blobs.put("best", record_bytes(b)?)?;
@@ -133,14 +151,25 @@ impl Stateful for Epochs {
 
     fn load(&mut self, blobs: &Blobs) -> Result<()> {
         self.bank = blobs.get_f32s("bank")?;
-        (self.target_order, self.source_order, self.cursor, self.sum, self.count) = blobs.get_json("orders")?;
+        (
+            self.target_order,
+            self.source_order,
+            self.cursor,
+            self.sum,
+            self.count,
+        ) = blobs.get_json("orders")?;
         self.best_loss = blobs.get_json("best_loss")?;
         if blobs.names().any(|n| n == "best")
             && let Some(template) = self.best.clone()
         {
-            let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(blobs.get("best")?.to_vec()))
-                .map_err(|e| Error::InvalidInput(e.to_string()))?;
-            self.best = Some(template.try_load_record(record).map_err(|e| Error::InvalidInput(e.to_string()))?);
+            let record =
+                ModuleRecord::from_bytes(Bytes::from_bytes_vec(blobs.get("best")?.to_vec()))
+                    .map_err(|e| Error::InvalidInput(e.to_string()))?;
+            self.best = Some(
+                template
+                    .try_load_record(record)
+                    .map_err(|e| Error::InvalidInput(e.to_string()))?,
+            );
         }
         Ok(())
     }
@@ -165,7 +194,10 @@ pub fn train_flow(
 ) -> Result<WeightFlow> {
     config.validate()?;
     if nets.len() < 2 {
-        return Err(Error::InvalidInput(format!("a flow needs at least 2 networks, got {}", nets.len())));
+        return Err(Error::InvalidInput(format!(
+            "a flow needs at least 2 networks, got {}",
+            nets.len()
+        )));
     }
     let pca = match config.pca {
         Some(k) => Some(Pca::fit(nets, k)?),
@@ -180,9 +212,19 @@ pub fn train_flow(
     let dev = device::train_device();
     seed_device(&dev, config.seed);
     let net_config = WeightFlowNetConfig::new(dim, config.hidden).with_dropout(config.dropout);
-    let optim = FusedAdamW { beta_1: 0.9, beta_2: 0.95, epsilon: 1e-8, weight_decay: 1e-5 }.init();
+    let optim = FusedAdamW {
+        beta_1: 0.9,
+        beta_2: 0.95,
+        epsilon: 1e-8,
+        weight_decay: 1e-5,
+    }
+    .init();
     let mut rng = SeededRng::new(config.seed);
-    let bank: Vec<f32> = rng.normal_vec(n * dim).into_iter().map(|v| v * config.source_std as f32).collect();
+    let bank: Vec<f32> = rng
+        .normal_vec(n * dim)
+        .into_iter()
+        .map(|v| v * config.source_std as f32)
+        .collect();
     let mut state = (
         Learner::new("model", net_config.init(&dev), optim),
         Epochs {
@@ -196,7 +238,12 @@ pub fn train_flow(
             best: Some(net_config.init(&dev).valid()),
         },
     );
-    let schedule = LrSchedule::WarmupCosine { peak: config.lr, min_lr: 1e-6, warmup: 1, total: config.steps };
+    let schedule = LrSchedule::WarmupCosine {
+        peak: config.lr,
+        min_lr: 1e-6,
+        warmup: 1,
+        total: config.steps,
+    };
     let meta = serde_json::to_value(config).map_err(|e| Error::InvalidInput(e.to_string()))?;
     let mut options = TrainOptions::new(config.steps, schedule)
         .with_meta(meta)
@@ -211,7 +258,10 @@ pub fn train_flow(
         &mut rng,
         |(learner, ep), s| {
             let end = (ep.cursor + cfg.batch).min(n);
-            let (ti, si) = (&ep.target_order[ep.cursor..end], &ep.source_order[ep.cursor..end]);
+            let (ti, si) = (
+                &ep.target_order[ep.cursor..end],
+                &ep.source_order[ep.cursor..end],
+            );
             let b = ti.len();
             let x1 = rows(&data, dim, ti, &dev);
             let x0 = rows(&ep.bank, dim, si, &dev);
@@ -246,7 +296,14 @@ pub fn train_flow(
     } else {
         learner.into_inference()
     };
-    Ok(WeightFlow { config: config.clone(), net, pca, dim, history: outcome.history, best_loss })
+    Ok(WeightFlow {
+        config: config.clone(),
+        net,
+        pca,
+        dim,
+        history: outcome.history,
+        best_loss,
+    })
 }
 
 impl WeightFlow {
@@ -280,19 +337,36 @@ mod tests {
         let nets: Vec<Vec<f32>> = (0..16)
             .map(|i| {
                 let c = if i % 2 == 0 { 1.0 } else { -1.0 };
-                rng.normal_vec(6).into_iter().map(|v| c + 0.05 * v).collect()
+                rng.normal_vec(6)
+                    .into_iter()
+                    .map(|v| c + 0.05 * v)
+                    .collect()
             })
             .collect();
-        let config = FlowConfig { pca: None, ode_steps: 20, lr: 3e-3, ..FlowConfig::reference(64, 600) };
+        let config = FlowConfig {
+            pca: None,
+            ode_steps: 20,
+            lr: 3e-3,
+            ..FlowConfig::reference(64, 600)
+        };
         let flow = train_flow(&nets, &config, None, false, &mut NoObserver).unwrap();
         assert!(flow.best_loss.is_finite());
         let samples = flow.generate(20, &mut SeededRng::new(4));
         let nearest = |s: &Vec<f32>| {
             nets.iter()
-                .map(|x| x.iter().zip(s).map(|(a, b)| (a - b).powi(2)).sum::<f32>().sqrt())
+                .map(|x| {
+                    x.iter()
+                        .zip(s)
+                        .map(|(a, b)| (a - b).powi(2))
+                        .sum::<f32>()
+                        .sqrt()
+                })
                 .fold(f32::INFINITY, f32::min)
         };
         let mean: f32 = samples.iter().map(nearest).sum::<f32>() / 20.0;
-        assert!(mean < 0.8, "mean distance to the nearest target {mean} (source: ≈ 2.45)");
+        assert!(
+            mean < 0.8,
+            "mean distance to the nearest target {mean} (source: ≈ 2.45)"
+        );
     }
 }

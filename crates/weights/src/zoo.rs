@@ -51,12 +51,20 @@ impl Digits {
         let n_test = 360;
         let n_train = points.len() - n_test;
         let take = |idx: &[usize]| -> (Vec<f32>, Vec<u32>) {
-            let x = idx.iter().flat_map(|&i| points.row(i).iter().map(|v| v / 16.0)).collect();
+            let x = idx
+                .iter()
+                .flat_map(|&i| points.row(i).iter().map(|v| v / 16.0))
+                .collect();
             (x, idx.iter().map(|&i| labels[i]).collect())
         };
         let (x_train, y_train) = take(&order[..n_train]);
         let (x_test, y_test) = take(&order[n_train..]);
-        Digits { x_train, y_train, x_test, y_test }
+        Digits {
+            x_train,
+            y_train,
+            x_test,
+            y_test,
+        }
     }
 
     /// Test accuracy of `net`.
@@ -98,7 +106,9 @@ impl ZooConfig {
             )));
         }
         if self.widths.contains(&0) || self.nets == 0 || self.epochs == 0 || self.batch == 0 {
-            return Err(Error::InvalidInput("zoo widths, nets, epochs and batch must be ≥ 1".into()));
+            return Err(Error::InvalidInput(
+                "zoo widths, nets, epochs and batch must be ≥ 1".into(),
+            ));
         }
         Ok(())
     }
@@ -232,8 +242,13 @@ pub fn train_zoo(
     config.validate()?;
     let total = config.nets + config.heldout;
     let n_train = data.y_train.len();
-    let mut rngs: Vec<SeededRng> = (0..total as u64).map(|k| SeededRng::new(config.seed + k)).collect();
-    let nets: Vec<Mlp> = rngs.iter_mut().map(|r| Mlp::init(&config.widths, r)).collect();
+    let mut rngs: Vec<SeededRng> = (0..total as u64)
+        .map(|k| SeededRng::new(config.seed + k))
+        .collect();
+    let nets: Vec<Mlp> = rngs
+        .iter_mut()
+        .map(|r| Mlp::init(&config.widths, r))
+        .collect();
     let orders = rngs.iter_mut().map(|r| r.permutation(n_train)).collect();
     let mut state = ZooState {
         m: vec![Mlp::zeros(&config.widths); total],
@@ -273,7 +288,9 @@ fn cache_path(cache_dir: &Path, config: &ZooConfig) -> PathBuf {
     for b in text.bytes() {
         h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
     }
-    cache_dir.join("weights").join(format!("zoo-{h:016x}.safetensors"))
+    cache_dir
+        .join("weights")
+        .join(format!("zoo-{h:016x}.safetensors"))
 }
 
 /// The cached zoo of `config`, or a freshly trained (and then cached) one; also says whether
@@ -303,8 +320,20 @@ fn write_zoo(path: &Path, zoo: &Zoo) -> Result<()> {
     let flat: Vec<f32> = zoo.nets.iter().flat_map(|n| n.flat()).collect();
     let acc: Vec<f32> = zoo.accuracy.iter().map(|&a| a as f32).collect();
     Params::new(vec![
-        ("weights".into(), Array { shape: vec![zoo.nets.len(), d], data: flat }),
-        ("accuracy".into(), Array { shape: vec![zoo.nets.len()], data: acc }),
+        (
+            "weights".into(),
+            Array {
+                shape: vec![zoo.nets.len(), d],
+                data: flat,
+            },
+        ),
+        (
+            "accuracy".into(),
+            Array {
+                shape: vec![zoo.nets.len()],
+                data: acc,
+            },
+        ),
     ])
     .write(path)
 }
@@ -368,11 +397,22 @@ mod tests {
     fn probe_zoo_sizes() {
         let data = Digits::load();
         for (epochs, lr) in [(10, 1e-3), (20, 1e-3), (10, 3e-3)] {
-            let c = ZooConfig { widths: vec![64, 32, 32, 10], nets: 100, heldout: 20, epochs, batch: 64, lr, seed: 0 };
+            let c = ZooConfig {
+                widths: vec![64, 32, 32, 10],
+                nets: 100,
+                heldout: 20,
+                epochs,
+                batch: 64,
+                lr,
+                seed: 0,
+            };
             let t = std::time::Instant::now();
             let zoo = train_zoo(&c, &data, None, false, &mut NoObserver).unwrap();
             let (m, s) = genlab_core::report::mean_std(&zoo.accuracy);
-            eprintln!("epochs {epochs} lr {lr}: acc {m:.4} ± {s:.4} in {:.1}s", t.elapsed().as_secs_f64());
+            eprintln!(
+                "epochs {epochs} lr {lr}: acc {m:.4} ± {s:.4} in {:.1}s",
+                t.elapsed().as_secs_f64()
+            );
         }
     }
 }

@@ -154,18 +154,29 @@ pub fn run(command: Command, progress: Progress) -> anyhow::Result<ExitCode> {
 }
 
 /// The barrier data: --data, or the digits test split for 64 → 10 networks.
-fn barrier_data(data: Option<&Path>, widths: &[usize]) -> anyhow::Result<Option<(Vec<f32>, Vec<u32>)>> {
+fn barrier_data(
+    data: Option<&Path>,
+    widths: &[usize],
+) -> anyhow::Result<Option<(Vec<f32>, Vec<u32>)>> {
     if let Some(path) = data {
         let points = read_points_csv(path)?;
         let Some(labels) = points.labels.clone() else {
             bail!("{}: the barrier needs a `label` column", path.display());
         };
         if points.d != widths[0] {
-            bail!("{}: {} input columns for networks of {} inputs", path.display(), points.d, widths[0]);
+            bail!(
+                "{}: {} input columns for networks of {} inputs",
+                path.display(),
+                points.d,
+                widths[0]
+            );
         }
         let classes = *widths.last().expect("widths") as u32;
         if let Some(l) = labels.iter().find(|&&l| l >= classes) {
-            bail!("{}: label {l} for networks of {classes} outputs", path.display());
+            bail!(
+                "{}: label {l} for networks of {classes} outputs",
+                path.display()
+            );
         }
         return Ok(Some((points.data, labels)));
     }
@@ -185,15 +196,37 @@ fn rebasin_cmd(args: RebasinArgs) -> anyhow::Result<ExitCode> {
         MethodArg::Weight => Method::Weight,
         MethodArg::Activation => Method::Activation,
     };
-    let r = rebasin(&a, &b, method, data.as_ref().map(|(x, y)| (x.as_slice(), y.as_slice())), args.points, args.seed)?;
+    let r = rebasin(
+        &a,
+        &b,
+        method,
+        data.as_ref().map(|(x, y)| (x.as_slice(), y.as_slice())),
+        args.points,
+        args.seed,
+    )?;
     r.aligned.write(&args.out)?;
-    let barriers = r.paths.as_ref().map(|(p0, p1)| (p0.barrier(), p1.barrier()));
+    let barriers = r
+        .paths
+        .as_ref()
+        .map(|(p0, p1)| (p0.barrier(), p1.barrier()));
     if let (Some(svg), Some((p0, p1))) = (&args.plot, &r.paths) {
         let line = |label: &str, p: &genlab_weights::barrier::Path| LineSeries {
             label: label.into(),
-            points: p.alphas.iter().copied().zip(p.loss.iter().copied()).collect(),
+            points: p
+                .alphas
+                .iter()
+                .copied()
+                .zip(p.loss.iter().copied())
+                .collect(),
         };
-        plot::lines(svg, "Loss along θ(α) = (1−α)θ_A + αθ_B", "α", "cross-entropy", &[line("before", p0), line("after Re-Basin", p1)], false)?;
+        plot::lines(
+            svg,
+            "Loss along θ(α) = (1−α)θ_A + αθ_B",
+            "α",
+            "cross-entropy",
+            &[line("before", p0), line("after Re-Basin", p1)],
+            false,
+        )?;
     }
     if args.json {
         let out = serde_json::json!({
@@ -233,16 +266,31 @@ fn zoo_cmd(args: ZooArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
     let mut widths = vec![PIXELS];
     widths.extend(&args.hidden);
     widths.push(10);
-    let config = ZooConfig { widths, nets: args.nets, heldout: 0, epochs: args.epochs, batch: 64, lr: args.lr, seed: args.seed };
+    let config = ZooConfig {
+        widths,
+        nets: args.nets,
+        heldout: 0,
+        epochs: args.epochs,
+        batch: 64,
+        lr: args.lr,
+        seed: args.seed,
+    };
     args.run.refuse_to_restart()?;
     let out = &args.run.out;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     progress.set_prefix("weights zoo");
     let data = Digits::load();
-    let zoo = train_zoo(&config, &data, Some(&args.run.checkpoint()), args.run.resume, &mut progress)?;
+    let zoo = train_zoo(
+        &config,
+        &data,
+        Some(&args.run.checkpoint()),
+        args.run.resume,
+        &mut progress,
+    )?;
     let spec = MlpSpec::new(&config.widths);
     for (k, net) in zoo.nets.iter().enumerate() {
-        net.to_params(&spec).write(&out.join(format!("net-{k:03}.safetensors")))?;
+        net.to_params(&spec)
+            .write(&out.join(format!("net-{k:03}.safetensors")))?;
     }
     let (mean, std) = mean_std(&zoo.accuracy);
     fsx::write_json(
@@ -269,7 +317,11 @@ fn train_flow_cmd(args: TrainFlowArgs, mut progress: Progress) -> anyhow::Result
     let flats: Vec<Vec<f32>> = if args.no_align {
         nets.iter().map(|(_, n)| n.flat()).collect()
     } else {
-        progress.say(&format!("aligning {} networks to {}", nets.len(), nets[0].0.display()));
+        progress.say(&format!(
+            "aligning {} networks to {}",
+            nets.len(),
+            nets[0].0.display()
+        ));
         nets.iter()
             .map(|(_, n)| Ok(align_mlp(&spec, reference, n, 100, 42)?.0.flat()))
             .collect::<anyhow::Result<_>>()?
@@ -280,7 +332,13 @@ fn train_flow_cmd(args: TrainFlowArgs, mut progress: Progress) -> anyhow::Result
         ..FlowConfig::reference(args.hidden, args.steps)
     };
     progress.set_prefix("weights flow");
-    let flow = train_flow(&flats, &config, Some(&args.run.checkpoint()), args.run.resume, &mut progress)?;
+    let flow = train_flow(
+        &flats,
+        &config,
+        Some(&args.run.checkpoint()),
+        args.run.resume,
+        &mut progress,
+    )?;
     save_flow(out, &flow, &spec, !args.no_align)?;
     let last = write_losses(&flow.history, out)?;
     println!(
@@ -288,7 +346,11 @@ fn train_flow_cmd(args: TrainFlowArgs, mut progress: Progress) -> anyhow::Result
         args.hidden,
         args.steps,
         flow.dim,
-        if args.no_align { ", unaligned" } else { ", aligned" },
+        if args.no_align {
+            ", unaligned"
+        } else {
+            ", aligned"
+        },
         nets.len(),
         flow.best_loss,
         last,
@@ -314,18 +376,21 @@ fn generate_cmd(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     if flats.iter().flatten().any(|v| !v.is_finite()) {
         bail!("generated weights are not finite: the flow diverged (retrain it)");
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let widths = &spec.mlp.widths;
     let mut nets = Vec::with_capacity(flats.len());
     for (k, f) in flats.iter().enumerate() {
         let net = Mlp::from_flat(widths, f)?;
-        net.to_params(&spec.mlp).write(&args.out.join(format!("gen-{k:03}.safetensors")))?;
+        net.to_params(&spec.mlp)
+            .write(&args.out.join(format!("gen-{k:03}.safetensors")))?;
         nets.push(net);
     }
-    let accuracy: Option<Vec<f64>> = (widths[0] == PIXELS && *widths.last().expect("widths") == 10).then(|| {
-        let d = Digits::load();
-        nets.iter().map(|n| d.test_accuracy(n)).collect()
-    });
+    let accuracy: Option<Vec<f64>> = (widths[0] == PIXELS && *widths.last().expect("widths") == 10)
+        .then(|| {
+            let d = Digits::load();
+            nets.iter().map(|n| d.test_accuracy(n)).collect()
+        });
     let stats = accuracy.as_ref().map(|a| mean_std(a));
     if args.json {
         let out = serde_json::json!({
@@ -345,7 +410,11 @@ fn generate_cmd(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             widths,
             seconds,
             1000.0 * seconds / args.n as f64,
-            stats.map_or(String::new(), |(m, s)| format!(", digits test accuracy {:.2} ± {:.2}%", 100.0 * m, 100.0 * s)),
+            stats.map_or(String::new(), |(m, s)| format!(
+                ", digits test accuracy {:.2} ± {:.2}%",
+                100.0 * m,
+                100.0 * s
+            )),
             args.out.display()
         );
     }

@@ -25,7 +25,10 @@ use crate::train::{FlowConfig, train_flow};
 
 /// The arm's name in the report.
 pub(super) fn arm_name(aligned: bool, hidden: usize) -> String {
-    format!("{}/d_h={hidden}", if aligned { "aligned" } else { "unaligned" })
+    format!(
+        "{}/d_h={hidden}",
+        if aligned { "aligned" } else { "unaligned" }
+    )
 }
 
 /// One arm on one seed.
@@ -45,7 +48,11 @@ fn median(xs: &[f64]) -> f64 {
     }
     v.sort_by(f64::total_cmp);
     let m = v.len() / 2;
-    if v.len() % 2 == 1 { v[m] } else { 0.5 * (v[m - 1] + v[m]) }
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        0.5 * (v[m - 1] + v[m])
+    }
 }
 
 /// Trains, samples and measures one arm.
@@ -78,17 +85,39 @@ pub(super) fn run_arm(
     let (zoo_mean, zoo_std) = mean_std(&setup.zoo_scores.accuracy);
     let (mean, std) = mean_std(&scores.accuracy);
     let reference = &setup.zoo.train_nets()[0];
-    let novelty = eval::novelty(&setup.spec, reference, &setup.aligned, &generated, MATCH_SEED)?;
+    let novelty = eval::novelty(
+        &setup.spec,
+        reference,
+        &setup.aligned,
+        &generated,
+        MATCH_SEED,
+    )?;
     let metrics = BTreeMap::from([
         ("accuracy", 100.0 * mean),
         ("accuracy_spread", 100.0 * std),
-        ("above_zoo_mean_minus_2std", eval::fraction_above(&scores.accuracy, zoo_mean - 2.0 * zoo_std)),
-        ("novelty_ratio", median(&novelty) / median(&setup.heldout_novelty)),
+        (
+            "above_zoo_mean_minus_2std",
+            eval::fraction_above(&scores.accuracy, zoo_mean - 2.0 * zoo_std),
+        ),
+        (
+            "novelty_ratio",
+            median(&novelty) / median(&setup.heldout_novelty),
+        ),
         ("disagreement", eval::disagreement(&scores.predictions)),
-        ("error_iou", eval::error_iou(&scores.predictions, &setup.data.y_test)),
-        ("ms_per_generated_net", 1000.0 * gen_seconds / sizes.generate as f64),
+        (
+            "error_iou",
+            eval::error_iou(&scores.predictions, &setup.data.y_test),
+        ),
+        (
+            "ms_per_generated_net",
+            1000.0 * gen_seconds / sizes.generate as f64,
+        ),
         ("train_seconds", train_seconds),
         ("best_epoch_loss", flow.best_loss),
     ]);
-    Ok(ArmRun { metrics, accuracy: scores.accuracy.iter().map(|a| 100.0 * a).collect(), novelty })
+    Ok(ArmRun {
+        metrics,
+        accuracy: scores.accuracy.iter().map(|a| 100.0 * a).collect(),
+        novelty,
+    })
 }

@@ -14,14 +14,20 @@ use super::setup::Setup;
 pub(super) const KEY_FIGURE: &str = "accuracy_vs_width.svg";
 
 fn arm<'a>(runs: &'a [Vec<(String, ArmRun)>], seed: usize, name: &str) -> &'a ArmRun {
-    &runs[seed].iter().find(|(n, _)| n == name).expect("arm exists").1
+    &runs[seed]
+        .iter()
+        .find(|(n, _)| n == name)
+        .expect("arm exists")
+        .1
 }
 
 /// A histogram of `xs` over `bins` equal bins of [lo, hi] as a line of (bin centre, fraction).
 fn histogram(label: &str, xs: &[f64], lo: f64, hi: f64, bins: usize) -> LineSeries {
     let mut counts = vec![0usize; bins];
     for &x in xs.iter().filter(|x| x.is_finite()) {
-        let k = (((x - lo) / (hi - lo)) * bins as f64).floor().clamp(0.0, (bins - 1) as f64) as usize;
+        let k = (((x - lo) / (hi - lo)) * bins as f64)
+            .floor()
+            .clamp(0.0, (bins - 1) as f64) as usize;
         counts[k] += 1;
     }
     let width = (hi - lo) / bins as f64;
@@ -30,7 +36,12 @@ fn histogram(label: &str, xs: &[f64], lo: f64, hi: f64, bins: usize) -> LineSeri
         points: counts
             .iter()
             .enumerate()
-            .map(|(k, &c)| (lo + (k as f64 + 0.5) * width, c as f64 / xs.len().max(1) as f64))
+            .map(|(k, &c)| {
+                (
+                    lo + (k as f64 + 0.5) * width,
+                    c as f64 / xs.len().max(1) as f64,
+                )
+            })
             .collect(),
     }
 }
@@ -44,18 +55,40 @@ pub(super) fn all(
 ) -> Result<()> {
     let (zoo_mean, _) = mean_std(&setup.zoo_scores.accuracy);
     let seeds = runs.len();
-    let mean_acc = |name: &str| mean_std(&(0..seeds).map(|s| arm(runs, s, name).metrics["accuracy"]).collect::<Vec<_>>()).0;
+    let mean_acc = |name: &str| {
+        mean_std(
+            &(0..seeds)
+                .map(|s| arm(runs, s, name).metrics["accuracy"])
+                .collect::<Vec<_>>(),
+        )
+        .0
+    };
     let mut width_series = Vec::new();
     for aligned in [true, false] {
         width_series.push(LineSeries {
-            label: if aligned { "Re-Basin aligned" } else { "unaligned" }.into(),
-            points: sizes.hiddens.iter().map(|&h| ((h as f64).log2(), mean_acc(&arm_name(aligned, h)))).collect(),
+            label: if aligned {
+                "Re-Basin aligned"
+            } else {
+                "unaligned"
+            }
+            .into(),
+            points: sizes
+                .hiddens
+                .iter()
+                .map(|&h| ((h as f64).log2(), mean_acc(&arm_name(aligned, h))))
+                .collect(),
         });
     }
-    let (lo_h, hi_h) = (sizes.hiddens[0] as f64, *sizes.hiddens.last().expect("hiddens") as f64);
+    let (lo_h, hi_h) = (
+        sizes.hiddens[0] as f64,
+        *sizes.hiddens.last().expect("hiddens") as f64,
+    );
     width_series.push(LineSeries {
         label: "trained zoo".into(),
-        points: vec![(lo_h.log2(), 100.0 * zoo_mean), (hi_h.log2(), 100.0 * zoo_mean)],
+        points: vec![
+            (lo_h.log2(), 100.0 * zoo_mean),
+            (hi_h.log2(), 100.0 * zoo_mean),
+        ],
     });
     report.lines(
         KEY_FIGURE,
@@ -70,12 +103,24 @@ pub(super) fn all(
          width, with and without Re-Basin, averaged over seeds; the trained zoo's mean for reference.",
     )?;
 
-    let zoo_acc: Vec<f64> = setup.zoo_scores.accuracy.iter().map(|a| 100.0 * a).collect();
+    let zoo_acc: Vec<f64> = setup
+        .zoo_scores
+        .accuracy
+        .iter()
+        .map(|a| 100.0 * a)
+        .collect();
     let mut hist = vec![histogram("trained zoo", &zoo_acc, 0.0, 100.0, 25)];
-    for &h in [sizes.hiddens[1.min(sizes.hiddens.len() - 1)], *sizes.hiddens.last().expect("hiddens")].iter() {
+    for &h in [
+        sizes.hiddens[1.min(sizes.hiddens.len() - 1)],
+        *sizes.hiddens.last().expect("hiddens"),
+    ]
+    .iter()
+    {
         for aligned in [true, false] {
             let name = arm_name(aligned, h);
-            let xs: Vec<f64> = (0..seeds).flat_map(|s| arm(runs, s, &name).accuracy.clone()).collect();
+            let xs: Vec<f64> = (0..seeds)
+                .flat_map(|s| arm(runs, s, &name).accuracy.clone())
+                .collect();
             hist.push(histogram(&name, &xs, 0.0, 100.0, 25));
         }
     }
@@ -87,7 +132,12 @@ pub(super) fn all(
 
     let barrier = |label: &str, p: &crate::barrier::Path| LineSeries {
         label: label.into(),
-        points: p.alphas.iter().copied().zip(p.loss.iter().copied()).collect(),
+        points: p
+            .alphas
+            .iter()
+            .copied()
+            .zip(p.loss.iter().copied())
+            .collect(),
     };
     report.lines(
         "barrier.svg",
@@ -110,7 +160,9 @@ pub(super) fn all(
     let mut nov = vec![histogram("held-out trained nets", held, 0.0, hi, 20)];
     for aligned in [true, false] {
         let name = arm_name(aligned, *sizes.hiddens.last().expect("hiddens"));
-        let xs: Vec<f64> = (0..seeds).flat_map(|s| arm(runs, s, &name).novelty.clone()).collect();
+        let xs: Vec<f64> = (0..seeds)
+            .flat_map(|s| arm(runs, s, &name).novelty.clone())
+            .collect();
         nov.push(histogram(&name, &xs, 0.0, hi, 20));
     }
     report.lines(
@@ -134,7 +186,15 @@ fn summary(report: &ReportBuilder, runs: &[Vec<(String, ArmRun)>]) -> Table {
             _ => "–".into(),
         }
     };
-    let columns = ["accuracy", "accuracy_spread", "above_zoo_mean_minus_2std", "novelty_ratio", "disagreement", "error_iou", "ms_per_generated_net"];
+    let columns = [
+        "accuracy",
+        "accuracy_spread",
+        "above_zoo_mean_minus_2std",
+        "novelty_ratio",
+        "disagreement",
+        "error_iou",
+        "ms_per_generated_net",
+    ];
     let mut rows = vec![{
         let mut r = vec!["zoo (trained)".to_string()];
         r.extend(columns.iter().map(|c| cell("zoo (trained)", c)));

@@ -37,15 +37,19 @@ pub(super) struct Setup {
     /// Interpolation from net 0 to net 1, before and after matching net 1 onto net 0.
     pub path_before: Path,
     pub path_after: Path,
-    /// Mean weight-matching objective gain over the zoo (relative to the identity).
-    pub match_gain: f64,
+    /// Mean distance of zoo networks 1.. to network 0, before and after weight matching.
+    pub distance: (f64, f64),
     /// Whether the zoo came from the cache, and the wall seconds of this phase.
     pub cached: bool,
     pub seconds: f64,
 }
 
 /// Builds the [`Setup`].
-pub(super) fn run(opts: &ReproOptions, sizes: &Sizes, observer: &mut dyn Observer) -> Result<Setup> {
+pub(super) fn run(
+    opts: &ReproOptions,
+    sizes: &Sizes,
+    observer: &mut dyn Observer,
+) -> Result<Setup> {
     let started = Instant::now();
     let data = Digits::load();
     observer.message("loading or training the digits zoo");
@@ -56,20 +60,24 @@ pub(super) fn run(opts: &ReproOptions, sizes: &Sizes, observer: &mut dyn Observe
     observer.message("aligning the zoo to network 0 (weight matching)");
     let matched: Vec<(Mlp, f64)> = train
         .par_iter()
-        .map(|net| {
-            let (a, m) = align_mlp(&spec, reference, net, 100, MATCH_SEED)?;
-            let gain = m.objective.last().copied().unwrap_or(0.0) / m.objective[0].abs().max(1e-12);
-            Ok((a, gain))
-        })
+        .map(|net| Ok((align_mlp(&spec, reference, net, 100, MATCH_SEED)?.0, 0.0)))
         .collect::<crate::WResult<_>>()?;
-    let match_gain = matched[1..].iter().map(|m| m.1).sum::<f64>() / (matched.len() - 1).max(1) as f64;
     let aligned: Vec<Vec<f32>> = matched.iter().map(|(m, _)| m.flat()).collect();
     let raw: Vec<Vec<f32>> = train.iter().map(Mlp::flat).collect();
+    let mean_distance = |set: &[Vec<f32>]| {
+        set[1..]
+            .iter()
+            .map(|x| eval::distance(&set[0], x))
+            .sum::<f64>()
+            / (set.len() - 1).max(1) as f64
+    };
+    let distance = (mean_distance(&raw), mean_distance(&aligned));
     let (x, y) = (&data.x_test, &data.y_test);
     let path_before = path(&train[0], &train[1], x, y, sizes.path_points);
     let path_after = path(&train[0], &matched[1].0, x, y, sizes.path_points);
     let zoo_scores = eval::score(train, &data);
-    let heldout_novelty = eval::novelty(&spec, reference, &aligned, zoo.heldout_nets(), MATCH_SEED)?;
+    let heldout_novelty =
+        eval::novelty(&spec, reference, &aligned, zoo.heldout_nets(), MATCH_SEED)?;
     Ok(Setup {
         data,
         spec,
@@ -80,7 +88,7 @@ pub(super) fn run(opts: &ReproOptions, sizes: &Sizes, observer: &mut dyn Observe
         heldout_novelty,
         path_before,
         path_after,
-        match_gain,
+        distance,
         cached,
         seconds: started.elapsed().as_secs_f64(),
     })
