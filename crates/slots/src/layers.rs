@@ -45,6 +45,22 @@ pub fn attend(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>) -> (Tensor<3>, Tensor<3>
     (w.clone().matmul(v), w)
 }
 
+/// Multi-head attention: `q` `[b, n, d]`, `k` `[b, m, d]`, `v` `[b, m, d]` split into `heads`
+/// heads of width d/heads, attended per head and concatenated → `[b, n, d]`.
+pub fn attend_heads(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: usize) -> Tensor<3> {
+    if heads <= 1 {
+        return attend(q, k, v).0;
+    }
+    let [b, n, d] = q.dims();
+    let m = k.dims()[1];
+    let e = d / heads;
+    let split = |t: Tensor<3>, len: usize| t.reshape([b, len, heads, e]).swap_dims(1, 2);
+    let (q, k, v) = (split(q, n), split(k, m), split(v, m));
+    let logits = q.matmul(k.swap_dims(2, 3)) / (e as f64).sqrt();
+    let out = softmax(logits, 3).matmul(v); // [b, heads, n, e]
+    out.swap_dims(1, 2).reshape([b, n, d])
+}
+
 /// A two-layer ReLU MLP.
 #[derive(Module, Debug)]
 pub struct Mlp {
@@ -131,6 +147,26 @@ mod tests {
         let ht = Tensor::<3>::full([1, 1, 1], h, &dev);
         let got = tensor::to_vec(cell.forward(xt, ht))[0];
         assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+    }
+
+    #[test]
+    fn multi_head_attention_equals_per_head_attention() {
+        let dev = device::device();
+        let mut rng = genlab_core::train::SeededRng::new(4);
+        let (q, k, v) = (
+            rng.normal([2, 3, 8], &dev),
+            rng.normal([2, 5, 8], &dev),
+            rng.normal([2, 5, 8], &dev),
+        );
+        let got = tensor::to_vec(attend_heads(q.clone(), k.clone(), v.clone(), 2));
+        for h in 0..2 {
+            let part = |t: &Tensor<3>| t.clone().narrow(2, 4 * h, 4);
+            let want = tensor::to_vec(attend(part(&q), part(&k), part(&v)).0);
+            for (i, w) in want.iter().enumerate() {
+                let (row, col) = (i / 4, i % 4);
+                assert!((got[row * 8 + 4 * h + col] - w).abs() < 1e-5);
+            }
+        }
     }
 
     #[test]

@@ -15,16 +15,24 @@
 #![warn(missing_docs)]
 
 pub mod decoder;
+pub mod bench;
+pub mod coda;
 pub mod diffusion;
 pub mod encoder;
 pub mod error;
+pub mod evaluate;
 pub mod hungarian;
+pub mod images;
 pub mod layers;
+pub mod picture;
+pub mod pretrain;
+pub mod repro;
 pub mod scene;
 pub mod segmentation;
 pub mod slot_attention;
+pub mod train;
 
-use genlab_core::experiment::Family;
+use genlab_core::experiment::{Experiment, Family};
 
 pub use error::{SlotsError, SlotsResult};
 
@@ -32,8 +40,11 @@ pub use error::{SlotsError, SlotsResult};
 pub const FAMILY: Family = Family {
     name: "slots",
     summary: "object-centric learning: slot attention with a slot-conditioned diffusion decoder, registers and contrastive alignment (CODA)",
-    aliases: &[],
-    experiments: &[],
-    benchmarks: &[],
+    aliases: &[("coda", "slots")],
+    experiments: &[Experiment {
+        info: repro::INFO,
+        run: repro::run,
+    }],
+    benchmarks: bench::BENCHMARKS,
     datasets: &[],
 };
