@@ -8,6 +8,7 @@ pub mod attributors;
 pub mod classify;
 pub mod diffusion;
 pub mod error;
+pub mod flowfeat;
 pub mod grads;
 pub mod influence;
 pub mod lds;

@@ -95,6 +95,15 @@ impl Manifest {
     }
 }
 
+/// SHA-256 (hex) of the files' bytes, concatenated: how a store names its model and data.
+pub fn sha256_files(paths: &[PathBuf]) -> Result<String> {
+    let mut h = Sha256::new();
+    for p in paths {
+        h.update(std::fs::read(p).map_err(|e| Error::io(p, e))?);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 fn chunk_name(r: &Range<usize>) -> String {
     format!("rows-{:09}-{:09}", r.start, r.end)
 }

@@ -25,7 +25,7 @@ use burn::tensor::{Device, Tensor};
 use genlab_core::train::SeededRng;
 use serde::{Deserialize, Serialize};
 
-use super::ddpm::{alpha_bar, coef, net_input, rows};
+use super::ddpm::{alpha_bar, coef, eps_from_net, net_input, rows};
 use super::shapes::{COND, DIM};
 use crate::attributors::Features;
 use crate::error::{Result, check_len};
@@ -112,18 +112,23 @@ fn summed_grads(model: &Mlp, x0: &[f32], cond: &[f32], first: usize, f: OutputFn
         let eps = rows(eps, b, DIM, &device);
         let xt = x0_t.clone() * coef(&ab, &ts, false, &device) + eps.clone() * coef(&ab, &ts, true, &device);
         let input = net_input(xt.clone(), &ts, c.clone());
+        let e = |f: Tensor<2>| eps_from_net(f, xt.clone(), &ts);
         let (grads, _) = match f {
-            OutputFn::Dsm => per_example(model, input, |out| (out - eps).square().sum_dim(1)),
-            OutputFn::SqNorm => per_example(model, input, |out| out.square().sum_dim(1)),
-            OutputFn::L1 => per_example(model, input, |out| out.abs().sum_dim(1)),
+            OutputFn::Dsm => per_example(model, input, |f| (e(f) - eps).square().sum_dim(1)),
+            OutputFn::SqNorm => per_example(model, input, |f| e(f).square().sum_dim(1)),
+            OutputFn::L1 => per_example(model, input, |f| e(f).abs().sum_dim(1)),
             OutputFn::Dps => {
-                let gamma = dps_direction(model, xt, x0_t.clone(), &ts, c.clone(), &ab, &device);
-                per_example(model, input, |out| (out.clone().detach() - gamma - out).square().sum_dim(1))
+                let gamma = dps_direction(model, xt.clone(), x0_t.clone(), &ts, c.clone(), &ab, &device);
+                per_example(model, input, |f| {
+                    let out = e(f);
+                    (out.clone().detach() - gamma - out).square().sum_dim(1)
+                })
             }
             OutputFn::Cfg { neg, w } => {
                 let neg = rows(neg.iter().copied().cycle().take(b * COND).collect(), b, COND, &device);
-                let e_neg = model.forward(net_input(xt, &ts, neg)).detach();
-                per_example(model, input, |out| {
+                let e_neg = super::ddpm::eps(model, xt.clone(), &ts, neg).detach();
+                per_example(model, input, |f| {
+                    let out = e(f);
                     let target = out.clone().detach() + (out.clone().detach() - e_neg).mul_scalar(w);
                     (target - out).square().sum_dim(1)
                 })
@@ -150,7 +155,7 @@ fn dps_direction(
     device: &Device,
 ) -> Tensor<2> {
     let xt = xt.detach().require_grad();
-    let eps = model.forward(net_input(xt.clone(), t, c));
+    let eps = super::ddpm::eps(model, xt.clone(), t, c);
     let x0_hat = (xt.clone() - eps * coef(ab, t, true, device)) / coef(ab, t, false, device);
     let grads = (x0_hat - x0).square().sum().backward();
     xt.grad(&grads).expect("x_t is tracked").neg().detach()
@@ -189,7 +194,7 @@ mod tests {
         let t1 = |v: &[f32], d: usize| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [1, d]), &device);
         let gamma = dps_direction(&model, t1(&xt, DIM), t1(&x0[DIM..2 * DIM], DIM), &[300], t1(&cond[4..8], COND), &ab, &device);
         let looped = per_example_loop(&model, 1, |m, _| {
-            let out = m.forward(net_input(t1(&xt, DIM), &[300], t1(&cond[4..8], COND)));
+            let out = super::super::ddpm::eps(m, t1(&xt, DIM), &[300], t1(&cond[4..8], COND));
             (out * gamma.clone()).sum().mul_scalar(2.0)
         });
         let norm = looped[0].iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();

@@ -139,6 +139,6 @@ pub const CONCEPT_SCALES: Scales<ConceptSizes> = Scales {
         lambda_rel: 0.1,
         concept_w: 7.5,
         batch: 50,
-        seeds: 3,
+        seeds: 5,
     },
 };
