@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod net;
 pub mod path;
 pub mod png;
+pub mod pose;
 pub mod raster;
 pub mod repro;
 pub mod ssim;

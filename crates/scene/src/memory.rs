@@ -132,6 +132,17 @@ impl Memory {
         self.frames.is_empty()
     }
 
+    /// Calls `f(position, colour)` for one in `stride` of the static points of every frame.
+    pub fn for_each_static(&self, stride: usize, mut f: impl FnMut([f64; 3], [f32; 3])) {
+        for fr in &self.frames {
+            for k in (0..fr.xyz.len()).step_by(stride.max(1)) {
+                if !fr.dynamic[k] {
+                    f(fr.xyz[k], fr.rgb[k]);
+                }
+            }
+        }
+    }
+
     /// Total number of points (static and dynamic).
     pub fn points(&self) -> usize {
         self.frames.iter().map(|f| f.xyz.len()).sum()

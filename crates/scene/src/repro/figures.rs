@@ -122,20 +122,27 @@ fn tables(report: &mut ReportBuilder, sizes: &Sizes, runs: &[SeedRun]) {
         "SSIM dynamic",
         "ghost",
         "MEt3R-lite",
+        "RotErr (°)",
+        "TransErr",
     ]
     .map(String::from)
     .to_vec();
-    let metric_cells = |get: &dyn Fn(&SeedRun) -> Scores| -> Vec<String> {
-        (0..6)
+    let metric_cells = |get: &dyn Fn(&SeedRun) -> Scores, count: usize| -> Vec<String> {
+        (0..count)
             .map(|m| cell(runs, |r| get(r).named()[m].1))
             .collect()
     };
     let mut rows = Vec::new();
     for (a, arm) in Arm::ALL.iter().enumerate() {
         let mut row = vec![arm.name().to_string()];
-        row.extend(metric_cells(&|r: &SeedRun| r.arms[a]));
+        row.extend(metric_cells(&|r: &SeedRun| r.arms[a], 8));
         rows.push(row);
     }
+    let mut floor = vec!["truth (pose-search floor)".to_string()];
+    floor.extend((0..6).map(|_| "—".to_string()));
+    floor.push(cell(runs, |r| r.truth_camera.0));
+    floor.push(cell(runs, |r| r.truth_camera.1));
+    rows.push(floor);
     let (o, _) = over_seeds(runs, |r| r.arms[0].met3r);
     let (b, _) = over_seeds(runs, |r| r.arms[3].met3r);
     report.table(Table {
@@ -151,7 +158,7 @@ fn tables(report: &mut ReportBuilder, sizes: &Sizes, runs: &[SeedRun]) {
     let mut rows = Vec::new();
     for (v, (name, _)) in runs[0].variants.iter().enumerate() {
         let mut row = vec![name.clone()];
-        row.extend(metric_cells(&|r: &SeedRun| r.variants[v].1));
+        row.extend(metric_cells(&|r: &SeedRun| r.variants[v].1, 6));
         let paper = if name.starts_with("memory-nomask-n7") {
             "PSNR 12.23, MEt3R 0.1349"
         } else if name.starts_with("memory-n") {

@@ -8,6 +8,7 @@ use crate::metrics::{
     Features, TrueView, block_depth, ghost_candidates, ghost_count, met3r_lite, psnr, regions,
     sq_error, ssim_region,
 };
+use crate::pose::{Cloud, camera_error, search_pose};
 
 /// The metrics of one arm on one seed's test episodes.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -24,11 +25,15 @@ pub struct Scores {
     pub ghost: f64,
     /// MEt3R-lite (mean over episodes).
     pub met3r: f64,
+    /// Mean rotation error (degrees) of the pose search (NaN when not measured).
+    pub rot_err: f64,
+    /// Mean translation error of the pose search (NaN when not measured).
+    pub trans_err: f64,
 }
 
 impl Scores {
     /// `(name, value)` pairs, in report order.
-    pub fn named(&self) -> [(&'static str, f64); 6] {
+    pub fn named(&self) -> [(&'static str, f64); 8] {
         [
             ("psnr_static", self.psnr_static),
             ("psnr_dynamic", self.psnr_dynamic),
@@ -36,6 +41,8 @@ impl Scores {
             ("ssim_dynamic", self.ssim_dynamic),
             ("ghost", self.ghost),
             ("met3r_lite", self.met3r),
+            ("rot_err_deg", self.rot_err),
+            ("trans_err", self.trans_err),
         ]
     }
 }
@@ -47,6 +54,7 @@ pub struct Truth {
     dynamic: Vec<Vec<u8>>,
     views: Vec<TrueView>,
     stale: Vec<(Vec<f32>, Vec<usize>)>,
+    cloud: Cloud,
 }
 
 /// The stale dynamic colours an unmasked memory of every input frame shows in each target
@@ -80,6 +88,7 @@ impl Truth {
             dynamic: Vec::new(),
             views: Vec::new(),
             stale: Vec::new(),
+            cloud: Cloud::from_memory(ep.memory_oracle.as_ref().unwrap_or(&ep.memory), 4),
         };
         for k in 0..t.len() {
             let frame = downsample(&t.rgb[k], 3, w, h, factor);
@@ -106,8 +115,35 @@ fn mean(xs: &[f64]) -> f64 {
     }
 }
 
-/// Scores `outputs[e][k]` against `truths[e]` (generator resolution `s`).
-pub fn score(outputs: &[Vec<Vec<f32>>], truths: &[Truth], s: usize, phi: &Features) -> Scores {
+/// Mean (rotation, translation) error of the pose search over every generated frame.
+fn camera_errors(outputs: &[Vec<Vec<f32>>], truths: &[Truth]) -> (f64, f64) {
+    let (mut r, mut t) = (vec![], vec![]);
+    for (out, tr) in outputs.iter().zip(truths) {
+        for (k, o) in out.iter().enumerate() {
+            let requested = &tr.views[k].camera;
+            let (a, b) = camera_error(&search_pose(&tr.cloud, o, requested), requested);
+            r.push(a);
+            t.push(b);
+        }
+    }
+    (mean(&r), mean(&t))
+}
+
+/// The camera error of the true frames (the search's floor).
+pub fn truth_camera_error(truths: &[Truth]) -> (f64, f64) {
+    let frames: Vec<Vec<Vec<f32>>> = truths.iter().map(|t| t.frames.clone()).collect();
+    camera_errors(&frames, truths)
+}
+
+/// Scores `outputs[e][k]` against `truths[e]` (generator resolution `s`); the pose search
+/// runs only with `camera`.
+pub fn score(
+    outputs: &[Vec<Vec<f32>>],
+    truths: &[Truth],
+    s: usize,
+    phi: &Features,
+    camera: bool,
+) -> Scores {
     let (mut ps, mut pd, mut ss, mut sd, mut mt) = (vec![], vec![], vec![], vec![], vec![]);
     let (mut ghosted, mut cands) = (0usize, 0usize);
     for (out, tr) in outputs.iter().zip(truths) {
@@ -134,7 +170,7 @@ pub fn score(outputs: &[Vec<Vec<f32>>], truths: &[Truth], s: usize, phi: &Featur
         }
         mt.extend(met3r_lite(phi, out, &tr.views, s, 20));
     }
-    Scores {
+    let mut scores = Scores {
         psnr_static: mean(&ps),
         psnr_dynamic: mean(&pd),
         ssim_static: mean(&ss),
@@ -145,5 +181,11 @@ pub fn score(outputs: &[Vec<Vec<f32>>], truths: &[Truth], s: usize, phi: &Featur
             ghosted as f64 / cands as f64
         },
         met3r: mean(&mt),
+        rot_err: f64::NAN,
+        trans_err: f64::NAN,
+    };
+    if camera {
+        (scores.rot_err, scores.trans_err) = camera_errors(outputs, truths);
     }
+    scores
 }

@@ -162,6 +162,8 @@ struct SeedRun {
     context: Vec<(String, Vec<Vec<f32>>)>,
     /// Final training loss per arm.
     final_loss: Vec<f64>,
+    /// Camera error of the true frames (the pose search's floor).
+    truth_camera: (f64, f64),
 }
 
 fn spec(sizes: &Sizes, arm: Arm) -> GenSpec {
@@ -199,7 +201,10 @@ fn run_seed(sizes: &Sizes, seed: u64, observer: &mut dyn Observer) -> Result<See
         shown: Vec::new(),
         context: context(sizes, &test_eps[0]),
         final_loss: Vec::new(),
+        truth_camera: (f64::NAN, f64::NAN),
     };
+    let (rot, trans) = measure::truth_camera_error(&truths);
+    run.truth_camera = (rot, trans);
     for (a, arm) in Arm::ALL.into_iter().enumerate() {
         let sp = spec(sizes, arm);
         let config = TrainConfig {
@@ -212,25 +217,26 @@ fn run_seed(sizes: &Sizes, seed: u64, observer: &mut dyn Observer) -> Result<See
         run.final_loss
             .push(history.losses().last().map_or(f64::NAN, |l| l.1));
         let out = generate(&net, &sp, &test_eps, sizes.n_train, MaskSource::Estimated);
-        run.arms.push(score(&out, &truths, s, &phi));
+        run.arms.push(score(&out, &truths, s, &phi, true));
         run.shown.push(out[0].clone());
         if arm == Arm::Memory {
             let oracle = generate(&net, &sp, &test_eps, sizes.n_train, MaskSource::Oracle);
             run.variants.push((
                 "memory-oracle-mask".into(),
-                score(&oracle, &truths, s, &phi),
+                score(&oracle, &truths, s, &phi, false),
             ));
             let noisy = generate(&net, &sp, &noisy_eps, sizes.n_train, MaskSource::Estimated);
             run.variants.push((
                 "memory-noisy-geometry".into(),
-                score(&noisy, &truths, s, &phi),
+                score(&noisy, &truths, s, &phi, false),
             ));
         }
         if matches!(arm, Arm::Memory | Arm::MemoryNomask) {
             for &n in sizes.sweep {
                 let out = generate(&net, &sp, &test_eps, n, MaskSource::Estimated);
                 let name = format!("{}-n{}", arm.name(), n_name(n));
-                run.variants.push((name, score(&out, &truths, s, &phi)));
+                run.variants
+                    .push((name, score(&out, &truths, s, &phi, false)));
             }
         }
     }
@@ -301,9 +307,14 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
         let losses: Vec<f64> = runs.iter().map(|r| r.final_loss[a]).collect();
         report.metric_over_seeds(arm.name(), "final_loss", &losses);
     }
+    let rot: Vec<f64> = runs.iter().map(|r| r.truth_camera.0).collect();
+    let trans: Vec<f64> = runs.iter().map(|r| r.truth_camera.1).collect();
+    report.metric_over_seeds("truth", "rot_err_deg", &rot);
+    report.metric_over_seeds("truth", "trans_err", &trans);
     let variant_names: Vec<String> = runs[0].variants.iter().map(|v| v.0.clone()).collect();
     for (v, name) in variant_names.iter().enumerate() {
-        for (m, (metric, _)) in Scores::default().named().iter().enumerate() {
+        // The pose search runs on the main arms only: variants carry the first six metrics.
+        for (m, (metric, _)) in Scores::default().named().iter().take(6).enumerate() {
             let vals: Vec<f64> = runs.iter().map(|r| r.variants[v].1.named()[m].1).collect();
             report.metric_over_seeds(name, metric, &vals);
         }
