@@ -24,6 +24,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use genlab_core::limits::excerpt;
 use genlab_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -56,8 +57,13 @@ pub struct GraphJson {
     pub directed: bool,
 }
 
-/// Largest graph accepted: node ids must fit in `u32`.
-pub const MAX_NODES: usize = u32::MAX as usize;
+/// Largest graph accepted: 2^24 (16,777,216) nodes — node ids fit in `u32` with room to spare,
+/// and the per-node tables stay within a laptop's memory. (It was `u32::MAX`, checked only
+/// after the edge-list reader had allocated its tables: `nodes 4294967296` aborted; issue 25.)
+pub const MAX_NODES: usize = 1 << 24;
+
+/// At most this many propositions × nodes truth values (2^28, as `genlab_core::limits`).
+pub const MAX_LABEL_CELLS: usize = genlab_core::limits::MAX_ELEMENTS;
 
 /// A graph that cannot be built as described, saying what to fix. Converts into
 /// [`genlab_core::Error`]; file readers add the file's name.
@@ -66,8 +72,19 @@ pub enum GraphError {
     /// More nodes than [`MAX_NODES`].
     #[error("a graph may have at most {MAX_NODES} nodes, not {0}")]
     TooManyNodes(usize),
+    /// More propositions × nodes than [`MAX_LABEL_CELLS`].
+    #[error("{props} props × {nodes} nodes exceed the limit of {MAX_LABEL_CELLS} truth values")]
+    TooManyLabels {
+        /// Declared propositions.
+        props: usize,
+        /// Nodes.
+        nodes: usize,
+    },
     /// A proposition declared twice.
-    #[error("proposition `{name}` is declared twice (positions {first} and {second})")]
+    #[error(
+        "proposition `{}` is declared twice (positions {first} and {second})",
+        excerpt(name)
+    )]
     DuplicateProp {
         /// The proposition.
         name: String,
@@ -78,7 +95,8 @@ pub enum GraphError {
     },
     /// A declared proposition that the formula syntax cannot name.
     #[error(
-        "`{0}` cannot be a proposition name: use letters, digits and `_`, start with a letter or `_`, and avoid `true`, `false`, `dia`"
+        "`{}` cannot be a proposition name: use letters, digits and `_`, start with a letter or `_`, and avoid `true`, `false`, `dia`",
+        excerpt(.0)
     )]
     BadPropName(String),
     /// Label lists for a different number of nodes than the graph has.
@@ -98,7 +116,7 @@ pub enum GraphError {
         index: usize,
     },
     /// A label that is not a declared proposition.
-    #[error("node {node} has label `{label}`, which is not among the declared props [{}]", props.join(", "))]
+    #[error("node {node} has label `{}`, which is not among the declared props [{}]", excerpt(label), excerpt(&props.join(", ")))]
     UnknownLabel {
         /// The node.
         node: usize,
@@ -120,7 +138,7 @@ pub enum GraphError {
         nodes: usize,
     },
     /// A proposition looked up (by a formula or a network) that the graph does not declare.
-    #[error("proposition `{name}` is not declared by the graph (props: [{}])", props.join(", "))]
+    #[error("proposition `{}` is not declared by the graph (props: [{}])", excerpt(name), excerpt(&props.join(", ")))]
     UndeclaredProp {
         /// The proposition.
         name: String,
@@ -146,6 +164,12 @@ impl Graph {
     ) -> Result<Graph, GraphError> {
         if n > MAX_NODES {
             return Err(GraphError::TooManyNodes(n));
+        }
+        if props.len().saturating_mul(n) > MAX_LABEL_CELLS {
+            return Err(GraphError::TooManyLabels {
+                props: props.len(),
+                nodes: n,
+            });
         }
         let mut seen = HashMap::new();
         for (i, p) in props.iter().enumerate() {
@@ -338,7 +362,8 @@ impl Graph {
                     bad(
                         line_no,
                         format!(
-                            "expected a node number, `nodes`, `props` or `directed`, found `{w}`"
+                            "expected a node number, `nodes`, `props` or `directed`, found `{}`",
+                            excerpt(w)
                         ),
                     )
                 })
@@ -348,6 +373,9 @@ impl Graph {
                     let n = words.next().and_then(|w| w.parse().ok()).ok_or_else(|| {
                         bad(line_no, "expected `nodes N` with a whole number N".into())
                     })?;
+                    if n > MAX_NODES {
+                        return Err(bad(line_no, GraphError::TooManyNodes(n).to_string()));
+                    }
                     nodes = Some(n);
                 }
                 "props" => props = Some(words.map(str::to_string).collect()),
@@ -374,7 +402,10 @@ impl Graph {
                     if let Some(extra) = words.next() {
                         return Err(bad(
                             line_no,
-                            format!("an edge has two node numbers; unexpected `{extra}`"),
+                            format!(
+                                "an edge has two node numbers; unexpected `{}`",
+                                excerpt(extra)
+                            ),
                         ));
                     }
                     edges.push((line_no, u, v));
@@ -388,6 +419,13 @@ impl Graph {
             .enumerate()
             .map(|(i, p)| (p.as_str(), i))
             .collect();
+        if props.len().saturating_mul(n) > MAX_LABEL_CELLS {
+            let e = GraphError::TooManyLabels {
+                props: props.len(),
+                nodes: n,
+            };
+            return Err(bad(1, e.to_string()));
+        }
         let mut node_labels = vec![Vec::new(); n];
         for (line_no, v, ls) in &labels {
             if *v >= n {
@@ -404,8 +442,9 @@ impl Graph {
                     bad(
                         *line_no,
                         format!(
-                            "node {v} has label `{l}`, which is not among the declared props [{}]",
-                            props.join(", ")
+                            "node {v} has label `{}`, which is not among the declared props [{}]",
+                            excerpt(l),
+                            excerpt(&props.join(", "))
                         ),
                     )
                 })?;
@@ -530,5 +569,38 @@ mod tests {
         assert!(list("0 1\n").contains("missing a `nodes N`"));
         assert!(list("nodes 2\nfoo 1\n").contains("g.txt:2: expected a node number"));
         assert!(list("nodes 2\n0 1 2\n").contains("unexpected `2`"));
+    }
+
+    /// Issue 25: `nodes 4294967296` made the edge-list reader allocate its tables before the
+    /// node limit was checked (an allocation abort); huge prop lists did the same via JSON.
+    #[test]
+    fn huge_node_counts_are_refused_before_allocating() {
+        let src = Path::new("g.txt");
+        for n in [
+            "4294967296",
+            "4294967295",
+            "16777217",
+            "18446744073709551615",
+        ] {
+            let err = Graph::parse_edge_list(&format!("nodes {n}\n0 1\n"), src).unwrap_err();
+            assert!(
+                err.to_string().contains("at most 16777216 nodes"),
+                "{n}: {err}"
+            );
+        }
+        let props: Vec<String> = (0..100).map(|i| format!("p{i}")).collect();
+        let text = format!("nodes 16000000\nprops {}\n", props.join(" "));
+        let err = Graph::parse_edge_list(&text, src).unwrap_err().to_string();
+        assert!(err.contains("truth values"), "{err}");
+        let json = format!(r#"{{"nodes": 16000000, "props": {props:?}, "edges": []}}"#);
+        let err = Graph::parse_json(&json, src).unwrap_err().to_string();
+        assert!(err.contains("truth values"), "{err}");
+        let long = format!("nodes 2\n0: {}\n", "q".repeat(100_000));
+        let err = Graph::parse_edge_list(&long, src).unwrap_err().to_string();
+        assert!(
+            err.len() < 400,
+            "errors quote at most 80 characters: {}",
+            err.len()
+        );
     }
 }

@@ -12,17 +12,23 @@
 //! ```
 //!
 //! The grade `k ≥ 1` defaults to 1 and the modality `i` to 0. Nesting is limited to
-//! [`MAX_NESTING`] levels so that no input can exhaust the stack.
+//! [`MAX_NESTING`] levels and length to [`MAX_TOKENS`] tokens so that no input can exhaust
+//! the stack (while parsing, checking, or dropping the tree).
 
 use crate::formula::Formula;
+use genlab_core::limits::excerpt;
 
 /// The deepest nesting of prefix operators and parentheses the parser accepts.
 pub const MAX_NESTING: usize = 500;
 
+/// The most tokens (propositions, operators, parentheses) a formula may have: this bounds the
+/// depth of its tree, which `&`/`|` chains make as deep as they are long.
+pub const MAX_TOKENS: usize = 10_000;
+
 /// Where and why a formula failed to parse. Its message is one line naming the column;
 /// [`ParseError::caret`] draws it under the input. Converts into [`genlab_core::Error`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot parse formula `{}` at column {column}: expected {expected}, found {found}", input.escape_debug())]
+#[error("cannot parse formula `{}` at column {column}: expected {expected}, found {}", self.shown(), excerpt(&escape_controls(found)))]
 pub struct ParseError {
     /// The text that was parsed.
     pub input: String,
@@ -35,7 +41,36 @@ pub struct ParseError {
     pub found: String,
 }
 
+/// `text` with control characters (a newline in the found token) escaped, so the message
+/// stays on one line.
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 impl ParseError {
+    /// The input as the message quotes it: whole when short, else at most
+    /// [`genlab_core::limits::EXCERPT_CHARS`] characters around the column, marked with `…`.
+    fn shown(&self) -> String {
+        let n = self.input.chars().count();
+        let width = genlab_core::limits::EXCERPT_CHARS;
+        if n <= width {
+            return self.input.escape_debug().to_string();
+        }
+        let start = self.column.saturating_sub(width / 2 + 1).min(n - width);
+        let window: String = self.input.chars().skip(start).take(width).collect();
+        let before = if start > 0 { "…" } else { "" };
+        let after = if start + width < n { "…" } else { "" };
+        format!("{before}{}{after}", window.escape_debug())
+    }
+
     /// The input on one line and a caret under the offending column on the next.
     pub fn caret(&self) -> String {
         let line: String = self
@@ -64,6 +99,15 @@ pub fn parse(text: &str) -> Result<Formula, ParseError> {
 /// [`parse`], with errors that do not name the input yet.
 fn parse_tokens(text: &str) -> Result<Formula, ParseError> {
     let tokens = lex(text)?;
+    // The tree can be as deep as the formula is long (`p & p & …` nests to the left), and
+    // checking and dropping it recurse: a 1 MB chain overflowed the stack (issue 25).
+    if tokens.len() > MAX_TOKENS + 1 {
+        return Err(err(
+            1,
+            &format!("a formula of at most {MAX_TOKENS} tokens"),
+            format!("{} tokens", tokens.len() - 1),
+        ));
+    }
     let mut p = Parser {
         tokens,
         pos: 0,
@@ -511,5 +555,42 @@ mod tests {
                 prop_assert!(e.column >= 1 && e.column <= s.chars().count() + 1);
             }
         }
+    }
+
+    /// Issue 25: errors quoted the whole input (a 10 MB formula, a 10 MB stderr line). Now at
+    /// most 80 characters around the column.
+    #[test]
+    fn long_inputs_are_quoted_around_the_column() {
+        let text = format!("{} & & q", "p & ".repeat(2_000));
+        let e = parse(&text).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.len() < 300, "{} bytes", msg.len());
+        assert!(msg.contains("`…") && msg.contains("& & q`"), "{msg}");
+        // A 1 MB chain overflowed the stack when its tree was dropped.
+        let huge = format!("{}p", "p & ".repeat(250_000));
+        let msg = parse(&huge).unwrap_err().to_string();
+        assert!(
+            msg.contains("at most 10000 tokens") && msg.len() < 300,
+            "{msg}"
+        );
+        let longest = format!("{}p", "p & ".repeat(MAX_TOKENS / 2 - 1));
+        let f = parse(&longest).unwrap();
+        let g =
+            crate::graph::Graph::new(vec!["p".into()], 2, &[vec![0]], &[(0, 1)], false).unwrap();
+        let model = crate::model::Model::single(g);
+        assert_eq!(
+            crate::check::truth(&model, &f, 0).unwrap(),
+            vec![true, false]
+        );
+        let digits = format!("[{}]p", "9".repeat(100_000));
+        assert!(parse(&digits).unwrap_err().to_string().len() < 400);
+        assert_eq!(
+            parse("p & (q")
+                .unwrap_err()
+                .to_string()
+                .matches("p & (q")
+                .count(),
+            1
+        );
     }
 }

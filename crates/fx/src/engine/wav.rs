@@ -28,6 +28,11 @@ pub enum SampleFormat {
     Float32,
 }
 
+/// The highest sample rate a WAV file may declare (768 kHz, the top of audio interfaces).
+pub const MAX_SAMPLE_RATE: u32 = 768_000;
+/// The most channels a WAV file may declare.
+pub const MAX_CHANNELS: usize = 64;
+
 const FORMAT_PCM: u16 = 1;
 const FORMAT_FLOAT: u16 = 3;
 const FORMAT_EXTENSIBLE: u16 = 0xFFFE;
@@ -115,6 +120,20 @@ pub fn decode(b: &[u8]) -> std::result::Result<AudioBuffer, String> {
     if fmt.sample_rate == 0 {
         return Err("fmt chunk declares a sample rate of 0".into());
     }
+    // Effects size their buffers from the rate and channel count: 10^9 Hz or 65,535 channels
+    // aborted on allocation (issue 25).
+    if fmt.sample_rate > MAX_SAMPLE_RATE {
+        return Err(format!(
+            "fmt chunk declares a sample rate of {} Hz; the limit is {MAX_SAMPLE_RATE} Hz",
+            fmt.sample_rate
+        ));
+    }
+    if fmt.channels > MAX_CHANNELS {
+        return Err(format!(
+            "fmt chunk declares {} channels; the limit is {MAX_CHANNELS}",
+            fmt.channels
+        ));
+    }
     let width = match (fmt.format, fmt.bits) {
         (FORMAT_PCM, 8 | 16 | 24 | 32) | (FORMAT_FLOAT, 32 | 64) => fmt.bits as usize / 8,
         (FORMAT_PCM | FORMAT_FLOAT, bits) => {
@@ -141,6 +160,13 @@ pub fn decode(b: &[u8]) -> std::result::Result<AudioBuffer, String> {
             let s = &data[n * frame + c * width..n * frame + (c + 1) * width];
             ch.push(sample(fmt.format, s));
         }
+    }
+    if let Some((c, n)) = channels
+        .iter()
+        .enumerate()
+        .find_map(|(c, ch)| ch.iter().position(|v| !v.is_finite()).map(|n| (c, n)))
+    {
+        return Err(format!("sample {n} of channel {c} is not finite"));
     }
     AudioBuffer::new(fmt.sample_rate, channels).map_err(|e| e.to_string())
 }
@@ -288,5 +314,22 @@ mod tests {
         assert!(decode(&bytes).unwrap_err().contains("12-bit"));
         assert!(decode(&bytes[..30]).unwrap_err().contains("fmt"));
         assert!(read(&dir.path().join("missing.wav")).is_err());
+    }
+
+    /// Issue 25: a sample rate of 10^9 or 65,535 channels aborted on allocation downstream;
+    /// a NaN float sample was rendered.
+    #[test]
+    fn implausible_headers_and_non_finite_samples_are_refused() {
+        let (good, _) = encode(&test_audio(2, 8), SampleFormat::Float32);
+        let mut rate = good.clone();
+        rate[24..28].copy_from_slice(&1_000_000_000u32.to_le_bytes());
+        assert!(decode(&rate).unwrap_err().contains("limit is 768000 Hz"));
+        let mut chans = good.clone();
+        chans[22..24].copy_from_slice(&65535u16.to_le_bytes());
+        assert!(decode(&chans).unwrap_err().contains("65535 channels"));
+        let mut nan = good.clone();
+        let at = nan.len() - 4;
+        nan[at..].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(decode(&nan).unwrap_err().contains("not finite"));
     }
 }

@@ -12,7 +12,7 @@ use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::{RenderOptions, ToolCall, render};
 use crate::engine::loudness::{Levels, levels, match_rms};
 use crate::error::FxResult;
-use crate::tools::parse::parse_calls;
+use crate::tools::parse::{parse_calls, parse_calls_strict};
 use crate::tools::validate::{Adjustment, Policy, validate};
 
 /// How to execute.
@@ -127,13 +127,19 @@ pub fn execute_calls(
     Ok(Execution { audio, report })
 }
 
-/// Parses tool calls out of `text` (see [`crate::tools::parse`]) and executes them.
+/// Parses tool calls out of `text` (see [`crate::tools::parse`]) and executes them. Under the
+/// reject policy the parse is strict ([`parse_calls_strict`]): a malformed call fails the
+/// whole text instead of being skipped.
 pub fn execute_text(
     input: &AudioBuffer,
     text: &str,
     options: ExecuteOptions,
 ) -> FxResult<Execution> {
-    execute_calls(input, &parse_calls(text)?, options)
+    let calls = match options.policy {
+        Policy::Reject => parse_calls_strict(text)?,
+        _ => parse_calls(text)?,
+    };
+    execute_calls(input, &calls, options)
 }
 
 #[cfg(test)]

@@ -18,10 +18,86 @@ use serde_json::{Map, Number, Value};
 
 use crate::engine::chain::ToolCall;
 use crate::error::{FxError, FxResult};
+use genlab_core::limits::excerpt;
 
 /// Largest text accepted.
 pub const MAX_TEXT_BYTES: usize = 4 << 20;
 const MAX_DEPTH: usize = 64;
+
+/// [`parse_calls`] for the `reject` policy, where nothing may be dropped silently (issue 25:
+/// a malformed call was skipped and the rest rendered). On top of the tolerant ladder it
+/// fails when text that starts as JSON (`{` or `[`) is not one well-formed value, when a
+/// `<tool_call>` block holds no call, and when an object with a `name` has no arguments
+/// object — each error says which and quotes at most 80 characters.
+pub fn parse_calls_strict(text: &str) -> FxResult<Vec<ToolCall>> {
+    let calls = parse_calls(text)?;
+    let bad = |what: String| Err(FxError::MalformedCall(what));
+    let trimmed = text.trim();
+    if trimmed.starts_with(['{', '[']) && Reader::new(trimmed).value_then_end().is_none() {
+        return bad(format!(
+            "the chain is not well-formed JSON (reject policy: nothing is skipped): {:?}",
+            excerpt(trimmed)
+        ));
+    }
+    for (k, block) in tool_call_blocks(text).into_iter().enumerate() {
+        let mut found = Vec::new();
+        scan(block, &mut found);
+        if found.is_empty() {
+            return bad(format!(
+                "<tool_call> block {} holds no valid call: {:?}",
+                k + 1,
+                excerpt(block.trim())
+            ));
+        }
+    }
+    if let Some(name) = named_without_arguments(text) {
+        return bad(format!(
+            "call `{}` has no arguments object (reject policy: nothing is skipped)",
+            excerpt(&name)
+        ));
+    }
+    Ok(calls)
+}
+
+/// The name of the first object in `text` that has a `name` but no usable arguments.
+fn named_without_arguments(text: &str) -> Option<String> {
+    fn walk(v: &Value, depth: usize) -> Option<String> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match v {
+            Value::Array(items) => items.iter().find_map(|x| walk(x, depth + 1)),
+            Value::Object(o) => {
+                if let Some(Value::String(name)) = o.get("name") {
+                    let args = ["arguments", "parameters", "args"]
+                        .iter()
+                        .find_map(|k| o.get(*k))
+                        .and_then(arguments);
+                    // A call's own arguments are not searched for further calls.
+                    return args.is_none().then(|| name.clone());
+                }
+                o.values().find_map(|x| walk(x, depth + 1))
+            }
+            _ => None,
+        }
+    }
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'{' || bytes[i] == b'[' {
+            let mut r = Reader::new(&text[i..]);
+            if let Some(v) = r.value(0) {
+                if let Some(name) = walk(&v, 0) {
+                    return Some(name);
+                }
+                i += r.pos.max(1);
+                continue;
+            }
+        }
+        i += 1;
+    }
+    None
+}
 
 /// Extracts every tool call from `text`, in order; errors if there is none.
 pub fn parse_calls(text: &str) -> FxResult<Vec<ToolCall>> {
@@ -438,5 +514,60 @@ mod tests {
         // Pathological nesting is refused, not a stack overflow.
         let deep = "[".repeat(100_000) + &"]".repeat(100_000);
         assert!(parse_calls(&deep).is_err());
+    }
+
+    /// Issue 25: under `--policy reject` a malformed call was dropped and the rest rendered.
+    /// The strict parse fails the whole text; the tolerant one still reads what it can.
+    #[test]
+    fn strict_parse_drops_nothing() {
+        let fine = r#"[{"name": "gain", "arguments": {"gain_db": 3}}, {"name": "panner", "arguments": {"pan": 0.5}}]"#;
+        assert_eq!(
+            names(&parse_calls_strict(fine).unwrap()),
+            vec!["gain", "panner"]
+        );
+        let prose =
+            "Sure: <tool_call>{'name': 'gain', 'arguments': {'gain_db': 3}}</tool_call> done.";
+        assert_eq!(parse_calls_strict(prose).unwrap().len(), 1);
+        let malformed = [
+            (
+                r#"[{"name": "gain", "arguments": {"gain_db": 3}}, {"name": "reverb", "arguments": {"mix": }}]"#,
+                "not well-formed",
+            ),
+            (
+                r#"[{"name": "gain", "arguments": {"gain_db": 3}}, {"name": "reverb", "arguments": 5}]"#,
+                "`reverb` has no arguments",
+            ),
+            (
+                r#"[{"name": "gain", "arguments": {"gain_db": 3}}, {"name": "reverb"}]"#,
+                "`reverb` has no arguments",
+            ),
+            (
+                "<tool_call>{'name': 'gain', 'arguments': {'gain_db': 3}}</tool_call><tool_call>{'name': 'reverb', 'arguments': {'mix'</tool_call>",
+                "block 2",
+            ),
+        ];
+        for (text, needle) in malformed {
+            assert!(
+                parse_calls(text).is_ok(),
+                "the tolerant parser keeps the good call"
+            );
+            let err = parse_calls_strict(text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+        let long = format!(
+            "[{{\"name\": \"gain\", \"arguments\": {{}}}}, {}",
+            "x".repeat(100_000)
+        );
+        let err = parse_calls_strict(&long).unwrap_err().to_string();
+        assert!(
+            err.len() < 300,
+            "the error quotes at most 80 characters: {} bytes",
+            err.len()
+        );
+        let nested = r#"[{"name": "gain", "arguments": {"gain_db": 3, "meta": {"name": "x"}}}]"#;
+        assert!(
+            parse_calls_strict(nested).is_ok(),
+            "a call's arguments are not calls"
+        );
     }
 }
