@@ -302,7 +302,7 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     for (a, arm) in Arm::ALL.iter().enumerate() {
         for (m, (name, _)) in Scores::default().named().iter().enumerate() {
             let vals: Vec<f64> = runs.iter().map(|r| r.arms[a].named()[m].1).collect();
-            report.metric_over_seeds(arm.name(), name, &vals);
+            record(&mut report, arm.name(), name, &vals);
         }
         let losses: Vec<f64> = runs.iter().map(|r| r.final_loss[a]).collect();
         report.metric_over_seeds(arm.name(), "final_loss", &losses);
@@ -316,13 +316,23 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
         // The pose search runs on the main arms only: variants carry the first six metrics.
         for (m, (metric, _)) in Scores::default().named().iter().take(6).enumerate() {
             let vals: Vec<f64> = runs.iter().map(|r| r.variants[v].1.named()[m].1).collect();
-            report.metric_over_seeds(name, metric, &vals);
+            record(&mut report, name, metric, &vals);
         }
     }
     let verdict = verdict(&runs)?;
     figures::write(&mut report, &opts.dir, sizes, &runs)?;
     notes(&mut report);
     Ok(report.finish(verdict))
+}
+
+/// Records a metric over seeds, or a note when some seed had nothing to measure (no dynamic
+/// pixel or ghost candidate in its test chunks): report metrics are always finite.
+fn record(report: &mut ReportBuilder, arm: &str, metric: &str, vals: &[f64]) {
+    if vals.iter().all(|v| v.is_finite()) {
+        report.metric_over_seeds(arm, metric, vals);
+    } else {
+        report.note(format!("{arm}: `{metric}` had nothing to measure on some seed (left out)"));
+    }
 }
 
 /// The paired verdicts of the claim over the seeds.
