@@ -125,12 +125,13 @@ pub fn featurize_shard(
     if mpath.exists() {
         let old: Manifest = read_json(&mpath)?;
         if old.config_hash != manifest.config_hash {
-            return Err(AttributionError::MixedConfig {
-                shard: mpath.display().to_string(),
-                expected: old.config_hash,
-                found: manifest.config_hash.clone(),
-            }
-            .into());
+            return Err(Error::InvalidInput(format!(
+                "{} holds features of another configuration (model, data, output function, \
+                 projector or seed differ: hash {} vs {}); use a new --out or the same settings",
+                dir.display(),
+                &old.config_hash[..12],
+                &manifest.config_hash[..12]
+            )));
         }
     } else {
         write_json(&mpath, manifest)?;
@@ -296,7 +297,7 @@ mod tests {
         // Another configuration cannot write into this store.
         let other = Manifest::new(serde_json::json!({"model": "b"}), 50, 3, 4);
         let err = featurize_shard(&dir, &other, Shard::ALL, 2, &mut NoObserver, fake).unwrap_err();
-        assert!(err.to_string().contains("different runs"), "{err}");
+        assert!(err.to_string().contains("another configuration"), "{err}");
         // A duplicate shard (overlapping rows) is refused.
         write_chunk(&dir.join("rows-000000004-000000012.safetensors"), &fake(4..12).unwrap(), &(4..12), &m).unwrap();
         atomic_write(&dir.join("rows-000000004-000000012.done"), m.config_hash.as_bytes()).unwrap();
