@@ -145,7 +145,11 @@ pub fn describe_all(scene: &Scene) -> String {
             )
         })
         .collect();
-    format!("{} with {}", SCENES[scene.class as usize], parts.join(" , "))
+    format!(
+        "{} with {}",
+        SCENES[scene.class as usize],
+        parts.join(" , ")
+    )
 }
 
 /// One SCaR-lite query: scene, target, reference, the truth and the nine negatives.
@@ -188,7 +192,13 @@ impl Query {
         let mut rels: Vec<u8> = (0..4).filter(|&r| r != truth.relation).collect();
         rels.shuffle(rng);
         for &r in &rels[..2] {
-            negatives.push((NegKind::Relation, Caption { relation: r, ..truth }));
+            negatives.push((
+                NegKind::Relation,
+                Caption {
+                    relation: r,
+                    ..truth
+                },
+            ));
         }
         let taken: Vec<(u8, u8)> = scene
             .objects
@@ -276,16 +286,19 @@ mod tests {
                         assert!(o != q.target && o != q.reference);
                         assert_eq!(*n, describe(&q.scene, o, q.reference));
                     }
-                    NegKind::Scene => assert_eq!([target, relation, reference, scene], [
-                        false, false, false, true
-                    ]),
-                    NegKind::Relation => assert_eq!([target, relation, reference, scene], [
-                        false, true, false, false
-                    ]),
+                    NegKind::Scene => assert_eq!(
+                        [target, relation, reference, scene],
+                        [false, false, false, true]
+                    ),
+                    NegKind::Relation => assert_eq!(
+                        [target, relation, reference, scene],
+                        [false, true, false, false]
+                    ),
                     NegKind::Attribute => {
-                        assert_eq!([target, relation, reference, scene], [
-                            true, false, false, false
-                        ]);
+                        assert_eq!(
+                            [target, relation, reference, scene],
+                            [true, false, false, false]
+                        );
                         let (a, b) = (t.target, n.target);
                         let changed = (a.size != b.size) as u8 + (a.colour != b.colour) as u8;
                         assert!(changed == 1 && a.shape == b.shape);
@@ -307,18 +320,33 @@ mod tests {
         }
         let train = queries(1, 0, 200);
         let eval = queries(1, 1, 200);
-        assert!(train.iter().all(|a| eval.iter().all(|b| a.scene != b.scene)));
+        assert!(
+            train
+                .iter()
+                .all(|a| eval.iter().all(|b| a.scene != b.scene))
+        );
         assert_eq!(train, queries(1, 0, 200), "seeded");
     }
 
     #[test]
     fn captions_read_like_the_grammar() {
         let c = Caption {
-            target: Attrs { size: 0, colour: 0, shape: 0 },
+            target: Attrs {
+                size: 0,
+                colour: 0,
+                shape: 0,
+            },
             relation: 0,
-            reference: Attrs { size: 1, colour: 2, shape: 1 },
+            reference: Attrs {
+                size: 1,
+                colour: 2,
+                shape: 1,
+            },
             scene: 0,
         };
-        assert_eq!(c.text(), "small red circle left of the blue square in the beach");
+        assert_eq!(
+            c.text(),
+            "small red circle left of the blue square in the beach"
+        );
     }
 }

@@ -20,8 +20,12 @@
 use burn::module::Module;
 use burn::nn::activation::ActivationConfig;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
-use burn::nn::{Embedding, Initializer, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::transformer::{
+    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
+};
+use burn::nn::{
+    Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+};
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -193,7 +197,11 @@ pub fn positions(
     scene: bool,
     boxes: bool,
 ) -> (Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>) {
-    let r = if region { vec![0; REGION_TOKENS] } else { vec![] };
+    let r = if region {
+        vec![0; REGION_TOKENS]
+    } else {
+        vec![]
+    };
     let s = if scene {
         (1..=SCENE_TOKENS as i64).collect()
     } else {
@@ -291,23 +299,37 @@ mod tests {
         let with = positions(true, true, true);
         let without = positions(false, true, true);
         assert!(with.0.iter().all(|&p| p == 0) && with.0.len() == REGION_TOKENS);
-        assert_eq!((&with.1, &with.2, &with.3), (&without.1, &without.2, &without.3));
+        assert_eq!(
+            (&with.1, &with.2, &with.3),
+            (&without.1, &without.2, &without.3)
+        );
         assert_eq!(without.1[0], 1, "scene tokens start after the region slot");
         // The same holds for the embedded sequence: the scene, box and EOS inputs are
         // identical with and without the region prefix.
         let dev = device::device();
         device::device().seed(1);
-        let m = EmbedConfig { d: 8, heads: 2, layers: 1, text_layers: 1 }.init(&dev);
+        let m = EmbedConfig {
+            d: 8,
+            heads: 2,
+            layers: 1,
+            text_layers: 1,
+        }
+        .init(&dev);
         let img = vec![0.4f32; 3 * 32 * 32];
         let images = crate::nn::images_tensor(&[&img], &dev);
-        let boxes = Tensor::<2, Int>::from_data(TensorData::new(vec![1i64, 17, 40, 60], [1, 4]), &dev);
+        let boxes =
+            Tensor::<2, Int>::from_data(TensorData::new(vec![1i64, 17, 40, 60], [1, 4]), &dev);
         let region = Tensor::<3>::ones([1, 64, 8], &dev);
         let a = m.sequence(&QueryInput {
             region: Some(region),
             images: Some(images.clone()),
             boxes: Some(boxes.clone()),
         });
-        let b = m.sequence(&QueryInput { region: None, images: Some(images), boxes: Some(boxes) });
+        let b = m.sequence(&QueryInput {
+            region: None,
+            images: Some(images),
+            boxes: Some(boxes),
+        });
         assert_eq!(a.dims(), [1, REGION_TOKENS + 64 + 4 + 1, 8]);
         let tail = tensor::to_vec(a.slice([0..1, REGION_TOKENS..REGION_TOKENS + 69, 0..8]));
         assert_eq!(tail, tensor::to_vec(b));
@@ -317,7 +339,13 @@ mod tests {
     fn text_embedding_ignores_padding_and_is_unit_norm() {
         let dev = device::device();
         dev.seed(2);
-        let m = EmbedConfig { d: 8, heads: 2, layers: 1, text_layers: 1 }.init(&dev);
+        let m = EmbedConfig {
+            d: 8,
+            heads: 2,
+            layers: 1,
+            text_layers: 1,
+        }
+        .init(&dev);
         let short = m.embed_text(&[5, 7, 1], 3, &[2]);
         let padded = m.embed_text(&[5, 7, 1, 0, 0, 9, 9, 9, 9, 1], 5, &[2, 4]);
         let (s, p) = (tensor::to_vec(short), tensor::to_vec(padded));

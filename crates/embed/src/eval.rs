@@ -41,7 +41,10 @@ pub fn scar_queries(
     for start in (0..data.len()).step_by(CHUNK) {
         let idx: Vec<usize> = (start..(start + CHUNK).min(data.len())).collect();
         let imgs: Vec<&[f32]> = idx.iter().map(|&i| data.images[i].as_slice()).collect();
-        let prompts: Vec<Prompt> = idx.iter().map(|&i| prompt_for(&data.queries[i], kind)).collect();
+        let prompts: Vec<Prompt> = idx
+            .iter()
+            .map(|&i| prompt_for(&data.queries[i], kind))
+            .collect();
         let boxes: Vec<Option<BBox>> = idx
             .iter()
             .map(|&i| {
@@ -108,7 +111,14 @@ pub fn unprompted_queries(
     let mut parts = Vec::new();
     for chunk in images.chunks(CHUNK) {
         let n = chunk.len();
-        let input = query_input(arm, seg, chunk, &vec![Prompt::Grid; n], &vec![None; n], &dev)?;
+        let input = query_input(
+            arm,
+            seg,
+            chunk,
+            &vec![Prompt::Grid; n],
+            &vec![None; n],
+            &dev,
+        )?;
         parts.push(model.embed_query(&input));
     }
     Ok(Tensor::cat(parts, 0))

@@ -12,8 +12,10 @@
 pub mod caption;
 pub mod embedder;
 pub mod eval;
+pub mod io;
 pub mod loss;
 pub mod metrics;
+pub mod model;
 pub mod nn;
 pub mod repro;
 pub mod scene;

@@ -25,7 +25,11 @@ pub fn info_nce(q: Tensor<2>, t: Tensor<2>, hard: Option<Tensor<3>>, tau: f64) -
     }
     let diag: Vec<i64> = (0..b as i64).collect();
     let idx = Tensor::<2, Int>::from_data(TensorData::new(diag, [b, 1]), &device);
-    log_softmax(logits, 1).gather(1, idx).mean().neg().reshape([1])
+    log_softmax(logits, 1)
+        .gather(1, idx)
+        .mean()
+        .neg()
+        .reshape([1])
 }
 
 /// Rows of `x` (`[n, d]`) divided by their Euclidean norms.
@@ -68,12 +72,12 @@ mod tests {
         let hard = Tensor::from_data(TensorData::new(t.to_vec(), [3, 1, 2]), &device::device());
         let mut want_h = 0.0;
         for (i, row) in s.iter().enumerate() {
-            let lse = (row.iter().map(|v| (v / tau).exp()).sum::<f64>() + (row[i] / tau).exp()).ln();
+            let lse =
+                (row.iter().map(|v| (v / tau).exp()).sum::<f64>() + (row[i] / tau).exp()).ln();
             want_h += lse - row[i] / tau;
         }
         want_h /= 3.0;
-        let got_h =
-            tensor::to_vec(info_nce(t2(&q, 3, 2), t2(&t, 3, 2), Some(hard), tau))[0] as f64;
+        let got_h = tensor::to_vec(info_nce(t2(&q, 3, 2), t2(&t, 3, 2), Some(hard), tau))[0] as f64;
         assert!((got_h - want_h).abs() < 1e-5, "{got_h} vs {want_h}");
     }
 
@@ -86,15 +90,21 @@ mod tests {
 
     #[test]
     fn gradient_matches_finite_differences() {
-        let t = [0.3, -0.2, 0.9, 0.1, -0.5, 0.4, 0.2, 0.7, -0.1, 0.6, 0.3, -0.4];
-        let hard = [0.5, 0.1, -0.2, 0.3, 0.0, 0.2, 0.4, -0.6, -0.3, 0.3, 0.1, 0.2];
+        let t = [
+            0.3, -0.2, 0.9, 0.1, -0.5, 0.4, 0.2, 0.7, -0.1, 0.6, 0.3, -0.4,
+        ];
+        let hard = [
+            0.5, 0.1, -0.2, 0.3, 0.0, 0.2, 0.4, -0.6, -0.3, 0.3, 0.1, 0.2,
+        ];
         let loss_of = |x: Tensor<2>| {
             let dev = x.device();
             let tt = Tensor::from_data(TensorData::new(t.to_vec(), [3, 4]), &dev);
             let hh = Tensor::from_data(TensorData::new(hard.to_vec(), [3, 1, 4]), &dev);
             info_nce(l2_normalize(x), l2_normalize(tt), Some(hh), 0.5)
         };
-        let x0 = [0.2, 0.4, -0.1, 0.3, -0.3, 0.2, 0.5, 0.1, 0.6, -0.2, 0.1, 0.4];
+        let x0 = [
+            0.2, 0.4, -0.1, 0.3, -0.3, 0.2, 0.5, 0.1, 0.6, -0.2, 0.1, 0.4,
+        ];
         let analytic = gradcheck::autodiff_grad(loss_of, &x0, [3, 4], &device::device());
         let numeric = gradcheck::numerical_grad(
             |v| tensor::to_vec(loss_of(t2(v, 3, 4)))[0] as f64,

@@ -52,7 +52,12 @@ pub fn retrieval_p1(scores: &[f32], n: usize) -> f64 {
         .map(|i| {
             let r = &scores[i * n..(i + 1) * n];
             std::iter::once(r[i])
-                .chain(r.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, s)| *s))
+                .chain(
+                    r.iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != i)
+                        .map(|(_, s)| *s),
+                )
                 .collect()
         })
         .collect();
@@ -89,7 +94,10 @@ mod tests {
             .iter()
             .map(|k| {
                 std::iter::once(1.0)
-                    .chain(k.iter().map(|kk| if *kk == NegKind::Scene { 1.0 } else { 0.0 }))
+                    .chain(
+                        k.iter()
+                            .map(|kk| if *kk == NegKind::Scene { 1.0 } else { 0.0 }),
+                    )
                     .collect()
             })
             .collect();

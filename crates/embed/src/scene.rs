@@ -357,7 +357,10 @@ mod tests {
                     .map(|(x, y)| s.layout(x, y))
                     .sum();
                 let frac = b as f64 / (IMAGE * IMAGE) as f64;
-                assert!((0.3..=0.7).contains(&frac), "class {class} split {split}: {frac}");
+                assert!(
+                    (0.3..=0.7).contains(&frac),
+                    "class {class} split {split}: {frac}"
+                );
             }
         }
     }
@@ -407,7 +410,12 @@ mod tests {
 
     #[test]
     fn boxes_outside_the_image_are_rejected() {
-        let ok = BBox { x1: 1.0, y1: 2.0, x2: 10.0, y2: 12.0 };
+        let ok = BBox {
+            x1: 1.0,
+            y1: 2.0,
+            x2: 10.0,
+            y2: 12.0,
+        };
         assert!(ok.validate(32.0).is_ok());
         for bad in [
             BBox { x2: 40.0, ..ok },

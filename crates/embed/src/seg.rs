@@ -338,7 +338,12 @@ mod tests {
     #[test]
     fn prompt_batches_have_the_token_counts_of_their_kind() {
         let dev = device::device();
-        let b = BBox { x1: 1.0, y1: 1.0, x2: 5.0, y2: 6.0 };
+        let b = BBox {
+            x1: 1.0,
+            y1: 1.0,
+            x2: 5.0,
+            y2: 6.0,
+        };
         let cases = [
             (Prompt::Point(3.0, 4.0), 1),
             (Prompt::Box(b), 2),

@@ -23,7 +23,9 @@ use std::path::Path;
 
 use burn::optim::AdamConfig;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use genlab_core::train::{History, Learner, Observer, SeededRng, TrainOptions, Trainer, seed_device};
+use genlab_core::train::{
+    History, Learner, Observer, SeededRng, TrainOptions, Trainer, seed_device,
+};
 use genlab_core::{Error, Result, device};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -33,7 +35,9 @@ use crate::embedder::{Arm, EmbedConfig, Embedder, QueryInput};
 use crate::loss::{TAU, info_nce};
 use crate::nn::{images_tensor, to_device_const};
 use crate::scene::{BBox, crop};
-use crate::seg::{Prompt, PromptBatch, PromptKind, SegConfig, SegModel, bce_with_logits, pooled_mask};
+use crate::seg::{
+    Prompt, PromptBatch, PromptKind, SegConfig, SegModel, bce_with_logits, pooled_mask,
+};
 use crate::vocab::{box_tokens, pad_batch, tokenize};
 
 /// Crop margin of the crop-only arm, in pixels.
@@ -65,7 +69,10 @@ impl ScarData {
                 .iter()
                 .map(|q| q.negatives.iter().map(|(_, c)| tok(&c.text())).collect())
                 .collect(),
-            full: queries.iter().map(|q| tok(&describe_all(&q.scene))).collect(),
+            full: queries
+                .iter()
+                .map(|q| tok(&describe_all(&q.scene)))
+                .collect(),
             queries,
         }
     }
@@ -132,7 +139,10 @@ pub fn query_input(
         Some(images_tensor(images, device))
     };
     let boxes = (arm.box_text() && boxed).then(|| {
-        let t: Vec<i64> = boxes.iter().flat_map(|b| box_tokens(&b.expect("boxed"))).collect();
+        let t: Vec<i64> = boxes
+            .iter()
+            .flat_map(|b| box_tokens(&b.expect("boxed")))
+            .collect();
         Tensor::<2, Int>::from_data(TensorData::new(t, [images.len(), 4]), device)
     });
     Ok(QueryInput {
@@ -228,8 +238,12 @@ pub fn pretrain_seg(
     let options = TrainOptions::warmup_cosine(config.seg_steps, config.lr)
         .with_log_every(25)
         .with_phase("pre-train segmentation analogue (masks)");
-    let mut learner = Learner::new("seg", config.seg_config().init(&device), AdamConfig::new().init())
-        .with_clip(Some(1.0));
+    let mut learner = Learner::new(
+        "seg",
+        config.seg_config().init(&device),
+        AdamConfig::new().init(),
+    )
+    .with_clip(Some(1.0));
     let mut rng = SeededRng::new(config.seed ^ 0x5e6);
     let outcome = Trainer::new(options, observer).run(
         &mut learner,
@@ -241,7 +255,10 @@ pub fn pretrain_seg(
             for &i in &idx {
                 let q = &data.queries[i];
                 let obj = s.rng.rng().random_range(0..q.scene.objects.len());
-                let one = Query { target: obj, ..q.clone() };
+                let one = Query {
+                    target: obj,
+                    ..q.clone()
+                };
                 imgs.push(data.images[i].as_slice());
                 prompts.push(prompt_for(&one, kind));
                 targets.extend(pooled_mask(&q.scene.mask(obj)));
@@ -250,7 +267,10 @@ pub fn pretrain_seg(
             let logits = l.model().mask_logits(images_tensor(&imgs, &device), &batch);
             let n = logits.dims()[1];
             let y = Tensor::from_data(TensorData::new(targets, [idx.len(), n]), &device);
-            Ok(vec![("loss", l.step(bce_with_logits(logits, y), s.lr, s.index)?)])
+            Ok(vec![(
+                "loss",
+                l.step(bce_with_logits(logits, y), s.lr, s.index)?,
+            )])
         },
         None,
     )?;
@@ -279,7 +299,11 @@ fn batch_loss(
 ) -> Result<Tensor<1>> {
     let device = device::train_device();
     let kind = random_kind(rng);
-    let n_un = if phase == Phase::General { batch / 2 } else { 0 };
+    let n_un = if phase == Phase::General {
+        batch / 2
+    } else {
+        0
+    };
     let un = rng.indices(n_un, data.len());
     let sc = rng.indices(batch - n_un, data.len());
     // Each half is its own in-batch task (VLM2Vec draws a batch from one dataset at a time).
@@ -287,13 +311,28 @@ fn batch_loss(
     if !un.is_empty() {
         let imgs: Vec<&[f32]> = un.iter().map(|&i| data.images[i].as_slice()).collect();
         let n = un.len();
-        let input = query_input(arm, seg, &imgs, &vec![Prompt::Grid; n], &vec![None; n], &device)?;
+        let input = query_input(
+            arm,
+            seg,
+            &imgs,
+            &vec![Prompt::Grid; n],
+            &vec![None; n],
+            &device,
+        )?;
         let texts: Vec<Vec<u32>> = un.iter().map(|&i| data.full[i].clone()).collect();
-        let l = info_nce(model.embed_query(&input), embed_captions(model, &texts), None, tau);
+        let l = info_nce(
+            model.embed_query(&input),
+            embed_captions(model, &texts),
+            None,
+            tau,
+        );
         loss = Some(l);
     }
     let imgs: Vec<&[f32]> = sc.iter().map(|&i| data.images[i].as_slice()).collect();
-    let prompts: Vec<Prompt> = sc.iter().map(|&i| prompt_for(&data.queries[i], kind)).collect();
+    let prompts: Vec<Prompt> = sc
+        .iter()
+        .map(|&i| prompt_for(&data.queries[i], kind))
+        .collect();
     let boxes: Vec<Option<BBox>> = sc
         .iter()
         .map(|&i| {
@@ -355,7 +394,16 @@ pub fn train_phase(
         &mut learner,
         &mut rng,
         |l, s| {
-            let loss = batch_loss(arm, phase, l.model(), seg, data, config.batch, config.tau, s.rng)?;
+            let loss = batch_loss(
+                arm,
+                phase,
+                l.model(),
+                seg,
+                data,
+                config.batch,
+                config.tau,
+                s.rng,
+            )?;
             Ok(vec![("loss", l.step(loss, s.lr, s.index)?)])
         },
         None,
@@ -378,7 +426,12 @@ mod tests {
 
     fn tiny() -> TrainConfig {
         TrainConfig {
-            embed: EmbedConfig { d: 8, heads: 2, layers: 1, text_layers: 1 },
+            embed: EmbedConfig {
+                d: 8,
+                heads: 2,
+                layers: 1,
+                text_layers: 1,
+            },
             queries: 16,
             seg_steps: 3,
             general_steps: 2,
@@ -416,12 +469,37 @@ mod tests {
         )
         .unwrap();
         let region = input.region.clone().unwrap();
-        assert!(!region.is_require_grad(), "the frozen map must be a constant");
+        assert!(
+            !region.is_require_grad(),
+            "the frozen map must be a constant"
+        );
         let loss = model.embed_query(&input).sum();
         let _ = loss.backward();
         // Both phases leave the frozen model's weights bit-identical.
-        let (m, _) = train_phase(Arm::Virtue, Phase::General, model, &seg, &data, &config, None, false, &mut NoObserver).unwrap();
-        let _ = train_phase(Arm::Virtue, Phase::Scar, m, &seg, &data, &config, None, false, &mut NoObserver).unwrap();
+        let (m, _) = train_phase(
+            Arm::Virtue,
+            Phase::General,
+            model,
+            &seg,
+            &data,
+            &config,
+            None,
+            false,
+            &mut NoObserver,
+        )
+        .unwrap();
+        let _ = train_phase(
+            Arm::Virtue,
+            Phase::Scar,
+            m,
+            &seg,
+            &data,
+            &config,
+            None,
+            false,
+            &mut NoObserver,
+        )
+        .unwrap();
         assert_eq!(before, flat(&seg));
         let _ = train;
     }
@@ -440,7 +518,14 @@ mod tests {
                 assert!(v.is_finite() && v > 0.0, "{arm:?} {phase:?}: {v}");
             }
         }
-        let bad = query_input(Arm::Virtue, &seg, &[&data.images[0], &data.images[1]], &[Prompt::Grid, Prompt::Grid], &[None, Some(data.queries[1].scene.objects[0].bbox())], &device::device());
+        let bad = query_input(
+            Arm::Virtue,
+            &seg,
+            &[&data.images[0], &data.images[1]],
+            &[Prompt::Grid, Prompt::Grid],
+            &[None, Some(data.queries[1].scene.objects[0].bbox())],
+            &device::device(),
+        );
         assert!(bad.is_err());
     }
 }

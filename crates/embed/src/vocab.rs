@@ -22,7 +22,9 @@ pub const MAX_LEN: usize = 32;
 pub const BOX_BINS: usize = 16;
 
 /// Function words of the grammar (content words come from the scene tables).
-const FUNCTION: [&str; 9] = ["left", "right", "of", "above", "below", "the", "in", "with", ","];
+const FUNCTION: [&str; 9] = [
+    "left", "right", "of", "above", "below", "the", "in", "with", ",",
+];
 
 /// The whole vocabulary, in token order (PAD and EOS first).
 pub fn words() -> Vec<&'static str> {
@@ -134,7 +136,12 @@ mod tests {
     fn padding_and_box_tokens() {
         let (t, len, eos) = pad_batch(&[vec![5, 1], vec![3, 4, 1]]);
         assert_eq!((t, len, eos), (vec![5, 1, 0, 3, 4, 1], 3, vec![1, 2]));
-        let b = BBox { x1: 0.0, y1: 4.0, x2: 32.0, y2: 10.0 };
+        let b = BBox {
+            x1: 0.0,
+            y1: 4.0,
+            x2: 32.0,
+            y2: 10.0,
+        };
         assert_eq!(box_tokens(&b), [0, 16 + 2, 32 + 15, 48 + 4]);
     }
 }

@@ -92,14 +92,34 @@ fn run_arm(
         &[PromptKind::Box]
     };
     let model = fresh_embedder(config);
-    let (model, _) = train_phase(arm, Phase::General, model, seg, data, config, None, false, observer)?;
+    let (model, _) = train_phase(
+        arm,
+        Phase::General,
+        model,
+        seg,
+        data,
+        config,
+        None,
+        false,
+        observer,
+    )?;
     let valid = model.valid();
     let before = unprompted_p1(arm, &valid, seg, eval, sizes.unprompted)?;
     let general: Vec<ScarScore> = kinds
         .iter()
         .map(|&k| scar_p1(arm, &valid, seg, eval, k))
         .collect::<Result<_>>()?;
-    let (model, _) = train_phase(arm, Phase::Scar, model, seg, data, config, None, false, observer)?;
+    let (model, _) = train_phase(
+        arm,
+        Phase::Scar,
+        model,
+        seg,
+        data,
+        config,
+        None,
+        false,
+        observer,
+    )?;
     let valid = model.valid();
     let after = unprompted_p1(arm, &valid, seg, eval, sizes.unprompted)?;
     let mut rows = Vec::new();

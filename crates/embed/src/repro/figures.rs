@@ -28,15 +28,27 @@ pub fn draw(runs: &[SeedRun], report: &mut ReportBuilder, dir: &Path) -> Result<
     let mut forget = Vec::new();
     for label in labels(runs) {
         let rs = rows(runs, &label);
-        overall.push(bar(format!("{label} · general"), rs.iter().map(|r| r.general.p1).collect()));
-        overall.push(bar(format!("{label} · +SCaR"), rs.iter().map(|r| r.scar.p1).collect()));
+        overall.push(bar(
+            format!("{label} · general"),
+            rs.iter().map(|r| r.general.p1).collect(),
+        ));
+        overall.push(bar(
+            format!("{label} · +SCaR"),
+            rs.iter().map(|r| r.scar.p1).collect(),
+        ));
         if !label.contains('(') {
             for (k, kind) in NegKind::ALL.iter().enumerate() {
                 let xs = rs.iter().map(|r| r.scar.by_kind[k]).collect();
                 by_type.push(bar(format!("{label} · {}", kind.name()), xs));
             }
-            forget.push(bar(format!("{label} · before"), rs.iter().map(|r| r.unprompted_before).collect()));
-            forget.push(bar(format!("{label} · after"), rs.iter().map(|r| r.unprompted_after).collect()));
+            forget.push(bar(
+                format!("{label} · before"),
+                rs.iter().map(|r| r.unprompted_before).collect(),
+            ));
+            forget.push(bar(
+                format!("{label} · after"),
+                rs.iter().map(|r| r.unprompted_after).collect(),
+            ));
         }
     }
     report.bars(
@@ -70,7 +82,9 @@ pub fn draw(runs: &[SeedRun], report: &mut ReportBuilder, dir: &Path) -> Result<
 
 /// Escapes text for SVG.
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Three evaluation queries of the first seed: the image (×4) with the target box, and the
@@ -162,4 +176,3 @@ fn examples(runs: &[SeedRun], report: &mut ReportBuilder, dir: &Path) -> Result<
     );
     Ok(())
 }
-

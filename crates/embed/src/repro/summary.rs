@@ -44,7 +44,12 @@ pub fn summarise(runs: &[SeedRun], report: &mut ReportBuilder) -> Result<Verdict
         title: "Forgetting check: unprompted retrieval P@1 (10 candidates) before → after the \
                 SCaR phase"
             .into(),
-        columns: vec!["arm".into(), "before".into(), "after".into(), "change".into()],
+        columns: vec![
+            "arm".into(),
+            "before".into(),
+            "after".into(),
+            "change".into(),
+        ],
         rows: vec![],
     };
     for label in labels(runs) {
@@ -70,7 +75,9 @@ pub fn summarise(runs: &[SeedRun], report: &mut ReportBuilder) -> Result<Verdict
             let d: Vec<f64> = a.iter().zip(&b).map(|(a, b)| a - b).collect();
             report.metric_over_seeds(&label, "unprompted_p1", &b);
             report.metric_over_seeds(&label, "unprompted_p1_after_scar", &a);
-            forgetting.rows.push(vec![label.clone(), cell(&b), cell(&a), cell(&d)]);
+            forgetting
+                .rows
+                .push(vec![label.clone(), cell(&b), cell(&a), cell(&d)]);
         }
     }
     for t in [&mut general, &mut scar] {
@@ -94,20 +101,34 @@ pub fn summarise(runs: &[SeedRun], report: &mut ReportBuilder) -> Result<Verdict
 
 fn header() -> Vec<String> {
     let mut h = vec!["arm".to_string(), "overall".into()];
-    h.extend(NegKind::ALL.iter().map(|k| format!("vs {} swaps", k.name())));
+    h.extend(
+        NegKind::ALL
+            .iter()
+            .map(|k| format!("vs {} swaps", k.name())),
+    );
     h
 }
 
 /// The analytical rows: (name, overall, object, scene, relation, attribute).
 fn ceilings() -> Vec<Vec<String>> {
     let rows: [(&str, [f64; 5]); 4] = [
-        ("ceiling: entity-blind", [1.0 / 3.0, 1.0 / 3.0, 1.0, 1.0, 1.0]),
+        (
+            "ceiling: entity-blind",
+            [1.0 / 3.0, 1.0 / 3.0, 1.0, 1.0, 1.0],
+        ),
         ("ceiling: scene-blind", [0.25, 1.0, 0.25, 1.0, 1.0]),
-        ("ceiling: crop (no scene, no reference)", [1.0 / 6.0, 1.0, 0.25, 1.0 / 3.0, 1.0]),
+        (
+            "ceiling: crop (no scene, no reference)",
+            [1.0 / 6.0, 1.0, 0.25, 1.0 / 3.0, 1.0],
+        ),
         ("chance", [0.1, 1.0 / 3.0, 0.25, 1.0 / 3.0, 1.0 / 3.0]),
     ];
     rows.iter()
-        .map(|(n, v)| std::iter::once(n.to_string()).chain(v.iter().map(|x| sig3(*x))).collect())
+        .map(|(n, v)| {
+            std::iter::once(n.to_string())
+                .chain(v.iter().map(|x| sig3(*x)))
+                .collect()
+        })
         .collect()
 }
 
@@ -122,15 +143,26 @@ fn pairs(runs: &[SeedRun], a: &str, b: &str, f: impl Fn(&Row) -> f64) -> Vec<(f6
 /// The verdict of the module doc of [`super`].
 fn verdict(runs: &[SeedRun]) -> Result<Verdict> {
     let mut parts = Vec::new();
-    for (metric, after) in [("SCaR P@1 (general phase)", false), ("SCaR P@1 (after SCaR training)", true)] {
+    for (metric, after) in [
+        ("SCaR P@1 (general phase)", false),
+        ("SCaR P@1 (after SCaR training)", true),
+    ] {
         for base in ["global-only", "crop-only"] {
-            let p = pairs(runs, "virtue", base, |r| if after { r.scar.p1 } else { r.general.p1 });
+            let p = pairs(runs, "virtue", base, |r| {
+                if after { r.scar.p1 } else { r.general.p1 }
+            });
             parts.push(paired(metric, "virtue", base, Better::Higher, &p)?);
         }
     }
     // Non-inferiority: the claim fails only if global-only beats virtue by the paired rule.
     let p = pairs(runs, "global-only", "virtue", |r| r.unprompted_before);
-    let worse = paired("unprompted P@1", "global-only", "virtue", Better::Higher, &p)?;
+    let worse = paired(
+        "unprompted P@1",
+        "global-only",
+        "virtue",
+        Better::Higher,
+        &p,
+    )?;
     parts.push(Verdict {
         holds: !worse.holds && p.len() >= report::MIN_SEEDS,
         margin: -worse.margin,
