@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod camera;
 pub mod error;
 pub mod generator;
@@ -36,6 +37,6 @@ pub const FAMILY: Family = Family {
         info: repro::INFO,
         run: repro::run,
     }],
-    benchmarks: &[],
+    benchmarks: bench::BENCHMARKS,
     datasets: &[],
 };

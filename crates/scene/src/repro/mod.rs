@@ -331,7 +331,9 @@ fn record(report: &mut ReportBuilder, arm: &str, metric: &str, vals: &[f64]) {
     if vals.iter().all(|v| v.is_finite()) {
         report.metric_over_seeds(arm, metric, vals);
     } else {
-        report.note(format!("{arm}: `{metric}` had nothing to measure on some seed (left out)"));
+        report.note(format!(
+            "{arm}: `{metric}` had nothing to measure on some seed (left out)"
+        ));
     }
 }
 
