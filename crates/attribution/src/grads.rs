@@ -15,9 +15,10 @@
 //!   ‖g_i‖² = Σ_l (‖a_{l−1}[i]‖² + 1) ‖δ_l[i]‖²
 //!   ```
 //!
-//!   It is the default: measured on the E1 MLP (20→64→10, 1000 examples) it is ≈ 100× faster
-//!   than the loop (see `genlab bench attribution`), and the norm needs no materialised g_i.
-//!   The tests check it against the loop to 1e-5.
+//!   It is the default, by measurement (`genlab bench attribution`, MLP 256→256→10, 2 cores):
+//!   12 400 examples/s against 1 070 for the loop (≈ 12×; PyTorch's `vmap(grad)` did 680/s in
+//!   the same sitting), and the norm needs no materialised g_i. The tests check it against the
+//!   loop to 1e-5.
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;

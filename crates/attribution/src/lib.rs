@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod attributors;
+pub mod bench;
 pub mod classify;
 pub mod diffusion;
 pub mod error;
@@ -37,6 +38,6 @@ pub const FAMILY: Family = Family {
             run: repro::lds_report::run,
         },
     ],
-    benchmarks: &[],
+    benchmarks: bench::BENCHMARKS,
     datasets: &[],
 };

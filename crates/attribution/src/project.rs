@@ -22,6 +22,12 @@
 //! TRAK's CPU fallback regenerates every block on every call; here a dense P of at most
 //! [`CACHE_FLOATS`] entries is generated once per projector and kept, and larger ones are
 //! generated block by block once per call (callers batch many examples per call).
+//!
+//! Measured (`genlab bench attribution` vs `bench/trak_attribution.py`, p = 68 362, k = 1024,
+//! 512 examples, 2 shared cores, one sitting): a regenerated dense P runs at traker's speed
+//! (Gaussian 97 vs 120 examples/s, Rademacher 97 vs 67: both are bound by the p×k GEMM, ours
+//! through `matrixmultiply`); the SJLT does 1 630 examples/s, 13.5× traker's Gaussian
+//! projector. The SJLT is therefore the CPU fast path and the default of the CLI.
 
 use std::sync::OnceLock;
 
