@@ -19,6 +19,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use genlab_core::limits::excerpt;
 use genlab_core::{Error, Result};
 
 use crate::quant::{GgmlType, dequantize};
@@ -348,7 +349,36 @@ impl Gguf {
         for t in &g.tensors {
             g.tensor_bytes(t)?;
         }
+        g.check_spans()?;
         Ok(g)
+    }
+
+    /// Tensors are packed in offset order, each padded to the alignment: a tensor whose bytes
+    /// run into the next one, or which leaves more than its padding unread before the next one
+    /// (or the end of the file), has a declared type or shape that does not match its data —
+    /// F16 declared over F32 bytes read as garbage and gave non-finite activations (issue 25).
+    fn check_spans(&self) -> Result<()> {
+        let mut order: Vec<&TensorInfo> = self.tensors.iter().collect();
+        order.sort_by_key(|t| t.offset);
+        let data_len = (self.bytes.len() as u64).saturating_sub(self.data_start);
+        for (i, t) in order.iter().enumerate() {
+            let size = self.tensor_bytes(t)?.len() as u64;
+            let (end, next) = match order.get(i + 1) {
+                Some(n) => (n.offset, format!("tensor `{}` starts", excerpt(&n.name))),
+                None => (data_len, "the file ends".to_string()),
+            };
+            let span = end - t.offset;
+            if span < size || span > align_up(size, self.alignment) {
+                return Err(self.error(format!(
+                    "tensor `{}` is declared {:?} {:?} ({size} bytes), but {next} {span} bytes \
+                     after it: its declared type or shape does not match its data",
+                    excerpt(&t.name),
+                    t.ggml_type,
+                    t.ne
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The raw bytes of tensor `t`, checked against the file length.
@@ -430,6 +460,13 @@ impl Gguf {
         let raw = self.tensor_bytes(t)?;
         let values = dequantize(t.ggml_type, raw, t.numel() as usize)
             .map_err(|msg| self.error(format!("tensor `{name}`: {msg}")))?;
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(self.error(format!(
+                "tensor `{}` holds a non-finite value at index {i} (is its declared type {:?} right?)",
+                excerpt(name),
+                t.ggml_type
+            )));
+        }
         Ok((values, t.ne.clone()))
     }
 }

@@ -121,3 +121,41 @@ fn every_truncation_and_corruption_is_an_error_not_a_panic() {
         .to_string();
     assert!(e.contains("version 1"), "{e}");
 }
+
+/// Issue 25: a tensor declared F16 over F32 bytes was read as garbage halves, giving
+/// non-finite activations with exit 0. Its span no longer matches the next tensor's offset;
+/// as the last tensor its bytes run past what it declares; a non-finite value is refused.
+#[test]
+fn a_declared_type_that_does_not_match_the_data_is_refused() {
+    let values: Vec<f32> = (0..64).map(|i| i as f32 * 0.25 - 3.0).collect();
+    let tensor = |name: &str, ggml_type| TensorData {
+        name: name.into(),
+        ne: vec![64],
+        ggml_type,
+        bytes: encode_f32(&values),
+    };
+    let meta = BTreeMap::new();
+    let ok = encode(
+        &meta,
+        &[tensor("a", GgmlType::F32), tensor("b", GgmlType::F32)],
+    );
+    Gguf::parse(Path::new("t.gguf"), ok).unwrap();
+    for tensors in [
+        vec![tensor("a", GgmlType::F16), tensor("b", GgmlType::F32)],
+        vec![tensor("a", GgmlType::F32), tensor("b", GgmlType::F16)],
+    ] {
+        let e = Gguf::parse(Path::new("t.gguf"), encode(&meta, &tensors))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("does not match its data"), "{e}");
+    }
+    let mut nan = values.clone();
+    nan[5] = f32::NAN;
+    let t = TensorData {
+        bytes: encode_f32(&nan),
+        ..tensor("a", GgmlType::F32)
+    };
+    let g = Gguf::parse(Path::new("t.gguf"), encode(&meta, &[t])).unwrap();
+    let e = g.tensor_f32("a").unwrap_err().to_string();
+    assert!(e.contains("non-finite value at index 5"), "{e}");
+}
