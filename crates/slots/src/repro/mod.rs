@@ -18,6 +18,7 @@
 //! 6. **Figures** ([`figures`]) — FG-ARI per arm, masks per arm, per-slot decodings, curves.
 
 mod arms;
+mod edit;
 mod figures;
 
 use genlab_core::Result;
@@ -151,6 +152,7 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     let runs = arms::run_all(opts, sizes, &seeds, &mut report, observer)?;
     let verdict = verdict(&runs.per_seed)?;
     figures::all(opts, sizes, &runs, &mut report)?;
+    edit::table(sizes, &runs, &mut report)?;
     Ok(report.finish(verdict))
 }
 
