@@ -60,7 +60,7 @@ pub(super) const ARMS: [Arm; 6] = [
 
 /// What one trained arm measured.
 pub(super) struct Measured {
-    /// Named scalar metrics (probe, knn, rankme_z, sv1_z, rankme_h, sv1_h, train_seconds).
+    /// Named scalar metrics (see [`METRICS`], and train_seconds).
     pub metrics: BTreeMap<&'static str, f64>,
     /// Singular values of the test projections z, descending.
     pub sigma_z: Vec<f64>,
@@ -93,6 +93,7 @@ pub(super) fn run_arm(
         ("knn", probe::knn_accuracy(&h_train, &h_test, 10)?),
         ("rankme_z", rank::rankme(&sigma_z)),
         ("sv1_z", rank::count_above(&sigma_z, 0.01) as f64),
+        ("sv10_z", rank::count_above(&sigma_z, 0.1) as f64),
         ("rankme_h", rank::rankme(&sigma_h)),
         ("sv1_h", rank::count_above(&sigma_h, 0.01) as f64),
         ("train_seconds", seconds),
@@ -105,11 +106,12 @@ pub(super) fn run_arm(
 }
 
 /// The metrics shown per arm, with their descriptions.
-pub(super) const METRICS: [(&str, &str); 6] = [
+pub(super) const METRICS: [(&str, &str); 7] = [
     ("probe", "linear-probe accuracy (ridge, representation h)"),
     ("knn", "10-NN accuracy (cosine, h)"),
     ("rankme_z", "RankMe of the projections z"),
     ("sv1_z", "singular values of z above 1% of the largest"),
+    ("sv10_z", "singular values of z above 10% of the largest"),
     ("rankme_h", "RankMe of h"),
     ("sv1_h", "singular values of h above 1% of the largest"),
 ];
