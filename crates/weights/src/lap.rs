@@ -250,7 +250,9 @@ fn augment(c: &[f64], n: usize, start: usize, x: &mut [usize], y: &mut [usize], 
             last = low;
             min = d[cols[up]];
             up += 1;
-            for k in up..n {
+            // The scan covers the columns after the first at its start; `up` moves inside.
+            let scan_from = up;
+            for k in scan_from..n {
                 let j = cols[k];
                 let h = d[j];
                 if h <= min {

@@ -61,18 +61,37 @@ pub fn objective(a: &Params, b: &Params) -> f64 {
         .sum()
 }
 
-/// C_p of the module doc, `n × n` row-major, for B with every other permutation applied.
-pub fn cost_matrix(spec: &PermSpec, a: &Params, b_others: &Params, p: usize) -> Vec<f64> {
+/// C_p of the module doc, `n × n` row-major, for B under `perms` (its entry for p ignored).
+pub fn cost_matrix(
+    spec: &PermSpec,
+    a: &Params,
+    b: &Params,
+    perms: &[Vec<usize>],
+    p: usize,
+) -> Vec<f64> {
     let n = spec.perms[p].size;
     let mut c = vec![0.0; n * n];
     for (name, axis) in spec.members(p) {
         let (_, rest, am) = axis_first(a.get(name).expect("checked spec"), axis);
-        let (_, _, bm) = axis_first(b_others.get(name).expect("checked spec"), axis);
+        let bt = spec.permute_tensor(name, b.get(name).expect("checked spec"), perms, Some(p));
+        let (_, _, bm) = axis_first(&bt, axis);
+        // C += A_mat · B_matᵀ as rank-1 updates over the shared index k (a vectorisable
+        // inner loop over j, no reduction chain).
+        let mut bt_k = vec![0.0; rest * n];
+        for j in 0..n {
+            for k in 0..rest {
+                bt_k[k * n + j] = bm[j * rest + k];
+            }
+        }
         for i in 0..n {
-            let ar = &am[i * rest..(i + 1) * rest];
-            for j in 0..n {
-                let br = &bm[j * rest..(j + 1) * rest];
-                c[i * n + j] += ar.iter().zip(br).map(|(x, y)| x * y).sum::<f64>();
+            let row = &mut c[i * n..(i + 1) * n];
+            for k in 0..rest {
+                let aik = am[i * rest + k];
+                if aik != 0.0 {
+                    for (cij, &b) in row.iter_mut().zip(&bt_k[k * n..(k + 1) * n]) {
+                        *cij += aik * b;
+                    }
+                }
             }
         }
     }
@@ -95,9 +114,8 @@ pub fn weight_matching(
     for _ in 0..max_sweeps {
         let mut improved = false;
         for p in rng.permutation(spec.perms.len()) {
-            let b_others = spec.apply_except(b, &perms, Some(p));
             let n = spec.perms[p].size;
-            let c = cost_matrix(spec, a, &b_others, p);
+            let c = cost_matrix(spec, a, b, &perms, p);
             let current: f64 = perms[p]
                 .iter()
                 .enumerate()
@@ -262,7 +280,7 @@ mod tests {
         let pspec = spec.perm_spec();
         let (a, b) = (Mlp::init(&widths, &mut rng), Mlp::init(&widths, &mut rng));
         let (pa, pb) = (a.to_params(&spec), b.to_params(&spec));
-        let c = cost_matrix(&pspec, &pa, &pb, 0); // P_1 (4 units), others at identity
+        let c = cost_matrix(&pspec, &pa, &pb, &pspec.identity(), 0); // P_1 (4 units), others at identity
         for i in 0..4 {
             for j in 0..4 {
                 let mut want = a.b[0][i] as f64 * b.b[0][j] as f64;

@@ -216,7 +216,33 @@ impl PermSpec {
         Ok(())
     }
 
-    /// `params` with every permutation applied, except `skip` (the one being solved for).
+    /// The tensor `name` (holding `a`) with every permutation on its axes applied, except
+    /// `skip` (the one being solved for).
+    pub fn permute_tensor(
+        &self,
+        name: &str,
+        a: &Array,
+        perms: &[Vec<usize>],
+        skip: Option<usize>,
+    ) -> Array {
+        let axes = &self
+            .axes
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("checked spec")
+            .1;
+        let mut out = a.clone();
+        for (ax, p) in axes.iter().enumerate() {
+            if let Some(p) = *p
+                && Some(p) != skip
+            {
+                out = permute_axis(&out, ax, &perms[p]);
+            }
+        }
+        out
+    }
+
+    /// `params` with every permutation applied, except `skip`.
     pub fn apply_except(
         &self,
         params: &Params,
@@ -224,19 +250,8 @@ impl PermSpec {
         skip: Option<usize>,
     ) -> Params {
         let mut out = params.clone();
-        for (name, axes) in &self.axes {
-            let i = out
-                .names
-                .iter()
-                .position(|n| n == name)
-                .expect("checked spec");
-            for (ax, p) in axes.iter().enumerate() {
-                if let Some(p) = *p
-                    && Some(p) != skip
-                {
-                    out.arrays[i] = permute_axis(&out.arrays[i], ax, &perms[p]);
-                }
-            }
+        for (i, name) in params.names.iter().enumerate() {
+            out.arrays[i] = self.permute_tensor(name, &params.arrays[i], perms, skip);
         }
         out
     }
