@@ -164,6 +164,35 @@ mod tests {
     }
 
     #[test]
+    fn gradient_through_the_iterations_matches_finite_differences() {
+        use genlab_core::gradcheck::{autodiff_grad, max_relative_error, numerical_grad};
+        let dev = device::train_device();
+        dev.seed(8);
+        let (n, d_in, k, d) = (5, 3, 2, 4);
+        let sa = SlotAttention::new(d_in, d, 2, &dev);
+        let mut rng = SeededRng::new(9);
+        let noise = rng.normal([1, k, d], &dev);
+        let probe = rng.normal([1, k, d], &dev);
+        let x = rng.normal_vec(n * d_in);
+        let f = |t: Tensor<3>| (sa.forward(t, noise.clone()).slots * probe.clone()).sum();
+        let analytic = autodiff_grad(|t| f(t.reshape([1, n, d_in])), &x, [n, d_in], &dev);
+        let numerical = numerical_grad(
+            |v| {
+                let t = Tensor::<3>::from_data(
+                    burn::tensor::TensorData::new(v.to_vec(), [1, n, d_in]),
+                    &dev,
+                );
+                f(t).into_scalar::<f32>() as f64
+            },
+            &x,
+            1e-2,
+        );
+        let err = max_relative_error(&analytic, &numerical);
+        assert!(err < 2e-2, "max relative error {err}");
+        assert!(analytic.iter().any(|g| g.abs() > 1e-3));
+    }
+
+    #[test]
     fn module_output_shapes_and_shared_noise() {
         let dev = device::device();
         dev.seed(1);
