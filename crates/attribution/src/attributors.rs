@@ -60,7 +60,14 @@ pub fn trak(train: &Features, query: &Features, lambda_rel: f64) -> Result<Score
     let lambda = lambda_rel * trace / k as f64;
     if n >= k {
         // primal: X = (K + λI)⁻¹ ψᵀ (k × nq), scores = (Φ X)ᵀ
-        let x = solve_damped(&gram(&phi, n, k), k, lambda, &transpose(&psi, nq, k), nq, "the TRAK kernel ΦᵀΦ + λI")?;
+        let x = solve_damped(
+            &gram(&phi, n, k),
+            k,
+            lambda,
+            &transpose(&psi, nq, k),
+            nq,
+            "the TRAK kernel ΦᵀΦ + λI",
+        )?;
         Ok(transpose(&matmul(&phi, &x, n, k, nq), n, nq))
     } else {
         // dual: scores = ((ΦΦᵀ + λI)⁻¹ Φ ψᵀ)ᵀ
@@ -94,9 +101,9 @@ pub fn trak_ensemble(members: &[Member<'_>], lambda_rel: f64) -> Result<Scores> 
 
 /// The ensemble average of per-model TRAK scores (each `n_query × N`) times the average Q.
 pub fn combine(per_model: &[Scores], qs: &[Option<&[f64]>]) -> Result<Scores> {
-    let first = per_model.first().ok_or_else(|| {
-        genlab_core::Error::InvalidInput("TRAK ensemble: no models".into())
-    })?;
+    let first = per_model
+        .first()
+        .ok_or_else(|| genlab_core::Error::InvalidInput("TRAK ensemble: no models".into()))?;
     check_len("Q per model", per_model.len(), qs.len())?;
     let m = per_model.len() as f64;
     let mut sum = vec![0.0; first.len()];
@@ -104,7 +111,12 @@ pub fn combine(per_model: &[Scores], qs: &[Option<&[f64]>]) -> Result<Scores> {
         check_len("scores of every model", first.len(), s.len())?;
         sum.iter_mut().zip(s).for_each(|(a, b)| *a += b / m);
     }
-    let n = qs.iter().flatten().map(|q| q.len()).next().unwrap_or(first.len());
+    let n = qs
+        .iter()
+        .flatten()
+        .map(|q| q.len())
+        .next()
+        .unwrap_or(first.len());
     let mut q = vec![0.0; n];
     for qm in qs {
         match qm {
@@ -126,7 +138,13 @@ pub fn combine(per_model: &[Scores], qs: &[Option<&[f64]>]) -> Result<Scores> {
 pub fn grad_dot(train: &Features, query: &Features) -> Result<Scores> {
     check_len("query feature length", train.k, query.k)?;
     let (phi, psi) = (train.to_f64(), query.to_f64());
-    Ok(matmul(&psi, &transpose(&phi, train.n, train.k), query.n, train.k, train.n))
+    Ok(matmul(
+        &psi,
+        &transpose(&phi, train.n, train.k),
+        query.n,
+        train.k,
+        train.n,
+    ))
 }
 
 /// Grad-Cos: Grad-Dot on unit-normalised features.
@@ -179,7 +197,11 @@ mod tests {
         let (n, k) = (30, 4);
         let x = feats(n, k, 1);
         let z = feats(2, k, 2);
-        let y: Vec<f64> = SeededRng::new(3).normal_vec(n).into_iter().map(|v| v as f64).collect();
+        let y: Vec<f64> = SeededRng::new(3)
+            .normal_vec(n)
+            .into_iter()
+            .map(|v| v as f64)
+            .collect();
         let tau = trak(&x, &z, 0.0).unwrap();
         // OLS fit θ = (XᵀX)⁻¹ Xᵀ y; prediction θᵀ x_z must equal Σ_i τ_i y_i.
         let xf = x.to_f64();
@@ -216,7 +238,11 @@ mod tests {
         let (train, query) = (feats(20, 5, 6), feats(2, 5, 7));
         let q: Vec<f64> = (0..20).map(|i| i as f64 / 20.0).collect();
         let one = trak(&train, &query, 1e-3).unwrap();
-        let member = || Member { train: &train, query: &query, q: Some(&q) };
+        let member = || Member {
+            train: &train,
+            query: &query,
+            q: Some(&q),
+        };
         let ens = trak_ensemble(&[member(), member(), member()], 1e-3).unwrap();
         for (j, (e, o)) in ens.iter().zip(&one).enumerate() {
             assert!((e - o * q[j % 20]).abs() < 1e-9);

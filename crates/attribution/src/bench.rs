@@ -57,7 +57,12 @@ fn time(warmup: usize, steps: usize, mut f: impl FnMut()) -> f64 {
 /// Runs the benchmark.
 pub fn run(opts: &BenchOptions) -> genlab_core::Result<BenchTable> {
     let device = Device::flex().autodiff();
-    let model = Mlp::init(&[D_IN, HIDDEN, CLASSES], Act::Relu, &mut SeededRng::new(0), &device);
+    let model = Mlp::init(
+        &[D_IN, HIDDEN, CLASSES],
+        Act::Relu,
+        &mut SeededRng::new(0),
+        &device,
+    );
     let p = model.num_params();
     let batch = data(BATCH);
     let (w, s) = (opts.warmup.min(2), opts.steps.clamp(1, 10));
@@ -65,22 +70,39 @@ pub fn run(opts: &BenchOptions) -> genlab_core::Result<BenchTable> {
     let trick = time(w, s, || {
         let _ = dense(&example_grads(&model, &batch, false));
     });
-    rows.push(("per-example gradients, outer-product trick".into(), trick, BATCH));
+    rows.push((
+        "per-example gradients, outer-product trick".into(),
+        trick,
+        BATCH,
+    ));
     let few = data(32);
     let loop_s = time(0, 1, || {
         let _ = per_example_loop(&model, 32, |m, i| {
-            let x = Tensor::<2>::from_data(TensorData::new(few.x[i * D_IN..(i + 1) * D_IN].to_vec(), [1, D_IN]), &device);
+            let x = Tensor::<2>::from_data(
+                TensorData::new(few.x[i * D_IN..(i + 1) * D_IN].to_vec(), [1, D_IN]),
+                &device,
+            );
             let mut oh = vec![0.0f32; CLASSES];
             oh[few.y[i]] = 1.0;
             let oh = Tensor::<2>::from_data(TensorData::new(oh, [1, CLASSES]), &device);
             margin(m.forward(x), oh).sum()
         });
     });
-    rows.push(("per-example gradients, loop of backward passes".into(), loop_s, 32));
+    rows.push((
+        "per-example gradients, loop of backward passes".into(),
+        loop_s,
+        32,
+    ));
     let g = dense(&example_grads(&model, &batch, false));
     for (name, kind) in [
-        ("projection alone, Gaussian (P regenerated per call)", ProjKind::Gaussian),
-        ("projection alone, Rademacher (P regenerated per call)", ProjKind::Rademacher),
+        (
+            "projection alone, Gaussian (P regenerated per call)",
+            ProjKind::Gaussian,
+        ),
+        (
+            "projection alone, Rademacher (P regenerated per call)",
+            ProjKind::Rademacher,
+        ),
         ("projection alone, SJLT c = 4", ProjKind::Sjlt { c: 4 }),
     ] {
         let t = time(w.min(1), s.min(3), || {
@@ -92,7 +114,11 @@ pub fn run(opts: &BenchOptions) -> genlab_core::Result<BenchTable> {
         let g = dense(&example_grads(&model, &batch, false));
         let _ = Projector::new(ProjKind::Gaussian, p, K, 0).project(&g.data);
     });
-    rows.push(("gradients + Gaussian projection (featurise)".into(), both, BATCH));
+    rows.push((
+        "gradients + Gaussian projection (featurise)".into(),
+        both,
+        BATCH,
+    ));
     let json = rows
         .iter()
         .map(|(n, t, b)| serde_json::json!({"name": n, "seconds_per_call": t, "examples_per_call": b, "examples_per_second": *b as f64 / t}))
@@ -105,7 +131,13 @@ pub fn run(opts: &BenchOptions) -> genlab_core::Result<BenchTable> {
         columns: vec!["row".into(), "examples/s".into(), "ms per call".into()],
         rows: rows
             .iter()
-            .map(|(n, t, b)| vec![n.clone(), format!("{:.0}", *b as f64 / t), format!("{:.1} ({b} examples)", t * 1e3)])
+            .map(|(n, t, b)| {
+                vec![
+                    n.clone(),
+                    format!("{:.0}", *b as f64 / t),
+                    format!("{:.1} ({b} examples)", t * 1e3),
+                ]
+            })
             .collect(),
         json,
     })

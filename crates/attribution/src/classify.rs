@@ -54,13 +54,19 @@ impl Labelled {
         Labelled {
             d: self.d,
             classes: self.classes,
-            x: idx.iter().flat_map(|&i| self.x[i * self.d..(i + 1) * self.d].iter().copied()).collect(),
+            x: idx
+                .iter()
+                .flat_map(|&i| self.x[i * self.d..(i + 1) * self.d].iter().copied())
+                .collect(),
             y: idx.iter().map(|&i| self.y[i]).collect(),
         }
     }
 
     fn inputs(&self, device: &Device) -> Tensor<2> {
-        Tensor::from_data(TensorData::new(self.x.clone(), [self.len(), self.d]), device)
+        Tensor::from_data(
+            TensorData::new(self.x.clone(), [self.len(), self.d]),
+            device,
+        )
     }
 
     fn one_hot(&self, device: &Device) -> Tensor<2> {
@@ -87,19 +93,41 @@ pub struct Mixture {
 
 impl Mixture {
     /// `n_train` noisy-label training and `n_test` clean test examples.
-    pub fn sample(&self, n_train: usize, n_test: usize, rng: &mut SeededRng) -> (Labelled, Labelled) {
-        let means: Vec<f32> = rng.normal_vec(self.classes * self.d).into_iter().map(|v| v * self.spread).collect();
+    pub fn sample(
+        &self,
+        n_train: usize,
+        n_test: usize,
+        rng: &mut SeededRng,
+    ) -> (Labelled, Labelled) {
+        let means: Vec<f32> = rng
+            .normal_vec(self.classes * self.d)
+            .into_iter()
+            .map(|v| v * self.spread)
+            .collect();
         let draw = |n: usize, noise: f64, rng: &mut SeededRng| {
             let mut x = Vec::with_capacity(n * self.d);
             let mut y = Vec::with_capacity(n);
             for _ in 0..n {
                 let c = rng.indices(1, self.classes)[0];
                 let z = rng.normal_vec(self.d);
-                x.extend(z.iter().zip(&means[c * self.d..(c + 1) * self.d]).map(|(a, m)| a + m));
+                x.extend(
+                    z.iter()
+                        .zip(&means[c * self.d..(c + 1) * self.d])
+                        .map(|(a, m)| a + m),
+                );
                 let flip = (rng.uniform_vec(1)[0] as f64) < noise;
-                y.push(if flip { (c + 1 + rng.indices(1, self.classes - 1)[0]) % self.classes } else { c });
+                y.push(if flip {
+                    (c + 1 + rng.indices(1, self.classes - 1)[0]) % self.classes
+                } else {
+                    c
+                });
             }
-            Labelled { d: self.d, classes: self.classes, x, y }
+            Labelled {
+                d: self.d,
+                classes: self.classes,
+                x,
+                y,
+            }
         };
         let train = draw(n_train, self.label_noise, rng);
         let test = draw(n_test, 0.0, rng);
@@ -123,7 +151,11 @@ pub struct FitConfig {
 impl FitConfig {
     /// The layer widths for inputs of dimension `d` and `classes` outputs.
     pub fn sizes(&self, d: usize, classes: usize) -> Vec<usize> {
-        if self.hidden == 0 { vec![d, classes] } else { vec![d, self.hidden, classes] }
+        if self.hidden == 0 {
+            vec![d, classes]
+        } else {
+            vec![d, self.hidden, classes]
+        }
     }
 }
 
@@ -147,13 +179,24 @@ pub fn cross_entropy(logits: Tensor<2>, one_hot: Tensor<2>) -> Tensor<2> {
 /// Trains a classifier on `data` (see the module doc); the model stays on the autodiff device.
 pub fn fit(data: &Labelled, config: &FitConfig, seed: u64, device: &Device) -> Result<Mlp> {
     let mut rng = SeededRng::new(seed);
-    let mlp = Mlp::init(&config.sizes(data.d, data.classes), Act::Relu, &mut rng, device);
+    let mlp = Mlp::init(
+        &config.sizes(data.d, data.classes),
+        Act::Relu,
+        &mut rng,
+        device,
+    );
     let mut learner = Learner::new("model", mlp, AdamConfig::new().init());
     let (x, oh) = (data.inputs(device), data.one_hot(device));
     let options = TrainOptions::new(
         config.steps,
-        LrSchedule::WarmupCosine { peak: config.lr, min_lr: config.lr * 1e-3, warmup: 1, total: config.steps },
-    ).with_log_every(config.steps.max(1));
+        LrSchedule::WarmupCosine {
+            peak: config.lr,
+            min_lr: config.lr * 1e-3,
+            warmup: 1,
+            total: config.steps,
+        },
+    )
+    .with_log_every(config.steps.max(1));
     let l2 = config.l2;
     Trainer::new(options, &mut NoObserver).fit(
         &mut learner,
@@ -189,14 +232,23 @@ pub fn out_to_loss(model: &Mlp, data: &Labelled) -> Vec<f64> {
     let device = Device::flex();
     let m = model.valid();
     let ce = cross_entropy(m.forward(data.inputs(&device)), data.one_hot(&device));
-    to_vec(ce).into_iter().map(|l| 1.0 - (-(l as f64)).exp()).collect()
+    to_vec(ce)
+        .into_iter()
+        .map(|l| 1.0 - (-(l as f64)).exp())
+        .collect()
 }
 
 /// Per-example gradients of the margin (`loss = false`) or of ℓ (`loss = true`).
 pub fn example_grads(model: &Mlp, data: &Labelled, loss: bool) -> LayerGrads {
     let device = model.layers[0].weight.val().device();
     let oh = data.one_hot(&device);
-    let f = |out: Tensor<2>| if loss { cross_entropy(out, oh) } else { margin(out, oh) };
+    let f = |out: Tensor<2>| {
+        if loss {
+            cross_entropy(out, oh)
+        } else {
+            margin(out, oh)
+        }
+    };
     per_example(model, data.inputs(&device), f).0
 }
 
@@ -217,9 +269,19 @@ mod tests {
     #[test]
     fn margin_is_log_odds_and_training_learns() {
         let device = Device::flex().autodiff();
-        let mix = Mixture { d: 5, classes: 3, spread: 2.0, label_noise: 0.0 };
+        let mix = Mixture {
+            d: 5,
+            classes: 3,
+            spread: 2.0,
+            label_noise: 0.0,
+        };
         let (train, test) = mix.sample(200, 50, &mut SeededRng::new(1));
-        let config = FitConfig { hidden: 0, steps: 200, lr: 0.05, l2: 1e-3 };
+        let config = FitConfig {
+            hidden: 0,
+            steps: 200,
+            lr: 0.05,
+            l2: 1e-3,
+        };
         let model = fit(&train, &config, 2, &device).unwrap();
         let m = margins(&model, &test);
         let q = out_to_loss(&model, &test);
@@ -228,8 +290,14 @@ mod tests {
             assert!((qi - 1.0 / (1.0 + mi.exp())).abs() < 1e-4, "{mi} {qi}");
         }
         let correct = m.iter().filter(|v| **v > 0.0).count();
-        assert!(correct as f64 > 0.8 * test.len() as f64, "{correct}/50 test points correct");
+        assert!(
+            correct as f64 > 0.8 * test.len() as f64,
+            "{correct}/50 test points correct"
+        );
         // The same (subset, seed) retrains to the same margins.
-        assert_eq!(margins(&fit(&train, &config, 2, &device).unwrap(), &test), m);
+        assert_eq!(
+            margins(&fit(&train, &config, 2, &device).unwrap(), &test),
+            m
+        );
     }
 }

@@ -23,7 +23,9 @@ pub enum AttributionError {
     #[error("shard `{0}`: expected i/n with 0 ≤ i < n (e.g. 0/4)")]
     BadShard(String),
     /// Shards written with different configurations (model, data, output function, projector).
-    #[error("shard {shard} has configuration hash {found}, the store's is {expected}: shards from different runs cannot be gathered")]
+    #[error(
+        "shard {shard} has configuration hash {found}, the store's is {expected}: shards from different runs cannot be gathered"
+    )]
     MixedConfig {
         /// The offending shard file.
         shard: String,
@@ -33,7 +35,9 @@ pub enum AttributionError {
         found: String,
     },
     /// A row range no finished shard covers.
-    #[error("rows {start}..{end} are missing: no finished shard covers them (rerun `featurize --shard` for them)")]
+    #[error(
+        "rows {start}..{end} are missing: no finished shard covers them (rerun `featurize --shard` for them)"
+    )]
     MissingRows {
         /// First missing row.
         start: usize,

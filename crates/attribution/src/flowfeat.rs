@@ -44,12 +44,16 @@ fn output(model: &FlowModel, f: FlowFn, x0: Tensor<2>, rng: &mut SeededRng) -> T
             let eps = rng.normal([b, d], &device);
             let sigma = edm.sigma_from_normal(rng.normal([b, 1], &device));
             let x = x0 + eps * sigma.clone();
-            net.forward(x * edm.c_in(sigma.clone()), edm.c_noise(sigma)).square().sum()
+            net.forward(x * edm.c_in(sigma.clone()), edm.c_noise(sigma))
+                .square()
+                .sum()
         }
         (FlowFn::SqNorm, Process::FlowMatching(fm)) => {
             let eps = rng.normal([b, d], &device);
             let t = rng.uniform([b, 1], &device);
-            net.forward(fm.interpolate(x0, eps, t.clone()), t).square().sum()
+            net.forward(fm.interpolate(x0, eps, t.clone()), t)
+                .square()
+                .sum()
         }
     }
 }
@@ -67,19 +71,28 @@ pub fn featurize_flow(
 ) -> Result<Vec<f32>> {
     crate::error::check_len("data columns vs the model's dimension", model.dim(), data.d)?;
     let device = Device::flex().autodiff();
-    let z = model.spec.norm.encode(&data.select(&rows.clone().collect::<Vec<_>>()));
+    let z = model
+        .spec
+        .norm
+        .encode(&data.select(&rows.clone().collect::<Vec<_>>()));
     let p = proj.p;
     let mut acc = vec![0.0f32; rows.len() * p];
     for (r, g) in rows.clone().enumerate() {
         let x0 = Tensor::<2>::from_data(TensorData::new(z.row(r).to_vec(), [1, z.d]), &device);
         for j in 0..draws {
-            let mut rng = SeededRng::new(seed ^ (g as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((j as u64) << 48));
-            let grad = per_example_loop(&model.net, 1, |_, _| output(model, f, x0.clone(), &mut rng)).remove(0);
+            let mut rng = SeededRng::new(
+                seed ^ (g as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((j as u64) << 48),
+            );
+            let grad =
+                per_example_loop(&model.net, 1, |_, _| output(model, f, x0.clone(), &mut rng))
+                    .remove(0);
             crate::error::check_len("model parameters vs projector input", p, grad.len())?;
             let norm = grad.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
             if norm > 0.0 {
                 let row = &mut acc[r * p..(r + 1) * p];
-                row.iter_mut().zip(&grad).for_each(|(a, g)| *a += (*g as f64 / norm) as f32);
+                row.iter_mut()
+                    .zip(&grad)
+                    .for_each(|(a, g)| *a += (*g as f64 / norm) as f32);
             }
         }
     }

@@ -161,7 +161,11 @@ pub fn per_example(
         .iter()
         .map(|p| to_vec(p.grad(&grads).expect("probes are tracked")))
         .collect();
-    let a = probed.inputs.into_iter().map(|t| to_vec(t.inner())).collect();
+    let a = probed
+        .inputs
+        .into_iter()
+        .map(|t| to_vec(t.inner()))
+        .collect();
     (
         LayerGrads {
             n,

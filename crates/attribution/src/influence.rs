@@ -70,9 +70,22 @@ pub fn exact_if(model: &Mlp, train: &Labelled, queries: &Labelled, l2: f64) -> R
     let p = grad_loss.k;
     let gf: Vec<f64> = grad_f.data.iter().map(|v| *v as f64).collect();
     // X = H⁻¹ ∇f(z)ᵀ  (p × nq); τ = −(1/N) X ᵀ ∇ℓᵀ
-    let x = solve_damped(&h, p, 0.0, &transpose(&gf, grad_f.n, p), grad_f.n, "the Hessian")?;
+    let x = solve_damped(
+        &h,
+        p,
+        0.0,
+        &transpose(&gf, grad_f.n, p),
+        grad_f.n,
+        "the Hessian",
+    )?;
     let gl: Vec<f64> = grad_loss.data.iter().map(|v| *v as f64).collect();
-    let tau = matmul(&transpose(&x, p, grad_f.n), &transpose(&gl, n, p), grad_f.n, p, n);
+    let tau = matmul(
+        &transpose(&x, p, grad_f.n),
+        &transpose(&gl, n, p),
+        grad_f.n,
+        p,
+        n,
+    );
     Ok(tau.into_iter().map(|v| -v / n as f64).collect())
 }
 
@@ -88,32 +101,59 @@ mod tests {
     #[test]
     fn exact_influence_matches_leave_one_out_retraining() {
         let device = Device::flex().autodiff();
-        let mix = Mixture { d: 3, classes: 3, spread: 1.5, label_noise: 0.1 };
+        let mix = Mixture {
+            d: 3,
+            classes: 3,
+            spread: 1.5,
+            label_noise: 0.1,
+        };
         let (train, test) = mix.sample(30, 2, &mut SeededRng::new(4));
-        let config = FitConfig { hidden: 0, steps: 1500, lr: 0.05, l2: 0.02 };
+        let config = FitConfig {
+            hidden: 0,
+            steps: 1500,
+            lr: 0.05,
+            l2: 0.02,
+        };
         let full = fit(&train, &config, 1, &device).unwrap();
         let tau = exact_if(&full, &train, &test, config.l2).unwrap();
         let base = margins(&full, &test);
         let (mut predicted, mut measured) = (Vec::new(), Vec::new());
         for i in 0..train.len() {
             let keep: Vec<usize> = (0..train.len()).filter(|&j| j != i).collect();
-            let loo = margins(&fit(&train.select(&keep), &config, 1, &device).unwrap(), &test);
+            let loo = margins(
+                &fit(&train.select(&keep), &config, 1, &device).unwrap(),
+                &test,
+            );
             for q in 0..test.len() {
                 predicted.push(tau[q * train.len() + i]);
                 measured.push(base[q] - loo[q]);
             }
         }
         let r = pearson(&predicted, &measured);
-        let scale = predicted.iter().map(|v| v.abs()).sum::<f64>() / measured.iter().map(|v| v.abs()).sum::<f64>();
-        assert!(r > 0.95 && (scale - 1.0).abs() < 0.3, "correlation {r}, scale {scale}");
+        let scale = predicted.iter().map(|v| v.abs()).sum::<f64>()
+            / measured.iter().map(|v| v.abs()).sum::<f64>();
+        assert!(
+            r > 0.95 && (scale - 1.0).abs() < 0.3,
+            "correlation {r}, scale {scale}"
+        );
     }
 
     #[test]
     fn hessian_is_symmetric_and_damped() {
         let device = Device::flex().autodiff();
-        let mix = Mixture { d: 2, classes: 3, spread: 1.0, label_noise: 0.0 };
+        let mix = Mixture {
+            d: 2,
+            classes: 3,
+            spread: 1.0,
+            label_noise: 0.0,
+        };
         let (train, _) = mix.sample(10, 1, &mut SeededRng::new(1));
-        let model = Mlp::init(&[2, 3], crate::mlp::Act::Relu, &mut SeededRng::new(2), &device);
+        let model = Mlp::init(
+            &[2, 3],
+            crate::mlp::Act::Relu,
+            &mut SeededRng::new(2),
+            &device,
+        );
         let h = hessian(&model, &train, 0.5);
         let p = 9;
         for a in 0..p {

@@ -75,7 +75,11 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
 /// LDS per query: `scores` is `n_query × N` (row-major), `outputs[j][q]` the measured output
 /// of query q under the model retrained on subset j.
 pub fn lds(scores: &[f64], masks: &[Vec<bool>], outputs: &[Vec<f64>]) -> Result<Vec<f64>> {
-    check_len("measured outputs (one row per subset)", masks.len(), outputs.len())?;
+    check_len(
+        "measured outputs (one row per subset)",
+        masks.len(),
+        outputs.len(),
+    )?;
     let n = masks.first().map_or(0, |m| m.len());
     let nq = outputs.first().map_or(0, |o| o.len());
     check_len("scores (n_query × N)", nq * n, scores.len())?;
@@ -84,7 +88,13 @@ pub fn lds(scores: &[f64], masks: &[Vec<bool>], outputs: &[Vec<f64>]) -> Result<
             let row = &scores[q * n..(q + 1) * n];
             let predicted: Vec<f64> = masks
                 .iter()
-                .map(|m| row.iter().zip(m).filter(|(_, in_s)| **in_s).map(|(s, _)| s).sum())
+                .map(|m| {
+                    row.iter()
+                        .zip(m)
+                        .filter(|(_, in_s)| **in_s)
+                        .map(|(s, _)| s)
+                        .sum()
+                })
                 .collect();
             let measured: Vec<f64> = outputs.iter().map(|o| o[q]).collect();
             spearman(&measured, &predicted)
@@ -125,8 +135,16 @@ mod tests {
         let (n, m, nq) = (200, 100, 20);
         let mut rng = SeededRng::new(8);
         let masks = subsets(n, m, 0.5, &mut rng);
-        assert!(masks.iter().all(|mk| mk.iter().filter(|b| **b).count() == 100));
-        let w: Vec<f64> = rng.normal_vec(nq * n).into_iter().map(|v| v as f64).collect();
+        assert!(
+            masks
+                .iter()
+                .all(|mk| mk.iter().filter(|b| **b).count() == 100)
+        );
+        let w: Vec<f64> = rng
+            .normal_vec(nq * n)
+            .into_iter()
+            .map(|v| v as f64)
+            .collect();
         let outputs: Vec<Vec<f64>> = masks
             .iter()
             .map(|mk| {
@@ -140,9 +158,16 @@ mod tests {
             .collect();
         let (perfect, _) = mean_se(&lds(&w, &masks, &outputs).unwrap());
         assert!(perfect > 0.99, "perfect scores: LDS {perfect}");
-        let noise: Vec<f64> = rng.normal_vec(nq * n).into_iter().map(|v| v as f64).collect();
+        let noise: Vec<f64> = rng
+            .normal_vec(nq * n)
+            .into_iter()
+            .map(|v| v as f64)
+            .collect();
         let (rand_lds, se) = mean_se(&lds(&noise, &masks, &outputs).unwrap());
-        assert!(rand_lds.abs() < 0.1 && se < 0.05, "random scores: LDS {rand_lds} ± {se}");
+        assert!(
+            rand_lds.abs() < 0.1 && se < 0.05,
+            "random scores: LDS {rand_lds} ± {se}"
+        );
         assert!(lds(&w[1..], &masks, &outputs).is_err());
     }
 }

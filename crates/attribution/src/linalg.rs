@@ -17,8 +17,20 @@ pub fn matmul(a: &[f64], b: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {
     // SAFETY: the slices hold m×k, k×n and m×n row-major matrices.
     unsafe {
         matrixmultiply::dgemm(
-            m, k, n, 1.0, a.as_ptr(), k as isize, 1, b.as_ptr(), n as isize, 1, 0.0,
-            c.as_mut_ptr(), n as isize, 1,
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            k as isize,
+            1,
+            b.as_ptr(),
+            n as isize,
+            1,
+            0.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
         );
     }
     c
@@ -87,7 +99,14 @@ pub fn cholesky_solve(l: &[f64], n: usize, b: &mut [f64], m: usize) {
 }
 
 /// `(A + λI)⁻¹ B` for symmetric positive semi-definite `A` (n × n) and `B` (n × m).
-pub fn solve_damped(a: &[f64], n: usize, lambda: f64, b: &[f64], m: usize, what: &str) -> Result<Vec<f64>> {
+pub fn solve_damped(
+    a: &[f64],
+    n: usize,
+    lambda: f64,
+    b: &[f64],
+    m: usize,
+    what: &str,
+) -> Result<Vec<f64>> {
     let mut l = a.to_vec();
     for i in 0..n {
         l[i * n + i] += lambda;
@@ -107,7 +126,10 @@ mod tests {
         // A = [[4, 2], [2, 3]], b = A·[1, −1] = [2, −1].
         let a = [4.0, 2.0, 2.0, 3.0];
         let x = solve_damped(&a, 2, 0.0, &[2.0, -1.0], 1, "A").unwrap();
-        assert!((x[0] - 1.0).abs() < 1e-12 && (x[1] + 1.0).abs() < 1e-12, "{x:?}");
+        assert!(
+            (x[0] - 1.0).abs() < 1e-12 && (x[1] + 1.0).abs() < 1e-12,
+            "{x:?}"
+        );
         assert!(solve_damped(&[1.0, 2.0, 2.0, 1.0], 2, 0.0, &[1.0, 1.0], 1, "B").is_err());
         let g = gram(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3, 2);
         assert_eq!(g, vec![35.0, 44.0, 44.0, 56.0]);

@@ -108,7 +108,9 @@ impl Projector {
     /// The projector (kind, p, k, seed); for SJLT, c is capped at k.
     pub fn new(kind: ProjKind, p: usize, k: usize, seed: u64) -> Projector {
         let kind = match kind {
-            ProjKind::Sjlt { c } => ProjKind::Sjlt { c: c.clamp(1, k.max(1)) },
+            ProjKind::Sjlt { c } => ProjKind::Sjlt {
+                c: c.clamp(1, k.max(1)),
+            },
             other => other,
         };
         Projector {
@@ -145,7 +147,11 @@ impl Projector {
                         if t % 64 == 0 {
                             bits = rng.random();
                         }
-                        *v = if bits >> (t % 64) & 1 == 1 { scale } else { -scale };
+                        *v = if bits >> (t % 64) & 1 == 1 {
+                            scale
+                        } else {
+                            -scale
+                        };
                     }
                 }
             }
@@ -273,13 +279,21 @@ mod tests {
         let (n, p, k, eps) = (12, 3000, 1024, 0.25);
         let mut rng = SeededRng::new(9);
         let x: Vec<f32> = rng.normal_vec(n * p);
-        for kind in [ProjKind::Gaussian, ProjKind::Rademacher, ProjKind::Sjlt { c: 4 }] {
+        for kind in [
+            ProjKind::Gaussian,
+            ProjKind::Rademacher,
+            ProjKind::Sjlt { c: 4 },
+        ] {
             let proj = Projector::new(kind, p, k, 5).project(&x).unwrap();
             for i in 0..n {
                 for j in 0..i {
                     let d = dist2(&x[i * p..(i + 1) * p], &x[j * p..(j + 1) * p]);
                     let e = dist2(&proj[i * k..(i + 1) * k], &proj[j * k..(j + 1) * k]);
-                    assert!((e / d - 1.0).abs() < eps, "{kind:?} pair ({i},{j}): {}", e / d);
+                    assert!(
+                        (e / d - 1.0).abs() < eps,
+                        "{kind:?} pair ({i},{j}): {}",
+                        e / d
+                    );
                 }
             }
         }
@@ -289,9 +303,16 @@ mod tests {
     fn bit_identical_across_thread_counts_blocks_and_cache() {
         let (n, p, k) = (70, 2500, 64);
         let x = SeededRng::new(1).normal_vec(n * p);
-        for kind in [ProjKind::Gaussian, ProjKind::Rademacher, ProjKind::Sjlt { c: 2 }] {
+        for kind in [
+            ProjKind::Gaussian,
+            ProjKind::Rademacher,
+            ProjKind::Sjlt { c: 2 },
+        ] {
             let run = |threads: usize| {
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
                 pool.install(|| Projector::new(kind, p, k, 3).project(&x).unwrap())
             };
             let one = run(1);
@@ -306,7 +327,11 @@ mod tests {
                     proj.dense_rows(start, &mut block[..len * k]);
                     gemm_block(&x, p, start, len, &block[..len * k], k, &mut out);
                 }
-                let err = out.iter().zip(&one).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+                let err = out
+                    .iter()
+                    .zip(&one)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f32::max);
                 assert!(err < 1e-4, "{kind:?}: blocked vs cached {err}");
             }
             // Another seed is another P.

@@ -24,9 +24,9 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use genlab_core::Error;
 use genlab_core::fsx::{atomic_write, read_json, write_json};
 use genlab_core::train::Observer;
-use genlab_core::Error;
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
@@ -55,7 +55,10 @@ impl Shard {
     pub fn parse(s: &str) -> Result<Shard> {
         let bad = || Error::from(AttributionError::BadShard(s.into()));
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        let (index, count) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
         if count == 0 || index >= count {
             return Err(bad());
         }
@@ -66,7 +69,10 @@ impl Shard {
     pub fn rows(&self, rows: usize, batch: usize) -> Range<usize> {
         let batch = batch.max(1);
         let nb = rows.div_ceil(batch);
-        let (b0, b1) = (self.index * nb / self.count, (self.index + 1) * nb / self.count);
+        let (b0, b1) = (
+            self.index * nb / self.count,
+            (self.index + 1) * nb / self.count,
+        );
         (b0 * batch).min(rows)..(b1 * batch).min(rows)
     }
 }
@@ -90,8 +96,17 @@ impl Manifest {
     /// The manifest of a store of `rows × k` features computed in batches of `batch`.
     pub fn new(config: serde_json::Value, rows: usize, k: usize, batch: usize) -> Manifest {
         let text = serde_json::to_string(&config).unwrap_or_default();
-        let config_hash = Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-        Manifest { config, config_hash, rows, k, batch: batch.max(1) }
+        let config_hash = Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Manifest {
+            config,
+            config_hash,
+            rows,
+            k,
+            batch: batch.max(1),
+        }
     }
 }
 
@@ -138,19 +153,36 @@ pub fn featurize_shard(
     }
     let own = shard.rows(manifest.rows, manifest.batch);
     let step = manifest.batch * chunk.max(1);
-    let chunks: Vec<Range<usize>> = (own.start..own.end).step_by(step).map(|s| s..(s + step).min(own.end)).collect();
-    observer.start(&format!("featurise rows {}..{}", own.start, own.end), chunks.len() as u64);
+    let chunks: Vec<Range<usize>> = (own.start..own.end)
+        .step_by(step)
+        .map(|s| s..(s + step).min(own.end))
+        .collect();
+    observer.start(
+        &format!("featurise rows {}..{}", own.start, own.end),
+        chunks.len() as u64,
+    );
     let mut computed = 0;
     for (j, r) in chunks.iter().enumerate() {
         let name = chunk_name(r);
         let done = dir.join(format!("{name}.done"));
-        if done.exists() && std::fs::read_to_string(&done).is_ok_and(|h| h.trim() == manifest.config_hash) {
+        if done.exists()
+            && std::fs::read_to_string(&done).is_ok_and(|h| h.trim() == manifest.config_hash)
+        {
             observer.step(j as u64 + 1, &[]);
             continue;
         }
         let values = compute(r.clone())?;
-        crate::error::check_len("computed feature values", r.len() * manifest.k, values.len())?;
-        write_chunk(&dir.join(format!("{name}.safetensors")), &values, r, manifest)?;
+        crate::error::check_len(
+            "computed feature values",
+            r.len() * manifest.k,
+            values.len(),
+        )?;
+        write_chunk(
+            &dir.join(format!("{name}.safetensors")),
+            &values,
+            r,
+            manifest,
+        )?;
         atomic_write(&done, manifest.config_hash.as_bytes())?;
         computed += r.len();
         observer.step(j as u64 + 1, &[]);
@@ -175,21 +207,43 @@ fn write_chunk(path: &Path, values: &[f32], r: &Range<usize>, m: &Manifest) -> R
 }
 
 /// Reads one `name` f32 matrix `[rows, cols]` from a safetensors file, with its metadata.
-pub fn read_matrix(path: &Path, name: &str) -> Result<(usize, usize, Vec<f32>, HashMap<String, String>)> {
+pub fn read_matrix(
+    path: &Path,
+    name: &str,
+) -> Result<(usize, usize, Vec<f32>, HashMap<String, String>)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| Error::parse(path, None, format!("not safetensors: {e}")))?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::parse(path, None, format!("not safetensors: {e}")))?;
-    let t = st.tensor(name).map_err(|_| Error::parse(path, None, format!("no tensor `{name}`")))?;
+    let (_, meta) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| Error::parse(path, None, format!("not safetensors: {e}")))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| Error::parse(path, None, format!("not safetensors: {e}")))?;
+    let t = st
+        .tensor(name)
+        .map_err(|_| Error::parse(path, None, format!("no tensor `{name}`")))?;
     if t.dtype() != Dtype::F32 || t.shape().len() != 2 {
-        return Err(Error::parse(path, None, format!("`{name}` must be a 2-D f32 tensor")));
+        return Err(Error::parse(
+            path,
+            None,
+            format!("`{name}` must be a 2-D f32 tensor"),
+        ));
     }
     let (r, c) = (t.shape()[0], t.shape()[1]);
-    let v = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let v = t
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
     Ok((r, c, v, meta.metadata().clone().unwrap_or_default()))
 }
 
 /// Writes a `[rows, cols]` f32 matrix called `name` to a safetensors file (atomically).
-pub fn write_matrix(path: &Path, name: &str, rows: usize, cols: usize, values: &[f32], meta: HashMap<String, String>) -> Result<()> {
+pub fn write_matrix(
+    path: &Path,
+    name: &str,
+    rows: usize,
+    cols: usize,
+    values: &[f32],
+    meta: HashMap<String, String>,
+) -> Result<()> {
     crate::error::check_len("matrix values", rows * cols, values.len())?;
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
     let view = TensorView::new(Dtype::F32, vec![rows, cols], &bytes)
@@ -204,17 +258,29 @@ pub fn write_matrix(path: &Path, name: &str, rows: usize, cols: usize, values: &
 pub fn gather(dir: &Path) -> Result<(Features, Manifest)> {
     let mpath = dir.join(MANIFEST);
     if !mpath.exists() {
-        return Err(Error::InvalidInput(format!("{}: not a feature store (no {MANIFEST}); run `genlab attribution featurize` first", dir.display())));
+        return Err(Error::InvalidInput(format!(
+            "{}: not a feature store (no {MANIFEST}); run `genlab attribution featurize` first",
+            dir.display()
+        )));
     }
     let manifest: Manifest = read_json(&mpath)?;
     let mut chunks: Vec<(usize, usize, PathBuf)> = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let path = entry.map_err(|e| Error::io(dir, e))?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
         if let Some(stem) = name.strip_suffix(".done") {
             let hash = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
             if hash.trim() != manifest.config_hash {
-                return Err(AttributionError::MixedConfig { shard: name, expected: manifest.config_hash.clone(), found: hash.trim().into() }.into());
+                return Err(AttributionError::MixedConfig {
+                    shard: name,
+                    expected: manifest.config_hash.clone(),
+                    found: hash.trim().into(),
+                }
+                .into());
             }
             let parts: Vec<&str> = stem.split('-').collect();
             let (s, e) = match parts.as_slice() {
@@ -231,15 +297,30 @@ pub fn gather(dir: &Path) -> Result<(Features, Manifest)> {
     let mut next = 0;
     for (j, (s, e, path)) in chunks.iter().enumerate() {
         if *s > next {
-            return Err(AttributionError::MissingRows { start: next, end: *s }.into());
+            return Err(AttributionError::MissingRows {
+                start: next,
+                end: *s,
+            }
+            .into());
         }
         if *s < next {
             let prev = &chunks[j - 1];
-            return Err(AttributionError::Overlap { a: chunk_name(&(prev.0..prev.1)), b: chunk_name(&(*s..*e)), start: *s, end: next.min(*e) }.into());
+            return Err(AttributionError::Overlap {
+                a: chunk_name(&(prev.0..prev.1)),
+                b: chunk_name(&(*s..*e)),
+                start: *s,
+                end: next.min(*e),
+            }
+            .into());
         }
         let (r, c, v, meta) = read_matrix(path, "features")?;
         if meta.get("config_hash") != Some(&manifest.config_hash) {
-            return Err(AttributionError::MixedConfig { shard: path.display().to_string(), expected: manifest.config_hash.clone(), found: meta.get("config_hash").cloned().unwrap_or_default() }.into());
+            return Err(AttributionError::MixedConfig {
+                shard: path.display().to_string(),
+                expected: manifest.config_hash.clone(),
+                found: meta.get("config_hash").cloned().unwrap_or_default(),
+            }
+            .into());
         }
         crate::error::check_len(&format!("{}: rows", path.display()), e - s, r)?;
         crate::error::check_len(&format!("{}: feature width", path.display()), manifest.k, c)?;
@@ -247,7 +328,11 @@ pub fn gather(dir: &Path) -> Result<(Features, Manifest)> {
         next = *e;
     }
     if next < manifest.rows {
-        return Err(AttributionError::MissingRows { start: next, end: manifest.rows }.into());
+        return Err(AttributionError::MissingRows {
+            start: next,
+            end: manifest.rows,
+        }
+        .into());
     }
     Ok((Features::new(manifest.rows, manifest.k, data)?, manifest))
 }
@@ -259,7 +344,10 @@ mod tests {
     use genlab_core::train::NoObserver;
 
     fn fake(r: Range<usize>) -> Result<Vec<f32>> {
-        Ok(r.flat_map(|i| (0..3).map(move |j| (i * 10 + j) as f32 * 0.1)).collect())
+        Ok(
+            r.flat_map(|i| (0..3).map(move |j| (i * 10 + j) as f32 * 0.1))
+                .collect(),
+        )
     }
 
     #[test]
@@ -274,7 +362,11 @@ mod tests {
             }
             assert_eq!(next, rows);
         }
-        assert!(Shard::parse("3/3").is_err() && Shard::parse("x").is_err() && Shard::parse("1/0").is_err());
+        assert!(
+            Shard::parse("3/3").is_err()
+                && Shard::parse("x").is_err()
+                && Shard::parse("1/0").is_err()
+        );
         assert_eq!(Shard::parse("2/4").unwrap(), Shard { index: 2, count: 4 });
     }
 
@@ -286,12 +378,20 @@ mod tests {
         let mut calls = 0;
         let killed = featurize_shard(&dir, &m, Shard::ALL, 2, &mut NoObserver, |r| {
             calls += 1;
-            if calls == 3 { Err(Error::InvalidInput("killed".into())) } else { fake(r) }
+            if calls == 3 {
+                Err(Error::InvalidInput("killed".into()))
+            } else {
+                fake(r)
+            }
         });
         assert!(killed.is_err());
         assert!(gather(&dir).unwrap_err().to_string().contains("missing"));
         let redone = featurize_shard(&dir, &m, Shard::ALL, 2, &mut NoObserver, fake).unwrap();
-        assert_eq!(redone, 50 - 16, "the two finished chunks (16 rows) are kept");
+        assert_eq!(
+            redone,
+            50 - 16,
+            "the two finished chunks (16 rows) are kept"
+        );
         let (f, _) = gather(&dir).unwrap();
         assert_eq!(f.data, fake(0..50).unwrap());
         // Another configuration cannot write into this store.
@@ -299,8 +399,18 @@ mod tests {
         let err = featurize_shard(&dir, &other, Shard::ALL, 2, &mut NoObserver, fake).unwrap_err();
         assert!(err.to_string().contains("another configuration"), "{err}");
         // A duplicate shard (overlapping rows) is refused.
-        write_chunk(&dir.join("rows-000000004-000000012.safetensors"), &fake(4..12).unwrap(), &(4..12), &m).unwrap();
-        atomic_write(&dir.join("rows-000000004-000000012.done"), m.config_hash.as_bytes()).unwrap();
+        write_chunk(
+            &dir.join("rows-000000004-000000012.safetensors"),
+            &fake(4..12).unwrap(),
+            &(4..12),
+            &m,
+        )
+        .unwrap();
+        atomic_write(
+            &dir.join("rows-000000004-000000012.done"),
+            m.config_hash.as_bytes(),
+        )
+        .unwrap();
         assert!(gather(&dir).unwrap_err().to_string().contains("overlap"));
     }
 }

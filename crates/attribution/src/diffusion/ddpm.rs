@@ -132,7 +132,12 @@ pub fn rows(v: Vec<f32>, n: usize, d: usize, device: &Device) -> Tensor<2> {
 }
 
 /// Trains the ε-network on `data` (every condition dropped with probability p_drop).
-pub fn train(data: &ShapeSet, config: &DdpmConfig, seed: u64, observer: &mut dyn Observer) -> Result<Mlp> {
+pub fn train(
+    data: &ShapeSet,
+    config: &DdpmConfig,
+    seed: u64,
+    observer: &mut dyn Observer,
+) -> Result<Mlp> {
     let device = Device::flex().autodiff();
     let mut rng = SeededRng::new(seed);
     let sizes = [DIM + EMB + COND, config.width, config.width, DIM];
@@ -155,12 +160,17 @@ pub fn train(data: &ShapeSet, config: &DdpmConfig, seed: u64, observer: &mut dyn
             let mut c = Vec::with_capacity(b * COND);
             for (j, &i) in idx.iter().enumerate() {
                 x0.extend_from_slice(data.image(i));
-                let keep = if (drop[j] as f64) < config.p_drop { 0.0 } else { 1.0 };
+                let keep = if (drop[j] as f64) < config.p_drop {
+                    0.0
+                } else {
+                    1.0
+                };
                 c.extend(conds[i * COND..(i + 1) * COND].iter().map(|v| v * keep));
             }
             let noise = rng.normal([b, DIM], &device);
             let x0 = rows(x0, b, DIM, &device);
-            let xt = x0 * coef(&ab, &t, false, &device) + noise.clone() * coef(&ab, &t, true, &device);
+            let xt =
+                x0 * coef(&ab, &t, false, &device) + noise.clone() * coef(&ab, &t, true, &device);
             let pred = eps(m, xt, &t, rows(c, b, COND, &device));
             (pred - noise).square().mean()
         },
@@ -171,14 +181,26 @@ pub fn train(data: &ShapeSet, config: &DdpmConfig, seed: u64, observer: &mut dyn
 
 /// CFG + DDIM sampling of `n` images with condition `cond` at guidance `w` over `steps`
 /// evenly spaced steps, from seeded noise.
-pub fn sample(model: &Mlp, cond: [f32; COND], n: usize, w: f32, steps: usize, seed: u64) -> Vec<f32> {
+pub fn sample(
+    model: &Mlp,
+    cond: [f32; COND],
+    n: usize,
+    w: f32,
+    steps: usize,
+    seed: u64,
+) -> Vec<f32> {
     use burn::module::Module;
     let device = Device::flex();
     let m = model.valid();
     let ab = alpha_bar();
     let mut rng = SeededRng::new(seed);
     let mut x = rng.normal([n, DIM], &device);
-    let c = rows(cond.iter().copied().cycle().take(n * COND).collect(), n, COND, &device);
+    let c = rows(
+        cond.iter().copied().cycle().take(n * COND).collect(),
+        n,
+        COND,
+        &device,
+    );
     let null = Tensor::<2>::zeros([n, COND], &device);
     let grid: Vec<usize> = (0..steps).map(|i| T - i * T / steps).collect();
     for (j, &t) in grid.iter().enumerate() {

@@ -48,8 +48,16 @@ pub struct Attrs {
 impl Attrs {
     /// The one-hot condition `[triangle, circle, red, blue]`.
     pub fn cond(&self) -> [f32; COND] {
-        let s = if self.shape == Shape::Triangle { [1.0, 0.0] } else { [0.0, 1.0] };
-        let c = if self.colour == Colour::Red { [1.0, 0.0] } else { [0.0, 1.0] };
+        let s = if self.shape == Shape::Triangle {
+            [1.0, 0.0]
+        } else {
+            [0.0, 1.0]
+        };
+        let c = if self.colour == Colour::Red {
+            [1.0, 0.0]
+        } else {
+            [0.0, 1.0]
+        };
         [s[0], s[1], c[0], c[1]]
     }
 }
@@ -116,7 +124,11 @@ impl ShapeSet {
 pub fn training_set(n: usize, held_out: Attrs, rng: &mut SeededRng) -> ShapeSet {
     let combos: Vec<Attrs> = [Shape::Triangle, Shape::Circle]
         .into_iter()
-        .flat_map(|shape| [Colour::Red, Colour::Blue].into_iter().map(move |colour| Attrs { shape, colour }))
+        .flat_map(|shape| {
+            [Colour::Red, Colour::Blue]
+                .into_iter()
+                .map(move |colour| Attrs { shape, colour })
+        })
         .filter(|a| *a != held_out)
         .collect();
     let mut x = Vec::with_capacity(n * DIM);
@@ -124,7 +136,10 @@ pub fn training_set(n: usize, held_out: Attrs, rng: &mut SeededRng) -> ShapeSet 
     for i in 0..n {
         let a = combos[i % combos.len()];
         let u = rng.uniform_vec(2);
-        let (cx, cy) = (8.0 + JITTER * (2.0 * u[0] - 1.0), 8.0 + JITTER * (2.0 * u[1] - 1.0));
+        let (cx, cy) = (
+            8.0 + JITTER * (2.0 * u[0] - 1.0),
+            8.0 + JITTER * (2.0 * u[1] - 1.0),
+        );
         x.extend(render(a, cx, cy, 4.0));
         attrs.push(a);
     }
@@ -154,13 +169,24 @@ mod tests {
 
     #[test]
     fn renders_the_attributes_and_holds_out_the_combination() {
-        let red_tri = Attrs { shape: Shape::Triangle, colour: Colour::Red };
+        let red_tri = Attrs {
+            shape: Shape::Triangle,
+            colour: Colour::Red,
+        };
         let img = render(red_tri, 8.0, 8.0, 4.0);
         let ink = ink_colour(&img).unwrap();
         assert!(ink[0] > 0.9 && ink[2] < -0.9, "{ink:?}");
         // A triangle covers 2/π of its circle's area.
         let count = |im: &[f32]| im.chunks(3).filter(|p| p[1] < 0.0).count();
-        let circle = render(Attrs { shape: Shape::Circle, colour: Colour::Blue }, 8.0, 8.0, 4.0);
+        let circle = render(
+            Attrs {
+                shape: Shape::Circle,
+                colour: Colour::Blue,
+            },
+            8.0,
+            8.0,
+            4.0,
+        );
         let (t, c) = (count(&img) as f64, count(&circle) as f64);
         assert!(t / c > 0.5 && t / c < 0.8, "{t} vs {c}");
         let set = training_set(30, red_tri, &mut SeededRng::new(1));

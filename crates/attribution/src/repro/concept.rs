@@ -51,12 +51,27 @@ pub struct ConceptSizes {
 }
 
 /// The held-out combination and the query.
-pub const QUERY: Attrs = Attrs { shape: Shape::Triangle, colour: Colour::Red };
+pub const QUERY: Attrs = Attrs {
+    shape: Shape::Triangle,
+    colour: Colour::Red,
+};
 
 /// The two target concepts: name, c⁻, and the attribute test of Recall@10.
 pub const TARGETS: [(&str, Attrs); 2] = [
-    ("red", Attrs { shape: Shape::Triangle, colour: Colour::Blue }),
-    ("triangle", Attrs { shape: Shape::Circle, colour: Colour::Red }),
+    (
+        "red",
+        Attrs {
+            shape: Shape::Triangle,
+            colour: Colour::Blue,
+        },
+    ),
+    (
+        "triangle",
+        Attrs {
+            shape: Shape::Circle,
+            colour: Colour::Red,
+        },
+    ),
 ];
 
 /// Whether `a` carries target concept `target`.
@@ -68,8 +83,12 @@ pub fn carries(target: &str, a: Attrs) -> bool {
 }
 
 /// Train-side function slots.
-const TRAIN_FNS: [(&str, OutputFn); 4] =
-    [("DSM", OutputFn::Dsm), ("‖ε‖²", OutputFn::SqNorm), ("‖ε‖₁", OutputFn::L1), ("DPS", OutputFn::Dps)];
+const TRAIN_FNS: [(&str, OutputFn); 4] = [
+    ("DSM", OutputFn::Dsm),
+    ("‖ε‖²", OutputFn::SqNorm),
+    ("‖ε‖₁", OutputFn::L1),
+    ("DPS", OutputFn::Dps),
+];
 
 /// Methods: name, train function, query function (`None`: the CFG utility of the target).
 pub const METHODS: [(&str, &str, Option<&str>); 6] = [
@@ -102,23 +121,51 @@ pub fn run_seed(sizes: &ConceptSizes, seed: u64, observer: &mut dyn Observer) ->
     let mut rng = SeededRng::new(seed);
     let data = shapes::training_set(sizes.n_train, QUERY, &mut rng.fork());
     let model = ddpm::train(&data, &sizes.ddpm, seed, observer)?;
-    let queries = ddpm::sample(&model, QUERY.cond(), sizes.n_queries, sizes.sample_w, sizes.sample_steps, seed + 77);
+    let queries = ddpm::sample(
+        &model,
+        QUERY.cond(),
+        sizes.n_queries,
+        sizes.sample_w,
+        sizes.sample_steps,
+        seed + 77,
+    );
     let query_red = queries
         .chunks(DIM)
         .filter(|q| shapes::ink_colour(q).is_some_and(|c| c[0] > 0.0 && c[2] < 0.0))
         .count() as f64
         / sizes.n_queries as f64;
-    let proj = Projector::new(ProjKind::Sjlt { c: sizes.sjlt_c }, model.num_params(), sizes.k, seed ^ 0xA77);
-    let config = FeatConfig { timesteps: sizes.timesteps.to_vec(), noise_seed: seed + 1, batch: sizes.batch };
+    let proj = Projector::new(
+        ProjKind::Sjlt { c: sizes.sjlt_c },
+        model.num_params(),
+        sizes.k,
+        seed ^ 0xA77,
+    );
+    let config = FeatConfig {
+        timesteps: sizes.timesteps.to_vec(),
+        noise_seed: seed + 1,
+        batch: sizes.batch,
+    };
     let conds = data.conds();
-    observer.start("featurise the training set (4 output functions)", TRAIN_FNS.len() as u64);
+    observer.start(
+        "featurise the training set (4 output functions)",
+        TRAIN_FNS.len() as u64,
+    );
     let mut train = BTreeMap::new();
     for (j, (name, f)) in TRAIN_FNS.iter().enumerate() {
-        train.insert(*name, featurize(&model, &data.x, &conds, 0, *f, &config, &proj)?);
+        train.insert(
+            *name,
+            featurize(&model, &data.x, &conds, 0, *f, &config, &proj)?,
+        );
         observer.step(j as u64 + 1, &[]);
     }
     observer.finish();
-    let q_cond: Vec<f32> = QUERY.cond().iter().copied().cycle().take(sizes.n_queries * COND).collect();
+    let q_cond: Vec<f32> = QUERY
+        .cond()
+        .iter()
+        .copied()
+        .cycle()
+        .take(sizes.n_queries * COND)
+        .collect();
     let query_feat = |f: OutputFn| -> Result<Features> {
         let all = featurize(&model, &queries, &q_cond, 1 << 30, f, &config, &proj)?;
         Ok(mean_row(&all))
@@ -128,7 +175,13 @@ pub fn run_seed(sizes: &ConceptSizes, seed: u64, observer: &mut dyn Observer) ->
         query.insert(name.to_string(), query_feat(*f)?);
     }
     for (target, neg) in TARGETS {
-        query.insert(format!("CFG {target}"), query_feat(OutputFn::Cfg { neg: neg.cond(), w: sizes.concept_w })?);
+        query.insert(
+            format!("CFG {target}"),
+            query_feat(OutputFn::Cfg {
+                neg: neg.cond(),
+                w: sizes.concept_w,
+            })?,
+        );
     }
     let (mut recall, mut top) = (BTreeMap::new(), BTreeMap::new());
     for (method, train_fn, query_fn) in METHODS {
@@ -139,31 +192,56 @@ pub fn run_seed(sizes: &ConceptSizes, seed: u64, observer: &mut dyn Observer) ->
             };
             let scores = attributors::trak(&train[train_fn], q, sizes.lambda_rel)?;
             let best = top_k(&scores, 10);
-            let hits = best.iter().filter(|&&i| carries(target, data.attrs[i])).count();
+            let hits = best
+                .iter()
+                .filter(|&&i| carries(target, data.attrs[i]))
+                .count();
             recall.insert((method.to_string(), target.to_string()), hits as f64 / 10.0);
             top.insert((method.to_string(), target.to_string()), best);
         }
     }
     for (target, _) in TARGETS {
         let best = top_k(&attributors::random(data.len(), 1, seed ^ 0xD1CE), 10);
-        let hits = best.iter().filter(|&&i| carries(target, data.attrs[i])).count();
+        let hits = best
+            .iter()
+            .filter(|&&i| carries(target, data.attrs[i]))
+            .count();
         recall.insert(("random".into(), target.to_string()), hits as f64 / 10.0);
     }
     let overlap = METHODS
         .iter()
         .map(|(m, _, _)| {
-            let (a, b) = (&top[&(m.to_string(), "red".into())], &top[&(m.to_string(), "triangle".into())]);
-            (m.to_string(), a.iter().filter(|i| b.contains(i)).count() as f64 / 10.0)
+            let (a, b) = (
+                &top[&(m.to_string(), "red".into())],
+                &top[&(m.to_string(), "triangle".into())],
+            );
+            (
+                m.to_string(),
+                a.iter().filter(|i| b.contains(i)).count() as f64 / 10.0,
+            )
         })
         .collect();
-    Ok(SeedRun { recall, overlap, top, query_red, data, queries })
+    Ok(SeedRun {
+        recall,
+        overlap,
+        top,
+        query_red,
+        data,
+        queries,
+    })
 }
 
 /// The mean of the rows, as one row (scores are linear in the query feature).
 fn mean_row(f: &Features) -> Features {
     let mut row = vec![0.0f32; f.k];
     for i in 0..f.n {
-        row.iter_mut().zip(f.row(i)).for_each(|(a, b)| *a += b / f.n as f32);
+        row.iter_mut()
+            .zip(f.row(i))
+            .for_each(|(a, b)| *a += b / f.n as f32);
     }
-    Features { n: 1, k: f.k, data: row }
+    Features {
+        n: 1,
+        k: f.k,
+        data: row,
+    }
 }

@@ -28,7 +28,10 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     let names: Vec<&str> = METHODS.iter().map(|m| m.0).chain(["random"]).collect();
     for method in &names {
         for (target, _) in TARGETS {
-            let v: Vec<f64> = runs.iter().map(|r| r.recall[&(method.to_string(), target.to_string())]).collect();
+            let v: Vec<f64> = runs
+                .iter()
+                .map(|r| r.recall[&(method.to_string(), target.to_string())])
+                .collect();
             report.metric_over_seeds(method, &format!("recall@10 {target}"), &v);
         }
         if *method != "random" {
@@ -48,7 +51,13 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
                     (get("Concept-TRAK"), get(baseline))
                 })
                 .collect();
-            parts.push(paired(&format!("recall@10 {target}"), "Concept-TRAK", baseline, Better::Higher, &pairs)?);
+            parts.push(paired(
+                &format!("recall@10 {target}"),
+                "Concept-TRAK",
+                baseline,
+                Better::Higher,
+                &pairs,
+            )?);
         }
     }
     report.table(table(&runs));
@@ -58,13 +67,26 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
         .flat_map(|m| {
             TARGETS.iter().map(move |(t, _)| {
                 let runs = runs_ref;
-                let v: Vec<f64> = runs.iter().map(|r| r.recall[&(m.to_string(), t.to_string())]).collect();
+                let v: Vec<f64> = runs
+                    .iter()
+                    .map(|r| r.recall[&(m.to_string(), t.to_string())])
+                    .collect();
                 let (mean, sd) = genlab_core::report::mean_std(&v);
-                Bar { label: format!("{m} · {t}"), value: mean, error: sd }
+                Bar {
+                    label: format!("{m} · {t}"),
+                    value: mean,
+                    error: sd,
+                }
             })
         })
         .collect();
-    report.bars("recall.svg", "Recall@10 of the target concept (mean ± sd over seeds)", "Recall@10", &bars, "Recall@10 per method and target concept")?;
+    report.bars(
+        "recall.svg",
+        "Recall@10 of the target concept (mean ± sd over seeds)",
+        "Recall@10",
+        &bars,
+        "Recall@10 per method and target concept",
+    )?;
     top10_figure(&mut report, opts, &runs[0])?;
     report.note(
         "Features use forward noising at fixed timesteps on both sides (the reference's \
@@ -85,11 +107,18 @@ fn table(runs: &[SeedRun]) -> Table {
         .map(|m| {
             let mut row = vec![m.to_string()];
             for (t, _) in TARGETS {
-                let v: Vec<f64> = runs.iter().map(|r| r.recall[&(m.to_string(), t.to_string())]).collect();
+                let v: Vec<f64> = runs
+                    .iter()
+                    .map(|r| r.recall[&(m.to_string(), t.to_string())])
+                    .collect();
                 row.push(v.iter().map(|x| sig3(*x)).collect::<Vec<_>>().join(" / "));
             }
             row.push(match runs[0].overlap.get(m) {
-                Some(_) => runs.iter().map(|r| sig3(r.overlap[m])).collect::<Vec<_>>().join(" / "),
+                Some(_) => runs
+                    .iter()
+                    .map(|r| sig3(r.overlap[m]))
+                    .collect::<Vec<_>>()
+                    .join(" / "),
                 None => "—".into(),
             });
             row
@@ -97,7 +126,12 @@ fn table(runs: &[SeedRun]) -> Table {
         .collect();
     Table {
         title: "Recall@10 per seed (target red / target triangle) and top-10 overlap".into(),
-        columns: vec!["method".into(), "recall red (per seed)".into(), "recall triangle (per seed)".into(), "overlap (per seed)".into()],
+        columns: vec![
+            "method".into(),
+            "recall red (per seed)".into(),
+            "recall triangle (per seed)".into(),
+            "overlap (per seed)".into(),
+        ],
         rows,
     }
 }
@@ -116,7 +150,12 @@ fn top10_figure(report: &mut ReportBuilder, opts: &ReproOptions, run: &SeedRun) 
             });
         }
     }
-    rgb_grid(&opts.dir.join("top10.svg"), "Query (red triangles, held out) and top-10 training images per method · target (seed 0)", SIDE, &rows)?;
+    rgb_grid(
+        &opts.dir.join("top10.svg"),
+        "Query (red triangles, held out) and top-10 training images per method · target (seed 0)",
+        SIDE,
+        &rows,
+    )?;
     report.figure("top10.svg", "The generated queries and each method's top-10 training images per target concept (first seed)");
     Ok(())
 }

@@ -21,14 +21,22 @@ pub fn rgb_grid(path: &Path, title: &str, side: usize, rows: &[Row<'_>]) -> Resu
     let size = side as f64 * cell;
     let label_w = 190.0;
     let cols = rows.iter().map(|r| r.images.len()).max().unwrap_or(1);
-    let (w, h) = (label_w + cols as f64 * (size + 4.0) + 10.0, 40.0 + rows.len() as f64 * (size + 8.0));
+    let (w, h) = (
+        label_w + cols as f64 * (size + 4.0) + 10.0,
+        40.0 + rows.len() as f64 * (size + 8.0),
+    );
     let mut svg = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/><text x="10" y="24" font-size="15">{}</text>"#,
         escape(title)
     );
     for (r, row) in rows.iter().enumerate() {
         let oy = 36.0 + r as f64 * (size + 8.0);
-        let _ = write!(svg, r#"<text x="10" y="{:.0}" font-size="11">{}</text>"#, oy + size / 2.0, escape(&row.label));
+        let _ = write!(
+            svg,
+            r#"<text x="10" y="{:.0}" font-size="11">{}</text>"#,
+            oy + size / 2.0,
+            escape(&row.label)
+        );
         for (c, img) in row.images.iter().enumerate() {
             let ox = label_w + c as f64 * (size + 4.0);
             for (i, px) in img.chunks(3).enumerate().take(side * side) {
@@ -50,5 +58,7 @@ pub fn rgb_grid(path: &Path, title: &str, side: usize, rows: &[Row<'_>]) -> Resu
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

@@ -73,10 +73,16 @@ pub fn run_kind(
 ) -> Result<SeedLds> {
     let device = Device::flex().autodiff();
     let mut rng = SeededRng::new(seed);
-    let (train, test) = sizes.mixture.sample(sizes.n_train, sizes.n_val + sizes.n_test, &mut rng.fork());
+    let (train, test) =
+        sizes
+            .mixture
+            .sample(sizes.n_train, sizes.n_val + sizes.n_test, &mut rng.fork());
     let masks = subsets(train.len(), sizes.subsets, sizes.alpha, &mut rng.fork());
     let base = seed.wrapping_mul(1_000_003);
-    observer.start(&format!("{kind} seed {seed}: retrain on {} subsets", masks.len()), masks.len() as u64);
+    observer.start(
+        &format!("{kind} seed {seed}: retrain on {} subsets", masks.len()),
+        masks.len() as u64,
+    );
     let mut outputs = Vec::with_capacity(masks.len());
     for (c, chunk) in masks.chunks(8).enumerate() {
         let part: Vec<Result<Vec<f64>>> = chunk
@@ -84,7 +90,12 @@ pub fn run_kind(
             .enumerate()
             .map(|(j, mask)| {
                 let idx: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
-                let model = classify::fit(&train.select(&idx), config, base + (c * 8 + j) as u64, &device)?;
+                let model = classify::fit(
+                    &train.select(&idx),
+                    config,
+                    base + (c * 8 + j) as u64,
+                    &device,
+                )?;
                 Ok(classify::margins(&model, &test))
             })
             .collect();
@@ -115,12 +126,24 @@ pub fn run_kind(
     }
     let loss_train = dense(&example_grads(&models[0], &train, true));
     let loss_test = dense(&example_grads(&models[0], &test, true));
-    scores.insert("Grad-Dot".into(), attributors::grad_dot(&loss_train, &loss_test)?);
-    scores.insert("Grad-Cos".into(), attributors::grad_cos(&loss_train, &loss_test)?);
+    scores.insert(
+        "Grad-Dot".into(),
+        attributors::grad_dot(&loss_train, &loss_test)?,
+    );
+    scores.insert(
+        "Grad-Cos".into(),
+        attributors::grad_cos(&loss_train, &loss_test)?,
+    );
     if config.hidden == 0 {
-        scores.insert("exact IF".into(), exact_if(&models[0], &train, &test, config.l2)?);
+        scores.insert(
+            "exact IF".into(),
+            exact_if(&models[0], &train, &test, config.l2)?,
+        );
     }
-    scores.insert("random".into(), attributors::random(train.len(), test.len(), seed ^ 0x5eed));
+    scores.insert(
+        "random".into(),
+        attributors::random(train.len(), test.len(), seed ^ 0x5eed),
+    );
     let mut result: SeedLds = scores
         .into_iter()
         .map(|(name, s)| Ok((name, split(&s)?.1)))
@@ -174,7 +197,10 @@ fn trak_scores(
     for &k in sizes.ks {
         let scores = per_model(k, best)?;
         for &m in sizes.ms {
-            out.push((trak_name(m, k), attributors::combine(&scores[..m], &qs[..m])?));
+            out.push((
+                trak_name(m, k),
+                attributors::combine(&scores[..m], &qs[..m])?,
+            ));
         }
     }
     Ok(out)
@@ -182,3 +208,59 @@ fn trak_scores(
 
 /// The entry that carries the chosen λ_r instead of scores.
 pub const LAMBDA_KEY: &str = "λ_r chosen";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::FitConfig;
+    use genlab_core::train::NoObserver;
+
+    /// Same seed, same LDS to the last digit, at 1 and 2 threads; the baselines are sane
+    /// (random ≈ 0, TRAK and exact IF clearly positive).
+    #[test]
+    fn lds_is_deterministic_across_thread_counts() {
+        let sizes = LdsSizes {
+            n_train: 60,
+            n_test: 6,
+            n_val: 4,
+            mixture: Mixture {
+                d: 4,
+                classes: 3,
+                spread: 1.5,
+                label_noise: 0.05,
+            },
+            logreg: FitConfig {
+                hidden: 0,
+                steps: 60,
+                lr: 0.05,
+                l2: 1e-2,
+            },
+            mlp: FitConfig {
+                hidden: 8,
+                steps: 60,
+                lr: 0.01,
+                l2: 1e-2,
+            },
+            subsets: 12,
+            alpha: 0.5,
+            ms: &[1, 2],
+            ks: &[16],
+            lambda_sweep: &[0.1, 1.0],
+            seeds: 1,
+        };
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| run_kind("logreg", &sizes.logreg, &sizes, 3, &mut NoObserver).unwrap())
+        };
+        let one = run(1);
+        assert_eq!(one, run(2));
+        assert!(
+            one["exact IF"].0 > 0.3 && one[&trak_name(2, 16)].0 > 0.2,
+            "{one:?}"
+        );
+        assert!(one["random"].0.abs() < 0.5);
+    }
+}

@@ -30,14 +30,21 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
         }
     }
     report.config("seconds", started.elapsed().as_secs_f64());
-    let (m_max, k_max) = (*sizes.ms.last().unwrap_or(&1), *sizes.ks.last().unwrap_or(&64));
+    let (m_max, k_max) = (
+        *sizes.ms.last().unwrap_or(&1),
+        *sizes.ks.last().unwrap_or(&64),
+    );
     let best = trak_name(m_max, k_max);
     let mut parts = Vec::new();
     for (k, kind) in KINDS.iter().enumerate() {
         let per_seed = &runs[k];
         for method in per_seed[0].keys() {
             let values: Vec<f64> = per_seed.iter().map(|r| r[method].0).collect();
-            let metric = if method == LAMBDA_KEY { "lambda_rel" } else { "lds" };
+            let metric = if method == LAMBDA_KEY {
+                "lambda_rel"
+            } else {
+                "lds"
+            };
             report.metric_over_seeds(&format!("{kind} {method}"), metric, &values);
         }
         let pairs = |a: &str, b: &str, shift: f64| -> Vec<(f64, f64)> {
@@ -69,8 +76,20 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
 fn within(pairs: &[(f64, f64)], best: &str) -> Result<Verdict> {
     let up: Vec<(f64, f64)> = pairs.iter().map(|(t, i)| (t + 0.05, *i)).collect();
     let down: Vec<(f64, f64)> = pairs.iter().map(|(t, i)| (t - 0.05, *i)).collect();
-    let lo = paired("logreg LDS", &format!("logreg {best} + 0.05"), "logreg exact IF", Better::Higher, &up)?;
-    let hi = paired("logreg LDS", &format!("logreg {best} − 0.05"), "logreg exact IF", Better::Lower, &down)?;
+    let lo = paired(
+        "logreg LDS",
+        &format!("logreg {best} + 0.05"),
+        "logreg exact IF",
+        Better::Higher,
+        &up,
+    )?;
+    let hi = paired(
+        "logreg LDS",
+        &format!("logreg {best} − 0.05"),
+        "logreg exact IF",
+        Better::Lower,
+        &down,
+    )?;
     Ok(all_of("TRAK within 0.05 of exact IF", vec![lo, hi]))
 }
 
@@ -80,12 +99,20 @@ fn table(kind: &str, per_seed: &[SeedLds]) -> Table {
         .map(|method| {
             let mean = per_seed.iter().map(|r| r[method].0).sum::<f64>() / per_seed.len() as f64;
             let (m0, se0) = per_seed[0][method];
-            vec![method.clone(), format!("{} ± {}", sig3(m0), sig3(se0)), sig3(mean)]
+            vec![
+                method.clone(),
+                format!("{} ± {}", sig3(m0), sig3(se0)),
+                sig3(mean),
+            ]
         })
         .collect();
     Table {
         title: format!("{kind}: LDS by method"),
-        columns: vec!["method".into(), "LDS seed 0 (± s.e. over test points)".into(), "mean over seeds".into()],
+        columns: vec![
+            "method".into(),
+            "LDS seed 0 (± s.e. over test points)".into(),
+            "mean over seeds".into(),
+        ],
         rows,
     }
 }
@@ -102,7 +129,10 @@ fn lds_curves(
         .iter()
         .map(|&k| LineSeries {
             label: format!("TRAK k={k}"),
-            points: ms.iter().map(|&m| (m as f64, mean(&trak_name(m, k)))).collect(),
+            points: ms
+                .iter()
+                .map(|&m| (m as f64, mean(&trak_name(m, k))))
+                .collect(),
         })
         .collect();
     for base in ["Grad-Dot", "Grad-Cos", "exact IF", "random"] {
@@ -117,8 +147,16 @@ fn lds_curves(
     let title = format!("{kind}: LDS vs number of models M");
     report.lines(
         &format!("lds_vs_m_{kind}.svg"),
-        Lines { title: &title, x_label: "models M", y_label: "LDS (mean over seeds)", series: &series, log_y: false },
-        format!("{kind}: TRAK's LDS as the ensemble grows, per projection dimension k; baselines flat"),
+        Lines {
+            title: &title,
+            x_label: "models M",
+            y_label: "LDS (mean over seeds)",
+            series: &series,
+            log_y: false,
+        },
+        format!(
+            "{kind}: TRAK's LDS as the ensemble grows, per projection dimension k; baselines flat"
+        ),
     )?;
     Ok(())
 }

@@ -88,7 +88,10 @@ pub const LDS_SCALES: Scales<LdsSizes> = Scales {
 
 struct LogregSteps;
 impl LogregSteps {
-    const QUICK: FitConfig = FitConfig { steps: 200, ..LOGREG };
+    const QUICK: FitConfig = FitConfig {
+        steps: 200,
+        ..LOGREG
+    };
 }
 struct MlpSteps;
 impl MlpSteps {
@@ -115,7 +118,13 @@ pub const CONCEPT_INFO: ExperimentInfo = ExperimentInfo {
 pub const CONCEPT_SCALES: Scales<ConceptSizes> = Scales {
     quick: ConceptSizes {
         n_train: 150,
-        ddpm: DdpmConfig { width: 64, steps: 400, batch: 64, lr: 2e-3, p_drop: 0.1 },
+        ddpm: DdpmConfig {
+            width: 64,
+            steps: 400,
+            batch: 64,
+            lr: 2e-3,
+            p_drop: 0.1,
+        },
         n_queries: 4,
         sample_w: 3.0,
         sample_steps: 25,
@@ -129,7 +138,13 @@ pub const CONCEPT_SCALES: Scales<ConceptSizes> = Scales {
     },
     full: ConceptSizes {
         n_train: 600,
-        ddpm: DdpmConfig { width: 128, steps: 3000, batch: 128, lr: 2e-3, p_drop: 0.1 },
+        ddpm: DdpmConfig {
+            width: 128,
+            steps: 3000,
+            batch: 128,
+            lr: 2e-3,
+            p_drop: 0.1,
+        },
         n_queries: 8,
         sample_w: 3.0,
         sample_steps: 50,

@@ -177,7 +177,10 @@ fn read_points(path: &Path) -> anyhow::Result<Points> {
 fn featurize(a: FeaturizeArgs, mut progress: Progress) -> anyhow::Result<()> {
     let shard = Shard::parse(&a.shard)?;
     let Some(kind) = ProjKind::parse(&a.proj) else {
-        bail!("--proj `{}`: expected gaussian, rademacher, sjlt or sjlt:C", a.proj);
+        bail!(
+            "--proj `{}`: expected gaussian, rademacher, sjlt or sjlt:C",
+            a.proj
+        );
     };
     if a.k == 0 || a.draws == 0 {
         bail!("--k and --draws must be at least 1");
@@ -186,7 +189,13 @@ fn featurize(a: FeaturizeArgs, mut progress: Progress) -> anyhow::Result<()> {
     let model = FlowModel::load(&a.model, &device)?;
     let data = read_points(&a.data)?;
     if data.d != model.dim() {
-        bail!("{} has {} columns but the model at {} was trained on {}-dimensional points", a.data.display(), data.d, a.model.display(), model.dim());
+        bail!(
+            "{} has {} columns but the model at {} was trained on {}-dimensional points",
+            a.data.display(),
+            data.d,
+            a.model.display(),
+            model.dim()
+        );
     }
     let p = flow_params(&model);
     let proj = Projector::new(kind, p, a.k, a.seed);
@@ -207,20 +216,37 @@ fn featurize(a: FeaturizeArgs, mut progress: Progress) -> anyhow::Result<()> {
     })?;
     println!(
         "featurised rows {}..{} of {} into {} ({} computed now, {} already done; p = {p}, k = {})",
-        rows.start, rows.end, data.len(), a.out.display(), computed, rows.len() - computed, a.k
+        rows.start,
+        rows.end,
+        data.len(),
+        a.out.display(),
+        computed,
+        rows.len() - computed,
+        a.k
     );
     Ok(())
 }
 
 fn gather(a: GatherArgs) -> anyhow::Result<()> {
     let (f, m) = store::gather(&a.store)?;
-    let out = a.out.unwrap_or_else(|| a.store.join("features.safetensors"));
+    let out = a
+        .out
+        .unwrap_or_else(|| a.store.join("features.safetensors"));
     let meta: HashMap<String, String> = [("config_hash".to_string(), m.config_hash.clone())].into();
     store::write_matrix(&out, "features", f.n, f.k, &f.data, meta)?;
     if a.json {
-        println!("{}", serde_json::json!({"rows": f.n, "k": f.k, "config_hash": m.config_hash, "out": out}));
+        println!(
+            "{}",
+            serde_json::json!({"rows": f.n, "k": f.k, "config_hash": m.config_hash, "out": out})
+        );
     } else {
-        println!("gathered {} rows × k = {} into {} (config {})", f.n, f.k, out.display(), &m.config_hash[..12]);
+        println!(
+            "gathered {} rows × k = {} into {} (config {})",
+            f.n,
+            f.k,
+            out.display(),
+            &m.config_hash[..12]
+        );
     }
     Ok(())
 }
@@ -235,7 +261,11 @@ fn score(a: ScoreArgs) -> anyhow::Result<()> {
     let (query, mq) = load_store(&a.query)?;
     for key in ["model", "projector", "fn", "draws", "seed"] {
         if mt.config[key] != mq.config[key] {
-            bail!("the train and query stores differ in `{key}` ({} vs {}): featurise both with the same model, projector and seed", mt.config[key], mq.config[key]);
+            bail!(
+                "the train and query stores differ in `{key}` ({} vs {}): featurise both with the same model, projector and seed",
+                mt.config[key],
+                mq.config[key]
+            );
         }
     }
     let scores = match a.method {
@@ -249,7 +279,9 @@ fn score(a: ScoreArgs) -> anyhow::Result<()> {
     }
     store::write_matrix(&a.out, "scores", query.n, train.n, &values, HashMap::new())?;
     let n = train.n;
-    let tops: Vec<Vec<usize>> = (0..query.n).map(|q| top_k(&scores[q * n..(q + 1) * n], a.top_k)).collect();
+    let tops: Vec<Vec<usize>> = (0..query.n)
+        .map(|q| top_k(&scores[q * n..(q + 1) * n], a.top_k))
+        .collect();
     if let Some(path) = &a.train_data {
         plot_top(path, &a.out, &tops[0])?;
     }
@@ -272,12 +304,24 @@ fn score(a: ScoreArgs) -> anyhow::Result<()> {
 fn plot_top(path: &Path, out: &Path, top: &[usize]) -> anyhow::Result<()> {
     let pts = read_points(path)?;
     if pts.d != 2 {
-        bail!("--train-data: the top-k plot needs 2-D points, {} has {} columns", path.display(), pts.d);
+        bail!(
+            "--train-data: the top-k plot needs 2-D points, {} has {} columns",
+            path.display(),
+            pts.d
+        );
     }
     let xy = |i: usize| (pts.row(i)[0], pts.row(i)[1]);
     let series = [
-        ScatterSeries { label: "training points".into(), points: (0..pts.len()).map(xy).collect(), colour: 7 },
-        ScatterSeries { label: "top-k of query 0".into(), points: top.iter().map(|&i| xy(i)).collect(), colour: 3 },
+        ScatterSeries {
+            label: "training points".into(),
+            points: (0..pts.len()).map(xy).collect(),
+            colour: 7,
+        },
+        ScatterSeries {
+            label: "top-k of query 0".into(),
+            points: top.iter().map(|&i| xy(i)).collect(),
+            colour: 3,
+        },
     ];
     let svg = out.with_extension("topk.svg");
     scatter(&svg, "Query 0: top-attributed training points", &series)?;
@@ -292,7 +336,16 @@ fn read_matrix_csv(path: &Path) -> anyhow::Result<Vec<Vec<f64>>> {
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
             l.split(',')
-                .map(|c| c.trim().parse::<f64>().map_err(|_| anyhow::anyhow!("{}:{}: `{}` is not a number", path.display(), i + 1, c.trim())))
+                .map(|c| {
+                    c.trim().parse::<f64>().map_err(|_| {
+                        anyhow::anyhow!(
+                            "{}:{}: `{}` is not a number",
+                            path.display(),
+                            i + 1,
+                            c.trim()
+                        )
+                    })
+                })
                 .collect()
         })
         .collect()
@@ -300,21 +353,41 @@ fn read_matrix_csv(path: &Path) -> anyhow::Result<Vec<Vec<f64>>> {
 
 fn lds_cmd(a: LdsArgs) -> anyhow::Result<()> {
     let (nq, n, scores, _) = store::read_matrix(&a.scores, "scores")?;
-    let masks: Vec<Vec<bool>> = read_matrix_csv(&a.masks)?.into_iter().map(|r| r.into_iter().map(|v| v != 0.0).collect()).collect();
+    let masks: Vec<Vec<bool>> = read_matrix_csv(&a.masks)?
+        .into_iter()
+        .map(|r| r.into_iter().map(|v| v != 0.0).collect())
+        .collect();
     let outputs = read_matrix_csv(&a.outputs)?;
     if let Some(bad) = masks.iter().position(|m| m.len() != n) {
-        bail!("{}: row {} has {} columns, the scores have {n} training points", a.masks.display(), bad + 1, masks[bad].len());
+        bail!(
+            "{}: row {} has {} columns, the scores have {n} training points",
+            a.masks.display(),
+            bad + 1,
+            masks[bad].len()
+        );
     }
     if let Some(bad) = outputs.iter().position(|o| o.len() != nq) {
-        bail!("{}: row {} has {} columns, the scores have {nq} queries", a.outputs.display(), bad + 1, outputs[bad].len());
+        bail!(
+            "{}: row {} has {} columns, the scores have {nq} queries",
+            a.outputs.display(),
+            bad + 1,
+            outputs[bad].len()
+        );
     }
     let s: Vec<f64> = scores.iter().map(|v| *v as f64).collect();
     let per_query = lds(&s, &masks, &outputs)?;
     let (mean, se) = mean_se(&per_query);
     if a.json {
-        println!("{}", serde_json::json!({"lds": mean, "se": se, "per_query": per_query, "subsets": masks.len()}));
+        println!(
+            "{}",
+            serde_json::json!({"lds": mean, "se": se, "per_query": per_query, "subsets": masks.len()})
+        );
     } else {
-        println!("LDS {mean:.4} ± {se:.4} (s.e. over {} queries, {} subsets)", per_query.len(), masks.len());
+        println!(
+            "LDS {mean:.4} ± {se:.4} (s.e. over {} queries, {} subsets)",
+            per_query.len(),
+            masks.len()
+        );
     }
     Ok(())
 }
