@@ -8,9 +8,28 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
+// Every command's printing goes through `stdio`, which handles a closed or full stream once
+// (std's macros panic). Defined before the modules so that they shadow std's in all of them.
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::stdio::out(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::stdio::out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::stdio::out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+#[allow(unused_macros)] // for the family commands that print without a newline
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::stdio::err(format_args!($($arg)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::stdio::err(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::stdio::err(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 mod cmd;
 mod families;
 mod progress;
+mod stdio;
 
 // mimalloc: burn allocates a fresh buffer per op, and glibc hands memory back to the kernel and
 // faults it in again every step (15–20% of a small-MLP step; shared/research/perf-gap.md).
@@ -104,6 +123,7 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(code) => code,
+        Err(err) if stdio::broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("genlab: {err:#}");
             ExitCode::FAILURE

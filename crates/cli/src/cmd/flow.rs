@@ -8,6 +8,7 @@ use anyhow::bail;
 use genlab_core::data::{Points, points_to_csv, read_npy, read_points_csv};
 use genlab_core::train::SeededRng;
 use genlab_core::{device, fsx};
+use genlab_flow::model::MAX_SOLVER_STEPS;
 use genlab_flow::{Edm, FlowMatching, FlowModel, Process, Solver, TrainConfig, train};
 
 use super::output::{RunDir, write_losses, write_or_print};
@@ -141,9 +142,10 @@ fn sample_cmd(args: SampleArgs) -> anyhow::Result<ExitCode> {
     let device = device::device();
     let model = FlowModel::load(&args.model, &device)?;
     let steps = args.steps.unwrap_or(model.spec.steps);
-    if steps == 0 {
-        bail!("--steps must be at least 1");
+    if !(1..=MAX_SOLVER_STEPS).contains(&steps) {
+        bail!("--steps {steps} must be in 1..={MAX_SOLVER_STEPS}");
     }
+    genlab_core::limits::elements("-n × the model's dimension", &[args.n, model.dim()])?;
     let solver = args.solver.unwrap_or(model.spec.solver);
     let samples = model.sample(
         args.n,

@@ -152,6 +152,10 @@ fn sample_cmd(args: SampleArgs) -> anyhow::Result<ExitCode> {
         bail!("-n must be at least 1");
     }
     let model = TokenModel::load(&args.model)?;
+    genlab_core::limits::elements(
+        "-n × the model's input width",
+        &[args.n, model.spec.input_width()],
+    )?;
     if args.class as usize >= model.spec.classes {
         bail!(
             "--class {} is out of range: the model has classes 0–{}",

@@ -25,7 +25,8 @@ impl RunDir {
         self.out.join(CHECKPOINT_FILE)
     }
 
-    /// Refuses to start a fresh run where one already is (it would be overwritten).
+    /// Refuses to start a fresh run where one already is (it would be overwritten). (A
+    /// `--resume` without a checkpoint is reported by the trainer, which then starts at step 0.)
     pub fn refuse_to_restart(&self) -> anyhow::Result<()> {
         if !self.resume && self.checkpoint().exists() {
             bail!(

@@ -7,17 +7,31 @@
 
 use anyhow::{Context, bail};
 
+/// The most threads `--threads` / `$GENLAB_THREADS` may ask for: far above any laptop's cores,
+/// far below what makes spawning the pool fail (100,000 panicked in rayon; issue 25).
+pub const MAX_THREADS: usize = 1024;
+
 /// The thread count to use.
 pub fn resolve(flag: Option<usize>) -> anyhow::Result<usize> {
+    let n = requested(flag)?;
+    if n > MAX_THREADS {
+        bail!("--threads {n} exceeds the limit of {MAX_THREADS} threads");
+    }
+    Ok(n)
+}
+
+fn requested(flag: Option<usize>) -> anyhow::Result<usize> {
     if let Some(n) = flag {
         return Ok(n);
     }
     match std::env::var("GENLAB_THREADS") {
         Ok(v) => {
-            let n: usize = v
-                .trim()
-                .parse()
-                .with_context(|| format!("GENLAB_THREADS={v:?} is not a number"))?;
+            let n: usize = v.trim().parse().with_context(|| {
+                format!(
+                    "GENLAB_THREADS={:?} is not a number",
+                    genlab_core::limits::excerpt(&v)
+                )
+            })?;
             if n == 0 {
                 bail!("GENLAB_THREADS must be at least 1");
             }
