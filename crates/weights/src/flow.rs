@@ -18,8 +18,9 @@ use burn::module::Module;
 use burn::nn::{
     Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 };
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 use genlab_core::ops::gelu;
+use genlab_core::train::SeededRng;
 use genlab_flow::ode::VectorField;
 
 /// Configuration of a [`WeightFlowNet`].
@@ -49,7 +50,8 @@ pub struct WeightFlowNet {
     l3: Linear,
     n3: LayerNorm,
     out: Linear,
-    drop: Dropout,
+    #[module(skip)]
+    dropout: f64,
 }
 
 impl WeightFlowNetConfig {
@@ -68,24 +70,62 @@ impl WeightFlowNetConfig {
             out: LinearConfig::new(h, self.dim)
                 .with_initializer(Initializer::Zeros)
                 .init(device),
-            drop: DropoutConfig::new(self.dropout).init(),
+            dropout: self.dropout,
         }
     }
 }
 
 impl WeightFlowNet {
-    /// v_θ(x, t).
+    /// v_θ(x, t) without dropout (sampling).
     ///
     /// # Shapes
     /// - `x`: `[batch, dim]`, `t`: `[batch, 1]` → `[batch, dim]`
     pub fn forward(&self, x: Tensor<2>, t: Tensor<2>) -> Tensor<2> {
+        self.forward_train(x, t, None)
+    }
+
+    /// v_θ(x, t), with dropout masks drawn from `rng` when given (training). The masks come
+    /// from the run's checkpointed host RNG rather than burn's process-wide generator, so an
+    /// interrupted run resumes exactly.
+    pub fn forward_train(
+        &self,
+        x: Tensor<2>,
+        t: Tensor<2>,
+        mut rng: Option<&mut SeededRng>,
+    ) -> Tensor<2> {
+        let mut drop = |h: Tensor<2>| -> Tensor<2> {
+            match rng.as_deref_mut() {
+                Some(r) if self.dropout > 0.0 => {
+                    let keep = 1.0 - self.dropout;
+                    let dims = h.dims();
+                    let mask: Vec<f32> = r
+                        .uniform_vec(dims[0] * dims[1])
+                        .into_iter()
+                        .map(|u| {
+                            if (u as f64) < keep {
+                                (1.0 / keep) as f32
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect();
+                    h * Tensor::<2>::from_data(TensorData::new(mask, dims), &x_device(&self.out))
+                }
+                _ => h,
+            }
+        };
         let e = self.time_out.forward(gelu(self.time_in.forward(t)));
         let h = self.l1.forward(Tensor::cat(vec![x, e], 1));
-        let h = self.drop.forward(gelu(self.n1.forward(h)));
-        let h = self.drop.forward(gelu(self.n2.forward(self.l2.forward(h))));
+        let h = drop(gelu(self.n1.forward(h)));
+        let h = drop(gelu(self.n2.forward(self.l2.forward(h))));
         let h = gelu(self.n3.forward(self.l3.forward(h)));
         self.out.forward(h)
     }
+}
+
+/// The device a layer's weights live on.
+fn x_device(l: &Linear) -> Device {
+    l.weight.val().device()
 }
 
 impl VectorField for WeightFlowNet {

@@ -12,7 +12,6 @@
 //! - [`mlp`]: the MLP those specs describe: forward, loss, accuracy, hand-written gradients.
 //! - [`matching`]: weight matching by coordinate descent, and activation matching.
 //! - [`barrier`]: the linear-mode-connectivity loss barrier along the interpolation path.
-
 //! - [`zoo`]: N MLPs trained on the 8×8 digits from different seeds, cached.
 //! - [`pca`]: the optional linear compression of the flattened zoo (Gram-matrix PCA).
 //! - [`flow`], [`mod@train`]: the weight-space flow network and its training/sampling.
