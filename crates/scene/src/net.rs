@@ -120,33 +120,3 @@ mod tests {
         assert!((250_000..400_000).contains(&n), "{n}");
     }
 }
-#[cfg(test)]
-mod timing {
-    use super::*;
-    use crate::ssim::l1_ssim_loss;
-    use burn::optim::GradientsParams;
-    #[test]
-    #[ignore]
-    fn time_steps() {
-        let device = Device::flex().autodiff();
-        for (base, size, batch) in [(16, 32, 8), (24, 32, 8), (32, 32, 8), (16, 64, 8)] {
-            let net = UNetConfig {
-                in_channels: 22,
-                base,
-            }
-            .init(&device);
-            let x = Tensor::<4>::ones([batch, 22, size, size], &device);
-            let y = Tensor::<4>::ones([batch, 3, size, size], &device);
-            let t = std::time::Instant::now();
-            for _ in 0..5 {
-                let loss = l1_ssim_loss(net.forward(x.clone()), y.clone());
-                let _g = GradientsParams::from_grads(loss.backward(), &net);
-            }
-            println!(
-                "base {base} size {size} batch {batch}: {:.3} s/step, {} params",
-                t.elapsed().as_secs_f64() / 5.0,
-                net.num_params()
-            );
-        }
-    }
-}
