@@ -24,7 +24,9 @@ fn write_scenes(dir: &Path, n: usize) {
             height: 32,
             data: scenes.image(i).to_vec(),
         };
-        img.scaled(2).save_png(&dir.join("imgs").join(&name)).unwrap();
+        img.scaled(2)
+            .save_png(&dir.join("imgs").join(&name))
+            .unwrap();
         let mask = scenes.mask(i).unwrap();
         let big: Vec<usize> = (0..64 * 64)
             .map(|p| mask[(p / 64 / 2) * 32 + (p % 64) / 2] as usize)
@@ -60,7 +62,11 @@ fn train_then_segment_a_png_folder() {
     }
     assert!(dir.join("seg/index.html").exists());
     let mask = genlab_slots::picture::load_png(&dir.join("seg/masks/scene03.png")).unwrap();
-    assert_eq!((mask.rgb.width, mask.rgb.height), (64, 64), "masks at the image's size");
+    assert_eq!(
+        (mask.rgb.width, mask.rgb.height),
+        (64, 64),
+        "masks at the image's size"
+    );
     assert!(mask.first.iter().all(|&l| l < 6));
     assert!(dir.join("seg/overlays/scene05.png").exists());
 }
@@ -72,11 +78,20 @@ fn bad_input_is_one_line() {
     std::fs::create_dir_all(dir.join("empty")).unwrap();
     genlab_line(dir, "slots train --images empty --out m").fails_saying("no .png images");
     std::fs::create_dir_all(dir.join("mixed")).unwrap();
-    Rgb::filled(8, 8, [0.5; 3]).save_png(&dir.join("mixed/a.png")).unwrap();
-    Rgb::filled(8, 6, [0.5; 3]).save_png(&dir.join("mixed/b.png")).unwrap();
+    Rgb::filled(8, 8, [0.5; 3])
+        .save_png(&dir.join("mixed/a.png"))
+        .unwrap();
+    Rgb::filled(8, 6, [0.5; 3])
+        .save_png(&dir.join("mixed/b.png"))
+        .unwrap();
     genlab_line(dir, "slots train --images mixed --out m").fails_saying("8×6");
     genlab_line(dir, "slots train --images mixed --out m --arm nope").fails_saying("unknown arm");
-    genlab(dir, &["slots", "segment", "--model", "mixed", "--images", "mixed", "--out", "s"])
-        .fails_saying("not a genlab slots model");
+    genlab(
+        dir,
+        &[
+            "slots", "segment", "--model", "mixed", "--images", "mixed", "--out", "s",
+        ],
+    )
+    .fails_saying("not a genlab slots model");
     genlab_line(dir, "slots train --images missing --out m").one_line_error();
 }

@@ -45,8 +45,12 @@ pub fn macs(spec: &SlotSpec, registers: usize, blocks: usize) -> (f64, f64) {
     let t = ((spec.size / PATCH) * (spec.size / PATCH)) as f64;
     let w = spec.context as f64;
     let m = k + registers as f64;
-    let block = 4.0 * t * w * w + 2.0 * t * t * w + 2.0 * t * w * w + 2.0 * m * w * w
-        + 2.0 * t * m * w + 4.0 * t * w * w;
+    let block = 4.0 * t * w * w
+        + 2.0 * t * t * w
+        + 2.0 * t * w * w
+        + 2.0 * m * w * w
+        + 2.0 * t * m * w
+        + 4.0 * t * w * w;
     let p = (3 * PATCH * PATCH) as f64;
     let decoder = blocks as f64 * block + 2.0 * t * p * w + 16.0 * w + w * w;
     (encoder + sa, decoder)
@@ -81,7 +85,11 @@ pub fn bench_step(warmup: usize, steps: usize) -> Result<StepTimes> {
             seconds.push(started.elapsed().as_secs_f64());
         }
     }
-    let (front, dec) = macs(&SPEC, cfg.spec.caption_len / crate::decoder::WORDS, cfg.spec.blocks);
+    let (front, dec) = macs(
+        &SPEC,
+        cfg.spec.caption_len / crate::decoder::WORDS,
+        cfg.spec.blocks,
+    );
     Ok(StepTimes {
         name: "coda slot step (32×32, 6 slots, decoder 2×64, batch 32)".into(),
         flops_per_step: 6.0 * BATCH as f64 * (front + 2.0 * dec),

@@ -228,8 +228,17 @@ impl Draws {
         let noise = Tensor::cat(vec![half.clone(), half], 0);
         let u = rng.uniform_vec(b);
         let eps = rng.normal([b, tokens, patch], device);
-        let swap = rng.uniform_vec(b * spec.slots).iter().map(|&x| x < 0.5).collect();
-        Draws { noise, u, eps, swap }
+        let swap = rng
+            .uniform_vec(b * spec.slots)
+            .iter()
+            .map(|&x| x < 0.5)
+            .collect();
+        Draws {
+            noise,
+            u,
+            eps,
+            swap,
+        }
     }
 }
 
@@ -383,9 +392,17 @@ pub(crate) mod tests {
         let neg = negative_error(&model, &frozen, Arm::Coda, s, xu.clone(), &draws);
         let grads = neg.backward();
         let g = kvo_grads(&model, &grads);
-        assert!(g.iter().all(|&x| x == 0.0), "decoder K/V/O got gradient from L_cl");
+        assert!(
+            g.iter().all(|&x| x == 0.0),
+            "decoder K/V/O got gradient from L_cl"
+        );
         // …while slot attention does get a gradient from the same term.
-        let proj = model.proj.weight.val().grad(&grads).expect("slot map gradient");
+        let proj = model
+            .proj
+            .weight
+            .val()
+            .grad(&grads)
+            .expect("slot map gradient");
         assert!(tensor::to_vec(proj).iter().any(|&x| x != 0.0));
         // Without the stop-gradient the same pass does reach the decoder (the test can fail).
         let s = model.slots(enc, draws.noise.clone()).slots;
@@ -398,7 +415,15 @@ pub(crate) mod tests {
     fn the_total_loss_trains_the_decoder_only_through_the_positive_pass() {
         // ∇_kvo (L_dm + λ L_cl) equals ∇_kvo L_dm exactly under the stop-gradient.
         let (model, frozen, enc, x0, draws) = tiny();
-        let both = coda_loss(&model, &frozen, Arm::Coda, 0.5, enc.clone(), x0.clone(), &draws);
+        let both = coda_loss(
+            &model,
+            &frozen,
+            Arm::Coda,
+            0.5,
+            enc.clone(),
+            x0.clone(),
+            &draws,
+        );
         assert!(both.err_neg.is_some());
         let g_both = kvo_grads(&model, &both.total.backward());
         let pos = coda_loss(&model, &frozen, Arm::Registers, 0.5, enc, x0, &draws);
@@ -415,7 +440,9 @@ pub(crate) mod tests {
     fn swap_takes_the_same_index_slot_of_the_other_half() {
         let dev = device::device();
         // b = 4, K = 2, width 1: slot value = 10·sample + k.
-        let v: Vec<f32> = (0..4).flat_map(|i| (0..2).map(move |k| (10 * i + k) as f32)).collect();
+        let v: Vec<f32> = (0..4)
+            .flat_map(|i| (0..2).map(move |k| (10 * i + k) as f32))
+            .collect();
         let s = Tensor::<3>::from_data(TensorData::new(v, [4, 2, 1]), &dev);
         let swap = [true, false, false, true, false, false, true, true];
         let got = tensor::to_vec(swap_slots(s, &swap));

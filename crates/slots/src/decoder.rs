@@ -107,9 +107,11 @@ impl TextEncoder {
         let w = spec.width;
         TextEncoder {
             embed: EmbeddingConfig::new(spec.vocab, w).init(device),
-            pos: Param::from_tensor(
-                Tensor::random([spec.caption_len / WORDS, w], Distribution::Normal(0.0, 0.5), device),
-            ),
+            pos: Param::from_tensor(Tensor::random(
+                [spec.caption_len / WORDS, w],
+                Distribution::Normal(0.0, 0.5),
+                device,
+            )),
             norm1: LayerNormConfig::new(w).init(device),
             attn: SelfAttention::new(w, device),
             norm2: LayerNormConfig::new(w).init(device),
@@ -150,12 +152,20 @@ pub struct Kvo {
 impl Kvo {
     fn new(w: usize, device: &Device) -> Self {
         let l = || LinearConfig::new(w, w).init(device);
-        Kvo { k: l(), v: l(), o: l() }
+        Kvo {
+            k: l(),
+            v: l(),
+            o: l(),
+        }
     }
 
     /// The three weight matrices (W_k, W_v, W_o).
     pub fn weights(&self) -> [Tensor<2>; 3] {
-        [self.k.weight.val(), self.v.weight.val(), self.o.weight.val()]
+        [
+            self.k.weight.val(),
+            self.v.weight.val(),
+            self.o.weight.val(),
+        ]
     }
 }
 
@@ -341,7 +351,15 @@ mod tests {
         let tokens = [0, 0, 0, 0, 0, 0, 0, 0, 3, 7, 12, 16, 0, 0, 0, 0];
         let batch = tensor::to_vec(d.text.forward(&tokens, &dev));
         assert_eq!(null.len(), 2 * 8);
-        assert!(null.iter().zip(&batch[..16]).all(|(a, b)| (a - b).abs() < 1e-6));
-        assert!(null.iter().zip(&batch[16..]).any(|(a, b)| (a - b).abs() > 1e-3));
+        assert!(
+            null.iter()
+                .zip(&batch[..16])
+                .all(|(a, b)| (a - b).abs() < 1e-6)
+        );
+        assert!(
+            null.iter()
+                .zip(&batch[16..])
+                .any(|(a, b)| (a - b).abs() > 1e-3)
+        );
     }
 }

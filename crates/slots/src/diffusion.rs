@@ -36,7 +36,11 @@ pub const SHIFT: f64 = 1.0 / 64.0;
 
 /// ᾱ(u) of the shifted cosine schedule, clipped.
 pub fn alpha_bar(u: f64) -> f64 {
-    let f = |u: f64| ((u + S) / (1.0 + S) * std::f64::consts::FRAC_PI_2).cos().powi(2);
+    let f = |u: f64| {
+        ((u + S) / (1.0 + S) * std::f64::consts::FRAC_PI_2)
+            .cos()
+            .powi(2)
+    };
     let a0 = (f(u) / f(0.0)).clamp(0.0, 1.0);
     let snr = SHIFT * a0 / (1.0 - a0).max(1e-12);
     (snr / (1.0 + snr)).clamp(1e-4, 1.0 - 1e-4)
@@ -44,7 +48,10 @@ pub fn alpha_bar(u: f64) -> f64 {
 
 /// The per-sample coefficients (√ᾱ, √(1 − ᾱ)) of times `u`, as `[b, 1, 1]` tensors.
 pub fn coefficients(u: &[f32], device: &Device) -> (Tensor<3>, Tensor<3>) {
-    let a: Vec<f32> = u.iter().map(|&u| alpha_bar(u as f64).sqrt() as f32).collect();
+    let a: Vec<f32> = u
+        .iter()
+        .map(|&u| alpha_bar(u as f64).sqrt() as f32)
+        .collect();
     let s: Vec<f32> = u
         .iter()
         .map(|&u| (1.0 - alpha_bar(u as f64)).sqrt() as f32)
@@ -65,7 +72,11 @@ pub fn noisy(x0: Tensor<3>, eps: Tensor<3>, u: &[f32]) -> Tensor<3> {
 /// The per-sample mean squared error `[b]` between ε and its prediction.
 pub fn eps_error(eps: Tensor<3>, pred: Tensor<3>) -> Tensor<1> {
     let [b, n, d] = eps.dims();
-    (eps - pred).square().reshape([b, n * d]).mean_dim(1).reshape([b])
+    (eps - pred)
+        .square()
+        .reshape([b, n * d])
+        .mean_dim(1)
+        .reshape([b])
 }
 
 /// Cap of the loss weight w(u).
@@ -111,7 +122,11 @@ mod tests {
         assert!(xs.windows(2).all(|w| w[1] <= w[0]));
         // Exact value at u = 1/2: a₀ = cos²((0.508/1.008)·π/2) / cos²((0.008/1.008)·π/2),
         // SNR = a₀/(1 − a₀)/64, ᾱ = SNR/(1 + SNR).
-        let f = |u: f64| ((u + 0.008) / 1.008 * std::f64::consts::FRAC_PI_2).cos().powi(2);
+        let f = |u: f64| {
+            ((u + 0.008) / 1.008 * std::f64::consts::FRAC_PI_2)
+                .cos()
+                .powi(2)
+        };
         let a0 = f(0.5) / f(0.0);
         let snr = a0 / (1.0 - a0) / 64.0;
         assert!((alpha_bar(0.5) - snr / (1.0 + snr)).abs() < 1e-12);

@@ -69,7 +69,10 @@ fn grid_features(g: usize, device: &Device) -> Tensor<3> {
     let mut v = Vec::with_capacity(g * g * 4);
     for y in 0..g {
         for x in 0..g {
-            let (fx, fy) = (x as f32 / (g - 1).max(1) as f32, y as f32 / (g - 1).max(1) as f32);
+            let (fx, fy) = (
+                x as f32 / (g - 1).max(1) as f32,
+                y as f32 / (g - 1).max(1) as f32,
+            );
             v.extend_from_slice(&[fx, fy, 1.0 - fx, 1.0 - fy]);
         }
     }
@@ -167,9 +170,22 @@ mod tests {
             *v += 5.0;
         }
         let far = Tensor::from_data(TensorData::new(far, [1, 64, w]), &dev);
-        let (a, b) = (tensor::to_vec(enc.forward(x)), tensor::to_vec(enc.forward(far)));
+        let (a, b) = (
+            tensor::to_vec(enc.forward(x)),
+            tensor::to_vec(enc.forward(far)),
+        );
         // Cell 0 (corner) is 7 cells away from cell 63: identical; cell 62 is a neighbour.
-        assert!(a[..8].iter().zip(&b[..8]).all(|(p, q)| (p - q).abs() < 1e-6));
-        assert!(a[62 * 8..63 * 8].iter().zip(&b[62 * 8..63 * 8]).any(|(p, q)| (p - q).abs() > 1e-4));
+        assert!(
+            a[..8]
+                .iter()
+                .zip(&b[..8])
+                .all(|(p, q)| (p - q).abs() < 1e-6)
+        );
+        assert!(
+            a[62 * 8..63 * 8]
+                .iter()
+                .zip(&b[62 * 8..63 * 8])
+                .any(|(p, q)| (p - q).abs() > 1e-4)
+        );
     }
 }

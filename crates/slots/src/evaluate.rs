@@ -16,9 +16,9 @@ use genlab_core::{device, tensor};
 use crate::coda::{Arm, Draws, Frozen, SlotModel, errors};
 use crate::decoder::{Decoder, PATCH, to_patches};
 use crate::diffusion::{noisy, weighted_loss};
+use crate::encoder::{grid_side, patches};
 use crate::layers::Grad;
 use crate::scene::PAD;
-use crate::encoder::{grid_side, patches};
 use crate::scene::Scenes;
 use crate::segmentation::{Discovery, discovery};
 
@@ -165,7 +165,9 @@ pub fn caption_gain(decoder: &Decoder, scenes: &Scenes, seed: u64) -> (f64, f64)
         let xu = noisy(x0, eps.clone(), &u);
         let err = |captions: &[u32]| {
             let ctx = decoder.text.forward(captions, &dev);
-            let pred = decoder.body.forward(xu.clone(), &u, ctx, &decoder.kvo, Grad::Flow);
+            let pred = decoder
+                .body
+                .forward(xu.clone(), &u, ctx, &decoder.kvo, Grad::Flow);
             weighted_loss(eps.clone(), pred, &u).into_scalar::<f32>() as f64
         };
         with += err(&b.captions) * n as f64;

@@ -17,7 +17,9 @@ pub fn assign(cost: &[Vec<f64>]) -> Vec<Option<usize>> {
         return vec![None; n];
     }
     if n > m {
-        let t: Vec<Vec<f64>> = (0..m).map(|j| (0..n).map(|i| cost[i][j]).collect()).collect();
+        let t: Vec<Vec<f64>> = (0..m)
+            .map(|j| (0..n).map(|i| cost[i][j]).collect())
+            .collect();
         let cols = assign(&t);
         let mut out = vec![None; n];
         for (j, i) in cols.iter().enumerate() {
@@ -120,7 +122,9 @@ mod tests {
         if n <= m {
             go(cost, 0, &mut vec![false; m], n)
         } else {
-            let t: Vec<Vec<f64>> = (0..m).map(|j| (0..n).map(|i| cost[i][j]).collect()).collect();
+            let t: Vec<Vec<f64>> = (0..m)
+                .map(|j| (0..n).map(|i| cost[i][j]).collect())
+                .collect();
             go(&t, 0, &mut vec![false; n], m)
         }
     }

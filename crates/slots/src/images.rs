@@ -21,10 +21,7 @@ pub fn png_files(dir: &Path) -> SlotsResult<Vec<PathBuf>> {
     })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("png"))
-        })
+        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("png")))
         .collect();
     files.sort();
     if files.is_empty() {
@@ -127,17 +124,27 @@ mod tests {
         std::fs::create_dir_all(&path).unwrap();
         let e = load_folder(&path, None, 32).unwrap_err().to_string();
         assert!(e.contains("no .png images") && !e.contains('\n'), "{e}");
-        Rgb::filled(8, 8, [0.5; 3]).save_png(&path.join("a.png")).unwrap();
-        Rgb::filled(8, 6, [0.5; 3]).save_png(&path.join("b.png")).unwrap();
+        Rgb::filled(8, 8, [0.5; 3])
+            .save_png(&path.join("a.png"))
+            .unwrap();
+        Rgb::filled(8, 6, [0.5; 3])
+            .save_png(&path.join("b.png"))
+            .unwrap();
         let e = load_folder(&path, None, 32).unwrap_err().to_string();
-        assert!(e.contains("b.png") && e.contains("8×6") && !e.contains('\n'), "{e}");
+        assert!(
+            e.contains("b.png") && e.contains("8×6") && !e.contains('\n'),
+            "{e}"
+        );
     }
 
     #[test]
     fn resizing_keeps_constant_images_and_label_blocks() {
         let img = Rgb::filled(5, 7, [0.2, 0.4, 0.6]);
         let r = resize(&img, 4);
-        assert!(r.chunks(3).all(|p| (p[0] - 0.2).abs() < 1e-6 && (p[2] - 0.6).abs() < 1e-6));
+        assert!(
+            r.chunks(3)
+                .all(|p| (p[0] - 0.2).abs() < 1e-6 && (p[2] - 0.6).abs() < 1e-6)
+        );
         // A 2×2 label image → 4×4 blocks.
         assert_eq!(
             resize_labels(&[1, 2, 3, 4], 2, 2, 4),

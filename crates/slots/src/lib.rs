@@ -14,9 +14,9 @@
 
 #![warn(missing_docs)]
 
-pub mod decoder;
 pub mod bench;
 pub mod coda;
+pub mod decoder;
 pub mod diffusion;
 pub mod encoder;
 pub mod error;

@@ -54,7 +54,11 @@ impl Rgb {
             .iter()
             .flat_map(|&l| PALETTE[l % PALETTE.len()])
             .collect();
-        Rgb { width, height, data }
+        Rgb {
+            width,
+            height,
+            data,
+        }
     }
 
     /// `image` with `labels` blended over it and label boundaries in white.
@@ -77,7 +81,11 @@ impl Rgb {
                 }
             }
         }
-        Rgb { width, height, data }
+        Rgb {
+            width,
+            height,
+            data,
+        }
     }
 
     /// The image enlarged `k` times (nearest neighbour).
@@ -90,7 +98,11 @@ impl Rgb {
                 data.extend_from_slice(&self.data[p..p + 3]);
             }
         }
-        Rgb { width: w, height: h, data }
+        Rgb {
+            width: w,
+            height: h,
+            data,
+        }
     }
 
     /// Writes the image as an 8-bit RGB PNG, atomically.
@@ -132,7 +144,12 @@ fn encode(
 }
 
 /// Writes `labels` as an 8-bit greyscale PNG whose values are the labels (a mask file).
-pub fn save_label_png(labels: &[usize], width: usize, height: usize, path: &Path) -> SlotsResult<()> {
+pub fn save_label_png(
+    labels: &[usize],
+    width: usize,
+    height: usize,
+    path: &Path,
+) -> SlotsResult<()> {
     let bytes: Vec<u8> = labels.iter().map(|&l| l.min(255) as u8).collect();
     let png = encode(&bytes, width, height, png::ColorType::Grayscale, path)?;
     fsx::atomic_write(path, &png).map_err(|e| SlotsError::Png {
@@ -165,7 +182,9 @@ pub fn load_png(path: &Path) -> SlotsResult<Decoded> {
         .output_buffer_size()
         .ok_or_else(|| bad("image too large".into()))?;
     let mut buf = vec![0u8; size];
-    let info = reader.next_frame(&mut buf).map_err(|e| bad(e.to_string()))?;
+    let info = reader
+        .next_frame(&mut buf)
+        .map_err(|e| bad(e.to_string()))?;
     let (w, h) = (info.width as usize, info.height as usize);
     let channels = info.color_type.samples();
     let buf = &buf[..info.buffer_size()];
@@ -227,7 +246,13 @@ mod tests {
         img.save_png(&file).unwrap();
         let back = load_png(&file).unwrap();
         assert_eq!((back.rgb.width, back.rgb.height), (3, 2));
-        assert!(back.rgb.data.iter().zip(&img.data).all(|(a, b)| (a - b).abs() < 0.003));
+        assert!(
+            back.rgb
+                .data
+                .iter()
+                .zip(&img.data)
+                .all(|(a, b)| (a - b).abs() < 0.003)
+        );
         let mask = path.join("m.png");
         save_label_png(&[0, 1, 2, 2, 1, 0], 3, 2, &mask).unwrap();
         assert_eq!(load_png(&mask).unwrap().first, vec![0, 1, 2, 2, 1, 0]);

@@ -88,7 +88,11 @@ impl PretrainConfig {
 
 /// The decoder's training scenes for `config` (its seed's first stream).
 pub fn training_scenes(config: &PretrainConfig) -> Scenes {
-    generate(&config.scenes, config.n_scenes, &mut SeededRng::new(config.seed ^ 0xdec0))
+    generate(
+        &config.scenes,
+        config.n_scenes,
+        &mut SeededRng::new(config.seed ^ 0xdec0),
+    )
 }
 
 /// A trained decoder and how it was made.

@@ -199,13 +199,18 @@ pub fn generate(config: &SceneConfig, n: usize, rng: &mut SeededRng) -> Scenes {
         let (image, mask, objects) = loop {
             let objects = draw_objects(config, rng.rng());
             let mask = paint_mask(&objects, s);
-            if (1..=objects.len()).all(|k| mask.iter().filter(|&&m| m as usize == k).count() >= MIN_VISIBLE) {
+            if (1..=objects.len())
+                .all(|k| mask.iter().filter(|&&m| m as usize == k).count() >= MIN_VISIBLE)
+            {
                 let image = paint_image(&objects, &mask, s, config.textured, rng.rng());
                 break (image, mask, objects);
             }
         };
         out.images.extend(image);
-        out.masks.as_mut().expect("generated scenes have masks").extend(mask);
+        out.masks
+            .as_mut()
+            .expect("generated scenes have masks")
+            .extend(mask);
         let mut caption: Vec<u32> = objects.iter().flat_map(|o| o.tokens(s)).collect();
         caption.resize(l, PAD);
         out.captions.extend(caption);
@@ -304,7 +309,11 @@ mod tests {
             // Every pixel carries exactly one label; the label sets are disjoint and cover.
             let mut area = vec![0usize; objs.len() + 1];
             for (j, &m) in mask.iter().enumerate() {
-                assert!((m as usize) <= objs.len(), "label {m} with {} objects", objs.len());
+                assert!(
+                    (m as usize) <= objs.len(),
+                    "label {m} with {} objects",
+                    objs.len()
+                );
                 area[m as usize] += 1;
                 if m > 0 {
                     // The pixel shows its object's colour, and that object is the topmost.

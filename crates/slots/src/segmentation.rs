@@ -78,7 +78,11 @@ fn iou_table(pred: &[usize], truth: &[u8]) -> Vec<Vec<f64>> {
             (0..segments)
                 .map(|s| {
                     let union = area_t[g] + area_p[s] - inter[g][s];
-                    if union > 0.0 { inter[g][s] / union } else { 0.0 }
+                    if union > 0.0 {
+                        inter[g][s] / union
+                    } else {
+                        0.0
+                    }
                 })
                 .collect()
         })
@@ -103,7 +107,10 @@ pub fn miou(pred: &[usize], truth: &[u8]) -> Option<f64> {
     if table.is_empty() {
         return None;
     }
-    let cost: Vec<Vec<f64>> = table.iter().map(|r| r.iter().map(|x| -x).collect()).collect();
+    let cost: Vec<Vec<f64>> = table
+        .iter()
+        .map(|r| r.iter().map(|x| -x).collect())
+        .collect();
     let matched = assign(&cost);
     let total: f64 = matched
         .iter()
@@ -127,8 +134,16 @@ pub struct Discovery {
 /// The three metrics over images: `preds[i]` and `truths[i]` label image i's pixels.
 pub fn discovery(preds: &[Vec<usize>], truths: &[&[u8]]) -> Discovery {
     let mean = |f: &dyn Fn(&[usize], &[u8]) -> Option<f64>| {
-        let xs: Vec<f64> = preds.iter().zip(truths).filter_map(|(p, t)| f(p, t)).collect();
-        if xs.is_empty() { f64::NAN } else { xs.iter().sum::<f64>() / xs.len() as f64 }
+        let xs: Vec<f64> = preds
+            .iter()
+            .zip(truths)
+            .filter_map(|(p, t)| f(p, t))
+            .collect();
+        if xs.is_empty() {
+            f64::NAN
+        } else {
+            xs.iter().sum::<f64>() / xs.len() as f64
+        }
     };
     Discovery {
         fg_ari: mean(&fg_ari),

@@ -142,7 +142,11 @@ mod tests {
             assert!((s - 1.0).abs() < 1e-5, "{s}");
         }
         // And it is softmax over slots, not over inputs: a naive host computation.
-        let (kv, qv, av) = (tensor::to_vec(keys), tensor::to_vec(queries), tensor::to_vec(a));
+        let (kv, qv, av) = (
+            tensor::to_vec(keys),
+            tensor::to_vec(queries),
+            tensor::to_vec(a),
+        );
         for bi in 0..b {
             for ni in 0..n {
                 let logits: Vec<f32> = (0..k)

@@ -54,7 +54,9 @@ impl SlotTrainConfig {
             )));
         }
         if self.steps == 0 || self.spec.slots == 0 {
-            return Err(Error::InvalidInput("steps and slots must be at least 1".into()));
+            return Err(Error::InvalidInput(
+                "steps and slots must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -128,7 +130,11 @@ pub fn train_slots(
         .with_meta(meta)
         .with_resume(resume)
         .with_log_every(10)
-        .with_phase(format!("slots {} (seed {})", config.arm.name(), config.seed));
+        .with_phase(format!(
+            "slots {} (seed {})",
+            config.arm.name(),
+            config.seed
+        ));
     if let Some(dir) = run_dir {
         options = options.with_checkpoint(Checkpoint::path_in(dir), 200);
     }
@@ -150,7 +156,11 @@ pub fn train_slots(
                 .err_neg
                 .map_or(0.0, |e| e.into_scalar::<f32>() as f64);
             let loss = l.step(losses.total, step.lr, step.index)?;
-            Ok(vec![("loss", loss), ("err_pos", err_pos), ("err_neg", err_neg)])
+            Ok(vec![
+                ("loss", loss),
+                ("err_pos", err_pos),
+                ("err_neg", err_neg),
+            ])
         },
         None,
     )?;

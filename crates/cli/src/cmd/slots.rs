@@ -109,7 +109,10 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
     let size = decoder_config.spec.size;
     let (scenes, files, _) = load_folder(&args.images, None, size)?;
     if files.len() < 2 {
-        bail!("{}: need at least 2 images to learn slots", args.images.display());
+        bail!(
+            "{}: need at least 2 images to learn slots",
+            args.images.display()
+        );
     }
     let config = SlotTrainConfig {
         spec: SlotSpec {
@@ -180,7 +183,10 @@ fn segment_cmd(args: SegmentArgs) -> anyhow::Result<ExitCode> {
     }
     let mut names = Vec::with_capacity(files.len());
     for (i, (file, pred)) in files.iter().zip(&preds).enumerate() {
-        let name = file.file_name().expect("listed files have names").to_owned();
+        let name = file
+            .file_name()
+            .expect("listed files have names")
+            .to_owned();
         let full = upsample_labels(pred, size, w, h);
         save_label_png(&full, w, h, &mask_dir.join(&name))?;
         let zoom = (128 / size).max(1);
@@ -237,7 +243,10 @@ fn write_page(out: &Path, names: &[String]) -> anyhow::Result<()> {
          img{image-rendering:pixelated;width:128px}</style><h1>Slot masks</h1>\n",
     );
     for n in names {
-        let esc = n.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;");
+        let esc = n
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('"', "&quot;");
         html.push_str(&format!(
             "<figure><img src=\"overlays/{esc}\"><figcaption>{esc}</figcaption></figure>\n"
         ));

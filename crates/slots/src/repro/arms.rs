@@ -26,7 +26,13 @@ const EVAL_STREAM: u64 = 0xe7a1_5ce7;
 
 /// The metrics of every arm.
 pub(super) const METRICS: [&str; 7] = [
-    "fg_ari", "mbo", "miou", "err_pos", "err_neg", "delta", "train_err",
+    "fg_ari",
+    "mbo",
+    "miou",
+    "err_pos",
+    "err_neg",
+    "delta",
+    "train_err",
 ];
 
 /// Everything the figures need from the run.
@@ -58,13 +64,23 @@ pub(super) fn run_all(
     let mut first = None;
     let mut decoder_rows = Vec::new();
     for &seed in seeds {
-        let train = generate(&sizes.scenes, sizes.n_train, &mut SeededRng::new(seed ^ TRAIN_STREAM));
-        let eval = generate(&sizes.scenes, sizes.n_eval, &mut SeededRng::new(seed ^ EVAL_STREAM));
+        let train = generate(
+            &sizes.scenes,
+            sizes.n_train,
+            &mut SeededRng::new(seed ^ TRAIN_STREAM),
+        );
+        let eval = generate(
+            &sizes.scenes,
+            sizes.n_eval,
+            &mut SeededRng::new(seed ^ EVAL_STREAM),
+        );
         let config = PretrainConfig {
             seed,
             ..sizes.decoder
         };
-        observer.message(&format!("seed {seed}: decoder (cached after the first run)"));
+        observer.message(&format!(
+            "seed {seed}: decoder (cached after the first run)"
+        ));
         let started = Instant::now();
         let (decoder, record, cached) = load_or_train(&opts.cache_dir, &config, observer)?;
         seconds.insert(
@@ -74,7 +90,11 @@ pub(super) fn run_all(
         let (with, without) = caption_gain(&decoder, &eval, seed);
         decoder_rows.push(vec![
             seed.to_string(),
-            if cached { "cache".into() } else { "trained now".into() },
+            if cached {
+                "cache".into()
+            } else {
+                "trained now".into()
+            },
             format!("{:.0}", record.seconds),
             sig3(record.final_loss),
             sig3(with),
@@ -130,9 +150,16 @@ pub(super) fn run_all(
         title: "Decoder pre-training per seed (weighted held-out ε error with the caption vs \
                 the null caption: the decoder's use of its conditioning)"
             .into(),
-        columns: ["seed", "source", "train s", "final loss", "err caption", "err null"]
-            .map(String::from)
-            .to_vec(),
+        columns: [
+            "seed",
+            "source",
+            "train s",
+            "final loss",
+            "err caption",
+            "err null",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows: decoder_rows,
     });
     let (eval, decoder, models, histories, seed) = first.expect("at least one seed");

@@ -61,8 +61,20 @@ pub(super) fn table(sizes: &Sizes, runs: &Runs, report: &mut ReportBuilder) -> R
         let registers = arm.registers();
         let ctx = frozen.context(out.slots.clone(), registers);
         let edited = frozen.context(swap_slots(out.slots, &swap), registers);
-        let a = from_patches(&tensor::to_vec(decode(&frozen, &model.kvo, ctx, x1.clone(), sizes.sample_steps)), s);
-        let b = from_patches(&tensor::to_vec(decode(&frozen, &model.kvo, edited, x1, sizes.sample_steps)), s);
+        let a = from_patches(
+            &tensor::to_vec(decode(
+                &frozen,
+                &model.kvo,
+                ctx,
+                x1.clone(),
+                sizes.sample_steps,
+            )),
+            s,
+        );
+        let b = from_patches(
+            &tensor::to_vec(decode(&frozen, &model.kvo, edited, x1, sizes.sample_steps)),
+            s,
+        );
         let (mut inside, mut n_in, mut outside, mut n_out) = (0f64, 0f64, 0f64, 0f64);
         for i in 0..n / 2 {
             for p in 0..px {

@@ -122,10 +122,22 @@ fn masks_figure(
     let s = eval.size;
     let mut cells = Vec::new();
     for i in 0..show {
-        cells.push(Rgb { width: s, height: s, data: sub.image(i).to_vec() }.scaled(ZOOM));
+        cells.push(
+            Rgb {
+                width: s,
+                height: s,
+                data: sub.image(i).to_vec(),
+            }
+            .scaled(ZOOM),
+        );
     }
     for i in 0..show {
-        let gt: Vec<usize> = sub.mask(i).unwrap_or(&[]).iter().map(|&m| m as usize).collect();
+        let gt: Vec<usize> = sub
+            .mask(i)
+            .unwrap_or(&[])
+            .iter()
+            .map(|&m| m as usize)
+            .collect();
         cells.push(Rgb::overlay(sub.image(i), &gt, s, s).scaled(ZOOM));
     }
     for (_, model) in &runs.models {
@@ -173,19 +185,45 @@ fn slot_decodings(
     let tokens = (s / PATCH) * (s / PATCH);
     let x1 = rng.normal([show, tokens, 3 * PATCH * PATCH], &dev);
     let mut columns: Vec<Vec<f32>> = Vec::new();
-    let full = decode(&frozen, &model.kvo, frozen.context(slots.clone(), true), x1.clone(), sizes.sample_steps);
+    let full = decode(
+        &frozen,
+        &model.kvo,
+        frozen.context(slots.clone(), true),
+        x1.clone(),
+        sizes.sample_steps,
+    );
     columns.push(from_patches(&tensor::to_vec(full), s));
     for j in 0..k {
         let one: Tensor<3> = slots.clone().narrow(1, j, 1);
-        let out = decode(&frozen, &model.kvo, frozen.context(one, true), x1.clone(), sizes.sample_steps);
+        let out = decode(
+            &frozen,
+            &model.kvo,
+            frozen.context(one, true),
+            x1.clone(),
+            sizes.sample_steps,
+        );
         columns.push(from_patches(&tensor::to_vec(out), s));
     }
     let px = s * s * 3;
     let mut cells = Vec::new();
     for i in 0..show {
-        cells.push(Rgb { width: s, height: s, data: sub.image(i).to_vec() }.scaled(ZOOM));
+        cells.push(
+            Rgb {
+                width: s,
+                height: s,
+                data: sub.image(i).to_vec(),
+            }
+            .scaled(ZOOM),
+        );
         for col in &columns {
-            cells.push(Rgb { width: s, height: s, data: col[i * px..(i + 1) * px].to_vec() }.scaled(ZOOM));
+            cells.push(
+                Rgb {
+                    width: s,
+                    height: s,
+                    data: col[i * px..(i + 1) * px].to_vec(),
+                }
+                .scaled(ZOOM),
+            );
         }
     }
     let file = "slot_decodings.png";
@@ -207,7 +245,11 @@ fn curves(runs: &Runs, report: &mut ReportBuilder) -> Result<()> {
         .iter()
         .map(|(arm, h)| LineSeries {
             label: arm.name().into(),
-            points: h.series("err_pos").iter().map(|&(s, v)| (s as f64, v)).collect(),
+            points: h
+                .series("err_pos")
+                .iter()
+                .map(|&(s, v)| (s as f64, v))
+                .collect(),
         })
         .collect();
     report.lines(
@@ -219,7 +261,10 @@ fn curves(runs: &Runs, report: &mut ReportBuilder) -> Result<()> {
             series: &series,
             log_y: false,
         },
-        format!("Weighted ε error of the positive pass per arm, seed {}.", runs.seed),
+        format!(
+            "Weighted ε error of the positive pass per arm, seed {}.",
+            runs.seed
+        ),
     )?;
     Ok(())
 }
