@@ -430,4 +430,11 @@ fn notes(report: &mut ReportBuilder) {
          1 px; object masks come from the renderer's instance ids (our stand-in for SAM2 \
          propagation). The n × mask sweep is run at inference on the models trained at n = 7.",
     );
+    report.note(
+        "Camera error (RotErr/TransErr, main arms only): a local photometric pose search of each \
+         generated frame against the static cloud, started at the requested camera. The memory \
+         arms copy from that same cloud, so they can score below the true frames' floor (row \
+         `truth`); read it as evidence that the baselines' frames do not look like the requested \
+         views, not as a calibrated pose error.",
+    );
 }
