@@ -83,10 +83,12 @@ fn mean_over_pairs(n: usize, f: impl Fn(usize, usize) -> f64 + Sync) -> f64 {
     if n < 2 {
         return f64::NAN;
     }
-    let total: f64 = (0..n)
+    // Per-row sums in parallel, added in a fixed order: the same total at any thread count.
+    let rows: Vec<f64> = (0..n)
         .into_par_iter()
         .map(|i| (i + 1..n).map(|j| f(i, j)).sum::<f64>())
-        .sum();
+        .collect();
+    let total: f64 = rows.iter().sum();
     total / (n * (n - 1) / 2) as f64
 }
 
