@@ -51,7 +51,10 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
 /// Reads and parses a JSON file.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| Error::parse(path, Some(e.line()), e.to_string()))
+    serde_json::from_str(&text).map_err(|e| {
+        let msg = crate::limits::shorten(&e.to_string());
+        Error::parse(path, Some(e.line()), msg)
+    })
 }
 
 #[cfg(test)]

@@ -60,6 +60,18 @@ pub fn excerpt(text: &str) -> String {
     }
 }
 
+/// A message built around user input (a JSON parser's "unknown field `…`") cut to at most
+/// ~250 characters: its start and its end (which names the position) are kept.
+pub fn shorten(message: &str) -> String {
+    let n = message.chars().count();
+    if n <= 250 {
+        return message.to_string();
+    }
+    let head: String = message.chars().take(160).collect();
+    let tail: String = message.chars().skip(n - 80).collect();
+    format!("{head}…{tail}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +97,18 @@ mod tests {
             err.contains("--depth = 1000000") && err.contains("64"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn shorten_keeps_the_start_and_the_position() {
+        assert_eq!(shorten("short"), "short");
+        let long = format!("unknown field `{}` at line 1 column 9000", "#".repeat(9000));
+        let s = shorten(&long);
+        assert!(
+            s.starts_with("unknown field `#") && s.ends_with("at line 1 column 9000"),
+            "{s}"
+        );
+        assert!(s.chars().count() <= 241);
     }
 
     #[test]
