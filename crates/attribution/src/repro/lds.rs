@@ -12,6 +12,7 @@
 //! reported LDS is on the test queries only.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use burn::tensor::Device;
 use genlab_core::Result;
@@ -63,12 +64,15 @@ pub fn trak_name(m: usize, k: usize) -> String {
 /// Per-method LDS (mean over test points, and its s.e.) of one model kind on one seed.
 pub type SeedLds = BTreeMap<String, (f64, f64)>;
 
-/// Runs one seed for one model kind; returns every method's LDS.
+/// Runs one seed for one model kind; returns every method's LDS. With `cache`, the retrained
+/// outputs are kept as `cache/<SHA-256 of the retraining configuration>.json` and reused by
+/// any later run with the same configuration (the retraining is the expensive part).
 pub fn run_kind(
     kind: &str,
     config: &FitConfig,
     sizes: &LdsSizes,
     seed: u64,
+    cache: Option<&Path>,
     observer: &mut dyn Observer,
 ) -> Result<SeedLds> {
     let device = Device::flex().autodiff();
@@ -79,32 +83,44 @@ pub fn run_kind(
             .sample(sizes.n_train, sizes.n_val + sizes.n_test, &mut rng.fork());
     let masks = subsets(train.len(), sizes.subsets, sizes.alpha, &mut rng.fork());
     let base = seed.wrapping_mul(1_000_003);
-    observer.start(
-        &format!("{kind} seed {seed}: retrain on {} subsets", masks.len()),
-        masks.len() as u64,
-    );
-    let mut outputs = Vec::with_capacity(masks.len());
-    for (c, chunk) in masks.chunks(8).enumerate() {
-        let part: Vec<Result<Vec<f64>>> = chunk
-            .par_iter()
-            .enumerate()
-            .map(|(j, mask)| {
-                let idx: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
-                let model = classify::fit(
-                    &train.select(&idx),
-                    config,
-                    base + (c * 8 + j) as u64,
-                    &device,
-                )?;
-                Ok(classify::margins(&model, &test))
-            })
-            .collect();
-        for o in part {
-            outputs.push(o?);
+    let retrain = |observer: &mut dyn Observer| -> Result<Vec<Vec<f64>>> {
+        observer.start(
+            &format!("{kind} seed {seed}: retrain on {} subsets", masks.len()),
+            masks.len() as u64,
+        );
+        let mut outputs = Vec::with_capacity(masks.len());
+        for (c, chunk) in masks.chunks(8).enumerate() {
+            let part: Vec<Result<Vec<f64>>> = chunk
+                .par_iter()
+                .enumerate()
+                .map(|(j, mask)| {
+                    let idx: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
+                    let model = classify::fit(
+                        &train.select(&idx),
+                        config,
+                        base + (c * 8 + j) as u64,
+                        &device,
+                    )?;
+                    Ok(classify::margins(&model, &test))
+                })
+                .collect();
+            for o in part {
+                outputs.push(o?);
+            }
+            observer.step(outputs.len() as u64, &[]);
         }
-        observer.step(outputs.len() as u64, &[]);
-    }
-    observer.finish();
+        observer.finish();
+        Ok(outputs)
+    };
+    let key = serde_json::json!({
+        "v": 1, "kind": kind, "config": config, "mixture": sizes.mixture, "n_train": sizes.n_train,
+        "n_queries": sizes.n_val + sizes.n_test, "subsets": sizes.subsets, "alpha": sizes.alpha,
+        "seed": seed,
+    });
+    let outputs = match cache {
+        Some(dir) => cached(dir, &key, || retrain(observer))?,
+        None => retrain(observer)?,
+    };
     let m_max = *sizes.ms.iter().max().unwrap_or(&1);
     let models: Vec<_> = (0..m_max)
         .into_par_iter()
@@ -150,6 +166,22 @@ pub fn run_kind(
         .collect::<Result<_>>()?;
     result.insert(LAMBDA_KEY.into(), (lambda, 0.0));
     Ok(result)
+}
+
+/// The value cached under `key` in `dir`, or `make()` stored there.
+fn cached(
+    dir: &Path,
+    key: &serde_json::Value,
+    make: impl FnOnce() -> Result<Vec<Vec<f64>>>,
+) -> Result<Vec<Vec<f64>>> {
+    let manifest = crate::store::Manifest::new(key.clone(), 0, 0, 1);
+    let path = dir.join(format!("{}.json", manifest.config_hash));
+    if path.exists() {
+        return genlab_core::fsx::read_json(&path);
+    }
+    let value = make()?;
+    genlab_core::fsx::write_json(&path, &value)?;
+    Ok(value)
 }
 
 /// TRAK for every (M, k) at the λ_r of the sweep with the best validation LDS (`val_lds`),
@@ -248,15 +280,24 @@ mod tests {
             lambda_sweep: &[0.1, 1.0],
             seeds: 1,
         };
+        let (_tmp, dir) = genlab_core::testing::scratch("lds-cache");
+        let cache = Some(dir.as_path());
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            pool.install(|| run_kind("logreg", &sizes.logreg, &sizes, 3, &mut NoObserver).unwrap())
+            pool.install(|| {
+                run_kind("logreg", &sizes.logreg, &sizes, 3, cache, &mut NoObserver).unwrap()
+            })
         };
         let one = run(1);
-        assert_eq!(one, run(2));
+        assert_eq!(
+            one,
+            run(2),
+            "threads, and the cached retraining outputs of the first run"
+        );
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
         assert!(
             one["exact IF"].0 > 0.3 && one[&trak_name(2, 16)].0 > 0.2,
             "{one:?}"

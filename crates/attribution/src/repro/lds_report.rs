@@ -26,7 +26,8 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     for &seed in &seeds {
         for (k, kind) in KINDS.iter().enumerate() {
             let config = if k == 0 { &sizes.logreg } else { &sizes.mlp };
-            runs[k].push(run_kind(kind, config, sizes, seed, observer)?);
+            let cache = opts.cache_dir.join("attribution-lds");
+            runs[k].push(run_kind(kind, config, sizes, seed, Some(&cache), observer)?);
         }
     }
     report.config("seconds", started.elapsed().as_secs_f64());
