@@ -39,7 +39,15 @@ pub fn rgb_grid(path: &Path, title: &str, side: usize, rows: &[Row<'_>]) -> Resu
         );
         for (c, img) in row.images.iter().enumerate() {
             let ox = label_w + c as f64 * (size + 4.0);
+            let _ = write!(
+                svg,
+                r##"<rect x="{ox:.0}" y="{oy:.0}" width="{size}" height="{size}" fill="white" stroke="#ccc"/>"##
+            );
+            // White pixels are the background already drawn: only the others are written.
             for (i, px) in img.chunks(3).enumerate().take(side * side) {
+                if px.iter().all(|v| *v > 0.95) {
+                    continue;
+                }
                 let v = |x: f32| (((x + 1.0) / 2.0).clamp(0.0, 1.0) * 255.0) as u8;
                 let _ = write!(
                     svg,
