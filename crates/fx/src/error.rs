@@ -9,6 +9,7 @@
 //! carries every other kind whole in `Error::Family` (`downcast_ref::<FxError>()` gets it back).
 
 use crate::engine::spec::EFFECTS;
+use genlab_core::limits::excerpt;
 
 /// Result alias for the tool layer.
 pub type FxResult<T> = std::result::Result<T, FxError>;
@@ -17,7 +18,7 @@ pub type FxResult<T> = std::result::Result<T, FxError>;
 #[derive(Debug, thiserror::Error)]
 pub enum FxError {
     /// A tool (effect) name that is not in the spec table.
-    #[error("{}unknown tool `{name}` (tools: {})", call_prefix(*.call), tool_names())]
+    #[error("{}unknown tool `{}` (tools: {})", call_prefix(*.call), excerpt(name), tool_names())]
     UnknownEffect {
         /// The name as given.
         name: String,
@@ -25,7 +26,7 @@ pub enum FxError {
         call: Option<usize>,
     },
     /// A value outside its parameter's range (refused under the reject policy).
-    #[error("{arg} = {value} is outside {range} (use the clamp or snap policy to accept it)")]
+    #[error("{} = {value} is outside {range} (use the clamp or snap policy to accept it)", excerpt(arg))]
     OutOfRange {
         /// Where: `call 0 (gain): gain_db`.
         arg: String,
@@ -36,7 +37,7 @@ pub enum FxError {
     },
     /// A value of the wrong type or shape: not a number, not finite, a malformed envelope, a
     /// numeric string under the reject policy, a bad option value.
-    #[error("{arg}: {problem}")]
+    #[error("{}: {}", excerpt(arg), excerpt(problem))]
     WrongType {
         /// Where: `call 0 (gain): gain_db`, or an option name.
         arg: String,
@@ -44,7 +45,7 @@ pub enum FxError {
         problem: String,
     },
     /// A required argument that is missing.
-    #[error("{arg} is missing ({expected})")]
+    #[error("{} is missing ({expected})", excerpt(arg))]
     MissingArgument {
         /// Where: `call 0 (gain): gain_db`, or an option name.
         arg: String,
@@ -52,7 +53,7 @@ pub enum FxError {
         expected: String,
     },
     /// An argument the tool does not take (refused under the reject policy).
-    #[error("{arg} is not an argument (arguments: {known})")]
+    #[error("{} is not an argument (arguments: {known})", excerpt(arg))]
     UnknownArgument {
         /// Where: `call 0 (delay): wet`.
         arg: String,

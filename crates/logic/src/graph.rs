@@ -336,8 +336,13 @@ impl Graph {
 
     /// Parses the JSON format; `source` names the file in errors.
     pub fn parse_json(text: &str, source: &Path) -> Result<Graph> {
-        let g: GraphJson = serde_json::from_str(text)
-            .map_err(|e| Error::parse(source, Some(e.line()), e.to_string()))?;
+        let g: GraphJson = serde_json::from_str(text).map_err(|e| {
+            Error::parse(
+                source,
+                Some(e.line()),
+                genlab_core::limits::shorten(&e.to_string()),
+            )
+        })?;
         Graph::from_json(&g).map_err(|e| Error::parse(source, None, e.to_string()))
     }
 

@@ -240,13 +240,23 @@ impl Model {
         if source.extension().is_none_or(|e| e != "json") {
             return Graph::parse_edge_list(text, source).map(Model::single);
         }
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| Error::parse(source, Some(e.line()), e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            Error::parse(
+                source,
+                Some(e.line()),
+                genlab_core::limits::shorten(&e.to_string()),
+            )
+        })?;
         if value.get("sorts").is_none() {
             return Graph::parse_json(text, source).map(Model::single);
         }
-        let m: ModelJson = serde_json::from_str(text)
-            .map_err(|e| Error::parse(source, Some(e.line()), e.to_string()))?;
+        let m: ModelJson = serde_json::from_str(text).map_err(|e| {
+            Error::parse(
+                source,
+                Some(e.line()),
+                genlab_core::limits::shorten(&e.to_string()),
+            )
+        })?;
         let sorts = m
             .sorts
             .iter()

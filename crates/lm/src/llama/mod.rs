@@ -458,6 +458,13 @@ impl Llama {
             }
             if l < last {
                 self.run_blocks(&mut x, seq_len, l..l + 1)?;
+                // Finite weights can still overflow (a corrupt tensor, a type that does not
+                // match its bytes): refuse rather than hand on infinities (issue 25).
+                if x.iter().any(|v| !v.is_finite()) {
+                    return Err(Error::InvalidInput(format!(
+                        "the residual stream after block {l} is not finite: the model's weights are corrupt"
+                    )));
+                }
             }
         }
         let order = |l: usize| capture.iter().position(|&c| c == l).unwrap_or(usize::MAX);
