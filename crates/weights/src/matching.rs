@@ -61,6 +61,24 @@ pub fn objective(a: &Params, b: &Params) -> f64 {
         .sum()
 }
 
+/// A's tensors with the axis of each member of each permutation moved first (constant over
+/// the descent, so built once): `a_mats[p] = [(tensor, axis, rest, matrix)]`.
+type AMats<'s> = Vec<Vec<(&'s str, usize, usize, Vec<f64>)>>;
+
+fn a_matrices<'s>(spec: &'s PermSpec, a: &Params) -> AMats<'s> {
+    (0..spec.perms.len())
+        .map(|p| {
+            spec.members(p)
+                .into_iter()
+                .map(|(name, axis)| {
+                    let (_, rest, m) = axis_first(a.get(name).expect("checked spec"), axis);
+                    (name, axis, rest, m)
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// C_p of the module doc, `n × n` row-major, for B under `perms` (its entry for p ignored).
 pub fn cost_matrix(
     spec: &PermSpec,
@@ -69,12 +87,22 @@ pub fn cost_matrix(
     perms: &[Vec<usize>],
     p: usize,
 ) -> Vec<f64> {
+    cost_from(spec, &a_matrices(spec, a)[p], b, perms, p)
+}
+
+fn cost_from(
+    spec: &PermSpec,
+    a_mats: &[(&str, usize, usize, Vec<f64>)],
+    b: &Params,
+    perms: &[Vec<usize>],
+    p: usize,
+) -> Vec<f64> {
     let n = spec.perms[p].size;
     let mut c = vec![0.0; n * n];
-    for (name, axis) in spec.members(p) {
-        let (_, rest, am) = axis_first(a.get(name).expect("checked spec"), axis);
+    for (name, axis, rest, am) in a_mats {
+        let rest = *rest;
         let bt = spec.permute_tensor(name, b.get(name).expect("checked spec"), perms, Some(p));
-        let (_, _, bm) = axis_first(&bt, axis);
+        let (_, _, bm) = axis_first(&bt, *axis);
         // C += A_mat · B_matᵀ as rank-1 updates over the shared index k (a vectorisable
         // inner loop over j, no reduction chain).
         let mut bt_k = vec![0.0; rest * n];
@@ -85,12 +113,9 @@ pub fn cost_matrix(
         }
         for i in 0..n {
             let row = &mut c[i * n..(i + 1) * n];
-            for k in 0..rest {
-                let aik = am[i * rest + k];
-                if aik != 0.0 {
-                    for (cij, &b) in row.iter_mut().zip(&bt_k[k * n..(k + 1) * n]) {
-                        *cij += aik * b;
-                    }
+            for (k, &aik) in am[i * rest..(i + 1) * rest].iter().enumerate() {
+                for (cij, &b) in row.iter_mut().zip(&bt_k[k * n..(k + 1) * n]) {
+                    *cij += aik * b;
                 }
             }
         }
@@ -110,12 +135,13 @@ pub fn weight_matching(
     spec.check(b)?;
     a.same_layout(b)?;
     let mut perms = spec.identity();
+    let a_mats = a_matrices(spec, a);
     let mut history = vec![objective(a, b)];
     for _ in 0..max_sweeps {
         let mut improved = false;
         for p in rng.permutation(spec.perms.len()) {
             let n = spec.perms[p].size;
-            let c = cost_matrix(spec, a, b, &perms, p);
+            let c = cost_from(spec, &a_mats[p], b, &perms, p);
             let current: f64 = perms[p]
                 .iter()
                 .enumerate()
