@@ -33,6 +33,9 @@ fn main() {
         let v = burn::module::Module::valid(&m);
         let s2 = scar_p1(arm, &v, &seg, &eval, PromptKind::Box).unwrap();
         let u2 = unprompted_p1(arm, &v, &seg, &eval, 100).unwrap();
+        let gr = scar_p1(arm, &v, &seg, &eval, PromptKind::Grid).unwrap();
+        let pt = scar_p1(arm, &v, &seg, &eval, PromptKind::Point).unwrap();
+        println!("grid {:.3} {:?} point {:.3} {:?}", gr.p1, gr.by_kind.map(|x| (x*100.0).round()), pt.p1, pt.by_kind.map(|x| (x*100.0).round()));
         println!("{:12} general {:?} loss {:?} | scar {:?} loss {:?} | P@1 {:.3} {:?} -> {:.3} {:?} | unprompted {:.3} -> {:.3}",
             arm.name(), g, h.losses().last(), sc, h2.losses().last(), s1.p1, s1.by_kind.map(|x| (x*100.0).round()), s2.p1, s2.by_kind.map(|x| (x*100.0).round()), u1, u2);
     }

@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod caption;
 pub mod embedder;
 pub mod eval;
@@ -34,6 +35,6 @@ pub const FAMILY: Family = Family {
         info: repro::INFO,
         run: repro::run,
     }],
-    benchmarks: &[],
+    benchmarks: bench::BENCHMARKS,
     datasets: &[],
 };

@@ -287,7 +287,8 @@ pub enum Phase {
 }
 
 /// The loss of one batch of `phase`.
-fn batch_loss(
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn batch_loss(
     arm: Arm,
     phase: Phase,
     model: &Embedder,

@@ -72,7 +72,7 @@ const SCALES: Scales<Sizes> = Scales {
     quick: Sizes {
         train: TrainConfig {
             queries: 400,
-            seg_steps: 30,
+            seg_steps: 40,
             general_steps: 30,
             scar_steps: 15,
             batch: 16,
@@ -94,7 +94,7 @@ const SCALES: Scales<Sizes> = Scales {
 const BASE: TrainConfig = TrainConfig {
     embed: EmbedConfig::DEFAULT,
     queries: 3000,
-    seg_steps: 150,
+    seg_steps: 250,
     general_steps: 250,
     scar_steps: 200,
     batch: 32,
