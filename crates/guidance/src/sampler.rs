@@ -74,7 +74,7 @@ impl SampleConfig {
     pub fn validate(&self) -> Result<()> {
         if !(1..=MAX_STEPS).contains(&self.steps) {
             return Err(Error::InvalidInput(format!(
-                "sampling steps = {} must be in 1..={MAX_STEPS}",
+                "sampling needs at least one step and at most {MAX_STEPS}, got {}",
                 self.steps
             )));
         }
