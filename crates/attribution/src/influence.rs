@@ -39,8 +39,8 @@ pub fn hessian(model: &Mlp, train: &Labelled, l2: f64) -> Vec<f64> {
         let e: Vec<f64> = z.iter().map(|v| (*v as f64 - m).exp()).collect();
         let s: f64 = e.iter().sum();
         let prob: Vec<f64> = e.iter().map(|v| v / s).collect();
-        for r in 0..d {
-            xt[r] = train.x[i * d + r] as f64;
+        for (v, x) in xt.iter_mut().zip(&train.x[i * d..(i + 1) * d]) {
+            *v = *x as f64;
         }
         for r in 0..=d {
             for s_ in 0..=d {

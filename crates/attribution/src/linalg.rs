@@ -59,7 +59,7 @@ pub fn cholesky(a: &mut [f64], n: usize, what: &str) -> Result<()> {
         for t in 0..j {
             d -= a[j * n + t] * a[j * n + t];
         }
-        if !(d > 0.0) || !d.is_finite() {
+        if d.is_nan() || d <= 0.0 || !d.is_finite() {
             return Err(AttributionError::NotPositiveDefinite(what.into()).into());
         }
         let d = d.sqrt();

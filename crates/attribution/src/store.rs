@@ -206,11 +206,11 @@ fn write_chunk(path: &Path, values: &[f32], r: &Range<usize>, m: &Manifest) -> R
     atomic_write(path, &out)
 }
 
+/// A matrix read from safetensors: rows, columns, row-major values, file metadata.
+pub type Matrix = (usize, usize, Vec<f32>, HashMap<String, String>);
+
 /// Reads one `name` f32 matrix `[rows, cols]` from a safetensors file, with its metadata.
-pub fn read_matrix(
-    path: &Path,
-    name: &str,
-) -> Result<(usize, usize, Vec<f32>, HashMap<String, String>)> {
+pub fn read_matrix(path: &Path, name: &str) -> Result<Matrix> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let (_, meta) = SafeTensors::read_metadata(&bytes)
         .map_err(|e| Error::parse(path, None, format!("not safetensors: {e}")))?;
