@@ -159,9 +159,12 @@ fn tables(report: &mut ReportBuilder, sizes: &Sizes, runs: &[SeedRun]) {
     for (v, (name, _)) in runs[0].variants.iter().enumerate() {
         let mut row = vec![name.clone()];
         row.extend(metric_cells(&|r: &SeedRun| r.variants[v].1, 6));
-        let paper = if name.starts_with("memory-nomask-n7") {
+        let sweep_n = name
+            .strip_prefix("memory-n")
+            .filter(|n| n.parse::<usize>().is_ok() || *n == "all");
+        let paper = if name == "memory-nomask-n7" {
             "PSNR 12.23, MEt3R 0.1349"
-        } else if name.starts_with("memory-n") {
+        } else if sweep_n.is_some() {
             "PSNR 13.02–13.05, MEt3R 0.1235–0.1249"
         } else {
             "—"

@@ -391,13 +391,13 @@ fn measured_notes(report: &mut ReportBuilder, sizes: &Sizes) {
     let (first, last) = (sizes.sweep[0], *sizes.sweep.last().unwrap_or(&usize::MAX));
     let text = [
         format!(
-            "Dynamic-region PSNR (not in the verdict): memory {} dB, memory-nomask {} dB, temporal {} dB —              the paper's 'without the mask PSNR drops' is measured here on static pixels and ghosts,              not on moving content, which no arm predicts well (it left the temporal window).",
+            "Dynamic-region PSNR (not in the verdict): memory {} dB, memory-nomask {} dB, temporal {} dB — the paper's 'without the mask PSNR drops' is measured here on static pixels and ghosts, not on moving content, which no arm predicts well (it left the temporal window).",
             sig3(get("memory", "psnr_dynamic")),
             sig3(get("memory-nomask", "psnr_dynamic")),
             sig3(get("temporal", "psnr_dynamic")),
         ),
         format!(
-            "Mask vs n (static-region PSNR): removing the mask at n = {} changes it by {:+.2} dB;              n = {} → {} with the mask changes it by {:+.2} dB (paper, DynPose-100K: mask −0.82 dB,              n ≤ 0.03 dB).",
+            "Mask vs n (static-region PSNR): removing the mask at n = {} changes it by {:+.2} dB; n = {} → {} with the mask changes it by {:+.2} dB (paper, DynPose-100K: mask −0.82 dB, n ≤ 0.03 dB).",
             sizes.n_train,
             get("memory-nomask", "psnr_static") - get("memory", "psnr_static"),
             n_name(first),
