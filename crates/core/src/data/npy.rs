@@ -180,7 +180,12 @@ impl Header {
     /// Parses the header dict: exactly the keys `descr`, `fortran_order` and `shape`, each
     /// once, in any order; a trailing comma and surrounding spaces are allowed.
     fn parse(text: &str) -> std::result::Result<Self, String> {
-        let bad = |what: String| format!("bad .npy header {:?}: {what}", excerpt(text.trim_end()));
+        let bad = |what: String| {
+            format!(
+                "bad .npy header {}: {what}",
+                excerpt(&format!("{:?}", text.trim_end()))
+            )
+        };
         let mut cur = Cursor(text);
         cur.expect('{').map_err(bad)?;
         let (mut descr, mut fortran_order, mut shape) = (None, None, None);
@@ -191,10 +196,18 @@ impl Header {
                 "descr" => descr.replace(cur.string().map_err(bad)?).is_some(),
                 "fortran_order" => fortran_order.replace(cur.boolean().map_err(bad)?).is_some(),
                 "shape" => shape.replace(cur.tuple().map_err(bad)?).is_some(),
-                other => return Err(bad(format!("unexpected key '{}'", excerpt(other)))),
+                other => {
+                    return Err(bad(format!(
+                        "unexpected key {}",
+                        excerpt(&format!("{other:?}"))
+                    )));
+                }
             };
             if slot_taken {
-                return Err(bad(format!("key '{}' appears twice", excerpt(&key))));
+                return Err(bad(format!(
+                    "key {} appears twice",
+                    excerpt(&format!("{key:?}"))
+                )));
             }
             if !cur.eat(',') {
                 cur.expect('}').map_err(bad)?;

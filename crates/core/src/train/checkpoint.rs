@@ -179,9 +179,12 @@ impl Checkpoint {
             let len = r.u64().ok_or_else(|| bad("truncated blob length"))? as usize;
             let data = r
                 .take(len)
-                .ok_or_else(|| bad(&format!("blob `{}` truncated", excerpt(&name))))?;
+                .ok_or_else(|| bad(&format!("blob {} truncated", excerpt(&format!("{name:?}")))))?;
             if !seen.insert(name.clone()) {
-                return Err(bad(&format!("record `{}` appears twice", excerpt(&name))));
+                return Err(bad(&format!(
+                    "record {} appears twice",
+                    excerpt(&format!("{name:?}"))
+                )));
             }
             blobs.0.push((name, data.to_vec()));
         }
