@@ -10,18 +10,20 @@
 //! DDIM   x̂₀ = (x_u − √(1−ᾱ_u) ε̂)/√ᾱ_u  (clipped to [−1, 1]);  x_u' = √ᾱ_u' x̂₀ + √(1−ᾱ_u') ε̂
 //! ```
 //!
-//! The weight w is a measured deviation from SD's unweighted ε loss. With w ≡ 1 the loss lives
-//! at low noise, where 32×32 flat-colour scenes are denoised from neighbouring pixels alone: a
-//! 2000-step decoder then ignored its captions (held-out ε error with and without the caption
-//! within 1% at every noise level), leaving slots nothing to learn from. Since
-//! v − v̂ = (ε − ε̂)/√ᾱ, the weight 1/ᾱ is exactly v-prediction's loss (SD 2.x); it puts the
-//! loss where the image must come from the conditioning. It is capped at [`W_MAX`].
+//! The weight w is a deviation from SD's unweighted ε loss. With w ≡ 1 the loss lives at low
+//! noise, where 32×32 flat-colour scenes are denoised from neighbouring pixels alone: a
+//! 2000-step decoder ignored its captions (held-out ε error with and without the caption
+//! within 1% at every noise level). Since v − v̂ = (ε − ε̂)/√ᾱ, the weight 1/ᾱ is exactly
+//! v-prediction's loss (SD 2.x); it puts the loss where the image must come from the
+//! conditioning. It is capped at [`W_MAX`]. Measured: it did not by itself make the small
+//! decoder use its captions (the caption gain stayed at 1–2%, see [`crate::decoder`]); it is
+//! kept because it is the objective under which the conditioning matters most.
 //!
 //! The schedule is shifted to lower SNR by k = 1/64 (Hoogeboom et al. 2023's shifted cosine,
-//! as SD3 does for larger images), also measured: 32×32 scenes of flat-coloured objects stay
-//! recoverable from the noisy image itself up to u ≈ 0.9 of the unshifted schedule (averaging
-//! the ~80 pixels of an object), so without the shift the caption is useful only in the last
-//! few percent of times and the decoder ignores it.
+//! as SD3 does for larger images): 32×32 scenes of flat-coloured objects stay recoverable from
+//! the noisy image itself up to u ≈ 0.9 of the unshifted schedule (averaging the ~80 pixels of
+//! an object), so without the shift the caption could help only in the last few percent of
+//! times. (As for the weight: reasoned, not shown to be sufficient.)
 //!
 //! u is drawn uniformly (the continuous limit of uniform timesteps over T training steps) and
 //! ᾱ is clipped to [10⁻⁴, 1 − 10⁻⁴]. Written here rather than taken from genlab-flow, whose
