@@ -11,6 +11,12 @@
 use crate::engine::spec::EFFECTS;
 use genlab_core::limits::excerpt;
 
+/// User text as an error quotes it: control characters escaped (one line), then at most 80
+/// characters.
+fn quote(text: &str) -> String {
+    excerpt(&text.escape_debug().to_string())
+}
+
 /// Result alias for the tool layer.
 pub type FxResult<T> = std::result::Result<T, FxError>;
 
@@ -18,7 +24,7 @@ pub type FxResult<T> = std::result::Result<T, FxError>;
 #[derive(Debug, thiserror::Error)]
 pub enum FxError {
     /// A tool (effect) name that is not in the spec table.
-    #[error("{}unknown tool `{}` (tools: {})", call_prefix(*.call), excerpt(name), tool_names())]
+    #[error("{}unknown tool `{}` (tools: {})", call_prefix(*.call), quote(name), tool_names())]
     UnknownEffect {
         /// The name as given.
         name: String,
@@ -26,7 +32,10 @@ pub enum FxError {
         call: Option<usize>,
     },
     /// A value outside its parameter's range (refused under the reject policy).
-    #[error("{} = {value} is outside {range} (use the clamp or snap policy to accept it)", excerpt(arg))]
+    #[error(
+        "{} = {value} is outside {range} (use the clamp or snap policy to accept it)",
+        quote(arg)
+    )]
     OutOfRange {
         /// Where: `call 0 (gain): gain_db`.
         arg: String,
@@ -37,7 +46,7 @@ pub enum FxError {
     },
     /// A value of the wrong type or shape: not a number, not finite, a malformed envelope, a
     /// numeric string under the reject policy, a bad option value.
-    #[error("{}: {}", excerpt(arg), excerpt(problem))]
+    #[error("{}: {}", quote(arg), quote(problem))]
     WrongType {
         /// Where: `call 0 (gain): gain_db`, or an option name.
         arg: String,
@@ -45,7 +54,7 @@ pub enum FxError {
         problem: String,
     },
     /// A required argument that is missing.
-    #[error("{} is missing ({expected})", excerpt(arg))]
+    #[error("{} is missing ({expected})", quote(arg))]
     MissingArgument {
         /// Where: `call 0 (gain): gain_db`, or an option name.
         arg: String,
@@ -53,7 +62,7 @@ pub enum FxError {
         expected: String,
     },
     /// An argument the tool does not take (refused under the reject policy).
-    #[error("{} is not an argument (arguments: {known})", excerpt(arg))]
+    #[error("{} is not an argument (arguments: {known})", quote(arg))]
     UnknownArgument {
         /// Where: `call 0 (delay): wet`.
         arg: String,

@@ -61,14 +61,19 @@ impl ParseError {
     fn shown(&self) -> String {
         let n = self.input.chars().count();
         let width = genlab_core::limits::EXCERPT_CHARS;
+        // Escaping can grow a character eightfold (`\u{10}`): cut what is shown once more.
+        let bounded = |s: String| -> String { s.chars().take(2 * width).collect() };
         if n <= width {
-            return self.input.escape_debug().to_string();
+            return bounded(self.input.escape_debug().to_string());
         }
         let start = self.column.saturating_sub(width / 2 + 1).min(n - width);
         let window: String = self.input.chars().skip(start).take(width).collect();
         let before = if start > 0 { "…" } else { "" };
         let after = if start + width < n { "…" } else { "" };
-        format!("{before}{}{after}", window.escape_debug())
+        format!(
+            "{before}{}{after}",
+            bounded(window.escape_debug().to_string())
+        )
     }
 
     /// The input on one line and a caret under the offending column on the next.
