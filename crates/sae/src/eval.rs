@@ -71,6 +71,13 @@ pub fn evaluate(
         ));
     }
     let r = stats.finish();
+    // Finite but huge weights overflow: refuse rather than report NaN (found by fuzzing).
+    if !(r.ev.is_finite() && r.fvu.is_finite() && r.mse.is_finite()) {
+        return Err(Error::InvalidInput(format!(
+            "the SAE's reconstructions are not finite (MSE {}): its weights overflow",
+            r.mse
+        )));
+    }
     Ok(Evaluation {
         vectors,
         explained_variance: r.ev,
