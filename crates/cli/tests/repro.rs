@@ -112,6 +112,14 @@ fn every_quick_experiment_writes_a_computed_report_and_the_index() {
         "sae",
         "logic",
         "fx",
+        "attribution",
+        "attribution-lds",
+        "gan",
+        "slots",
+        "contrastive",
+        "weights",
+        "embed",
+        "scene",
     ] {
         assert!(
             names.iter().any(|n| n == expected),
