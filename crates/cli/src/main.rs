@@ -106,6 +106,9 @@ enum Command {
     /// Camera-controlled generation with a static 3D memory (3DScenePrompt): render synthetic worlds, generate frames.
     #[command(subcommand)]
     Scene(cmd::scene::Command),
+    /// Align network B's hidden units onto network A's (Git Re-Basin weight matching) and report
+    /// the loss barrier before and after; the same as `genlab weights rebasin`.
+    Rebasin(cmd::weights::RebasinArgs),
     /// Measure training throughput (steps/s) of a family's models.
     Bench(cmd::bench::Args),
 }
@@ -153,6 +156,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Weights(c) => cmd::weights::run(c, progress),
         Command::Embed(c) => cmd::embed::run(c, progress),
         Command::Scene(c) => cmd::scene::run(c, progress),
+        Command::Rebasin(args) => cmd::weights::run(cmd::weights::Command::Rebasin(args), progress),
         Command::Bench(args) => cmd::bench::run(args, threads),
     }
 }

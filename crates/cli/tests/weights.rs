@@ -50,7 +50,8 @@ fn zoo_then_rebasin_two_genlab_networks() {
     // Aligning the aligned network again changes nothing.
     let again = genlab_line(
         dir.path(),
-        "weights rebasin zoo/net-000.safetensors b.safetensors --out b3.safetensors --json",
+        // (through the top-level shortcut, which is the same command)
+        "rebasin zoo/net-000.safetensors b.safetensors --out b3.safetensors --json",
     );
     let v3: serde_json::Value = serde_json::from_str(again.ok()).unwrap();
     assert_eq!(v3["distance_before"], v3["distance_after"]);
