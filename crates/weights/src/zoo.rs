@@ -393,7 +393,7 @@ mod tests {
 
     /// Sizing probe (run by hand): accuracy and time of full-size zoos.
     #[test]
-    #[ignore]
+    #[ignore = "sizing probe, minutes: run with --ignored --nocapture when re-sizing the zoo (epochs, lr)"]
     fn probe_zoo_sizes() {
         let data = Digits::load();
         for (epochs, lr) in [(10, 1e-3), (20, 1e-3), (10, 3e-3)] {

@@ -268,7 +268,7 @@ mod tests {
 
     /// Sizing probe (run by hand with `--ignored --nocapture`): one seed of chosen arms.
     #[test]
-    #[ignore]
+    #[ignore = "sizing probe, minutes: run with --ignored --nocapture (PROBE_STEPS) when re-sizing the repro arms"]
     fn probe_arms() {
         let steps: u64 = std::env::var("PROBE_STEPS")
             .ok()
