@@ -22,6 +22,10 @@ pub struct Args {
     /// Base seed (recorded in the report; the same seed gives the same numbers).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Number of seeds for every multi-seed experiment (default: each experiment's own, ≥ 3
+    /// for every learned comparison); seeds are SEED, SEED+1, …
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
+    seeds: Option<u64>,
     /// Output directory: OUT/<name>/report.json, figures, and OUT/index.html.
     #[arg(long, default_value = "out")]
     out: PathBuf,
@@ -49,6 +53,7 @@ pub fn run(args: Args, threads: usize, mut progress: Progress) -> anyhow::Result
             seed: args.seed,
             dir: dir.clone(),
             cache_dir: cache_dir.clone(),
+            seed_count: args.seeds.map(|n| n as usize),
         };
         progress.set_prefix(e.info.name);
         let started = Instant::now();

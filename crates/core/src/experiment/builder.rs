@@ -258,6 +258,7 @@ mod tests {
             seed: 4,
             dir: dir.path().to_path_buf(),
             cache_dir: dir.path().to_path_buf(),
+            seed_count: None,
         };
         let mut b = ReportBuilder::new(&info, &opts);
         b.seeds(&opts.seeds(3))

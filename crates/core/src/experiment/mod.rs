@@ -58,6 +58,8 @@ pub struct ReproOptions {
     pub dir: PathBuf,
     /// The data cache (for fetched datasets and the cached digit classifier).
     pub cache_dir: PathBuf,
+    /// `--seeds N`: overrides every experiment's own seed count (`None` keeps the default).
+    pub seed_count: Option<usize>,
 }
 
 impl ReproOptions {
@@ -70,8 +72,10 @@ impl ReproOptions {
         }
     }
 
-    /// `n` consecutive seeds starting at the base seed.
+    /// Consecutive seeds starting at the base seed: the experiment's default count `n`, or
+    /// the user's `--seeds` override (at least 1).
     pub fn seeds(&self, n: usize) -> Vec<u64> {
+        let n = self.seed_count.unwrap_or(n).max(1);
         (0..n as u64).map(|i| self.seed + i).collect()
     }
 }
@@ -85,4 +89,26 @@ pub struct Scales<T> {
     pub quick: T,
     /// `genlab repro NAME`.
     pub full: T,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(seed_count: Option<usize>) -> ReproOptions {
+        ReproOptions {
+            quick: true,
+            seed: 7,
+            dir: PathBuf::new(),
+            cache_dir: PathBuf::new(),
+            seed_count,
+        }
+    }
+
+    #[test]
+    fn seeds_default_then_override() {
+        assert_eq!(opts(None).seeds(3), vec![7, 8, 9]);
+        assert_eq!(opts(Some(5)).seeds(3), vec![7, 8, 9, 10, 11]);
+        assert_eq!(opts(Some(0)).seeds(3), vec![7]);
+    }
 }

@@ -289,6 +289,7 @@ mod tests {
             seed: 0,
             dir: std::env::temp_dir(),
             cache_dir: std::path::PathBuf::from(home).join(".cache/genlab"),
+            seed_count: None,
         };
         let t = Instant::now();
         let setup = setup::run(&opts, &sizes, &mut NoObserver).unwrap();
