@@ -96,6 +96,13 @@ impl ReportBuilder {
         self
     }
 
+    /// Records one thing tried to make the claim hold (the setting, why, and what it measured);
+    /// the page lists them under the verdict as "What was tried".
+    pub fn tried(&mut self, text: impl Into<String>) -> &mut Self {
+        self.report.tried.push(text.into());
+        self
+    }
+
     /// Registers a figure file already written to the report directory.
     pub fn figure(&mut self, file: &str, caption: impl Into<String>) -> &mut Self {
         self.report.figures.push(Figure {
@@ -265,7 +272,8 @@ mod tests {
             .config("steps", 10)
             .metric("new", "fd", 1.0)
             .metric_over_seeds("old", "fd", &[2.0, 2.0, 2.0])
-            .note("n");
+            .note("n")
+            .tried("lr 1e-3: no change");
         let series = [LineSeries {
             label: "a".into(),
             points: vec![(0.0, 1.0), (1.0, 2.0)],
@@ -289,6 +297,7 @@ mod tests {
         assert_eq!(r.config["steps"], 10);
         assert_eq!(r.arms["old"]["fd_std"], 0.0);
         assert_eq!(r.paper_effect, "−10%");
+        assert_eq!(r.tried, ["lr 1e-3: no change"]);
         assert!(r.verdict.holds);
     }
 }

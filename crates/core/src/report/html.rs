@@ -182,6 +182,13 @@ fn section(h: &mut String, name: &str, r: &Report) {
         esc(&r.claim),
     );
     verdict(h, &r.verdict, &r.paper_effect);
+    if !r.tried.is_empty() {
+        h.push_str("<h3>What was tried</h3><ul>");
+        r.tried.iter().for_each(|t| {
+            let _ = write!(h, "<li>{}</li>", esc(t));
+        });
+        h.push_str("</ul>");
+    }
     if let Some(key) = r.figures.first() {
         figure(h, name, key);
     }
@@ -511,7 +518,12 @@ mod tests {
                 part(true, "curves", "curves: [ok] unlocking early"),
             ],
         );
-        let (_dir, html) = index(&[("one", report("one", v))]);
+        let mut r = report("one", v);
+        r.tried = vec!["lr 3e-3 <fast>: FVU 0.30".into()];
+        let (_dir, html) = index(&[("one", r)]);
+        // What was tried sits under the verdict, escaped.
+        assert!(html.contains("<h3>What was tried</h3><ul><li>lr 3e-3 &lt;fast&gt;: FVU 0.30</li>"));
+        assert!(html.find("What was tried").unwrap() < html.find("<h3>Arms</h3>").unwrap());
         assert!(html.contains("fails on <b>absorption</b>: method &lt;b&gt; vs base"));
         assert!(html.contains("<li class=\"fail\"><b>✘ FAIL</b> absorption higher on seed 2</li>"));
         assert!(html.contains("<li class=\"pass\"><b>✔ ok</b> ev within 5%</li>"));

@@ -65,6 +65,10 @@ pub struct Report {
     pub tables: Vec<Table>,
     /// Remarks (e.g. what does not reproduce and why).
     pub notes: Vec<String>,
+    /// What was tried to make a failing claim hold: the settings explored and why, each with
+    /// its measured outcome. Shown under the verdict.
+    #[serde(default)]
+    pub tried: Vec<String>,
     /// Wall-clock time of the run.
     pub wall_seconds: f64,
     /// genlab version.
@@ -89,6 +93,7 @@ impl Report {
             figures: vec![],
             tables: vec![],
             notes: vec![],
+            tried: vec![],
             wall_seconds: 0.0,
             version: env!("CARGO_PKG_VERSION").into(),
         }
