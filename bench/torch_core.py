@@ -8,6 +8,7 @@ Run from a venv with `pip install torch`: bench/torch_core.py [--threads 2] [--s
 """
 
 import argparse
+import json
 import time
 
 import torch
@@ -57,11 +58,15 @@ def main():
     torch.set_num_threads(a.threads)
     print(f"torch {torch.__version__}, threads: {a.threads}")
     print(f"{'step':48} {'steps/s':>10} {'p10':>10} {'GFLOP/s':>9}")
+    rows = []
     for row in [
         bench("mlp784", [784, 512, 512, 10], 256, True, a.steps, a.warmup),
         bench("flow2d", [3, 256, 256, 256, 2], 4096, False, a.steps, a.warmup),
     ]:
         print(f"{row[0]:48} {row[1]:>10.2f} {row[2]:>10.2f} {row[3]:>9.1f}")
+        rows.append({"name": row[0], "threads": a.threads, "steps_per_s": row[1],
+                     "p10_steps_per_s": row[2], "gflops": row[3]})
+    print(json.dumps(rows))
 
 
 if __name__ == "__main__":
