@@ -14,7 +14,11 @@ pub struct RunDir {
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
-    /// Continue from OUT/checkpoint.bin (same settings and data required).
+    /// Continue the run in OUT/checkpoint.bin, finished or interrupted (Ctrl-C). The model,
+    /// data and optimiser settings must be the ones it was started with; only --steps may
+    /// change: a larger --steps trains it for longer, continuing from the step it reached,
+    /// with the learning-rate schedule recomputed over the new total (a decayed rate rises
+    /// again to where the longer schedule is at that step; steps already taken keep theirs).
     #[arg(long)]
     pub resume: bool,
 }

@@ -2,7 +2,8 @@
 //! (steps, schedule, checkpoints, exact resume, NaN/inf guard, history, progress), the
 //! [`Learner`] (a model with its optimiser, clip and EMA) a step updates, seeded randomness,
 //! learning-rate schedules, gradient clipping, atomic checkpoints, and the [`Observer`] through
-//! which a loop reports progress. [`testing`] holds what every crate's kill-and-resume tests
+//! which a loop reports progress. A run resumes exactly, or is extended to more steps
+//! (see [`Trainer`]'s module doc for the contract). [`testing`] holds what every crate's kill-and-resume tests
 //! share.
 
 mod checkpoint;
@@ -11,6 +12,7 @@ mod ema;
 mod guard;
 mod learner;
 mod observer;
+mod resume;
 mod schedule;
 mod seed;
 pub mod testing;

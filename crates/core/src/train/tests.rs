@@ -241,6 +241,254 @@ fn resume_refuses_a_changed_configuration() {
     assert!(err.contains("different configuration"), "{err}");
 }
 
+/// Records every message and the learning rate of every step (and can stop a run as
+/// [`StopAt`] does).
+#[derive(Default)]
+struct Record {
+    messages: Vec<String>,
+    lrs: Vec<(u64, f64)>,
+    stop_at: Option<u64>,
+    done: u64,
+}
+
+impl Observer for Record {
+    fn message(&mut self, text: &str) {
+        self.messages.push(text.to_string());
+    }
+    fn step(&mut self, step: u64, metrics: &[(&str, f64)]) {
+        self.done = step;
+        let lr = metrics.iter().find(|(n, _)| *n == "lr").unwrap().1;
+        self.lrs.push((step - 1, lr));
+    }
+    fn should_stop(&mut self) -> bool {
+        self.stop_at.is_some_and(|at| self.done >= at)
+    }
+}
+
+/// A hand-gradient run of `options` from a fresh state, through `observer`.
+fn hand_run(
+    options: TrainOptions,
+    observer: &mut dyn Observer,
+) -> crate::Result<(Vec<f32>, u64, History, Option<u64>)> {
+    let mut state = HandState {
+        theta: vec![3.0, 3.0],
+        cursor: 0,
+    };
+    let mut rng = SeededRng::new(2);
+    let outcome = Trainer::new(options, observer).run(&mut state, &mut rng, hand_step, None)?;
+    Ok((
+        state.theta,
+        state.cursor,
+        outcome.history,
+        outcome.resumed_from,
+    ))
+}
+
+/// The reference of an extended run, without the trainer: `k` steps under `first`, then steps
+/// k..total under `then`, from the same state and RNG.
+fn hand_reference(k: u64, total: u64, first: &LrSchedule, then: &LrSchedule) -> Vec<f32> {
+    let mut state = HandState {
+        theta: vec![3.0, 3.0],
+        cursor: 0,
+    };
+    let mut rng = SeededRng::new(2);
+    for index in 0..total {
+        let lr = if index < k {
+            first.lr(index)
+        } else {
+            then.lr(index)
+        };
+        hand_step(
+            &mut state,
+            Step {
+                index,
+                lr,
+                rng: &mut rng,
+            },
+        )
+        .unwrap();
+    }
+    state.theta
+}
+
+/// A family-shaped configuration whose budget and warm-up follow `steps`.
+fn family_meta(steps: u64, width: u64) -> serde_json::Value {
+    serde_json::json!({ "config": { "steps": steps, "width": width }, "rows": 60 })
+}
+
+fn extendable(path: &std::path::Path, steps: u64) -> TrainOptions {
+    TrainOptions::warmup_cosine(steps, 0.2)
+        .with_checkpoint(path, 0)
+        .with_resume(true)
+        .with_log_every(1)
+        .with_meta(family_meta(steps, 16))
+}
+
+/// Issue 24: a finished N-step run, resumed with 2N steps, continues from step N under the
+/// warm-up–cosine schedule over 2N; the result is N steps of the N-step schedule followed by N
+/// of the 2N-step one, bit for bit, and the history runs on from the first run's.
+#[test]
+fn a_finished_run_extends_with_the_schedule_over_the_new_total() {
+    let (_dir, path) = scratch("ck.bin");
+    let (n, m) = (20, 40);
+    let first = hand_run(extendable(&path, n), &mut NoObserver).unwrap();
+    assert_eq!(first.1, n);
+    let mut observer = Record::default();
+    let (theta, cursor, history, resumed_from) =
+        hand_run(extendable(&path, m), &mut observer).unwrap();
+    assert_eq!(resumed_from, Some(n));
+    assert_eq!(cursor, m, "the state continued from the checkpoint");
+    let new_schedule = extendable(&path, m).schedule;
+    let expected: Vec<(u64, f64)> = (n..m).map(|s| (s, new_schedule.lr(s))).collect();
+    assert_eq!(observer.lrs, expected, "steps N..2N follow the 2N schedule");
+    assert!(
+        new_schedule.lr(n) > extendable(&path, n).schedule.lr(n - 1),
+        "the decayed rate rises again to the longer schedule's"
+    );
+    assert_eq!(
+        theta,
+        hand_reference(n, m, &extendable(&path, n).schedule, &new_schedule)
+    );
+    let steps: Vec<u64> = history.rows.iter().map(|r| r.0).collect();
+    assert_eq!(steps, (1..=m).collect::<Vec<_>>());
+    assert_eq!(history.rows[..n as usize], first.2.rows[..]);
+    assert_eq!(observer.messages.len(), 1, "{:?}", observer.messages);
+    assert!(
+        observer.messages[0].contains("resumed from step 20")
+            && observer.messages[0].contains("step budget 20 → 40"),
+        "{:?}",
+        observer.messages
+    );
+    // Resumed again at 40: done, nothing changes.
+    let again = hand_run(extendable(&path, m), &mut NoObserver).unwrap();
+    assert_eq!((again.0, again.1), (theta, m));
+}
+
+/// Issue 24, the contract after a kill: an N-step run stopped at k and resumed with 2N steps
+/// equals an uninterrupted 2N-step run exactly when the two schedules agree on steps 0..k —
+/// bit for bit under a constant rate; under warm-up–cosine it is k steps of the N schedule
+/// followed by the 2N schedule (and differs from the straight 2N run).
+#[test]
+fn an_interrupted_run_extends_to_the_straight_longer_run_when_the_schedules_agree() {
+    let (n, m, k) = (20, 40, 7);
+    let dir = tempfile::tempdir().unwrap();
+    for cosine in [false, true] {
+        let path = dir.path().join(format!("ck-{cosine}.bin"));
+        let options = |steps: u64| {
+            let o = if cosine {
+                TrainOptions::warmup_cosine(steps, 0.2)
+            } else {
+                TrainOptions::constant(steps, 0.2)
+            };
+            o.with_checkpoint(&path, 0)
+                .with_resume(true)
+                .with_log_every(1)
+                .with_meta(family_meta(steps, 16))
+        };
+        let mut stop = Record {
+            stop_at: Some(k),
+            ..Record::default()
+        };
+        match hand_run(options(n), &mut stop) {
+            Err(Error::Interrupted { step, .. }) => assert_eq!(step, k),
+            other => panic!("expected an interruption, got {other:?}"),
+        }
+        let extended = hand_run(options(m), &mut NoObserver).unwrap();
+        assert_eq!(extended.3, Some(k));
+        let straight = hand_run(
+            options(m).with_checkpoint(dir.path().join("s.bin"), 0),
+            &mut NoObserver,
+        )
+        .unwrap();
+        let _ = std::fs::remove_file(dir.path().join("s.bin"));
+        let reference = hand_reference(k, m, &options(n).schedule, &options(m).schedule);
+        assert_eq!(extended.0, reference, "cosine = {cosine}");
+        if cosine {
+            assert_ne!(
+                extended.0, straight.0,
+                "the first k steps had the shorter schedule"
+            );
+        } else {
+            assert_eq!(
+                (extended.0, extended.1, extended.2),
+                (straight.0, straight.1, straight.2),
+                "a constant rate: the same run, history included"
+            );
+        }
+    }
+}
+
+/// The single-model path (Adam moments, EMA, clipping through a [`Learner`]): a 10-step run
+/// extended to 20 equals a straight 20-step run under a constant rate, weight for weight.
+#[test]
+fn a_learner_extends_exactly_under_a_constant_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |steps: u64, file: &str| {
+        let device = device::train_device();
+        seed_device(&device, 3);
+        let model = LinearConfig::new(4, 1).init(&device);
+        let mut learner = Learner::new("model", model, AdamConfig::new().init())
+            .with_clip(Some(1.0))
+            .with_ema(Some(0.9));
+        let mut rng = SeededRng::new(5);
+        let options = TrainOptions::constant(steps, 0.01)
+            .with_checkpoint(dir.path().join(file), 0)
+            .with_resume(true)
+            .with_meta(family_meta(steps, 4));
+        Trainer::new(options, &mut NoObserver)
+            .fit(
+                &mut learner,
+                &mut rng,
+                |m: &Linear, rng, _| {
+                    let x: Tensor<2> = rng.normal([16, 4], &device);
+                    let y = x.clone().sum_dim(1);
+                    (m.forward(x) - y).square().mean()
+                },
+                None,
+            )
+            .unwrap();
+        (
+            weights(learner.model()),
+            weights(learner.ema().unwrap()),
+            rng.state(),
+        )
+    };
+    run(10, "extended.bin");
+    assert_eq!(run(20, "extended.bin"), run(20, "straight.bin"));
+}
+
+/// An extension may change the budget only: a changed model or data setting is still refused
+/// (naming it), and so is a budget below the completed steps.
+#[test]
+fn extending_still_refuses_a_changed_configuration_or_a_smaller_budget() {
+    let (_dir, path) = scratch("ck.bin");
+    hand_run(extendable(&path, 20), &mut NoObserver).unwrap();
+    let wider = extendable(&path, 40).with_meta(family_meta(40, 32));
+    let err = hand_run(wider, &mut NoObserver).unwrap_err().to_string();
+    assert!(
+        err.contains("different configuration") && err.contains("`config.width`: 16 → 32"),
+        "{err}"
+    );
+    let more_data = extendable(&path, 40)
+        .with_meta(serde_json::json!({ "config": { "steps": 40, "width": 16 }, "rows": 61 }));
+    let err = hand_run(more_data, &mut NoObserver)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`rows`: 60 → 61"), "{err}");
+    let err = hand_run(extendable(&path, 10), &mut NoObserver)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("20 completed steps") && err.contains("--steps 20"),
+        "{err}"
+    );
+    // The refusals left the checkpoint alone: it still extends.
+    assert_eq!(
+        hand_run(extendable(&path, 30), &mut NoObserver).unwrap().1,
+        30
+    );
+}
+
 /// `--resume` without a checkpoint says so, then starts from step 0 (issue 25: it was silent).
 #[test]
 fn resume_without_a_checkpoint_says_so() {

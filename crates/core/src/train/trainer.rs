@@ -24,6 +24,20 @@
 //! Resume is exact: a run of N steps equals N/2 steps, a kill, and a resumed run to N, weight
 //! for weight, because the checkpoint holds the whole state, the host RNG position, the step
 //! and the history, and the schedule is a pure function of the step.
+//!
+//! A run can also be *extended*: resuming a checkpoint of k completed steps (a finished run, or
+//! an interrupted one) with a larger `steps` M continues from step k to M. The contract:
+//!
+//! ```text
+//! steps 0..k   keep the learning rate they were taken with (the old options' schedule)
+//! steps k..M   take lr = new schedule(step), the schedule the new options compute over M
+//! ```
+//!
+//! so the extended run equals an uninterrupted M-step run, weight for weight, exactly when the
+//! two schedules agree on steps 0..k — always under a constant learning rate, and never for a
+//! decayed schedule extended after its decay (its learning rate rises again to where the longer
+//! schedule is at step k). The configuration check that allows a new budget but nothing else
+//! is in the `resume` module; a budget below k is refused.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +46,7 @@ use serde::{Deserialize, Serialize};
 use super::checkpoint::{Blobs, Checkpoint};
 use super::guard::check_finite;
 use super::observer::Observer;
+use super::resume::compatible;
 use super::schedule::LrSchedule;
 use super::seed::SeededRng;
 use crate::error::{Error, Result};
@@ -148,7 +163,8 @@ impl History {
 /// default.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainOptions {
-    /// Total steps of the run (a resumed run continues up to this count).
+    /// Total steps of the run (a resumed run continues up to this count, which may exceed the
+    /// count it was started with: see the module doc).
     pub steps: u64,
     /// Learning rate as a function of the step.
     pub schedule: LrSchedule,
@@ -163,7 +179,10 @@ pub struct TrainOptions {
     /// Continue from an existing checkpoint file, if there is one.
     pub resume: bool,
     /// The run's configuration: stored in the checkpoint and required to match on resume, so
-    /// a changed configuration is never silently mixed into a resumed run.
+    /// a changed configuration is never silently mixed into a resumed run — except the
+    /// settings the trainer owns (keys `steps`/`*_steps` for the step budget, `warmup`,
+    /// `log_every`, `eval_every`, `checkpoint_every`, when the new value is the trainer's own:
+    /// exactly as the `resume` module doc states), so a longer `steps` extends the run.
     pub meta: serde_json::Value,
     /// The phase name shown by the observer. Default `"train"`.
     pub phase: String,
@@ -287,21 +306,39 @@ impl<'o> Trainer<'o> {
             && path.exists()
         {
             let ck = Checkpoint::load(path)?;
-            if ck.meta != o.meta {
-                return Err(Error::Checkpoint {
-                    path: path.to_path_buf(),
-                    msg: "was written with a different configuration; use a new output \
-                          directory or drop --resume"
-                        .into(),
-                });
+            let refuse = |msg: String| Error::Checkpoint {
+                path: path.to_path_buf(),
+                msg,
+            };
+            let extension = compatible(&ck.meta, &o.meta, o, ck.step).map_err(|why| {
+                refuse(format!(
+                    "was written with a different configuration ({why}); use a new output \
+                     directory or drop --resume"
+                ))
+            })?;
+            if ck.step > o.steps {
+                return Err(refuse(format!(
+                    "holds {} completed steps, more than the {} asked for; pass at least --steps {} \
+                     to continue it",
+                    ck.step, o.steps, ck.step
+                )));
             }
             state.load(&ck.blobs)?;
             *rng = SeededRng::from_state(ck.rng);
             step = ck.step;
             history = ck.history;
             resumed_from = Some(step);
-            self.observer
-                .message(&format!("resumed from step {step} ({})", path.display()));
+            let budget = match extension.stored_steps {
+                Some(before) if before != o.steps => format!(
+                    "; step budget {before} → {}, the learning-rate schedule now spans {} steps",
+                    o.steps, o.steps
+                ),
+                _ => String::new(),
+            };
+            self.observer.message(&format!(
+                "resumed from step {step} ({}){budget}",
+                path.display()
+            ));
         } else if let Some(path) = o.checkpoint.as_deref()
             && o.resume
         {
