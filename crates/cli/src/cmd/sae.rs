@@ -17,7 +17,10 @@ use genlab_sae::ce_recovered::ce_recovered;
 use genlab_sae::corpus::{Sequences, load_corpus};
 use genlab_sae::eval::evaluate;
 use genlab_sae::lm_acts::{ExtractConfig, MANIFEST, extract};
+use genlab_sae::init::BiasInit;
+use genlab_sae::normalise::Normalise;
 use genlab_sae::ortsae::Reduce;
+use genlab_sae::schedule::Shape;
 use genlab_sae::saelens;
 use genlab_sae::train::{Arch, Checkpointing, TrainConfig, train_resumable};
 
@@ -138,9 +141,19 @@ pub struct TrainArgs {
     /// Vectors per step.
     #[arg(long, default_value_t = 1024)]
     batch: usize,
-    /// Peak learning rate (default 2e-4 / sqrt(width / 2^14)).
+    /// Peak learning rate (genlab: 2e-4 / sqrt(width / 2^14); SAELens: 3e-4).
     #[arg(long)]
     lr: Option<f64>,
+    /// Shape of the rate after warm-up: `cosine` (genlab's default: down to 0.1·lr at the end)
+    /// or `constant` (SAELens's default `lr_scheduler_name="constant"`).
+    #[arg(long, value_enum)]
+    lr_schedule: Option<ShapeArg>,
+    /// Linear warm-up steps (genlab: 100; SAELens `lr_warm_up_steps`: 0).
+    #[arg(long)]
+    warmup: Option<u64>,
+    /// Final steps of linear decay to 0 (genlab: 0; SAELens `lr_decay_steps`: 0).
+    #[arg(long)]
+    lr_decay_steps: Option<u64>,
     /// OrtSAE penalty weight γ.
     #[arg(long, default_value_t = 1.0)]
     gamma: f32,
@@ -150,9 +163,41 @@ pub struct TrainArgs {
     /// OrtSAE: mean instead of max of the squared cosines within a chunk.
     #[arg(long)]
     ortho_mean: bool,
-    /// A latent counts as dead after this many tokens without firing (AuxK revives it).
-    #[arg(long, default_value_t = 10_000_000)]
-    dead_after: u64,
+    /// AuxK coefficient α (genlab: 1/32 on the variance-normalised AuxK loss, as OpenAI and
+    /// dictionary_learning; SAELens `aux_loss_coefficient`: 1.0 on the unnormalised loss).
+    #[arg(long)]
+    aux_coef: Option<f32>,
+    /// A latent counts as dead (and AuxK revives it) after this many tokens without firing
+    /// (genlab: 10^7, dictionary_learning's `dead_feature_threshold`).
+    #[arg(long, conflicts_with = "dead_window")]
+    dead_after: Option<u64>,
+    /// The same in steps, SAELens's convention (`dead_feature_window`: 1000 steps), i.e.
+    /// STEPS × --batch tokens.
+    #[arg(long)]
+    dead_window: Option<u64>,
+    /// Initial b_dec: `geometric-median` of the first batch (genlab, dictionary_learning),
+    /// `mean`, or `zero` (SAELens).
+    #[arg(long, value_enum)]
+    bias_init: Option<BiasInitArg>,
+    /// Activation normalisation during training, folded into the saved weights so the SAE reads
+    /// raw activations: `none` (both defaults) or `expected-average-only-in` (SAELens: scale to
+    /// mean norm sqrt(d); genlab estimates the factor on the first batch, SAELens on 1000).
+    #[arg(long, value_enum)]
+    normalize_activations: Option<NormaliseArg>,
+    /// BatchTopK threshold EMA factor β (genlab: 0.999 from step 1000, as dictionary_learning;
+    /// SAELens: `topk_threshold_lr` 0.01, i.e. β = 0.99, from step 0).
+    #[arg(long)]
+    threshold_beta: Option<f64>,
+    /// First step that updates the BatchTopK threshold.
+    #[arg(long)]
+    threshold_start: Option<u64>,
+    /// Start from SAELens's BatchTopK training defaults (lr 3e-4 constant, no warm-up or decay,
+    /// AuxK α 1, dead window 1000 steps, threshold β 0.99 from step 0, b_dec = 0); any flag
+    /// given explicitly overrides its preset value. Not copied: SAELens trains free decoder
+    /// rows (init norm 0.1, activations rescaled by the row norm) and leaves AuxK
+    /// unnormalised; genlab keeps unit rows and the normalised AuxK.
+    #[arg(long)]
+    saelens_defaults: bool,
     /// Rows read from disk at a time (shuffled within the chunk).
     #[arg(long, default_value_t = 65536)]
     chunk_rows: usize,
@@ -162,8 +207,37 @@ pub struct TrainArgs {
     /// Also checkpoint every this many steps (0: only at the end and on Ctrl-C).
     #[arg(long, default_value_t = 500)]
     checkpoint_every: u64,
+    /// Print the summary as one JSON object on standard output.
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     run: RunDir,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ShapeArg {
+    /// Cosine to 0.1·lr (genlab).
+    Cosine,
+    /// Constant (SAELens).
+    Constant,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum BiasInitArg {
+    /// Geometric median of the first batch.
+    GeometricMedian,
+    /// Mean of the first batch.
+    Mean,
+    /// Zero.
+    Zero,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum NormaliseArg {
+    /// Raw activations.
+    None,
+    /// Scale to mean norm sqrt(d).
+    ExpectedAverageOnlyIn,
 }
 
 #[derive(clap::Args, Debug)]
@@ -309,25 +383,7 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
     let mut stream = FileStream::new(files, args.chunk_rows, args.seed)?;
     let rows = stream.total_rows();
     let arch: Arch = args.arch.into();
-    let config = TrainConfig {
-        arch,
-        width: args.width,
-        k: args.k,
-        steps: args.steps,
-        batch: args.batch,
-        lr: args.lr,
-        ortho_gamma: args.gamma,
-        ortho_chunk: args.chunk,
-        ortho_reduce: if args.ortho_mean {
-            Reduce::Mean
-        } else {
-            Reduce::Max
-        },
-        dead_after_tokens: args.dead_after,
-        seed: args.seed,
-        log_every: (args.steps / 100).max(1),
-        ..TrainConfig::default()
-    };
+    let config = train_config(&args, arch);
     config.validate()?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let checkpointing = Checkpointing {
@@ -357,6 +413,24 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
             .last()
             .map_or(f64::NAN, |p| p.1)
     };
+    let summary = serde_json::json!({
+        "out": out.display().to_string(),
+        "arch": arch.name(),
+        "d": d,
+        "width": args.width,
+        "k": args.k,
+        "vectors": rows,
+        "steps": config.steps,
+        "peak_lr": config.peak_lr(),
+        "batch_fvu": last("batch_fvu"),
+        "l0": last("l0"),
+        "dead_fraction": last("dead_fraction"),
+        "train_config": config,
+    });
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "trained {} (d = {d}, width {}, k {}) on {rows} vectors in {}: batch FVU {:.4}, L0 {:.2}, dead {:.3}",
         arch.name(),
@@ -368,6 +442,64 @@ fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode
         last("dead_fraction")
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The run's settings: genlab's defaults or SAELens's (`--saelens-defaults`), then every flag
+/// given explicitly.
+fn train_config(args: &TrainArgs, arch: Arch) -> TrainConfig {
+    let base = TrainConfig {
+        arch,
+        width: args.width,
+        k: args.k,
+        steps: args.steps,
+        batch: args.batch,
+        ortho_gamma: args.gamma,
+        ortho_chunk: args.chunk,
+        ortho_reduce: if args.ortho_mean {
+            Reduce::Mean
+        } else {
+            Reduce::Max
+        },
+        seed: args.seed,
+        log_every: (args.steps / 100).max(1),
+        ..TrainConfig::default()
+    };
+    let mut c = if args.saelens_defaults {
+        base.saelens_defaults()
+    } else {
+        base
+    };
+    c.lr = args.lr.or(c.lr);
+    if let Some(shape) = args.lr_schedule {
+        c.lr_schedule = match shape {
+            ShapeArg::Cosine => Shape::Cosine,
+            ShapeArg::Constant => Shape::Constant,
+        };
+    }
+    c.warmup = args.warmup.unwrap_or(c.warmup);
+    c.lr_decay_steps = args.lr_decay_steps.unwrap_or(c.lr_decay_steps);
+    c.aux_alpha = args.aux_coef.unwrap_or(c.aux_alpha);
+    c.dead_after_tokens = match (args.dead_after, args.dead_window) {
+        (Some(tokens), _) => tokens,
+        (None, Some(steps)) => steps.saturating_mul(args.batch as u64),
+        (None, None) => c.dead_after_tokens,
+    };
+    if let Some(b) = args.bias_init {
+        c.bias_init = match b {
+            BiasInitArg::GeometricMedian => BiasInit::GeometricMedian,
+            BiasInitArg::Mean => BiasInit::Mean,
+            BiasInitArg::Zero => BiasInit::Zero,
+        };
+    }
+    if let Some(n) = args.normalize_activations {
+        c.normalise = match n {
+            NormaliseArg::None => Normalise::None,
+            NormaliseArg::ExpectedAverageOnlyIn => Normalise::ExpectedAverageOnlyIn,
+        };
+    }
+    c.threshold_beta = args.threshold_beta.unwrap_or(c.threshold_beta);
+    c.threshold_start = args.threshold_start.unwrap_or(c.threshold_start);
+    c
 }
 
 fn eval_cmd(args: EvalArgs) -> anyhow::Result<ExitCode> {

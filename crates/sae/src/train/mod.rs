@@ -16,8 +16,28 @@
 //! partition RNG (the trainer's RNG) and the activation source's [`Position`](crate::acts::Position),
 //! so a resumed run reads the same batches and ends with the same weights, bit for bit.
 //!
-//! Deviation from `dictionary_learning`: the schedule is genlab-core's warm-up + cosine decay
-//! (theirs: warm-up, constant, optional linear decay).
+//! The schedule ([`crate::schedule`]) is warm-up + cosine by default, or constant (SAELens's
+//! default) with `lr_schedule: Constant`, each with an optional final linear decay to 0. The
+//! trainer is handed a constant schedule for its bookkeeping and the step reads the rate from
+//! [`TrainConfig::lr_at`] (genlab-core's `LrSchedule` has no warm-up + constant + decay shape).
+//!
+//! ## genlab's defaults beside SAELens's (`TrainConfig::saelens_defaults`)
+//!
+//! | knob                 | genlab default                         | SAELens 6.54 BatchTopK (`train_toy_sae`, `BatchTopKTrainingSAEConfig`) |
+//! |----------------------|----------------------------------------|---------------------------------------------------|
+//! | lr                   | 2e-4/√(m/2¹⁴)                          | 3e-4                                              |
+//! | schedule             | warm-up 100 + cosine to 0.1 η          | constant, warm-up 0, decay 0                      |
+//! | AuxK coefficient α   | 1/32, loss ÷ ‖e − ē‖² (OpenAI)         | 1.0, loss unnormalised × min(dead/k_aux, 1)       |
+//! | dead latent          | silent > 10⁷ tokens                    | silent > `dead_feature_window` = 1000 steps       |
+//! | θ EMA                | β = 0.999 from step 1000               | rate 0.01 (β = 0.99) from step 0                  |
+//! | b_dec init           | geometric median of batch 1            | zeros                                             |
+//! | decoder              | unit rows, parallel gradient removed   | free rows, init norm 0.1, acts rescaled by ‖W_dec,j‖ (equivalent to unit rows at inference) |
+//! | normalisation        | none                                   | none (`expected_average_only_in` offered)         |
+//! | clip, Adam           | 1.0, (0.9, 0.999)                      | 1.0, (0.9, 0.999)                                 |
+//!
+//! The preset copies every row except the decoder parametrisation and the AuxK normalisation
+//! (genlab keeps unit decoder rows and OpenAI's normalised AuxK), which are named in the report
+//! of `bench/saelens_parity.py`.
 
 mod state;
 
@@ -31,8 +51,10 @@ use genlab_core::{Error, Result};
 use crate::acts::ActivationSource;
 use crate::init::BiasInit;
 use crate::matryoshka::Groups;
+use crate::normalise::Normalise;
 use crate::ortsae::Reduce;
 use crate::sae::{Activation, Sae};
+use crate::schedule::{Schedule, Shape};
 
 pub use state::{Plan, SaeState, restore_f32s};
 
@@ -85,10 +107,19 @@ pub struct TrainConfig {
     pub batch: usize,
     /// Peak learning rate (None: 2e-4 / √(m / 2¹⁴)).
     pub lr: Option<f64>,
+    /// Shape of the main phase of the schedule.
+    #[serde(default)]
+    pub lr_schedule: Shape,
     /// Warm-up steps.
     pub warmup: u64,
-    /// Final lr as a fraction of the peak.
+    /// Final lr of the cosine as a fraction of the peak.
     pub min_lr_fraction: f64,
+    /// Final steps of linear decay to 0 (SAELens `lr_decay_steps`).
+    #[serde(default)]
+    pub lr_decay_steps: u64,
+    /// Activation normalisation during training (folded into the saved weights).
+    #[serde(default)]
+    pub normalise: Normalise,
     /// ReLU: initial L1 weight λ.
     pub l1: f32,
     /// ReLU: adapt λ so that L0 → k.
@@ -130,8 +161,11 @@ impl Default for TrainConfig {
             steps: 2000,
             batch: 1024,
             lr: None,
+            lr_schedule: Shape::Cosine,
             warmup: 100,
             min_lr_fraction: 0.1,
+            lr_decay_steps: 0,
+            normalise: Normalise::None,
             l1: 0.1,
             l0_control: true,
             matryoshka_fractions: vec![1.0 / 16.0, 1.0 / 16.0, 1.0 / 8.0, 1.0 / 4.0, 1.0 / 2.0],
@@ -159,12 +193,38 @@ impl TrainConfig {
     }
 
     /// The learning rate as a function of the step.
-    pub fn schedule(&self) -> LrSchedule {
-        LrSchedule::WarmupCosine {
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            shape: self.lr_schedule,
             peak: self.peak_lr(),
-            min_lr: self.peak_lr() * self.min_lr_fraction,
+            min_lr_fraction: self.min_lr_fraction,
             warmup: self.warmup.min(self.steps / 2),
+            decay: self.lr_decay_steps,
             total: self.steps,
+        }
+    }
+
+    /// The learning rate at 0-based `step`.
+    pub fn lr_at(&self, step: u64) -> f64 {
+        self.schedule().lr(step)
+    }
+
+    /// SAELens's BatchTopK training defaults (see the module doc) on top of `self`: lr 3e-4
+    /// constant, no warm-up or decay, AuxK α = 1, dead after 1000 steps of `batch` tokens,
+    /// θ EMA rate 0.01 from step 0, `b_dec` = 0.
+    pub fn saelens_defaults(self) -> TrainConfig {
+        TrainConfig {
+            lr: Some(3e-4),
+            lr_schedule: Shape::Constant,
+            warmup: 0,
+            lr_decay_steps: 0,
+            aux_alpha: 1.0,
+            dead_after_tokens: 1000 * self.batch as u64,
+            threshold_beta: 0.99,
+            threshold_start: 0,
+            bias_init: BiasInit::Zero,
+            normalise: Normalise::None,
+            ..self
         }
     }
 
@@ -194,6 +254,24 @@ impl TrainConfig {
         }
         if !(self.peak_lr() > 0.0 && self.peak_lr().is_finite()) {
             return bad(format!("learning rate {} must be positive", self.peak_lr()));
+        }
+        if !(0.0..1.0).contains(&self.threshold_beta) {
+            return bad(format!(
+                "the threshold EMA factor β = {} must be in [0, 1)",
+                self.threshold_beta
+            ));
+        }
+        if !(self.aux_alpha >= 0.0 && self.aux_alpha.is_finite()) {
+            return bad(format!(
+                "the AuxK coefficient {} must be finite and ≥ 0",
+                self.aux_alpha
+            ));
+        }
+        if self.lr_decay_steps + self.warmup.min(self.steps / 2) > self.steps {
+            return bad(format!(
+                "warm-up ({}) plus decay ({}) steps exceed the {} training steps",
+                self.warmup, self.lr_decay_steps, self.steps
+            ));
         }
         if self.arch == Arch::Matryoshka {
             Groups::from_fractions(self.width, &self.matryoshka_fractions)?;
@@ -270,7 +348,10 @@ fn run(
         "train_config": config,
         "source": checkpointing.map(|c| c.source.as_str()),
     });
-    let mut options = TrainOptions::new(config.steps, config.schedule())
+    let reported = LrSchedule::Constant {
+        lr: config.peak_lr(),
+    };
+    let mut options = TrainOptions::new(config.steps, reported)
         .with_log_every(config.log_every)
         .with_meta(meta)
         .with_phase(format!("train {}", config.arch.name()));
@@ -282,7 +363,10 @@ fn run(
     let outcome = Trainer::new(options, observer).run(
         &mut state,
         &mut partition_rng,
-        |state, step| state.step(&plan, step.index, step.lr, step.rng, &mut |_| {}),
+        |state, step| {
+            let lr = config.lr_at(step.index);
+            state.step(&plan, step.index, lr, step.rng, &mut |_| {})
+        },
         None,
     )?;
     Ok(state.into_trained(config, outcome.history))

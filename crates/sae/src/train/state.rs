@@ -14,6 +14,7 @@ use crate::decoder_norm::{normalise_rows, remove_parallel_gradient};
 use crate::init::init_sae;
 use crate::loss::{AuxInput, Objective, Selection, loss_and_grads_timed};
 use crate::matryoshka::Groups;
+use crate::normalise::{Normalise, fold, scale, scale_factor};
 use crate::ortsae::{Ortho, partition};
 use crate::phase::{Laps, Phase};
 use crate::relu::L0Controller;
@@ -69,6 +70,8 @@ pub struct SaeState<'s> {
     dead: DeadTracker,
     threshold: Threshold,
     lambda: f32,
+    /// The activation normalisation factor s (1 without normalisation; see [`crate::normalise`]).
+    norm_scale: f32,
     source: &'s mut dyn ActivationSource,
     /// The batch of the current step; the first one also initialised the SAE.
     batch: Vec<f32>,
@@ -85,6 +88,11 @@ impl<'s> SaeState<'s> {
         let (d, m) = (source.dim(), config.width);
         let mut batch = Vec::with_capacity(config.batch * d);
         source.next_batch(config.batch, &mut batch)?;
+        let norm_scale = match config.normalise {
+            Normalise::None => 1.0,
+            Normalise::ExpectedAverageOnlyIn => scale_factor(&batch, d),
+        };
+        scale(&mut batch, norm_scale);
         let sae = init_sae(d, m, &batch, config.bias_init, Activation::Relu, init_rng);
         Ok(SaeState {
             sae,
@@ -95,6 +103,7 @@ impl<'s> SaeState<'s> {
                 config.threshold_start.min(config.steps / 2),
             ),
             lambda: config.l1,
+            norm_scale,
             source,
             batch,
         })
@@ -119,6 +128,7 @@ impl<'s> SaeState<'s> {
         let (d, m) = (self.sae.d, self.sae.m);
         if index > 0 {
             self.source.next_batch(plan.batch, &mut self.batch)?;
+            scale(&mut self.batch, self.norm_scale);
         }
         laps(Phase::Batch);
         let selection = match plan.arch {
@@ -181,6 +191,7 @@ impl<'s> SaeState<'s> {
     ) -> Trained {
         let mut sae = self.sae;
         sae.activation = config.inference_activation(self.threshold.value());
+        fold(&mut sae, self.norm_scale);
         Trained {
             sae,
             history,
@@ -198,6 +209,7 @@ impl Stateful for SaeState<'_> {
         blobs.put_json("dead_latents", &self.dead)?;
         blobs.put_json("threshold", &self.threshold)?;
         blobs.put_f32s("l1_lambda", &[self.lambda])?;
+        blobs.put_f32s("norm_scale", &[self.norm_scale])?;
         blobs.put_json("data_cursor", &self.source.position())
     }
 
@@ -221,6 +233,9 @@ impl Stateful for SaeState<'_> {
         let mut lambda = vec![0.0];
         restore_f32s(blobs, "l1_lambda", &mut lambda)?;
         self.lambda = lambda[0];
+        let mut norm_scale = vec![1.0];
+        restore_f32s(blobs, "norm_scale", &mut norm_scale)?;
+        self.norm_scale = norm_scale[0];
         let position: Position = blobs.get_json("data_cursor")?;
         self.source.seek(&position)
     }
