@@ -93,7 +93,7 @@ pub fn exact_if(model: &Mlp, train: &Labelled, queries: &Labelled, l2: f64) -> R
 mod tests {
     use super::*;
     use crate::classify::{FitConfig, Mixture, fit, margins};
-    use crate::lds::pearson;
+    use genlab_core::metrics::correlation::pearson;
     use genlab_core::train::SeededRng;
 
     /// Leave-one-out retraining on a tiny problem: the influence predicts the measured change

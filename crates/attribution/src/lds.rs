@@ -12,6 +12,7 @@
 //! retrained outputs and scores are all plain data, so the same seed gives the same LDS to the
 //! last digit.
 
+use genlab_core::metrics::correlation;
 use genlab_core::train::SeededRng;
 
 use crate::error::{Result, check_len};
@@ -30,46 +31,11 @@ pub fn subsets(n: usize, m: usize, alpha: f64, rng: &mut SeededRng) -> Vec<Vec<b
         .collect()
 }
 
-/// Average ranks (1-based) of `x`, ties sharing the mean of their ranks.
-pub fn ranks(x: &[f64]) -> Vec<f64> {
-    let mut idx: Vec<usize> = (0..x.len()).collect();
-    idx.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
-    let mut r = vec![0.0; x.len()];
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && x[idx[j + 1]] == x[idx[i]] {
-            j += 1;
-        }
-        let avg = (i + j) as f64 / 2.0 + 1.0;
-        for &t in &idx[i..=j] {
-            r[t] = avg;
-        }
-        i = j + 1;
-    }
-    r
-}
-
-/// Pearson correlation (0 when either side is constant).
-pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len() as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        sab += (x - ma) * (y - mb);
-        saa += (x - ma).powi(2);
-        sbb += (y - mb).powi(2);
-    }
-    if saa == 0.0 || sbb == 0.0 {
-        0.0
-    } else {
-        sab / (saa * sbb).sqrt()
-    }
-}
-
-/// Spearman's rank correlation.
-pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
-    pearson(&ranks(a), &ranks(b))
+/// Spearman's ρ between measured and predicted outputs; 0 where either side is constant (the
+/// LDS convention: a query whose outputs or predictions do not vary counts as uncorrelated).
+fn spearman(measured: &[f64], predicted: &[f64]) -> f64 {
+    let rho = correlation::spearman(measured, predicted);
+    if rho.is_nan() { 0.0 } else { rho }
 }
 
 /// LDS per query: `scores` is `n_query × N` (row-major), `outputs[j][q]` the measured output
@@ -119,8 +85,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spearman_handles_ties_and_monotone_maps() {
-        assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
+    fn spearman_is_zero_for_a_constant_side_and_one_for_monotone_maps() {
+        assert_eq!(spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]), 0.0);
         let a = [1.0, 2.0, 3.0, 4.0, 5.0];
         let b: Vec<f64> = a.iter().map(|v: &f64| v.exp()).collect();
         assert!((spearman(&a, &b) - 1.0).abs() < 1e-12);

@@ -27,6 +27,7 @@ pub mod experiment;
 pub mod fsx;
 pub mod gradcheck;
 pub mod limits;
+pub mod linalg;
 pub mod metrics;
 pub mod ops;
 pub mod report;

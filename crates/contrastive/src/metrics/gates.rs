@@ -6,10 +6,10 @@
 //! ```
 //!
 //! Both are compared with the true shared-factor count S_ab over the C(C−1)/2 pairs a < b by
-//! Spearman's ρ ([`super::spearman`]); `overlap` is the one the verdict reads (the method note's
-//! first choice), `open` is reported beside it.
+//! Spearman's ρ ([`genlab_core::metrics::correlation`]); `overlap` is the one the verdict reads
+//! (the method note's first choice), `open` is reported beside it.
 
-use super::spearman::spearman;
+use genlab_core::metrics::correlation::spearman;
 
 /// `overlap(a, b)` for all a, b (`C × C`) from the `[C·C][D]` gates of every pair.
 pub fn gate_overlap(gates: &[f32], classes: usize) -> Vec<f64> {

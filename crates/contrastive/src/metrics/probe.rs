@@ -8,54 +8,13 @@
 
 use burn::tensor::{Tensor, TensorData};
 use genlab_core::data::Points;
+use genlab_core::linalg::{cholesky, cholesky_solve};
 use genlab_core::{Error, Result, tensor};
 
 fn labels(p: &Points) -> Result<&[u32]> {
     p.labels
         .as_deref()
         .ok_or_else(|| Error::InvalidInput("a probe needs labelled points".into()))
-}
-
-/// Solves the symmetric positive-definite system `a x = b` (`a` is `n × n`, `b` is `n × m`)
-/// in place by Cholesky; `b` becomes x.
-pub fn cholesky_solve(a: &mut [f64], b: &mut [f64], n: usize, m: usize) -> Result<()> {
-    for j in 0..n {
-        let mut d = a[j * n + j];
-        for k in 0..j {
-            d -= a[j * n + k] * a[j * n + k];
-        }
-        if d <= 0.0 || !d.is_finite() {
-            return Err(Error::InvalidInput(
-                "ridge system is not positive definite".into(),
-            ));
-        }
-        let d = d.sqrt();
-        a[j * n + j] = d;
-        for i in j + 1..n {
-            let mut s = a[i * n + j];
-            for k in 0..j {
-                s -= a[i * n + k] * a[j * n + k];
-            }
-            a[i * n + j] = s / d;
-        }
-    }
-    for c in 0..m {
-        for i in 0..n {
-            let mut s = b[i * m + c];
-            for k in 0..i {
-                s -= a[i * n + k] * b[k * m + c];
-            }
-            b[i * m + c] = s / a[i * n + i];
-        }
-        for i in (0..n).rev() {
-            let mut s = b[i * m + c];
-            for k in i + 1..n {
-                s -= a[k * n + i] * b[k * m + c];
-            }
-            b[i * m + c] = s / a[i * n + i];
-        }
-    }
-    Ok(())
 }
 
 /// Test accuracy of the ridge probe of the module doc fitted on `train`.
@@ -93,7 +52,9 @@ pub fn linear_probe(train: &Points, test: &Points) -> Result<f64> {
     for i in 0..p {
         a[i * p + i] += lambda;
     }
-    cholesky_solve(&mut a, &mut b, p, c)?;
+    cholesky(&mut a, p)
+        .map_err(|_| Error::InvalidInput("ridge system is not positive definite".into()))?;
+    cholesky_solve(&a, p, &mut b, c);
     let correct = test
         .rows()
         .zip(yte)
@@ -167,14 +128,6 @@ mod tests {
             .map(|(i, j)| centres[i % 3][j] + 0.5 * noise[i * 3 + j])
             .collect();
         Points::new(3, data, Some((0..n).map(|i| (i % 3) as u32).collect())).unwrap()
-    }
-
-    #[test]
-    fn cholesky_solves_a_known_system() {
-        let mut a = vec![4.0, 2.0, 2.0, 3.0];
-        let mut b = vec![2.0, 1.0]; // solution of [[4,2],[2,3]] x = [2, 1]: x = (0.5, 0)
-        cholesky_solve(&mut a, &mut b, 2, 1).unwrap();
-        assert!((b[0] - 0.5).abs() < 1e-12 && b[1].abs() < 1e-12, "{b:?}");
     }
 
     #[test]

@@ -18,6 +18,7 @@
 use super::{check_pair, check_set};
 use crate::data::Points;
 use crate::error::{Error, Result};
+use crate::linalg::{matmul, symmetric_eigen, transpose};
 
 /// A Gaussian N(mean, cov) in `d` dimensions, usually fitted to points.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +106,10 @@ pub fn frechet_distance(a: &Gaussian, b: &Gaussian) -> Result<f64> {
     // eigenvalues as the bracket, which is symmetric by construction.
     let (lambda, v) = symmetric_eigen(&cov_a, d);
     let root: Vec<f64> = lambda.iter().map(|&l| l.max(0.0).sqrt()).collect();
-    let rotated_b = symmetric_part(&mat_mul(&transpose(&v, d), &mat_mul(&cov_b, &v, d), d), d);
+    let rotated_b = symmetric_part(
+        &matmul(&transpose(&v, d, d), &matmul(&cov_b, &v, d, d, d), d, d, d),
+        d,
+    );
     let inner: Vec<f64> = rotated_b
         .iter()
         .enumerate()
@@ -126,83 +130,9 @@ pub fn frechet_points(a: &Points, b: &Points) -> Result<f64> {
 /// (M + Mᵀ) / 2 for a `d × d` row-major matrix.
 fn symmetric_part(m: &[f64], d: usize) -> Vec<f64> {
     m.iter()
-        .zip(transpose(m, d))
+        .zip(transpose(m, d, d))
         .map(|(x, x_t)| 0.5 * (x + x_t))
         .collect()
-}
-
-/// Mᵀ for a `d × d` row-major matrix.
-fn transpose(m: &[f64], d: usize) -> Vec<f64> {
-    (0..d * d).map(|k| m[(k % d) * d + k / d]).collect()
-}
-
-/// A B for `d × d` row-major matrices.
-fn mat_mul(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
-    let mut c = vec![0.0; d * d];
-    for (c_row, a_row) in c.chunks_exact_mut(d).zip(a.chunks_exact(d)) {
-        for (&a_ik, b_row) in a_row.iter().zip(b.chunks_exact(d)) {
-            for (c_ij, &b_kj) in c_row.iter_mut().zip(b_row) {
-                *c_ij += a_ik * b_kj;
-            }
-        }
-    }
-    c
-}
-
-/// Sweeps after which Jacobi stops even if not converged; it converges quadratically, in
-/// well under 20 sweeps for any symmetric matrix of modest size.
-const MAX_JACOBI_SWEEPS: usize = 60;
-
-/// Eigenvalues λ and eigenvectors (the columns of the row-major V) of the symmetric `d × d`
-/// matrix `m`, so that m = V diag(λ) Vᵀ, by cyclic Jacobi rotations: each zeroes one
-/// off-diagonal pair, and sweeps over all pairs repeat until the off-diagonal part is
-/// negligible against the whole matrix.
-fn symmetric_eigen(m: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut a = m.to_vec();
-    let mut v = vec![0.0; d * d];
-    (0..d).for_each(|i| v[i * d + i] = 1.0);
-    let total: f64 = a.iter().map(|x| x * x).sum();
-    for _ in 0..MAX_JACOBI_SWEEPS {
-        let off: f64 = (0..d)
-            .flat_map(|p| (p + 1..d).map(move |q| (p, q)))
-            .map(|(p, q)| a[p * d + q].powi(2))
-            .sum();
-        if off <= 1e-32 * total {
-            break;
-        }
-        for p in 0..d {
-            for q in p + 1..d {
-                let apq = a[p * d + q];
-                if apq == 0.0 {
-                    continue;
-                }
-                // The rotation [[c, s], [−s, c]] on (p, q) that diagonalises the 2 × 2 block;
-                // t = tan of its angle, the smaller root of t² + 2τt − 1 = 0 (|angle| ≤ π/4).
-                let tau = (a[q * d + q] - a[p * d + p]) / (2.0 * apq);
-                let t = 1.0_f64.copysign(tau) / (tau.abs() + tau.hypot(1.0));
-                let c = 1.0 / t.hypot(1.0);
-                let s = t * c;
-                a[p * d + p] -= t * apq;
-                a[q * d + q] += t * apq;
-                a[p * d + q] = 0.0;
-                a[q * d + p] = 0.0;
-                for r in (0..d).filter(|&r| r != p && r != q) {
-                    let (arp, arq) = (a[r * d + p], a[r * d + q]);
-                    let (new_rp, new_rq) = (c * arp - s * arq, s * arp + c * arq);
-                    a[r * d + p] = new_rp;
-                    a[p * d + r] = new_rp;
-                    a[r * d + q] = new_rq;
-                    a[q * d + r] = new_rq;
-                }
-                for r in 0..d {
-                    let (vrp, vrq) = (v[r * d + p], v[r * d + q]);
-                    v[r * d + p] = c * vrp - s * vrq;
-                    v[r * d + q] = s * vrp + c * vrq;
-                }
-            }
-        }
-    }
-    ((0..d).map(|i| a[i * d + i]).collect(), v)
 }
 
 #[cfg(test)]
@@ -216,16 +146,10 @@ mod tests {
         Gaussian { mean, cov, d }
     }
 
-    /// A random symmetric matrix with entries uniform in [−1, 1).
-    fn random_symmetric(d: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
-        let raw: Vec<f64> = (0..d * d).map(|_| rng.random_range(-1.0..1.0)).collect();
-        symmetric_part(&raw, d)
-    }
-
     /// A random covariance R Rᵀ / d + 0.1 I (positive definite).
     fn random_covariance(d: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
         let r: Vec<f64> = (0..d * d).map(|_| rng.random_range(-1.0..1.0)).collect();
-        let mut cov = mat_mul(&r, &transpose(&r, d), d);
+        let mut cov = matmul(&r, &transpose(&r, d, d), d, d, d);
         for (k, c) in cov.iter_mut().enumerate() {
             *c /= d as f64;
             if k % (d + 1) == 0 {
@@ -233,34 +157,6 @@ mod tests {
             }
         }
         cov
-    }
-
-    #[test]
-    fn jacobi_reconstructs_a_random_symmetric_matrix() {
-        let d = 12;
-        let m = random_symmetric(d, &mut ChaCha8Rng::seed_from_u64(5));
-        let (lambda, v) = symmetric_eigen(&m, d);
-        for i in 0..d {
-            for j in 0..d {
-                let rebuilt: f64 = (0..d)
-                    .map(|k| v[i * d + k] * lambda[k] * v[j * d + k])
-                    .sum();
-                assert!((rebuilt - m[i * d + j]).abs() < 1e-12, "A[{i}][{j}]");
-                let gram: f64 = (0..d).map(|k| v[k * d + i] * v[k * d + j]).sum();
-                let identity = if i == j { 1.0 } else { 0.0 };
-                assert!((gram - identity).abs() < 1e-12, "VᵀV[{i}][{j}]");
-            }
-        }
-    }
-
-    #[test]
-    fn jacobi_finds_known_eigenvalues() {
-        // [[2, 1], [1, 2]] has eigenvalues 1 and 3; a diagonal matrix is already diagonal.
-        let (mut lambda, _) = symmetric_eigen(&[2.0, 1.0, 1.0, 2.0], 2);
-        lambda.sort_by(f64::total_cmp);
-        assert!((lambda[0] - 1.0).abs() < 1e-15 && (lambda[1] - 3.0).abs() < 1e-15);
-        let (lambda, v) = symmetric_eigen(&[5.0, 0.0, 0.0, -1.0], 2);
-        assert_eq!((lambda, v), (vec![5.0, -1.0], vec![1.0, 0.0, 0.0, 1.0]));
     }
 
     #[test]
@@ -298,10 +194,10 @@ mod tests {
             g[q * 3 + p] = s;
             g
         };
-        let r = mat_mul(&givens(0, 1, 0.7), &givens(1, 2, -1.3), 3);
+        let r = matmul(&givens(0, 1, 0.7), &givens(1, 2, -1.3), 3, 3, 3);
         let rotate = |diag: [f64; 3]| {
             let scaled: Vec<f64> = (0..9).map(|k| r[k] * diag[k % 3]).collect();
-            mat_mul(&scaled, &transpose(&r, 3), 3)
+            matmul(&scaled, &transpose(&r, 3, 3), 3, 3, 3)
         };
         let (alpha, beta) = ([4.0, 1.0, 0.09], [1.0, 9.0, 0.25]);
         let a = gaussian(vec![0.5, 0.0, 0.0], rotate(alpha));

@@ -25,6 +25,7 @@
 //! −‖a − b‖. Pair loops run on rayon over rows; each row's sum is computed sequentially and the
 //! row sums are added in row order, so results are bit-identical for any number of threads.
 
+pub mod correlation;
 pub mod digit_classifier;
 pub mod energy;
 pub mod frechet;
