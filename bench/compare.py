@@ -52,6 +52,19 @@ BENCHES = [
 
 # Rows the two sides name differently: bench -> {genlab key: twin key}.
 PAIRS = {
+    "guidance": {
+        "guidance train (digits MLP 3x384, batch 128)": "guidance train",
+        "guidance denoise (cond + uncond, 1000 sequences)": "guidance denoise",
+    },
+    "gan": {
+        f"gan {net} step ({head}, N = 50, batch 256)": f"gan {net} step ({head})"
+        for net in "DG"
+        for head in ("projection", "sona")
+    },
+    "embed": {
+        "embed train step (virtue, SCaR phase, batch 32 + 320 captions)": "embed train step",
+        "embed 100 prompted queries (virtue, box)": "embed 100 prompted queries",
+    },
     "attribution": {
         "per-example gradients, outer-product trick": "per-example gradients, torch.func vmap(grad)",
         "projection alone, Gaussian (P regenerated per call)": "projection alone, traker BasicProjector normal",

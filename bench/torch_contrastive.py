@@ -14,13 +14,13 @@ comparison on the same CPU. Same network, views, objectives, optimiser and FLOP 
 Run: bench/torch_contrastive.py [--threads 2] [--steps 50] (from a venv with torch).
 """
 
-import argparse
-import json
 import math
 import time
 
 import torch
 import torch.nn.functional as F
+
+import twin
 
 B, D_IN, C, D = 256, 64, 20, 64
 
@@ -127,21 +127,9 @@ def bench(objective, steps, warmup):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=50)
-    ap.add_argument("--warmup", type=int, default=5)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    rows = []
-    for objective in ("simclr", "supcon", "hydra"):
-        name, fl, times = bench(objective, args.steps, args.warmup)
-        mean = len(times) / sum(times)
-        p10 = 1 / sorted(times)[int(len(times) * 0.1)]
-        rows.append({"name": name, "threads": args.threads, "steps_per_s": mean,
-                     "p10_steps_per_s": p10, "gflops": fl * mean / 1e9})
-        print(f"{name:40} {mean:10.2f} {p10:10.2f} {fl * mean / 1e9:9.1f}")
-    print(json.dumps(rows))
+    args = twin.parse(__doc__)
+    rows = [twin.row(*bench(o, args.steps, args.warmup)) for o in ("simclr", "supcon", "hydra")]
+    twin.report(rows, args)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@
 Run from a venv with `pip install torch`: bench/torch_core.py [--threads 2] [--steps 40]
 """
 
-import argparse
-import json
 import time
 
 import torch
+
+import twin
 
 
 def mlp(sizes):
@@ -44,29 +44,16 @@ def bench(name, sizes, batch, classify, steps, warmup):
         if s >= warmup:
             times.append(time.perf_counter() - start)
     flops = 6.0 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    sps = len(times) / sum(times)
-    p10 = 1.0 / sorted(times)[int(len(times) * 0.1)]
-    return name, sps, p10, flops * sps / 1e9
+    return twin.row(name, flops, times)
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--steps", type=int, default=40)
-    p.add_argument("--warmup", type=int, default=5)
-    a = p.parse_args()
-    torch.set_num_threads(a.threads)
-    print(f"torch {torch.__version__}, threads: {a.threads}")
-    print(f"{'step':48} {'steps/s':>10} {'p10':>10} {'GFLOP/s':>9}")
-    rows = []
-    for row in [
+    a = twin.parse(__doc__, threads=2, steps=40)
+    rows = [
         bench("mlp784", [784, 512, 512, 10], 256, True, a.steps, a.warmup),
         bench("flow2d", [3, 256, 256, 256, 2], 4096, False, a.steps, a.warmup),
-    ]:
-        print(f"{row[0]:48} {row[1]:>10.2f} {row[2]:>10.2f} {row[3]:>9.1f}")
-        rows.append({"name": row[0], "threads": a.threads, "steps_per_s": row[1],
-                     "p10_steps_per_s": row[2], "gflops": row[3]})
-    print(json.dumps(rows))
+    ]
+    twin.report(rows, a)
 
 
 if __name__ == "__main__":

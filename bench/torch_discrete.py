@@ -10,11 +10,11 @@ comparison on the same CPU. Identical model, loss, optimiser and FLOP count:
 Run: bench/torch_discrete.py [--threads 2] [--steps 50] (from a venv with `pip install torch`).
 """
 
-import argparse
-import json
 import time
 
 import torch
+
+import twin
 
 SEQ, VOCAB, CLASSES, WIDTH, BATCH = 64, 17, 10, 384, 128
 IN = SEQ * (VOCAB + 1) + CLASSES + 1
@@ -82,20 +82,9 @@ def bench_denoise(steps, warmup, n=1000):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=50)
-    ap.add_argument("--warmup", type=int, default=5)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    rows = []
-    for name, flops, times in (bench_train(args.steps, args.warmup), bench_denoise(args.steps, args.warmup)):
-        mean = len(times) / sum(times)
-        p10 = 1 / sorted(times)[int(len(times) * 0.1)]
-        rows.append({"name": name, "threads": args.threads, "steps_per_s": mean,
-                     "p10_steps_per_s": p10, "gflops": flops * mean / 1e9})
-        print(f"{name:32} {mean:10.2f} {p10:10.2f} {flops * mean / 1e9:9.1f}")
-    print(json.dumps(rows))
+    args = twin.parse(__doc__)
+    rows = [twin.row(*bench(args.steps, args.warmup)) for bench in (bench_train, bench_denoise)]
+    twin.report(rows, args)
 
 
 if __name__ == "__main__":

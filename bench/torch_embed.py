@@ -16,14 +16,14 @@ on the same CPU. Same shapes, layers, loss and optimiser as crates/embed (width 
 Run: bench/torch_embed.py [--threads 2] [--steps 20] (from a venv with `pip install torch`).
 """
 
-import argparse
-import json
 import math
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+import twin
 
 D, HEADS, B, NEG, TXT, VOCAB = 32, 4, 32, 9, 12, 33
 
@@ -171,20 +171,9 @@ def bench_embed(steps, warmup, n=100):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--warmup", type=int, default=3)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    rows = []
-    for name, flops, times in (bench_train(args.steps, args.warmup), bench_embed(args.steps, args.warmup)):
-        mean = len(times) / sum(times)
-        p10 = 1 / sorted(times)[int(len(times) * 0.1)]
-        rows.append({"name": name, "threads": args.threads, "steps_per_s": mean,
-                     "p10_steps_per_s": p10, "gflops": flops * mean / 1e9})
-        print(f"{name:32} {mean:10.2f} {p10:10.2f} {flops * mean / 1e9:9.1f}")
-    print(json.dumps(rows))
+    args = twin.parse(__doc__, steps=20, warmup=3)
+    rows = [twin.row(*bench(args.steps, args.warmup)) for bench in (bench_train, bench_embed)]
+    twin.report(rows, args)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,11 @@ speed comparison on the same CPU. Identical model, loss, optimiser and FLOP coun
 Run: bench/torch_flow.py [--threads 2] [--steps 50] (from a venv with `pip install torch`).
 """
 
-import argparse
-import json
 import time
 
 import torch
+
+import twin
 
 
 class TimeMlp(torch.nn.Module):
@@ -53,36 +53,16 @@ def bench(name, dim, batch, steps, warmup):
         if s >= warmup:
             times.append(time.perf_counter() - start)
     macs = sum(l.in_features * l.out_features for l in net.layers)
-    times_sorted = sorted(times)
-    mean_sps = len(times) / sum(times)
-    return {
-        "name": name,
-        "threads": torch.get_num_threads(),
-        "steps_per_s": mean_sps,
-        "p10_steps_per_s": 1.0 / times_sorted[int(len(times) * 0.1)],
-        "gflops": 6.0 * batch * macs * mean_sps / 1e9,
-    }
+    return twin.row(name, 6.0 * batch * macs, times)
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--json", action="store_true")
-    a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    a = twin.parse(__doc__, threads=2)
     rows = [
         bench("flow2d (2-D FM, MLP 4×256 ReLU, batch 4096)", 2, 4096, a.steps, a.warmup),
         bench("digits (64-D FM, MLP 4×256 ReLU, batch 256)", 64, 256, a.steps, a.warmup),
     ]
-    if a.json:
-        print(json.dumps(rows, indent=2))
-        return
-    print(f"torch {torch.__version__}, threads: {a.threads}")
-    print(f"{'step':48} {'steps/s':>10} {'p10':>10} {'GFLOP/s':>9}")
-    for r in rows:
-        print(f"{r['name']:48} {r['steps_per_s']:>10.2f} {r['p10_steps_per_s']:>10.2f} {r['gflops']:>9.1f}")
+    twin.report(rows, a)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,13 @@ comparison on the same CPU. Identical MLPs, losses, optimiser, batch and FLOP co
 Run: bench/torch_gan.py [--threads 2] [--steps 50] (from a venv with `pip install torch`).
 """
 
-import argparse
-import json
 import math
 import time
 
 import torch
 import torch.nn.functional as F
+
+import twin
 
 N, Z, W, DIM, BATCH = 50, 8, 128, 2, 256
 
@@ -151,21 +151,9 @@ def bench(head, steps, warmup):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=50)
-    ap.add_argument("--warmup", type=int, default=5)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    rows = []
-    for head in ("projection", "sona"):
-        for name, flops, times in bench(head, args.steps, args.warmup):
-            mean = len(times) / sum(times)
-            p10 = 1 / sorted(times)[int(len(times) * 0.1)]
-            rows.append({"name": name, "threads": args.threads, "steps_per_s": mean,
-                         "p10_steps_per_s": p10, "gflops": flops * mean / 1e9})
-            print(f"{name:32} {mean:10.2f} {p10:10.2f} {flops * mean / 1e9:9.1f}")
-    print(json.dumps(rows))
+    args = twin.parse(__doc__)
+    rows = [twin.row(*step) for head in ("projection", "sona") for step in bench(head, args.steps, args.warmup)]
+    twin.report(rows, args)
 
 
 if __name__ == "__main__":
