@@ -108,9 +108,13 @@ fn minimize_checked(cost: &[f64], rows: usize, cols: usize) -> Assignment {
         };
     }
     let n = cols;
-    let mut square = vec![0.0; n * n];
-    square[..rows * cols].copy_from_slice(cost);
-    let x = jv(&square, n).0;
+    let x = if rows == cols {
+        jv(cost, n).0
+    } else {
+        let mut square = vec![0.0; n * n];
+        square[..rows * cols].copy_from_slice(cost);
+        jv(&square, n).0
+    };
     let col_of_row: Vec<Option<usize>> = x[..rows].iter().map(|&j| Some(j)).collect();
     let value = (0..rows).map(|i| cost[i * cols + x[i]]).sum();
     Assignment { col_of_row, value }

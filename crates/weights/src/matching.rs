@@ -61,22 +61,136 @@ pub fn objective(a: &Params, b: &Params) -> f64 {
         .sum()
 }
 
-/// A's tensors with the axis of each member of each permutation moved first (constant over
-/// the descent, so built once): `a_mats[p] = [(tensor, axis, rest, matrix)]`.
-type AMats<'s> = Vec<Vec<(&'s str, usize, usize, Vec<f64>)>>;
+/// One member (T, axis) of a permutation p: A's and B's T with that axis moved first
+/// (`[n, rest]`, f64, built once), and the other permutations acting on the flattened rest
+/// (`(q, stride, len)`: rest index k has digit `(k / stride) % len` on q's axis).
+struct Term {
+    rest: usize,
+    a: Vec<f64>,
+    b: Vec<f64>,
+    others: Vec<(usize, usize, usize)>,
+}
 
-fn a_matrices<'s>(spec: &'s PermSpec, a: &Params) -> AMats<'s> {
-    (0..spec.perms.len())
-        .map(|p| {
-            spec.members(p)
-                .into_iter()
-                .map(|(name, axis)| {
-                    let (_, rest, m) = axis_first(a.get(name).expect("checked spec"), axis);
-                    (name, axis, rest, m)
+/// Everything about the descent that does not change between sweeps: per permutation p, the
+/// constant part of C_p (members whose tensor no other permutation touches, summed once) and
+/// the members that depend on the other permutations.
+struct Problem {
+    sizes: Vec<usize>,
+    constant: Vec<Vec<f64>>,
+    dynamic: Vec<Vec<Term>>,
+    /// The permutations sharing a tensor with p (solving p again only matters after one of
+    /// them changed).
+    neighbours: Vec<Vec<usize>>,
+}
+
+impl Problem {
+    fn new(spec: &PermSpec, a: &Params, b: &Params) -> Problem {
+        let sizes: Vec<usize> = spec.perms.iter().map(|p| p.size).collect();
+        let mut constant: Vec<Vec<f64>> = sizes.iter().map(|&n| vec![0.0; n * n]).collect();
+        let mut dynamic: Vec<Vec<Term>> = sizes.iter().map(|_| Vec::new()).collect();
+        let mut neighbours: Vec<Vec<usize>> = sizes.iter().map(|_| Vec::new()).collect();
+        for (name, axes) in &spec.axes {
+            let (ta, tb) = (
+                a.get(name).expect("checked spec"),
+                b.get(name).expect("checked spec"),
+            );
+            for (axis, p) in axes.iter().enumerate() {
+                let Some(p) = *p else { continue };
+                let n = sizes[p];
+                let (_, rest, am) = axis_first(ta, axis);
+                let (_, _, bm) = axis_first(tb, axis);
+                // The rest axes in order, each with its stride in the flattened rest.
+                let mut others = Vec::new();
+                let mut stride = rest;
+                for (ax, q) in axes.iter().enumerate() {
+                    if ax == axis {
+                        continue;
+                    }
+                    stride /= ta.shape[ax];
+                    if let Some(q) = *q {
+                        others.push((q, stride, ta.shape[ax]));
+                        if q != p && !neighbours[p].contains(&q) {
+                            neighbours[p].push(q);
+                        }
+                    }
+                }
+                if others.is_empty() {
+                    gemm_nt(n, rest, &am, &bm, &mut constant[p]);
+                } else {
+                    dynamic[p].push(Term {
+                        rest,
+                        a: am,
+                        b: bm,
+                        others,
+                    });
+                }
+            }
+        }
+        Problem {
+            sizes,
+            constant,
+            dynamic,
+            neighbours,
+        }
+    }
+
+    /// C_p into `c` for B under `perms` (its entry for p ignored); `scratch` holds B's
+    /// permuted member matrices.
+    fn cost(&self, perms: &[Vec<usize>], p: usize, c: &mut Vec<f64>, scratch: &mut Vec<f64>) {
+        let n = self.sizes[p];
+        c.clear();
+        c.extend_from_slice(&self.constant[p]);
+        for t in &self.dynamic[p] {
+            let rest = t.rest;
+            // B's rest axes permuted: column k of the permuted matrix is column g(k) of B's.
+            let gather: Vec<usize> = (0..rest)
+                .map(|k| {
+                    t.others.iter().fold(k, |g, &(q, stride, len)| {
+                        let d = (k / stride) % len;
+                        g + perms[q][d] * stride - d * stride
+                    })
                 })
-                .collect()
-        })
-        .collect()
+                .collect();
+            if scratch.len() < n * rest {
+                scratch.resize(n * rest, 0.0);
+            }
+            let bp = &mut scratch[..n * rest];
+            for (dst, src) in bp.chunks_exact_mut(rest).zip(t.b.chunks_exact(rest)) {
+                for (d, &g) in dst.iter_mut().zip(&gather) {
+                    *d = src[g];
+                }
+            }
+            gemm_nt(n, rest, &t.a, bp, c);
+        }
+    }
+}
+
+/// `c += a · bᵀ` for row-major `a`, `b` of `[n, k]` and `c` of `[n, n]` (f64 GEMM from
+/// `matrixmultiply`, AVX2/FMA chosen at run time).
+fn gemm_nt(n: usize, k: usize, a: &[f64], b: &[f64], c: &mut [f64]) {
+    debug_assert!(a.len() == n * k && b.len() == n * k && c.len() == n * n);
+    if n == 0 || k == 0 {
+        return;
+    }
+    // SAFETY: the pointers cover n·k (a, b) and n·n (c) values with the strides given.
+    unsafe {
+        matrixmultiply::dgemm(
+            n,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            k as isize,
+            1,
+            b.as_ptr(),
+            1,
+            k as isize,
+            1.0,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
 }
 
 /// C_p of the module doc, `n × n` row-major, for B under `perms` (its entry for p ignored).
@@ -87,43 +201,16 @@ pub fn cost_matrix(
     perms: &[Vec<usize>],
     p: usize,
 ) -> Vec<f64> {
-    cost_from(spec, &a_matrices(spec, a)[p], b, perms, p)
-}
-
-fn cost_from(
-    spec: &PermSpec,
-    a_mats: &[(&str, usize, usize, Vec<f64>)],
-    b: &Params,
-    perms: &[Vec<usize>],
-    p: usize,
-) -> Vec<f64> {
-    let n = spec.perms[p].size;
-    let mut c = vec![0.0; n * n];
-    for (name, axis, rest, am) in a_mats {
-        let rest = *rest;
-        let bt = spec.permute_tensor(name, b.get(name).expect("checked spec"), perms, Some(p));
-        let (_, _, bm) = axis_first(&bt, *axis);
-        // C += A_mat · B_matᵀ as rank-1 updates over the shared index k (a vectorisable
-        // inner loop over j, no reduction chain).
-        let mut bt_k = vec![0.0; rest * n];
-        for j in 0..n {
-            for k in 0..rest {
-                bt_k[k * n + j] = bm[j * rest + k];
-            }
-        }
-        for i in 0..n {
-            let row = &mut c[i * n..(i + 1) * n];
-            for (k, &aik) in am[i * rest..(i + 1) * rest].iter().enumerate() {
-                for (cij, &b) in row.iter_mut().zip(&bt_k[k * n..(k + 1) * n]) {
-                    *cij += aik * b;
-                }
-            }
-        }
-    }
+    let (mut c, mut scratch) = (Vec::new(), Vec::new());
+    Problem::new(spec, a, b).cost(perms, p, &mut c, &mut scratch);
     c
 }
 
 /// Weight matching of `b` onto `a` by coordinate descent (module doc); `rng` orders the sweeps.
+///
+/// Two shortcuts leave the result unchanged: the members of C_p that no other permutation
+/// touches are summed once, and a permutation none of whose neighbours changed since it was
+/// last solved is not solved again (its cost matrix, hence its optimum, is the same).
 pub fn weight_matching(
     spec: &PermSpec,
     a: &Params,
@@ -135,13 +222,19 @@ pub fn weight_matching(
     spec.check(b)?;
     a.same_layout(b)?;
     let mut perms = spec.identity();
-    let a_mats = a_matrices(spec, a);
+    let problem = Problem::new(spec, a, b);
     let mut history = vec![objective(a, b)];
+    let mut dirty = vec![true; spec.perms.len()];
+    let (mut c, mut scratch) = (Vec::new(), Vec::new());
     for _ in 0..max_sweeps {
         let mut improved = false;
         for p in rng.permutation(spec.perms.len()) {
+            if !dirty[p] {
+                continue;
+            }
+            dirty[p] = false;
             let n = spec.perms[p].size;
-            let c = cost_from(spec, &a_mats[p], b, &perms, p);
+            problem.cost(&perms, p, &mut c, &mut scratch);
             let current: f64 = perms[p]
                 .iter()
                 .enumerate()
@@ -152,9 +245,12 @@ pub fn weight_matching(
             if best.value > current + 1e-12 * current.abs().max(1.0) {
                 perms[p] = best.permutation();
                 improved = true;
+                for &q in &problem.neighbours[p] {
+                    dirty[q] = true;
+                }
             }
         }
-        history.push(objective(a, &spec.apply(b, &perms)));
+        history.push(spec.objective(a, b, &perms));
         if !improved {
             break;
         }

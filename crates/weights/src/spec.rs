@@ -167,12 +167,65 @@ pub fn axis_first(a: &Array, axis: usize) -> (usize, usize, Vec<f64>) {
     let mut m = vec![0.0; n * rest];
     for o in 0..outer {
         for i in 0..n {
-            for k in 0..inner {
-                m[i * rest + o * inner + k] = a.data[(o * n + i) * inner + k] as f64;
+            let src = &a.data[(o * n + i) * inner..][..inner];
+            let dst = &mut m[i * rest + o * inner..][..inner];
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = s as f64;
             }
         }
     }
     (n, rest, m)
+}
+
+/// ⟨A, π(B)⟩ for one tensor: Σ over every index of A[idx] · B[idx with each permuted axis
+/// mapped through its permutation] (`axis_perms[ax]`, or `None`), without building π(B).
+pub fn permuted_inner(a: &Array, b: &Array, axis_perms: &[Option<&[usize]>]) -> f64 {
+    let rank = a.shape.len();
+    if rank == 0 {
+        return a
+            .data
+            .iter()
+            .zip(&b.data)
+            .map(|(&x, &y)| x as f64 * y as f64)
+            .sum();
+    }
+    // offsets[ax][d] = (source index of digit d on axis ax) · stride(ax).
+    let mut offsets: Vec<Vec<usize>> = Vec::with_capacity(rank);
+    let mut stride = 1;
+    for ax in (0..rank).rev() {
+        let n = a.shape[ax];
+        offsets.push(match axis_perms.get(ax).copied().flatten() {
+            Some(p) => p.iter().map(|&j| j * stride).collect(),
+            None => (0..n).map(|j| j * stride).collect(),
+        });
+        stride *= n;
+    }
+    offsets.reverse();
+    // Odometer over all axes but the last; the last is a contiguous row of A.
+    let last = &offsets[rank - 1];
+    let row = a.shape[rank - 1];
+    let mut digits = vec![0usize; rank - 1];
+    let mut total = 0.0;
+    for chunk in a.data.chunks_exact(row.max(1)) {
+        let base: usize = digits
+            .iter()
+            .enumerate()
+            .map(|(ax, &d)| offsets[ax][d])
+            .sum();
+        total += chunk
+            .iter()
+            .zip(last)
+            .map(|(&x, &o)| x as f64 * b.data[base + o] as f64)
+            .sum::<f64>();
+        for ax in (0..rank - 1).rev() {
+            digits[ax] += 1;
+            if digits[ax] < a.shape[ax] {
+                break;
+            }
+            digits[ax] = 0;
+        }
+    }
+    total
 }
 
 impl PermSpec {
@@ -261,6 +314,24 @@ impl PermSpec {
         self.apply_except(params, perms, None)
     }
 
+    /// J = Σ_T ⟨A_T, π_P(B_T)⟩ without building π_P(B) (the weight-matching objective).
+    pub fn objective(&self, a: &Params, b: &Params, perms: &[Vec<usize>]) -> f64 {
+        self.axes
+            .iter()
+            .map(|(name, axes)| {
+                let (ta, tb) = (
+                    a.get(name).expect("checked spec"),
+                    b.get(name).expect("checked spec"),
+                );
+                let ap: Vec<Option<&[usize]>> = axes
+                    .iter()
+                    .map(|p| p.map(|p| perms[p].as_slice()))
+                    .collect();
+                permuted_inner(ta, tb, &ap)
+            })
+            .sum()
+    }
+
     /// The (tensor, axis) pairs permutation `p` acts on.
     pub fn members(&self, p: usize) -> Vec<(&str, usize)> {
         let mut out = Vec::new();
@@ -327,5 +398,56 @@ mod tests {
         let (n, rest, m) = axis_first(&a, 1);
         assert_eq!((n, rest), (3, 2));
         assert_eq!(m, [0., 3., 1., 4., 2., 5.]);
+    }
+
+    /// The allocation-free objective equals ⟨A, π(B)⟩ computed on the permuted copy.
+    #[test]
+    fn objective_without_copies_equals_the_permuted_copy() {
+        use genlab_core::train::SeededRng;
+        let mut rng = SeededRng::new(3);
+        let mut arr = |shape: Vec<usize>| Array {
+            data: rng.normal_vec(shape.iter().product()),
+            shape,
+        };
+        let names = ["a", "b", "c"];
+        let shapes = [vec![4, 3, 2, 2], vec![5, 4], vec![3]];
+        let (pa, pb) = (
+            Params::new(
+                names
+                    .iter()
+                    .zip(&shapes)
+                    .map(|(n, s)| (n.to_string(), arr(s.clone())))
+                    .collect(),
+            ),
+            Params::new(
+                names
+                    .iter()
+                    .zip(&shapes)
+                    .map(|(n, s)| (n.to_string(), arr(s.clone())))
+                    .collect(),
+            ),
+        );
+        let spec = PermSpec {
+            perms: vec![
+                Perm {
+                    name: "P".into(),
+                    size: 4,
+                },
+                Perm {
+                    name: "Q".into(),
+                    size: 3,
+                },
+            ],
+            axes: vec![
+                ("a".into(), vec![Some(0), Some(1), None, None]),
+                ("b".into(), vec![None, Some(0)]),
+                ("c".into(), vec![Some(1)]),
+            ],
+        };
+        spec.check(&pa).unwrap();
+        let perms = vec![vec![2, 0, 3, 1], vec![1, 2, 0]];
+        let want = crate::matching::objective(&pa, &spec.apply(&pb, &perms));
+        let got = spec.objective(&pa, &pb, &perms);
+        assert!((want - got).abs() < 1e-9, "{want} vs {got}");
     }
 }
