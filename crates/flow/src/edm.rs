@@ -18,7 +18,7 @@ use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::net::{TimeMlp, time_column};
-use crate::ode::VectorField;
+use crate::ode::{GaussianPath, VectorField};
 
 /// EDM hyper-parameters (the paper's defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -154,6 +154,9 @@ impl VectorField for EdmField<'_> {
     }
     fn singular_at_zero(&self) -> bool {
         true
+    }
+    fn path(&self) -> Option<GaussianPath> {
+        Some(GaussianPath::VarianceExploding)
     }
 }
 

@@ -13,7 +13,7 @@ use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::net::{TimeMlp, time_column};
-use crate::ode::VectorField;
+use crate::ode::{GaussianPath, VectorField};
 
 /// Linear-path flow matching (no hyper-parameters beyond the network).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -62,6 +62,9 @@ impl VectorField for VelocityField<'_> {
         let [b, _] = x.dims();
         let tc = time_column(t, b, &x.device());
         self.net.forward(x, tc)
+    }
+    fn path(&self) -> Option<GaussianPath> {
+        Some(GaussianPath::Linear)
     }
 }
 

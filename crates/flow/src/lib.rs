@@ -5,7 +5,7 @@
 //!
 //! - [`edm`]: EDM-preconditioned denoiser and loss (Karras et al. 2022).
 //! - [`flow_matching`]: linear-path flow matching (Lipman et al. 2023; Liu et al. 2023).
-//! - [`ode`]: Euler / Heun / RK4 solvers with trajectory recording.
+//! - [`ode`]: Euler / Heun / RK4 / DPM-Solver++(2M) solvers with trajectory recording.
 //! - [`net`]: the time-conditioned MLP with a Fourier embedding.
 //! - [`process`], [`model`], [`mod@train`]: one enum over both processes, the saved model
 //!   artefact (`genlab flow train` / `sample`), and training on the core's `Trainer`
@@ -32,7 +32,7 @@ pub use edm::Edm;
 pub use flow_matching::FlowMatching;
 pub use model::{FlowModel, ModelSpec, Normalizer};
 pub use net::{Act, TimeMlp, TimeMlpConfig};
-pub use ode::{Solver, Trajectory, VectorField, solve};
+pub use ode::{GaussianPath, Solver, Trajectory, VectorField, solve};
 pub use process::Process;
 pub use train::{TrainConfig, Trained, train};
 
