@@ -31,6 +31,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use genlab_core::{Error, Result};
 
 use super::check_pair;
@@ -193,17 +195,41 @@ impl<'a> ChainObjective<'a> {
 
     /// `L(chain)`.
     pub fn distance(&mut self, chain: &Chain) -> Result<f64> {
-        let k = key(chain);
-        if let Some(&d) = self.cache.get(&k) {
-            return Ok(d);
+        Ok(self.distances(std::slice::from_ref(chain))?[0])
+    }
+
+    /// `L` of every chain in `chains`. Chains not in the cache are rendered and measured in
+    /// parallel (rayon), then cached in the order given, so results and the render count do
+    /// not depend on the thread count; a chain repeated within the batch is rendered once.
+    pub fn distances(&mut self, chains: &[Chain]) -> Result<Vec<f64>> {
+        let keys: Vec<ChainKey> = chains.iter().map(key).collect();
+        let mut todo: Vec<usize> = Vec::new();
+        let mut seen: std::collections::HashSet<&ChainKey> = std::collections::HashSet::new();
+        for (i, k) in keys.iter().enumerate() {
+            if !self.cache.contains_key(k) && seen.insert(k) {
+                todo.push(i);
+            }
         }
-        self.evaluations += 1;
-        let rendered = self.pair.render(chain)?;
-        let estimate = vec![self.stft.spectra(&pooled(&rendered, self.gap))];
-        let d = buffer_distance(&self.target, &estimate);
-        let d = if d.is_finite() { d } else { f64::INFINITY };
-        self.cache.insert(k, d);
-        Ok(d)
+        let (pair, stft, target, gap) = (self.pair, &self.stft, &self.target, self.gap);
+        let measured: Vec<Result<f64>> = todo
+            .par_iter()
+            .map(|&i| {
+                let rendered = pair.render(&chains[i])?;
+                let estimate = vec![stft.spectra(&pooled(&rendered, gap))];
+                let d = buffer_distance(target, &estimate);
+                Ok(if d.is_finite() { d } else { f64::INFINITY })
+            })
+            .collect();
+        for (&i, d) in todo.iter().zip(measured) {
+            self.evaluations += 1;
+            self.cache.insert(keys[i].clone(), d?);
+        }
+        Ok(keys.iter().map(|k| self.cache[k]).collect())
+    }
+
+    /// True if `chain`'s distance is cached (evaluating it costs no render).
+    pub fn is_cached(&self, chain: &Chain) -> bool {
+        self.cache.contains_key(&key(chain))
     }
 }
 
@@ -236,9 +262,35 @@ fn grid_index(p: &crate::engine::spec::ParamSpec, v: f64) -> usize {
     (p.normalise(v) * p.intervals() as f64).round() as usize
 }
 
+/// The grid indices a sweep visits first: every point ([`Sweep::Exhaustive`]) or about 8
+/// evenly spaced points and the last one (the coarse sweeps).
+fn first_indices(sweep: Sweep, n: usize) -> (Vec<usize>, usize) {
+    match sweep {
+        Sweep::Exhaustive => ((0..n).collect(), 0),
+        Sweep::Coarse | Sweep::CoarseToFine => {
+            let stride = (n - 1).div_ceil(8).max(1);
+            let mut ks: Vec<usize> = (0..n).step_by(stride).collect();
+            ks.push(n - 1);
+            (ks, if sweep == Sweep::Coarse { 0 } else { stride / 2 })
+        }
+    }
+}
+
+/// `chain` with parameter `param` of stage `index` set to `value`.
+fn with_value(chain: &Chain, index: usize, param: usize, value: f64) -> Chain {
+    let mut candidate = chain.clone();
+    candidate.stages[index].values[param] = ParamValue::Constant(value);
+    candidate
+}
+
 /// Moves parameter `param` of `chain.stages[index]` along its grid (everything else fixed),
 /// starting from the chain as given whose distance is `distance`; `chain` ends at the best
 /// point found. Returns the new distance and whether it improved.
+///
+/// The points of one sweep step (the evenly spaced points; then both neighbours at each
+/// stride) are measured as one parallel batch ([`ChainObjective::distances`]) and scanned in
+/// index order, a point replacing the best only if strictly lower; a step is cut to the
+/// renders left in `budget`.
 #[allow(clippy::too_many_arguments)]
 pub fn fit_param(
     objective: &mut ChainObjective,
@@ -253,49 +305,57 @@ pub fn fit_param(
     let grid = p.grid();
     let mut best = grid_index(p, chain.stages[index].values[param].at(0.0));
     let mut changed = false;
-    let mut try_index = |k: usize, best: &mut usize, distance: &mut f64| -> Result<bool> {
-        if k == *best || k >= grid.len() || objective.evaluations >= budget {
-            return Ok(false);
-        }
-        let mut candidate = chain.clone();
-        candidate.stages[index].values[param] = ParamValue::Constant(grid[k]);
-        let d = objective.distance(&candidate)?;
-        if d < *distance - 1e-12 {
-            *distance = d;
-            *best = k;
-            *chain = candidate;
-            return Ok(true);
-        }
-        Ok(false)
-    };
-    match sweep {
-        Sweep::Exhaustive => {
-            for k in 0..grid.len() {
-                changed |= try_index(k, &mut best, &mut distance)?;
-            }
-        }
-        Sweep::Coarse | Sweep::CoarseToFine => {
-            let stride = (grid.len() - 1).div_ceil(8).max(1);
-            let mut k = 0;
-            while k < grid.len() {
-                changed |= try_index(k, &mut best, &mut distance)?;
-                k += stride;
-            }
-            changed |= try_index(grid.len() - 1, &mut best, &mut distance)?;
-            let mut s = if sweep == Sweep::Coarse {
-                0
-            } else {
-                stride / 2
-            };
-            while s >= 1 {
-                let centre = best;
-                changed |= try_index(centre + s, &mut best, &mut distance)?;
-                if centre >= s && best == centre {
-                    changed |= try_index(centre - s, &mut best, &mut distance)?;
+    // Measures the points `ks` (skipping the current best and duplicates) and moves to the
+    // first strictly better one in `ks` order when `first` (else to the lowest).
+    let mut step = |ks: &[usize],
+                    first: bool,
+                    best: &mut usize,
+                    chain: &mut Chain,
+                    distance: &mut f64|
+     -> Result<bool> {
+        let mut ks: Vec<usize> = ks
+            .iter()
+            .copied()
+            .filter(|&k| k != *best && k < grid.len())
+            .collect();
+        ks.dedup();
+        let left = budget.saturating_sub(objective.evaluations);
+        let mut uncached = 0;
+        let candidates: Vec<Chain> = ks
+            .iter()
+            .map(|&k| with_value(chain, index, param, grid[k]))
+            .take_while(|c| {
+                if !objective.is_cached(c) {
+                    uncached += 1;
                 }
-                s /= 2;
+                uncached <= left
+            })
+            .collect();
+        let ds = objective.distances(&candidates)?;
+        let mut moved = false;
+        for ((k, c), d) in ks.iter().zip(candidates).zip(ds) {
+            if d < *distance - 1e-12 {
+                *distance = d;
+                *best = *k;
+                *chain = c;
+                moved = true;
+                if first {
+                    break;
+                }
             }
         }
+        Ok(moved)
+    };
+    let (ks, mut s) = first_indices(sweep, grid.len());
+    changed |= step(&ks, false, &mut best, chain, &mut distance)?;
+    while s >= 1 {
+        let centre = best;
+        let mut ks = vec![centre + s];
+        if centre >= s {
+            ks.push(centre - s);
+        }
+        changed |= step(&ks, true, &mut best, chain, &mut distance)?;
+        s /= 2;
     }
     Ok((distance, changed))
 }

@@ -35,7 +35,7 @@ use crate::engine::chain::{Chain, Stage};
 use crate::estimate::detect::{Detection, detect};
 use crate::estimate::features::Descriptors;
 use crate::estimate::objective::{
-    ChainObjective, Pair, SEARCH_RESOLUTIONS, Sweep, fit_param, fit_stage,
+    ChainObjective, Pair, SEARCH_RESOLUTIONS, Sweep, fit_stage,
 };
 use crate::estimate::{ChainEstimator, Estimate};
 
@@ -151,6 +151,24 @@ fn lead_param(stage: &Stage) -> usize {
             .unwrap_or(0),
         _ => 0,
     }
+}
+
+/// `chain` with parameter `param` of stage `index` moved to each point of a coarse sweep
+/// (about 8 evenly spaced grid points and the last).
+fn coarse_points(chain: &Chain, index: usize, param: usize) -> Vec<Chain> {
+    let grid = chain.stages[index].spec.params[param].grid();
+    let stride = (grid.len() - 1).div_ceil(8).max(1);
+    let mut ks: Vec<usize> = (0..grid.len()).step_by(stride).collect();
+    if ks.last() != Some(&(grid.len() - 1)) {
+        ks.push(grid.len() - 1);
+    }
+    ks.into_iter()
+        .map(|k| {
+            let mut c = chain.clone();
+            c.stages[index].values[param] = crate::engine::automation::ParamValue::Constant(grid[k]);
+            c
+        })
+        .collect()
 }
 
 /// Re-fits every stage except `skip` once (coarse-to-fine).
@@ -287,7 +305,9 @@ fn best_insertion(
     options: &SearchOptions,
 ) -> Result<Option<(Chain, f64, usize, &'static str)>> {
     let budget = options.budget;
-    let mut screened: Vec<(Chain, f64, usize, &'static str)> = Vec::new();
+    // Every (candidate, position) at its starting values, then a coarse sweep of its lead
+    // parameter: all of them one parallel batch, each option keeping its lowest point.
+    let mut options_at: Vec<(Chain, usize, &'static str, usize)> = Vec::new();
     for det in ranked {
         if chain.stages.iter().any(|s| s.spec.name == det.effect.name) {
             continue;
@@ -297,17 +317,29 @@ fn best_insertion(
             let stage = Stage::constant(det.effect, &det.start);
             let lead = lead_param(&stage);
             candidate.stages.insert(position, stage);
-            let d0 = objective.distance(&candidate)?;
-            let (d, _) = fit_param(
-                objective,
-                &mut candidate,
-                position,
-                lead,
-                d0,
-                Sweep::Coarse,
-                budget,
-            )?;
-            screened.push((candidate, d, position, det.effect.name));
+            options_at.push((candidate, position, det.effect.name, lead));
+        }
+    }
+    let mut batch: Vec<Chain> = Vec::new();
+    let mut spans = Vec::with_capacity(options_at.len());
+    for (candidate, position, _, lead) in &options_at {
+        let start = batch.len();
+        batch.push(candidate.clone());
+        batch.extend(coarse_points(candidate, *position, *lead));
+        spans.push(start..batch.len());
+    }
+    let left = budget.saturating_sub(objective.evaluations).max(options_at.len());
+    let ds = objective.distances(&batch[..batch.len().min(left)])?;
+    let mut screened: Vec<(Chain, f64, usize, &'static str)> = Vec::new();
+    for ((_, position, effect, _), span) in options_at.into_iter().zip(spans) {
+        let mut best: Option<(usize, f64)> = None;
+        for i in span.filter(|&i| i < ds.len()) {
+            if best.is_none_or(|b| ds[i] < b.1 - 1e-12) {
+                best = Some((i, ds[i]));
+            }
+        }
+        if let Some((i, d)) = best {
+            screened.push((batch[i].clone(), d, position, effect));
         }
     }
     screened.sort_by(|a, b| a.1.total_cmp(&b.1));
@@ -352,17 +384,17 @@ fn best_reordering(
     if chain.stages.len() < 2 {
         return Ok(None);
     }
-    let mut tried = 0;
-    let mut best_alt: Option<(Chain, f64)> = None;
-    for perm in permutations(chain.stages.len()) {
-        if perm.iter().enumerate().all(|(i, &p)| i == p) {
-            continue;
-        }
-        let alt = Chain {
+    let alts: Vec<Chain> = permutations(chain.stages.len())
+        .into_iter()
+        .filter(|perm| !perm.iter().enumerate().all(|(i, &p)| i == p))
+        .map(|perm| Chain {
             stages: perm.iter().map(|&i| chain.stages[i].clone()).collect(),
-        };
-        tried += 1;
-        let d = objective.distance(&alt)?;
+        })
+        .collect();
+    let tried = alts.len();
+    let ds = objective.distances(&alts)?;
+    let mut best_alt: Option<(Chain, f64)> = None;
+    for (alt, d) in alts.into_iter().zip(ds) {
         if best_alt.as_ref().is_none_or(|b| d < b.1) {
             best_alt = Some((alt, d));
         }
@@ -384,11 +416,16 @@ fn prune(
 ) -> Result<Vec<(&'static str, f64)>> {
     let mut pruned = Vec::new();
     loop {
+        let withouts: Vec<Chain> = (0..chain.stages.len())
+            .map(|i| {
+                let mut without = chain.clone();
+                without.stages.remove(i);
+                without
+            })
+            .collect();
+        let ds = objective.distances(&withouts)?;
         let mut drop: Option<(usize, f64)> = None;
-        for i in 0..chain.stages.len() {
-            let mut without = chain.clone();
-            without.stages.remove(i);
-            let d = objective.distance(&without)?;
+        for (i, d) in ds.into_iter().enumerate() {
             if d * keep <= *distance && drop.is_none_or(|b| d < b.1) {
                 drop = Some((i, d));
             }
