@@ -352,6 +352,7 @@ pub(crate) mod tests {
             blocks: 1,
             caption_len: 4,
             vocab: 19,
+            target: crate::decoder::Target::Eps,
         };
         let decoder = dspec.init(&inf);
         let (frozen, kvo) = Frozen::from_decoder(&decoder, &dev);

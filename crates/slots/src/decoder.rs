@@ -54,6 +54,30 @@ pub struct DecoderSpec {
     pub caption_len: usize,
     /// Caption vocabulary.
     pub vocab: usize,
+    /// What the network's output stands for (ε̂ is always what the body returns).
+    #[serde(default)]
+    pub target: Target,
+}
+
+/// The denoiser's output parameterisation.
+///
+/// ```text
+/// Eps:  ε̂ = F(x_u, u, c)
+/// V:    ε̂ = √(1−ᾱ) x_u + √ᾱ F(x_u, u, c)        F ≈ v = √ᾱ ε − √(1−ᾱ) x₀
+/// ```
+///
+/// With V the network never has to copy x_u into its output: at high noise ε̂ ≈ x_u comes
+/// from the skip and F ≈ −x₀ carries the image at unit scale, while under Eps the image
+/// information is a √ᾱ-sized correction to a copy of x_u (the loss weight 1/ᾱ of
+/// [`crate::diffusion`] is the same in both: ‖v − F‖² = ‖ε − ε̂‖²/ᾱ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// The network predicts ε (SD 1.5's parameterisation).
+    #[default]
+    Eps,
+    /// The network predicts v (SD 2.x's), turned into ε̂ by the analytic skip above.
+    V,
 }
 
 impl DecoderSpec {
@@ -192,6 +216,8 @@ pub struct DecoderBody {
     blocks: Vec<Block>,
     norm_out: LayerNorm,
     output: Linear,
+    #[module(skip)]
+    target: Target,
 }
 
 /// Fourier features `[b, 1, 16]` of times u ∈ [0, 1].
@@ -220,6 +246,7 @@ impl DecoderBody {
         grad: Grad,
     ) -> Tensor<3> {
         let device = x.device();
+        let skip = x.clone();
         let mut h = self.input.forward(x)
             + self.pos.val().unsqueeze::<3>()
             + self.time.forward(time_features(u, &device));
@@ -232,7 +259,14 @@ impl DecoderBody {
             h = h + linear(&kvo.o, a, grad);
             h = h.clone() + block.mlp.forward(block.norm3.forward(h));
         }
-        self.output.forward(self.norm_out.forward(h))
+        let out = self.output.forward(self.norm_out.forward(h));
+        match self.target {
+            Target::Eps => out,
+            Target::V => {
+                let (a, s) = crate::diffusion::coefficients(u, &device);
+                skip * s + out * a
+            }
+        }
     }
 }
 
@@ -275,6 +309,7 @@ impl DecoderSpec {
                 blocks,
                 norm_out: LayerNormConfig::new(w).init(device),
                 output: LinearConfig::new(w, patch).init(device),
+                target: self.target,
             },
             kvo: (0..self.blocks).map(|_| Kvo::new(w, device)).collect(),
         }
@@ -348,6 +383,7 @@ mod tests {
             blocks: 1,
             caption_len: 8,
             vocab: 19,
+            target: Target::Eps,
         };
         let d = spec.init(&dev);
         let null = tensor::to_vec(d.text.null(&dev));

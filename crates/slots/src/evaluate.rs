@@ -177,6 +177,91 @@ pub fn caption_gain(decoder: &Decoder, scenes: &Scenes, seed: u64) -> (f64, f64)
     (with / count, without / count)
 }
 
+/// The held-out ε error of the decoder in one band of diffusion times, with each scene's own
+/// caption, the null caption and another scene's caption (same x_u, u, ε for all three).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct LevelGain {
+    /// Lower end of the band of u.
+    pub u_lo: f64,
+    /// Upper end of the band of u.
+    pub u_hi: f64,
+    /// ᾱ at the band's middle.
+    pub alpha_bar: f64,
+    /// Mean ε error with the true caption.
+    pub err_true: f64,
+    /// Mean ε error with the null (all-PAD) caption.
+    pub err_null: f64,
+    /// Mean ε error with the caption of scene (i + 1) mod n of the same chunk.
+    pub err_shuffled: f64,
+}
+
+impl LevelGain {
+    /// The relative caption gain 1 − err_true/err_null.
+    pub fn gain_null(&self) -> f64 {
+        1.0 - self.err_true / self.err_null
+    }
+
+    /// The relative gain over a mismatched caption, 1 − err_true/err_shuffled.
+    pub fn gain_shuffled(&self) -> f64 {
+        1.0 - self.err_true / self.err_shuffled
+    }
+}
+
+/// [`LevelGain`] in `levels` equal bands of u ∈ [0, 1] (u uniform within each band).
+pub fn caption_gain_by_level(
+    decoder: &Decoder,
+    scenes: &Scenes,
+    levels: usize,
+    seed: u64,
+) -> Vec<LevelGain> {
+    let dev = device::device();
+    let mut rng = SeededRng::new(seed ^ EVAL_STREAM ^ 0x3);
+    let (size, l) = (scenes.size, scenes.caption_len);
+    let mut out = Vec::with_capacity(levels);
+    for level in 0..levels {
+        let (lo, hi) = (
+            level as f64 / levels as f64,
+            (level + 1) as f64 / levels as f64,
+        );
+        let mut sums = [0.0f64; 3];
+        for start in (0..scenes.len()).step_by(CHUNK) {
+            let idx: Vec<usize> = (start..scenes.len().min(start + CHUNK)).collect();
+            let b = scenes.select(&idx);
+            let x0 = to_patches(&b.images, size, &dev);
+            let [n, t, d] = x0.dims();
+            let u: Vec<f32> = rng
+                .uniform_vec(n)
+                .iter()
+                .map(|&r| (lo + (hi - lo) * r as f64) as f32)
+                .collect();
+            let eps = rng.normal([n, t, d], &dev);
+            let xu = noisy(x0, eps.clone(), &u);
+            let shuffled: Vec<u32> = (0..n)
+                .flat_map(|i| b.captions[((i + 1) % n) * l..((i + 1) % n + 1) * l].to_vec())
+                .collect();
+            let null = vec![PAD; n * l];
+            for (sum, captions) in sums.iter_mut().zip([&b.captions, &null, &shuffled]) {
+                let ctx = decoder.text.forward(captions, &dev);
+                let pred = decoder
+                    .body
+                    .forward(xu.clone(), &u, ctx, &decoder.kvo, Grad::Flow);
+                let e = crate::diffusion::eps_error(eps.clone(), pred);
+                *sum += tensor::to_vec(e).iter().map(|&x| x as f64).sum::<f64>();
+            }
+        }
+        let n = scenes.len() as f64;
+        out.push(LevelGain {
+            u_lo: lo,
+            u_hi: hi,
+            alpha_bar: crate::diffusion::alpha_bar((lo + hi) / 2.0),
+            err_true: sums[0] / n,
+            err_null: sums[1] / n,
+            err_shuffled: sums[2] / n,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

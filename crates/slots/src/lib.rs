@@ -10,7 +10,8 @@
 //! - [`diffusion`]: cosine DDPM schedule, ε loss, DDIM;
 //! - [`decoder`]: the caption encoder (null encoding = registers) and the cross-attention
 //!   denoiser with its trainable K/V/O kept apart;
-//! - [`hungarian`], [`segmentation`]: FG-ARI, mBO, mIoU.
+//! - [`hungarian`], [`segmentation`]: FG-ARI, mBO, mIoU;
+//! - [`probe`]: the slot property probe (colour and shape from the matched slot).
 
 #![warn(missing_docs)]
 
@@ -26,6 +27,7 @@ pub mod images;
 pub mod layers;
 pub mod picture;
 pub mod pretrain;
+pub mod probe;
 pub mod repro;
 pub mod scene;
 pub mod segmentation;

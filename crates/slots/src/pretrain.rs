@@ -58,6 +58,7 @@ impl PretrainConfig {
                 blocks: 2,
                 caption_len: 4 * scenes.max_objects,
                 vocab: crate::scene::VOCAB,
+                target: crate::decoder::Target::V,
             },
             scenes,
             n_scenes: 4000,
@@ -72,8 +73,12 @@ impl PretrainConfig {
     /// The cache directory name of this configuration.
     pub fn key(&self) -> String {
         let s = &self.spec;
+        let version = match s.target {
+            crate::decoder::Target::Eps => "v1",
+            crate::decoder::Target::V => "v1-vpred",
+        };
         format!(
-            "v1-w{}-b{}-h{}-n{}-steps{}-batch{}-lr{}-seed{}",
+            "{version}-w{}-b{}-h{}-n{}-steps{}-batch{}-lr{}-seed{}",
             s.width,
             s.blocks,
             crate::decoder::HEADS,

@@ -187,6 +187,7 @@ pub fn load(dir: &Path) -> Result<(SlotRecord, SlotModel)> {
             blocks: r.decoder_blocks,
             caption_len: crate::decoder::WORDS,
             vocab: 1,
+            target: crate::decoder::Target::Eps,
         }
         .init(&dev)
         .kvo;

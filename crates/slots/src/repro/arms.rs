@@ -3,7 +3,9 @@
 //! ```text
 //! per seed s   scenes_train ~ seed s ⊕ TRAIN, scenes_eval ~ seed s ⊕ EVAL
 //!              decoder_s = cached or trained (PretrainConfig with seed s)
-//!              per arm a: train (seed s) → FG-ARI, mBO, mIoU on scenes_eval; Δ; final error
+//!              caption gain of decoder_s per noise band (true vs null vs shuffled caption)
+//!              per arm a: train (seed s) → FG-ARI, mBO, mIoU on scenes_eval; Δ; final error;
+//!                         colour / shape probe accuracy from the matched slots
 //! ```
 
 use std::time::Instant;
@@ -16,16 +18,21 @@ use genlab_core::train::{History, Observer, SeededRng};
 use super::Sizes;
 use crate::coda::{Arm, Frozen, SlotModel};
 use crate::decoder::Decoder;
-use crate::evaluate::{caption_gain, discovery_metrics, mi_proxy};
+use crate::evaluate::{
+    LevelGain, caption_gain, caption_gain_by_level, discovery_metrics, mi_proxy,
+};
 use crate::pretrain::{PretrainConfig, load_or_train};
+use crate::probe::{ProbeScores, property_probe};
 use crate::scene::{Scenes, generate};
 use crate::train::{SlotTrainConfig, tail_mean, train_slots};
 
 const TRAIN_STREAM: u64 = 0x5ce7e;
 const EVAL_STREAM: u64 = 0xe7a1_5ce7;
+/// Bands of u in the caption-gain measurement.
+pub(super) const LEVELS: usize = 10;
 
 /// The metrics of every arm.
-pub(super) const METRICS: [&str; 7] = [
+pub(super) const METRICS: [&str; 9] = [
     "fg_ari",
     "mbo",
     "miou",
@@ -33,6 +40,8 @@ pub(super) const METRICS: [&str; 7] = [
     "err_neg",
     "delta",
     "train_err",
+    "probe_colour",
+    "probe_shape",
 ];
 
 /// Everything the figures need from the run.
@@ -49,6 +58,10 @@ pub(super) struct Runs {
     pub histories: Vec<(Arm, History)>,
     /// The first seed.
     pub seed: u64,
+    /// Per seed, the decoder's caption gain per band of u.
+    pub levels: Vec<Vec<LevelGain>>,
+    /// Per seed, the probe's chance levels (the same objects for every arm).
+    pub chance: Vec<ProbeScores>,
 }
 
 /// Runs every seed and arm; records the means and the timing in `report`.
@@ -63,6 +76,8 @@ pub(super) fn run_all(
     let mut per_seed = Vec::new();
     let mut first = None;
     let mut decoder_rows = Vec::new();
+    let mut levels = Vec::new();
+    let mut chance = Vec::new();
     for &seed in seeds {
         let train = generate(
             &sizes.scenes,
@@ -88,6 +103,8 @@ pub(super) fn run_all(
             started.elapsed().as_secs_f64().into(),
         );
         let (with, without) = caption_gain(&decoder, &eval, seed);
+        let bands = caption_gain_by_level(&decoder, &eval, LEVELS, seed);
+        let mean_gain = |f: fn(&LevelGain) -> f64| bands.iter().map(f).sum::<f64>() / LEVELS as f64;
         decoder_rows.push(vec![
             seed.to_string(),
             if cached {
@@ -99,7 +116,10 @@ pub(super) fn run_all(
             sig3(record.final_loss),
             sig3(with),
             sig3(without),
+            sig3(mean_gain(LevelGain::gain_null)),
+            sig3(mean_gain(LevelGain::gain_shuffled)),
         ]);
+        levels.push(bands);
         let mut arms = Arms::new();
         let mut models = Vec::new();
         let mut histories = Vec::new();
@@ -115,6 +135,10 @@ pub(super) fn run_all(
             let frozen = Frozen::inference(&decoder);
             let batch = sizes.slots.batch.min(eval.len() - eval.len() % 2).max(2);
             let (pos, neg) = mi_proxy(&trained.model, &frozen, arm, &eval, batch, seed);
+            let probe = property_probe(&trained.model, &eval, seed);
+            if arm == Arm::Baseline {
+                chance.push(probe);
+            }
             let m = arms.entry(arm.name().into()).or_default();
             m.insert("fg_ari".into(), d.fg_ari);
             m.insert("mbo".into(), d.mbo);
@@ -123,12 +147,16 @@ pub(super) fn run_all(
             m.insert("err_neg".into(), neg);
             m.insert("delta".into(), neg - pos);
             m.insert("train_err".into(), tail_mean(&trained.history, "err_pos"));
+            m.insert("probe_colour".into(), probe.colour);
+            m.insert("probe_shape".into(), probe.shape);
             observer.message(&format!(
-                "seed {seed} {}: FG-ARI {:.3}, mBO {:.3}, Δ {:.4}",
+                "seed {seed} {}: FG-ARI {:.3}, mBO {:.3}, Δ {:.4}, probe colour {:.3} shape {:.3}",
                 arm.name(),
                 d.fg_ari,
                 d.mbo,
-                neg - pos
+                neg - pos,
+                probe.colour,
+                probe.shape
             ));
             seconds.insert(
                 format!("{} seed {seed}", arm.name()),
@@ -147,8 +175,9 @@ pub(super) fn run_all(
     record_means(&per_seed, report);
     report.config("phase_seconds", seconds);
     report.table(Table {
-        title: "Decoder pre-training per seed (weighted held-out ε error with the caption vs \
-                the null caption: the decoder's use of its conditioning)"
+        title: "Decoder pre-training per seed (held-out weighted ε error with the caption vs \
+                the null caption; the relative caption gain 1 − err_true/err_other averaged \
+                over 10 bands of u: the decoder's use of its conditioning)"
             .into(),
         columns: [
             "seed",
@@ -157,6 +186,8 @@ pub(super) fn run_all(
             "final loss",
             "err caption",
             "err null",
+            "gain vs null",
+            "gain vs shuffled",
         ]
         .map(String::from)
         .to_vec(),
@@ -170,6 +201,8 @@ pub(super) fn run_all(
         models,
         histories,
         seed,
+        levels,
+        chance,
     })
 }
 

@@ -20,6 +20,7 @@
 mod arms;
 mod edit;
 mod figures;
+mod probes;
 
 use genlab_core::Result;
 use genlab_core::experiment::{ExperimentInfo, ReportBuilder, ReproOptions, Scales};
@@ -77,6 +78,7 @@ const DECODER: DecoderSpec = DecoderSpec {
     blocks: 2,
     caption_len: 4 * SCENES.max_objects,
     vocab: VOCAB,
+    target: crate::decoder::Target::V,
 };
 const SLOTS: SlotSpec = SlotSpec {
     size: 32,
@@ -153,6 +155,7 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     let verdict = verdict(&runs.per_seed)?;
     figures::all(opts, sizes, &runs, &mut report)?;
     edit::table(sizes, &runs, &mut report)?;
+    probes::tables(&runs, &mut report);
     report.table(side_comparisons(&runs.per_seed)?);
     report.note(DEVIATIONS);
     Ok(report.finish(verdict))
@@ -180,6 +183,9 @@ fn side_comparisons(per_seed: &[report::Arms]) -> Result<report::Table> {
         (Arm::Coda, Arm::Registers, "mbo"),
         (Arm::Coda, Arm::NoStopGrad, "mbo"),
         (Arm::Coda, Arm::NoStopGrad, "delta"),
+        (Arm::Coda, Arm::Baseline, "probe_colour"),
+        (Arm::Coda, Arm::Baseline, "probe_shape"),
+        (Arm::Registers, Arm::Baseline, "probe_shape"),
     ];
     let mut rows = Vec::new();
     for (a, b, metric) in pairs {
