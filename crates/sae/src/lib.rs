@@ -36,6 +36,7 @@ pub mod decoder_norm;
 pub mod eval;
 pub mod hungarian;
 pub mod init;
+pub mod inspect;
 pub mod linalg;
 pub mod lm_acts;
 pub mod loss;

@@ -183,7 +183,7 @@ pub fn extract(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::acts::{for_each_chunk, open_files};
     use genlab_core::device::device;

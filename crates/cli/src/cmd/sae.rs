@@ -10,18 +10,20 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use genlab_core::data::Cache;
 use genlab_core::device::device;
-use genlab_lm::Llama;
+use genlab_core::fsx;
 use genlab_lm::cache::resolve_model;
+use genlab_lm::{Llama, Tokenizer};
 use genlab_sae::acts::{FileStream, open_files};
 use genlab_sae::ce_recovered::ce_recovered;
 use genlab_sae::corpus::{Sequences, load_corpus};
 use genlab_sae::eval::evaluate;
-use genlab_sae::lm_acts::{ExtractConfig, MANIFEST, extract};
 use genlab_sae::init::BiasInit;
+use genlab_sae::inspect::{InspectConfig, encode_text, html, inspect};
+use genlab_sae::lm_acts::{ExtractConfig, MANIFEST, extract};
 use genlab_sae::normalise::Normalise;
 use genlab_sae::ortsae::Reduce;
-use genlab_sae::schedule::Shape;
 use genlab_sae::saelens;
+use genlab_sae::schedule::Shape;
 use genlab_sae::train::{Arch, Checkpointing, TrainConfig, train_resumable};
 
 use super::output::RunDir;
@@ -42,6 +44,63 @@ pub enum Command {
     /// CE-loss-recovered of a saved SAE spliced into the model's residual stream:
     /// (CE_zero − CE_sae) / (CE_zero − CE_clean), on held-out corpus sequences.
     Ce(CeArgs),
+    /// Feature dashboards: one HTML page (OUT/index.html, and OUT/dashboard.json) describing
+    /// chosen latents on the model's text — density, activation histogram, top-activating
+    /// contexts with per-token shading, contexts at activation quantiles, and the tokens each
+    /// decoder row promotes and suppresses through the unembedding; latents sorted by density.
+    /// Streams the corpus with bounded memory.
+    Inspect(InspectArgs),
+    /// The strongest latents of each token of a text.
+    Encode(EncodeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct InspectArgs {
+    /// The SAE directory (SAELens layout).
+    #[arg(long)]
+    sae: PathBuf,
+    #[command(flatten)]
+    lm: LmArgs,
+    /// Latents to describe: a range `A..B` (B excluded) or a list `3,17,42`.
+    #[arg(long, default_value = "0..50")]
+    latents: String,
+    /// Corpus sequences to stream (from the front of the seeded order).
+    #[arg(long, default_value_t = 256)]
+    sequences: usize,
+    /// Top-activating contexts per latent.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// Promoted and suppressed tokens per latent.
+    #[arg(long, default_value_t = 10)]
+    logit_tokens: usize,
+    /// Output directory (index.html, dashboard.json).
+    #[arg(long)]
+    out: PathBuf,
+    /// Print a summary (per latent: density, max, top token) as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct EncodeArgs {
+    /// The SAE directory (SAELens layout).
+    #[arg(long)]
+    sae: PathBuf,
+    /// Model: `smollm2-135m` (after `genlab data fetch smollm2-135m`) or a Llama GGUF file.
+    #[arg(long, default_value = "smollm2-135m")]
+    model: String,
+    /// Layer the SAE reads.
+    #[arg(long)]
+    layer: usize,
+    /// The text (a BOS token is put before it).
+    #[arg(long)]
+    text: String,
+    /// Latents listed per token.
+    #[arg(long, default_value_t = 5)]
+    top: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Where the model and text come from (shared by `acts` and `ce`).
@@ -80,6 +139,9 @@ pub struct ActsArgs {
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
+    /// Print the manifest as one JSON object on standard output.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -92,6 +154,9 @@ pub struct CeArgs {
     /// Held-out sequences to evaluate (taken from the end of the seeded corpus order).
     #[arg(long, default_value_t = 32)]
     sequences: usize,
+    /// Print the result as one JSON object on standard output.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -265,11 +330,128 @@ pub fn run(command: Command, progress: Progress) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval_cmd(args),
         Command::Acts(args) => acts_cmd(args, progress),
         Command::Ce(args) => ce_cmd(args, progress),
+        Command::Inspect(args) => inspect_cmd(args, progress),
+        Command::Encode(args) => encode_cmd(args),
     }
 }
 
+/// `A..B` or `a,b,c`.
+fn parse_latents(spec: &str) -> anyhow::Result<Vec<usize>> {
+    let bad = || {
+        anyhow::anyhow!("--latents {spec:?}: expected a range like 0..50 or a list like 3,17,42")
+    };
+    if let Some((a, b)) = spec.split_once("..") {
+        let (a, b): (usize, usize) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if a >= b {
+            return Err(bad());
+        }
+        return Ok((a..b).collect());
+    }
+    let mut out: Vec<usize> = spec
+        .split(',')
+        .map(|t| t.trim().parse().map_err(|_| bad()))
+        .collect::<anyhow::Result<_>>()?;
+    out.dedup();
+    Ok(out)
+}
+
+fn inspect_cmd(args: InspectArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
+    let latents = parse_latents(&args.latents)?;
+    let sae = load_sae(&args.sae)?;
+    let (model, tok, name, seqs) = load_lm(&args.lm)?;
+    let chosen = seqs.front(args.sequences.min(seqs.all.len()))?;
+    let config = InspectConfig {
+        layer: args.lm.layer,
+        latents,
+        batch: args.lm.batch,
+        top: args.top,
+        before: 12,
+        after: 4,
+        logit_tokens: args.logit_tokens,
+        seed: args.lm.seed,
+    };
+    progress.set_prefix("sae inspect");
+    let d = inspect(
+        &sae,
+        &model,
+        &tok,
+        chosen,
+        (&name, &args.lm.corpus),
+        &config,
+        &mut progress,
+    )?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let page = args.out.join("index.html");
+    fsx::atomic_write(&page, html::render(&d).as_bytes())?;
+    fsx::write_json(&args.out.join("dashboard.json"), &d)?;
+    if args.json {
+        let latents: Vec<serde_json::Value> = d
+            .latents
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "latent": c.latent,
+                    "density": c.density,
+                    "max": c.max,
+                    "top_token": c.top.first().map(|e| e.tokens[e.focus].clone()),
+                    "promoted": c.promoted.iter().take(3).map(|p| p.0.clone()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let value = serde_json::json!({
+            "page": page.display().to_string(),
+            "tokens": d.tokens,
+            "sequences": d.sequences,
+            "latents": latents,
+        });
+        println!("{value}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "wrote the dashboard of {} latents on {} tokens to {}",
+        d.latents.len(),
+        d.tokens,
+        page.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn encode_cmd(args: EncodeArgs) -> anyhow::Result<ExitCode> {
+    let sae = load_sae(&args.sae)?;
+    let cache = Cache::from_env();
+    let path = resolve_model(&args.model, &cache)?;
+    let (model, tok) = Llama::load(&path, &device())
+        .with_context(|| format!("loading the model {}", path.display()))?;
+    let rows = encode_text(&sae, &model, &tok, args.layer, &args.text, args.top)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({ "layer": args.layer, "tokens": rows })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for r in &rows {
+        let latents: Vec<String> = r
+            .latents
+            .iter()
+            .map(|(j, v)| format!("#{j} {v:.3}"))
+            .collect();
+        println!(
+            "{:>4} {:<16} {}",
+            r.position,
+            format!("{:?}", r.token),
+            latents.join("  ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The model, its file name, and the corpus cut into sequences.
-fn load_lm(lm: &LmArgs) -> anyhow::Result<(Llama, String, Sequences)> {
+fn load_lm(lm: &LmArgs) -> anyhow::Result<(Llama, Tokenizer, String, Sequences)> {
     let cache = Cache::from_env();
     let path = resolve_model(&lm.model, &cache)?;
     let corpus = load_corpus(&lm.corpus, &cache)?;
@@ -294,7 +476,7 @@ fn load_lm(lm: &LmArgs) -> anyhow::Result<(Llama, String, Sequences)> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    Ok((model, name, seqs))
+    Ok((model, tok, name, seqs))
 }
 
 /// A saved SAE (SAELens layout), the error naming its directory.
@@ -311,7 +493,7 @@ fn acts_cmd(args: ActsArgs, mut progress: Progress) -> anyhow::Result<ExitCode> 
             args.out.display()
         );
     }
-    let (model, name, seqs) = load_lm(&args.lm)?;
+    let (model, _, name, seqs) = load_lm(&args.lm)?;
     let config = ExtractConfig {
         layer: args.lm.layer,
         tokens: args.tokens,
@@ -329,6 +511,10 @@ fn acts_cmd(args: ActsArgs, mut progress: Progress) -> anyhow::Result<ExitCode> 
         &args.out,
         &mut progress,
     )?;
+    if args.json {
+        println!("{}", serde_json::to_string(&m)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "wrote {} vectors (d = {}) of layer {} from {} sequences of {} tokens of {} to {} in {} shard(s): {:.0} tokens/s",
         m.tokens,
@@ -346,7 +532,7 @@ fn acts_cmd(args: ActsArgs, mut progress: Progress) -> anyhow::Result<ExitCode> 
 
 fn ce_cmd(args: CeArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
     let sae = load_sae(&args.sae)?;
-    let (model, _, seqs) = load_lm(&args.lm)?;
+    let (model, _, _, seqs) = load_lm(&args.lm)?;
     let held_out = seqs.back(args.sequences)?;
     progress.set_prefix("sae ce");
     let r = ce_recovered(
@@ -357,6 +543,18 @@ fn ce_cmd(args: CeArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
         args.lm.batch,
         &mut progress,
     )?;
+    if args.json {
+        let value = serde_json::json!({
+            "sequences": held_out.len(),
+            "predictions": r.predictions,
+            "ce_clean": r.ce_clean,
+            "ce_sae": r.ce_sae,
+            "ce_zero_ablation": r.ce_zero,
+            "ce_loss_recovered": r.score,
+        });
+        println!("{value}");
+        return Ok(ExitCode::SUCCESS);
+    }
     println!("sequences: {}", held_out.len());
     println!("predictions: {}", r.predictions);
     println!("ce_clean: {:.6}", r.ce_clean);
@@ -515,7 +713,7 @@ fn eval_cmd(args: EvalArgs) -> anyhow::Result<ExitCode> {
         args.max_rows.unwrap_or(usize::MAX),
     )?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&e)?);
+        println!("{}", serde_json::to_string(&e)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!("vectors: {}", e.vectors);
