@@ -21,9 +21,17 @@ use genlab_core::limits::excerpt;
 /// The deepest nesting of prefix operators and parentheses the parser accepts.
 pub const MAX_NESTING: usize = 500;
 
-/// The most tokens (propositions, operators, parentheses) a formula may have: this bounds the
-/// depth of its tree, which `&`/`|` chains make as deep as they are long.
-pub const MAX_TOKENS: usize = 10_000;
+/// The most tokens (propositions, operators, parentheses) a formula may have: 2^24, about a
+/// 40 MB formula (`genlab logic check --formula-file` reads decompiled formulas of millions of
+/// nodes). Depth stays bounded: chains of more than [`LEFT_CHAIN`] `&` or `|` operands are
+/// built as balanced trees (depth log₂ of their length), so a tree is at most about
+/// [`MAX_NESTING`] × 2·25 levels deep whatever the length.
+pub const MAX_TOKENS: usize = 1 << 24;
+
+/// Chains of at most this many operands nest to the left, as written (`p & q & r` is
+/// `(p & q) & r`, so printing and parsing round-trip exactly); longer ones are balanced, which
+/// is the same formula up to associativity.
+pub const LEFT_CHAIN: usize = 16;
 
 /// Where and why a formula failed to parse. Its message is one line naming the column;
 /// [`ParseError::caret`] draws it under the input. Converts into [`genlab_core::Error`].
@@ -350,6 +358,18 @@ fn dia_suffix(
     Ok((modality, grade))
 }
 
+/// Joins the operands of one `&` or `|` chain: nested to the left when there are at most
+/// [`LEFT_CHAIN`] of them, else as a balanced tree (see [`MAX_TOKENS`]).
+fn chain(mut operands: Vec<Formula>, join: fn(Formula, Formula) -> Formula) -> Formula {
+    if operands.len() <= LEFT_CHAIN {
+        let mut it = operands.into_iter();
+        let first = it.next().expect("a chain has an operand");
+        return it.fold(first, join);
+    }
+    let right = operands.split_off(operands.len() / 2);
+    join(chain(operands, join), chain(right, join))
+}
+
 struct Parser {
     tokens: Vec<(Tok, usize)>,
     pos: usize,
@@ -362,21 +382,21 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Formula, ParseError> {
-        let mut f = self.and()?;
+        let mut operands = vec![self.and()?];
         while self.peek().0 == Tok::Or {
             self.pos += 1;
-            f = Formula::or(f, self.and()?);
+            operands.push(self.and()?);
         }
-        Ok(f)
+        Ok(chain(operands, Formula::or))
     }
 
     fn and(&mut self) -> Result<Formula, ParseError> {
-        let mut f = self.unary()?;
+        let mut operands = vec![self.unary()?];
         while self.peek().0 == Tok::And {
             self.pos += 1;
-            f = Formula::and(f, self.unary()?);
+            operands.push(self.unary()?);
         }
-        Ok(f)
+        Ok(chain(operands, Formula::and))
     }
 
     fn enter(&mut self, col: usize) -> Result<(), ParseError> {
@@ -449,6 +469,7 @@ impl Parser {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formula::Dag;
     use crate::random::random_formula;
     use genlab_core::train::SeededRng;
     use proptest::prelude::*;
@@ -524,6 +545,56 @@ mod tests {
         );
     }
 
+    /// Chains longer than LEFT_CHAIN are balanced: the same formula up to associativity, so
+    /// the same truth values as the left-nested fold at every node.
+    #[test]
+    fn long_chains_are_balanced_and_mean_the_same() {
+        let g = crate::graph::Graph::new(
+            vec!["p".into(), "q".into()],
+            4,
+            &[vec![0], vec![1], vec![0, 1], vec![]],
+            &[(0, 1), (1, 2), (2, 3)],
+            false,
+        )
+        .unwrap();
+        let model = crate::model::Model::single(g);
+        let parts = ["p", "!q", "<> p", "<>=2 q", "q | p", "!<> !p"];
+        for (n, op) in [(17, " & "), (40, " | "), (101, " & "), (16, " | ")] {
+            let items: Vec<String> = (0..n)
+                .map(|i| format!("({})", parts[(i * 7) % 6]))
+                .collect();
+            let f = parse(&items.join(op)).unwrap();
+            let fold = items
+                .iter()
+                .map(|t| parse(t).unwrap())
+                .reduce(|a, b| {
+                    if op == " & " {
+                        Formula::and(a, b)
+                    } else {
+                        Formula::or(a, b)
+                    }
+                })
+                .unwrap();
+            assert_eq!(
+                f == fold,
+                n <= LEFT_CHAIN,
+                "{n}: left-nested exactly up to LEFT_CHAIN"
+            );
+            let t = |f: &Formula| crate::check::truth(&model, f, 0).unwrap();
+            assert_eq!(t(&f), t(&fold), "{n}{op}");
+            assert!(tree_depth(&f) <= LEFT_CHAIN + n.ilog2() as usize + 3, "{n}");
+            assert!(n < 100 || (tree_depth(&f) < 30 && tree_depth(&fold) > 100), "{n}");
+        }
+    }
+
+    fn tree_depth(f: &Formula) -> usize {
+        match f {
+            Formula::Top | Formula::Bot | Formula::Atom(_) => 0,
+            Formula::Not(a) | Formula::Dia { body: a, .. } => 1 + tree_depth(a),
+            Formula::And(a, b) | Formula::Or(a, b) => 1 + tree_depth(a).max(tree_depth(b)),
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -571,21 +642,25 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.len() < 300, "{} bytes", msg.len());
         assert!(msg.contains("`…") && msg.contains("& & q`"), "{msg}");
-        // A 1 MB chain overflowed the stack when its tree was dropped.
-        let huge = format!("{}p", "p & ".repeat(250_000));
-        let msg = parse(&huge).unwrap_err().to_string();
+        // A 1 MB chain overflowed the stack when its tree was dropped (issue 25); long chains
+        // are now balanced, so a 4 MB one parses, checks and drops.
+        let f = parse(&format!("{}p", "p & ".repeat(1_000_000))).unwrap();
         assert!(
-            msg.contains("at most 10000 tokens") && msg.len() < 300,
-            "{msg}"
+            f.size() == 2_000_001 && Dag::new(&f).len() < 50,
+            "shared halves"
         );
-        let longest = format!("{}p", "p & ".repeat(MAX_TOKENS / 2 - 1));
-        let f = parse(&longest).unwrap();
         let g =
             crate::graph::Graph::new(vec!["p".into()], 2, &[vec![0]], &[(0, 1)], false).unwrap();
         let model = crate::model::Model::single(g);
         assert_eq!(
             crate::check::truth(&model, &f, 0).unwrap(),
             vec![true, false]
+        );
+        assert!(
+            parse(&format!("{}p", "p&".repeat(MAX_TOKENS / 2)))
+                .unwrap_err()
+                .to_string()
+                .contains("tokens")
         );
         let digits = format!("[{}]p", "9".repeat(100_000));
         assert!(parse(&digits).unwrap_err().to_string().len() < 400);

@@ -19,6 +19,7 @@
 //! [`crate::decompile`]; neurons with several neighbour terms make its formula non-uniform,
 //! exact on graphs of degree ≤ Δ.
 
+pub mod data;
 mod fit;
 mod float;
 mod quantise;
@@ -84,7 +85,7 @@ pub fn graph(rng: &mut SeededRng, nodes: usize, atoms: &[String], max_degree: us
     ))
 }
 
-/// Trains, quantises and returns the network.
+/// Trains, quantises and returns the network, on a random graph labelled by `cfg.target`.
 pub fn learn(cfg: &LearnConfig, observer: &mut dyn Observer) -> Result<Learned> {
     let target = crate::parse::parse(&cfg.target)?;
     if let Some(p) = target.atoms().into_iter().find(|p| !cfg.atoms.contains(p)) {
@@ -94,13 +95,87 @@ pub fn learn(cfg: &LearnConfig, observer: &mut dyn Observer) -> Result<Learned> 
     }
     let mut rng = SeededRng::new(cfg.seed);
     let model = graph(&mut rng, cfg.nodes, &cfg.atoms, cfg.max_degree);
-    let g = model.graph(0);
     let y = truth(&model, &target, 0)?;
+    fit_labels(cfg, &model, &y, &mut rng, observer)
+}
+
+/// Training settings for a user's labelled graphs.
+#[derive(Debug, Clone, Serialize)]
+pub struct FitConfig {
+    /// Atoms (input features), in feature order.
+    pub atoms: Vec<String>,
+    /// Hidden units (0: a single layer).
+    pub hidden: usize,
+    /// Adam steps (full batch).
+    pub steps: u64,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// Trains, quantises and returns the network on an undirected graph (e.g. the disjoint union
+/// of [`data::load_dataset`]) with one label per node.
+pub fn learn_labelled(
+    g: &crate::graph::Graph,
+    labels: &[bool],
+    fit: &FitConfig,
+    observer: &mut dyn Observer,
+) -> Result<Learned> {
+    if labels.len() != g.nodes() {
+        return Err(Error::InvalidInput(format!(
+            "{} labels for a graph of {} nodes",
+            labels.len(),
+            g.nodes()
+        )));
+    }
+    if g.directed() {
+        return Err(Error::InvalidInput(
+            "training needs an undirected graph (it backpropagates through neighbour sums)".into(),
+        ));
+    }
+    if fit.steps == 0 || !(fit.lr.is_finite() && fit.lr > 0.0) {
+        return Err(Error::InvalidInput(format!(
+            "need at least one step and a positive finite learning rate (got {} steps, lr {})",
+            fit.steps, fit.lr
+        )));
+    }
+    let cfg = LearnConfig {
+        target: String::new(),
+        atoms: fit.atoms.clone(),
+        hidden: fit.hidden,
+        max_degree: g.max_degree(),
+        nodes: g.nodes(),
+        steps: fit.steps,
+        lr: fit.lr,
+        seed: fit.seed,
+    };
+    let model = Model::single(g.clone());
+    fit_labels(
+        &cfg,
+        &model,
+        labels,
+        &mut SeededRng::new(fit.seed),
+        observer,
+    )
+}
+
+/// Trains on `model`'s sort-0 graph against labels `y` (the shared body of [`learn`] and
+/// [`learn_labelled`]).
+fn fit_labels(
+    cfg: &LearnConfig,
+    model: &Model,
+    y: &[bool],
+    rng: &mut SeededRng,
+    observer: &mut dyn Observer,
+) -> Result<Learned> {
+    let y = y.to_vec();
+    let g = model.graph(0);
     let x = with_neighbours(g, &atom_rows(g, &cfg.atoms)?);
     let a = cfg.atoms.len();
     if cfg.hidden == 0 {
         let options = TrainOptions::constant(cfg.steps, cfg.lr).with_phase("train output layer");
-        let (w, loss) = fit::fit_logistic(&x, &y, options, &mut rng, observer)?;
+        let (w, loss) = fit::fit_logistic(&x, &y, options, rng, observer)?;
         let (k, q, acc) = quantise(&w, &x, &y);
         let float = FloatNet {
             hidden: vec![],
@@ -115,7 +190,7 @@ pub fn learn(cfg: &LearnConfig, observer: &mut dyn Observer) -> Result<Learned> 
             }],
             0,
         )?;
-        let float_acc = agreement(&float.eval(&model, &cfg.atoms)?, &y);
+        let float_acc = agreement(&float.eval(model, &cfg.atoms)?, &y);
         return Ok(Learned {
             float,
             net,
@@ -127,7 +202,7 @@ pub fn learn(cfg: &LearnConfig, observer: &mut dyn Observer) -> Result<Learned> 
     // Two layers: the loss is not convex, so keep the best of a few restarts.
     let mut best: Option<Learned> = None;
     for _ in 0..RESTARTS {
-        let candidate = two_layers(cfg, &model, &x, &y, &mut rng, observer)?;
+        let candidate = two_layers(cfg, model, &x, &y, rng, observer)?;
         if best
             .as_ref()
             .is_none_or(|b| candidate.train_accuracy.1 > b.train_accuracy.1)
