@@ -1,10 +1,12 @@
 //! The tools as `tools/list` describes them, all generated from the spec table: `apply_chain`,
-//! `list_effects`, and one tool per effect with the file arguments added.
+//! `list_effects`, `estimate_chain`, and one tool per effect with the file arguments added.
 
 use serde_json::{Map, Value, json};
 
-use super::{APPLY_CHAIN, LIST_EFFECTS};
+use super::estimate::{DEFAULT_MAX_SECONDS, MAX_BUDGET};
+use super::{APPLY_CHAIN, ESTIMATE_CHAIN, LIST_EFFECTS};
 use crate::engine::spec::EFFECTS;
+use crate::estimate::search::SearchOptions;
 
 fn path_schema(what: &str) -> Value {
     json!({
@@ -103,6 +105,45 @@ fn list_effects_tool() -> Value {
     })
 }
 
+fn estimate_chain_tool() -> Value {
+    let defaults = SearchOptions::default();
+    json!({
+        "name": ESTIMATE_CHAIN,
+        "title": "Estimate Effect Chain",
+        "description": "Finds the chain of effects that turns a dry WAV into a processed (wet) one, by analysis-by-synthesis: candidate chains are rendered over the dry audio and compared with the wet audio by multi-resolution STFT distance (MRSTFT). Returns the chain as tool calls (ready for apply_chain), a rationale, and the MRSTFT of the estimate and of no processing. Long: up to `budget` renders; send a progressToken to follow it.",
+        "inputSchema": {
+            "type": "object",
+            "properties": {
+                "dry_path": path_schema("The unprocessed WAV."),
+                "wet_path": path_schema("The processed WAV (same sample rate and channel count)."),
+                "max_effects": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": EFFECTS.len(),
+                    "default": defaults.max_effects,
+                    "description": "Longest chain to estimate.",
+                },
+                "budget": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_BUDGET,
+                    "default": defaults.budget,
+                    "description": "Most candidate renders (time grows with it; a few hundred take seconds on 2 s of audio).",
+                },
+                "max_seconds": {
+                    "type": "number",
+                    "exclusiveMinimum": 0,
+                    "default": DEFAULT_MAX_SECONDS,
+                    "description": "Analyse only the first max_seconds of the dry file; when the dry file is not cut, up to 0.5 s of the wet file after its end (tails) is kept.",
+                },
+            },
+            "required": ["dry_path", "wet_path"],
+            "additionalProperties": false,
+        },
+        "annotations": {"readOnlyHint": true, "idempotentHint": true, "openWorldHint": false},
+    })
+}
+
 /// The per-effect tools: the effect's MCP entry from [`crate::tools::schema::mcp`] with the file
 /// arguments added, parameters made optional (with their spec defaults as `default`).
 fn effect_tools() -> Vec<Value> {
@@ -138,9 +179,14 @@ fn effect_tools() -> Vec<Value> {
         .collect()
 }
 
-/// Every tool, as listed by `tools/list`: `apply_chain`, `list_effects`, then one per effect.
+/// Every tool, as listed by `tools/list`: `apply_chain`, `list_effects`, `estimate_chain`, then
+/// one per effect.
 pub fn tools() -> Vec<Value> {
-    let mut all = vec![apply_chain_tool(), list_effects_tool()];
+    let mut all = vec![
+        apply_chain_tool(),
+        list_effects_tool(),
+        estimate_chain_tool(),
+    ];
     all.extend(effect_tools());
     all
 }

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
-use super::{APPLY_CHAIN, FILE_ARGUMENTS, LIST_EFFECTS};
+use super::{APPLY_CHAIN, ESTIMATE_CHAIN, FILE_ARGUMENTS, LIST_EFFECTS, Phase};
+use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::{RenderOptions, ToolCall};
 use crate::engine::spec::{EFFECTS, effect};
 use crate::engine::wav::{self, SampleFormat};
@@ -17,7 +18,12 @@ use crate::tools::validate::Policy;
 
 /// Runs tool `name`. An unknown `name` is [`FxError::UnknownEffect`] without a call index
 /// (the protocol answers it as invalid params); every other error becomes an `isError` result.
-pub(super) fn run_tool(name: &str, mut arguments: Map<String, Value>) -> FxResult<Value> {
+/// `phase` hears what the tool is doing, phase by phase.
+pub(super) fn run_tool(
+    name: &str,
+    mut arguments: Map<String, Value>,
+    phase: Phase<'_>,
+) -> FxResult<Value> {
     match name {
         LIST_EFFECTS => {
             if let Some(extra) = arguments.keys().next() {
@@ -43,8 +49,9 @@ pub(super) fn run_tool(name: &str, mut arguments: Map<String, Value>) -> FxResul
                     known: format!("chain, {}", FILE_ARGUMENTS.join(", ")),
                 });
             }
-            files.run(&chain_calls(chain)?)
+            files.run(&chain_calls(chain)?, phase)
         }
+        ESTIMATE_CHAIN => super::estimate::run(arguments, phase),
         effect_name => {
             if effect(effect_name).is_none() {
                 return Err(FxError::UnknownEffect {
@@ -57,7 +64,7 @@ pub(super) fn run_tool(name: &str, mut arguments: Map<String, Value>) -> FxResul
                 name: effect_name.to_string(),
                 arguments,
             };
-            files.run(&[call])
+            files.run(&[call], phase)
         }
     }
 }
@@ -105,7 +112,7 @@ fn chain_calls(chain: Value) -> FxResult<Vec<ToolCall>> {
     }
 }
 
-fn internal(e: serde_json::Error) -> FxError {
+pub(super) fn internal(e: serde_json::Error) -> FxError {
     FxError::Core(genlab_core::Error::InvalidInput(e.to_string()))
 }
 
@@ -151,14 +158,18 @@ impl FileArguments {
     }
 
     /// Reads the input, executes `calls`, writes the output; returns the result object.
-    fn run(&self, calls: &[ToolCall]) -> FxResult<Value> {
-        let input = wav::read(&self.input).map_err(|source| FxError::File {
-            action: "read the input WAV",
-            source,
-        })?;
+    fn run(&self, calls: &[ToolCall], phase: Phase<'_>) -> FxResult<Value> {
+        phase(format!("reading {}", self.input.display()));
+        let input = read_wav(&self.input, "read the input WAV")?;
+        phase(format!(
+            "rendering {} effect(s) over {}",
+            calls.len(),
+            describe(&input)
+        ));
         let started = Instant::now();
         let done = execute_calls(&input, calls, self.options)?;
         let render_seconds = started.elapsed().as_secs_f64();
+        phase(format!("writing {}", self.output.display()));
         let clipped =
             wav::write(&self.output, &done.audio, self.format).map_err(|source| FxError::File {
                 action: "write the output WAV",
@@ -174,15 +185,30 @@ impl FileArguments {
     }
 }
 
+/// Reads a WAV file, naming `action` in the error.
+pub(super) fn read_wav(path: &Path, action: &'static str) -> FxResult<AudioBuffer> {
+    wav::read(path).map_err(|source| FxError::File { action, source })
+}
+
+/// `2.00 s, 44100 Hz, 2 ch`.
+pub(super) fn describe(audio: &AudioBuffer) -> String {
+    format!(
+        "{:.2} s, {} Hz, {} ch",
+        audio.len() as f64 / audio.sample_rate.max(1) as f64,
+        audio.sample_rate,
+        audio.n_channels()
+    )
+}
+
 /// The absolute form of `path` where it can be formed (clients may run elsewhere).
-fn shown(path: &Path) -> String {
+pub(super) fn shown(path: &Path) -> String {
     std::path::absolute(path)
         .unwrap_or_else(|_| path.to_path_buf())
         .display()
         .to_string()
 }
 
-fn wav_path(value: Option<Value>, what: &str) -> FxResult<PathBuf> {
+pub(super) fn wav_path(value: Option<Value>, what: &str) -> FxResult<PathBuf> {
     let Some(Value::String(path)) = value else {
         return Err(FxError::MissingArgument {
             arg: what.into(),
@@ -211,7 +237,7 @@ fn flag(value: Option<Value>, what: &str, default: bool) -> FxResult<bool> {
     }
 }
 
-fn wrong(arg: &str, problem: impl Into<String>) -> FxError {
+pub(super) fn wrong(arg: &str, problem: impl Into<String>) -> FxError {
     FxError::WrongType {
         arg: arg.into(),
         problem: problem.into(),
