@@ -117,10 +117,10 @@ fn card(h: &mut String, c: &LatentCard) {
     h.push_str("</div>");
 }
 
-fn context(h: &mut String, e: &Example, max: f32) {
+fn context(h: &mut String, e: &Example, max: f32, label: &str) {
     let _ = write!(
         h,
-        "<div class=\"ctx\"><span class=\"act\">{:.3}</span>",
+        "<div class=\"ctx\"><span class=\"act\">{label}{:.3}</span>",
         e.activation
     );
     for (i, (t, &a)) in e.tokens.iter().zip(&e.acts).enumerate() {
