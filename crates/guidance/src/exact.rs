@@ -21,6 +21,9 @@ use rand_distr::{Distribution, Gamma};
 use crate::sampler::{Denoiser, SampleConfig, Sampler};
 use genlab_core::{Error, Result};
 
+/// The most work [`ExactProblem::check_cost`] allows (about ten seconds on one core).
+pub const MAX_DP_OPERATIONS: f64 = 2e9;
+
 /// Explicit class-conditional tables over V^d sequences.
 #[derive(Debug, Clone)]
 pub struct ExactProblem {
@@ -110,6 +113,32 @@ impl ExactProblem {
             .map(|_| (0..size).map(|_| gamma.sample(rng) + 1e-12).collect())
             .collect();
         Self::new(seq_len, vocab, vec![1.0; classes], tables)
+    }
+
+    /// The dynamic program's work for `steps` sampler steps, counted in inner-loop operations:
+    /// the exact denoiser of every partially masked state (each a pass over the V^d table, for
+    /// the conditional and the unconditional model) plus each step's (2V+1)^d transitions.
+    ///
+    /// ```text
+    /// ops = 2 d (V+1)^d V^d + steps (2V+1)^d
+    /// ```
+    pub fn dp_operations(&self, steps: usize) -> f64 {
+        let (d, v) = (self.seq_len as i32, self.vocab as f64);
+        2.0 * d as f64 * (v + 1.0).powi(d) * v.powi(d) + steps as f64 * (2.0 * v + 1.0).powi(d)
+    }
+
+    /// Refuses a dynamic program over [`MAX_DP_OPERATIONS`] (minutes of work or more), saying
+    /// what to shrink.
+    pub fn check_cost(&self, steps: usize) -> Result<()> {
+        let ops = self.dp_operations(steps);
+        if ops > MAX_DP_OPERATIONS {
+            return Err(Error::InvalidInput(format!(
+                "the exact distribution of {}^{} sequences over {steps} steps needs ≈ {ops:.1e} \
+                 operations (limit {MAX_DP_OPERATIONS:.0e}): use fewer positions, tokens or steps",
+                self.vocab, self.seq_len
+            )));
+        }
+        Ok(())
     }
 
     /// Number of classes.
@@ -460,6 +489,22 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn the_cost_bound_counts_the_dynamic_program() {
+        let p = problem(2, 3, 0);
+        // 2·2·4²·3² + 10·7² = 576 + 490.
+        assert_eq!(p.dp_operations(10), 1066.0);
+        assert!(p.check_cost(MAX_STEPS_FOR_TEST).is_ok());
+        let big = ExactProblem::new(4, 16, vec![1.0], vec![vec![1.0; 1 << 16]]).unwrap();
+        let err = big.check_cost(32).unwrap_err().to_string();
+        assert!(
+            err.contains("16^4 sequences") && err.contains("limit 2e9"),
+            "{err}"
+        );
+    }
+
+    const MAX_STEPS_FOR_TEST: usize = crate::sampler::MAX_STEPS;
 
     #[test]
     fn bad_problems_are_rejected() {

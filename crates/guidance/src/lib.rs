@@ -5,14 +5,16 @@
 //! The forward process ([`noise`]), the three guidance rules — unlocking, simple and the
 //! column-normalised rule — ([`guidance`]) and guidance schedules ([`schedule`]), ancestral and
 //! τ-leaping samplers over any [`sampler::Denoiser`] ([`sampler`]), an exact mode with
-//! enumerated denoisers and dynamic-programming output distributions ([`exact`]), the MLP
-//! denoiser ([`model`]) trained with label dropout ([`train`]) on class-labelled token
-//! sequences ([`tokens`]), the `guidance` reproduction ([`repro`]) and the throughput
-//! benchmark ([`bench`]).
+//! enumerated denoisers and dynamic-programming output distributions ([`exact`]) for built-in
+//! or user tables ([`table`]), the MLP denoiser ([`model`]) trained with label dropout
+//! ([`train`]) on class-labelled token sequences ([`tokens`]) and scored on its own samples
+//! ([`eval`]), the `guidance` reproduction ([`repro`]) and the throughput benchmark
+//! ([`bench`]).
 
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod eval;
 pub mod exact;
 pub mod guidance;
 pub mod model;
@@ -20,6 +22,7 @@ pub mod noise;
 pub mod repro;
 pub mod sampler;
 pub mod schedule;
+pub mod table;
 pub mod tokens;
 pub mod train;
 

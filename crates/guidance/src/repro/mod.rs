@@ -21,7 +21,7 @@
 //! accuracy at least theirs (within two standard errors of a difference of proportions:
 //! accuracies near 1 tie within noise).
 
-mod digits;
+pub mod digits;
 mod exact;
 mod exact_dp;
 mod learned;
