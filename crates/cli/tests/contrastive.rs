@@ -109,4 +109,12 @@ fn bad_input_gives_one_line_errors() {
         &format!("contrastive train --data x.csv --out t --tau 0 {SMALL}"),
     )
     .fails_saying("--tau");
+    for (flags, says) in [
+        ("--dim 0", "--dim"),
+        ("--dim 8 --lr nan", "--lr"),
+        ("--dim 100000000", "--batch × 2 × --dim"),
+    ] {
+        let train = format!("contrastive train --data x.csv --out t --steps 20 --batch 16 {flags}");
+        genlab_line(dir.path(), &train).fails_saying(says);
+    }
 }

@@ -64,17 +64,19 @@ fn train_then_sample_one_class() {
 }
 
 #[test]
-fn resume_continues_and_is_required_to_reuse_a_directory() {
+fn resume_continues_extends_and_is_required_to_reuse_a_directory() {
     let dir = tempfile::tempdir().unwrap();
     labelled_csv(&dir.path().join("p.csv"), 60);
     let train = format!("gan train --data p.csv --out m {SMALL}");
     genlab_line(dir.path(), &train).ok();
     genlab_line(dir.path(), &train).fails_saying("--resume");
-    // A longer run resumes from the checkpoint of the shorter one's configuration only.
     genlab_line(dir.path(), &format!("{train} --resume")).ok();
+    // More steps extend the finished run; a different network is refused.
+    let longer = "gan train --data p.csv --out m --steps 60 --width 16 --batch 32 --resume";
+    assert!(genlab_line(dir.path(), longer).ok().contains("for 60 steps"));
     genlab_line(
         dir.path(),
-        &format!("gan train --data p.csv --out m --steps 60 --width 16 --batch 32 --resume"),
+        "gan train --data p.csv --out m --steps 90 --width 24 --batch 32 --resume",
     )
     .fails_saying("different configuration");
 }
@@ -89,6 +91,16 @@ fn bad_input_is_one_line_and_writes_nothing() {
     genlab_line(dir.path(), "gan train --data p.csv --out m --head pd")
         .fails_saying("unknown head `pd`");
     genlab_line(dir.path(), "gan train --data p.csv --out m --lr 0").fails_saying("--lr");
+    genlab_line(
+        dir.path(),
+        "gan train --data p.csv --out m --width 100000000",
+    )
+    .fails_saying("--width × --width");
+    genlab_line(
+        dir.path(),
+        "gan train --data p.csv --out m --batch 100000000",
+    )
+    .fails_saying("--batch × --width");
     assert_eq!(entries(dir.path()), vec!["nolabel.csv", "p.csv"]);
     genlab_line(dir.path(), "gan sample --model nowhere --class 0")
         .fails_saying("not a genlab gan model");

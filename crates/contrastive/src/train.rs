@@ -99,6 +99,23 @@ fn net_spec(data: &Points, config: &TrainConfig) -> Result<(NetSpec, Vec<u32>)> 
             "training needs at least 2 rows, batch ≥ 2 and steps ≥ 1".into(),
         ));
     }
+    if config.dim == 0 {
+        return Err(Error::InvalidInput(
+            "the projection dimension (--dim) must be at least 1".into(),
+        ));
+    }
+    if !(config.lr > 0.0 && config.lr.is_finite()) {
+        return Err(Error::InvalidInput(format!(
+            "the learning rate (--lr) must be a positive number, got {}",
+            config.lr
+        )));
+    }
+    // Two views of a batch through the projection head, and its weights.
+    genlab_core::limits::elements("--batch × 2 × --dim", &[config.batch, 2, config.dim])?;
+    genlab_core::limits::elements(
+        "--dim × projection width",
+        &[config.dim, config.proj_hidden],
+    )?;
     let classes = *labels.iter().max().expect("non-empty") as usize + 1;
     if classes < 2 {
         return Err(Error::InvalidInput(

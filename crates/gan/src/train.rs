@@ -74,6 +74,15 @@ impl GanConfig {
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad("--lr must be a positive number");
         }
+        // The hidden layers' weights and a batch of activations.
+        let sizes = [
+            ("--width × --width", [self.width, self.width]),
+            ("--batch × --width", [self.batch, self.width]),
+        ];
+        for (what, dims) in sizes {
+            genlab_core::limits::elements(what, &dims)
+                .map_err(|e| GanError::BadConfig(e.to_string()))?;
+        }
         Ok(())
     }
 }
