@@ -385,3 +385,103 @@ fn ctrl_c_saves_and_resume_finishes_with_the_same_weights() {
         |run: &str| std::fs::read_to_string(dir.path().join(run).join("history.csv")).unwrap();
     assert_eq!(history("straight"), history("stopped"));
 }
+
+/// The one JSON object a `--json` command prints.
+fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let out = genlab(dir, args).ok().to_string();
+    assert_eq!(out.trim().lines().count(), 1, "one line of JSON: {out}");
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn every_sae_command_speaks_json_and_inspect_writes_a_page() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_model_and_text(dir.path());
+    let lm = "--model tiny.gguf --layer 1 --corpus text.txt --ctx 16 --batch 4";
+    let acts = json(
+        dir.path(),
+        &words(&format!("sae acts --tokens 300 --out acts --json {lm}")),
+    );
+    assert_eq!(
+        (acts["tokens"].as_u64(), acts["d"].as_u64()),
+        (Some(300), Some(32))
+    );
+    let train = json(
+        dir.path(),
+        &words(
+            "sae train --acts acts --out sae --width 24 --k 2 --steps 40 --batch 32 --json \
+             --saelens-defaults --lr 0.01 --warmup 5 --lr-decay-steps 10",
+        ),
+    );
+    let c = &train["train_config"];
+    assert_eq!(c["lr_schedule"], "constant", "{train}");
+    assert_eq!(
+        (c["warmup"].as_u64(), c["lr_decay_steps"].as_u64()),
+        (Some(5), Some(10))
+    );
+    assert_eq!(
+        (c["aux_alpha"].as_f64(), c["bias_init"].as_str()),
+        (Some(1.0), Some("zero"))
+    );
+    assert_eq!(
+        c["dead_after_tokens"].as_u64(),
+        Some(1000 * 32),
+        "SAELens window in steps"
+    );
+    assert_eq!(
+        train["peak_lr"].as_f64(),
+        Some(0.01),
+        "an explicit flag beats the preset"
+    );
+    let eval = json(dir.path(), &words("sae eval --sae sae --acts acts --json"));
+    assert!(eval["fvu"].as_f64().unwrap().is_finite());
+    let ce = json(
+        dir.path(),
+        &words(&format!("sae ce --sae sae --sequences 2 --json {lm}")),
+    );
+    assert!(ce["ce_loss_recovered"].as_f64().is_some(), "{ce}");
+    let page = json(
+        dir.path(),
+        &words(&format!(
+            "sae inspect --sae sae --latents 0..6 --sequences 8 --out dash --json {lm}"
+        )),
+    );
+    let latents = page["latents"].as_array().unwrap();
+    assert_eq!(latents.len(), 6);
+    let densities: Vec<f64> = latents
+        .iter()
+        .map(|l| l["density"].as_f64().unwrap())
+        .collect();
+    assert!(densities.windows(2).all(|w| w[0] >= w[1]), "{densities:?}");
+    let html = std::fs::read_to_string(dir.path().join("dash/index.html")).unwrap();
+    assert!(html.contains("Index (by density)") && html.contains("Promoted tokens"));
+    let enc = json(
+        dir.path(),
+        &words("sae encode --sae sae --model tiny.gguf --layer 1 --text earth --top 3 --json"),
+    );
+    assert!(!enc["tokens"].as_array().unwrap().is_empty(), "{enc}");
+    let human = genlab_line(
+        dir.path(),
+        "sae encode --sae sae --model tiny.gguf --layer 1 --text earth --top 3",
+    )
+    .ok()
+    .to_string();
+    assert!(human.contains('#') || human.lines().count() >= 1, "{human}");
+    for (line, needle) in [
+        (
+            "sae inspect --sae sae --latents 5..2 --out x --model tiny.gguf --layer 1 --corpus text.txt --ctx 16",
+            "expected a range",
+        ),
+        (
+            "sae inspect --sae sae --latents 0..99 --out x --model tiny.gguf --layer 1 --corpus text.txt --ctx 16",
+            "latent 24 does not exist",
+        ),
+        (
+            "sae train --acts acts --out bad --width 24 --k 2 --steps 10 --warmup 6 --lr-decay-steps 6",
+            "exceed the 10 training steps",
+        ),
+    ] {
+        let e = genlab_line(dir.path(), line).one_line_error().to_string();
+        assert!(e.contains(needle), "{line}: {e}");
+    }
+}
