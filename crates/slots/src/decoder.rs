@@ -18,14 +18,19 @@
 //! detached, which is the stop-gradient of the contrastive negative pass. No attention mask
 //! is used anywhere (the caption's PAD tokens are attended like SD's CLIP padding tokens).
 //!
-//! Measured, and not solved: with one token per *word* (20 tokens) and zero-initialised
-//! position embeddings, a 2000-step decoder ignored its captions (held-out ε error with and
-//! without the caption equal to 3 digits at every noise level). Summing each object's four
-//! word embeddings into one token, random-normal position embeddings, 4 cross-attention heads
-//! and the loss weighting / schedule shift of [`crate::diffusion`] did not change that much:
-//! the 3000-step decoders of `repro slots` reach only a 1–2% lower weighted error with the
-//! caption than with the null caption. At this budget the decoder barely uses its
-//! conditioning, which limits what slot learning can get from it.
+//! Measured history. With one token per *word* (20 tokens) and zero-initialised position
+//! embeddings, a 2000-step decoder ignored its captions (held-out ε error with and without the
+//! caption equal to 3 digits at every noise level). Summing each object's four word embeddings
+//! into one token, random-normal position embeddings, 4 cross-attention heads and the loss
+//! weighting / schedule shift of [`crate::diffusion`] left the caption gain at 1–3% per noise
+//! band (3000 steps, seed 0: 0.2% at u < 0.1, 3.5% at its best band). The cause was the output
+//! parameterisation: under ε-prediction at high noise the network must copy x_u into its
+//! output and the image is a √ᾱ-sized correction to that copy. With the v-parameterisation and
+//! its analytic skip ([`Target::V`], the default since then) the same 3000-step decoder
+//! (same data, steps, sizes) reaches a 27–35% lower ε error with the true caption than with
+//! the null caption in every band u ≥ 0.1 (7% below), 42–50% lower than with another scene's
+//! caption, and a final weighted loss of 0.100 instead of 0.195 (`repro slots` reports this
+//! per band and seed).
 
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
@@ -262,10 +267,7 @@ impl DecoderBody {
         let out = self.output.forward(self.norm_out.forward(h));
         match self.target {
             Target::Eps => out,
-            Target::V => {
-                let (a, s) = crate::diffusion::coefficients(u, &device);
-                skip * s + out * a
-            }
+            Target::V => crate::diffusion::eps_from_v(skip, out, u),
         }
     }
 }
