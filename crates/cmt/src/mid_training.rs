@@ -7,16 +7,17 @@
 //! pair whose target is the trajectory's endpoint:
 //!
 //! ```text
-//! teacher:  x̂_{t_M} = T z → x̂_{t_{M−1}} → … → x̂_{t_0}      (Heun, t_i geometric, t_0 = ε)
+//! teacher:  x̂_{t_M} = T z → x̂_{t_{M−1}} → … → x̂_{t_0}      (t_i geometric, t_0 = ε)
 //! CMT-CM:   L = E_z E_{i=1..M} d(f_θ(x̂_{t_i}, t_i), x̂_{t_0})
 //! KD:       only i = M (the endpoint pair x_T → x̂_{t_0}): "Slow CMT", M× fewer pairs per solve
 //! d(a, b) = ‖a − b‖²  or pseudo-Huber √(‖a − b‖² + c²) − c
 //! ```
 //!
 //! The target is fixed, so no stop-gradient, Δt schedule or time weighting is needed. The
-//! reference code uses DPM-Solver++(2M); Heun is the other solver the note allows and the one
-//! this crate's teachers already use. CMT-MF, the two-time average-velocity form for MeanFlow
-//! students, is in [`crate::meanflow`].
+//! teacher solver is a parameter: DPM-Solver++(2M) as in the reference code (M evaluations per
+//! trajectory, `genlab_flow::ode`), or Heun (2M: the grid ends at ε > 0, so every step is a
+//! full Heun step). CMT-MF, the two-time average-velocity form for MeanFlow students, is in
+//! [`crate::meanflow`].
 
 use burn::module::Module;
 use burn::optim::AdamConfig;
@@ -59,13 +60,14 @@ pub fn trajectory_grid(cm: &Consistency, m: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Solves the teacher ODE from `T z` along [`trajectory_grid`], recording every step.
-/// Returns `None` for a teacher that is not an EDM model.
+/// Solves the teacher ODE from `T z` along [`trajectory_grid`] with `solver`, recording every
+/// step. Returns `None` for a teacher that is not an EDM model.
 pub fn teacher_trajectory(
     teacher: &FlowModel,
     cm: &Consistency,
     z: Tensor<2>,
     m: usize,
+    solver: Solver,
 ) -> Option<Trajectory> {
     let Process::Edm(edm) = &teacher.spec.process else {
         return None;
@@ -78,7 +80,7 @@ pub fn teacher_trajectory(
         },
         z.mul_scalar(edm.sigma_max),
         &grid,
-        Solver::Heun,
+        solver,
         true,
     ))
 }
@@ -103,19 +105,29 @@ pub fn pairs(traj: &Trajectory, kind: PairKind) -> Pairs {
     Pairs { x, t, target }
 }
 
-/// Draws `n_traj` trajectories from the teacher and returns their pairs (teacher NFE used:
-/// 2 M per trajectory).
+/// Draws `n_traj` trajectories from the teacher with `solver` and returns their pairs.
+#[allow(clippy::too_many_arguments)]
 pub fn sample_pairs(
     teacher: &FlowModel,
     cm: &Consistency,
     n_traj: usize,
     m: usize,
+    solver: Solver,
     kind: PairKind,
     rng: &mut SeededRng,
     device: &burn::tensor::Device,
 ) -> Option<Pairs> {
     let z = rng.normal([n_traj, teacher.dim()], device);
-    teacher_trajectory(teacher, cm, z, m).map(|tr| pairs(&tr, kind))
+    teacher_trajectory(teacher, cm, z, m, solver).map(|tr| pairs(&tr, kind))
+}
+
+/// Teacher evaluations per trajectory of `m` steps with `solver`.
+pub fn teacher_nfe(solver: Solver, m: usize) -> usize {
+    match solver {
+        Solver::Euler | Solver::DpmPp2M => m,
+        Solver::Heun => 2 * m,
+        Solver::Rk4 => 4 * m,
+    }
 }
 
 /// The mid-training loss: mean over pairs of d(f_θ(x, t), target), with pseudo-Huber constant
@@ -143,6 +155,9 @@ pub struct DistillConfig {
     pub batch: usize,
     /// Teacher solver steps M per trajectory.
     pub trajectory_steps: usize,
+    /// Teacher ODE solver (older configurations without it used Heun).
+    #[serde(default = "heun")]
+    pub solver: Solver,
     /// Learning rate (Adam, constant).
     pub lr: f64,
     /// Intermediate noise level stored for 2-step sampling.
@@ -157,11 +172,17 @@ impl Default for DistillConfig {
             steps: 2000,
             batch: 256,
             trajectory_steps: 16,
+            solver: Solver::DpmPp2M,
             lr: 1e-3,
             t_mid: 0.8,
             seed: 0,
         }
     }
+}
+
+/// The solver of configurations written before the solver was a setting.
+fn heun() -> Solver {
+    Solver::Heun
 }
 
 /// Consistency mid-training of a student initialised from `teacher` (an EDM model), with an
@@ -223,6 +244,7 @@ pub fn distill(
                 &cm,
                 n_traj,
                 config.trajectory_steps,
+                config.solver,
                 PairKind::Trajectory,
                 rng,
                 &device,

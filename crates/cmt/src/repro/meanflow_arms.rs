@@ -1,7 +1,8 @@
 //! Arm (D) of `genlab repro cmt`: MeanFlow post-training from scratch vs after CMT-MF
 //! mid-training on the trajectories of a flow-matching teacher, at equal compute (an MF step
 //! costs 5b: forward and backward 3b plus the two JVP evaluations; a CMT-MF step 2M NFE per
-//! trajectory plus 3b). Measured by the 1-step energy distance during post-training; reported,
+//! trajectory plus 3b). Measured by the 1-step score (energy distance on the mixture,
+//! FD-digits on the digits) during post-training; reported,
 //! not part of the verdict.
 
 use burn::module::Module;
@@ -46,7 +47,7 @@ struct Setup<'a> {
 
 /// One arm on one seed.
 struct ArmRun {
-    /// `(post-training step, 1-step energy distance)` at each checkpoint.
+    /// `(post-training step, 1-step score)` at each checkpoint.
     curve: Vec<(u64, f64)>,
     /// The first checkpoint within the target, or the budget plus one interval.
     steps_to_target: f64,
@@ -57,6 +58,9 @@ pub(super) struct MeanFlowArms {
     /// Per arm (in the order of [`ARMS`]), per seed.
     runs: [Vec<ArmRun>; 2],
     note: String,
+    /// The task's metric name and key.
+    metric: &'static str,
+    key: &'static str,
 }
 
 /// Trains the flow-matching teacher on `task`'s data, then both arms on every seed.
@@ -91,17 +95,23 @@ pub(super) fn run(
         .filter(|(c, s)| c.steps_to_target < s.steps_to_target)
         .count();
     let note = format!(
-        "(D) MeanFlow, 1-step target ≤ {TARGET_FACTOR} × the FM teacher's energy distance: \
+        "(D) MeanFlow, 1-step target ≤ {TARGET_FACTOR} × the FM teacher's {}: \
          CMT-MF→MF reached it in fewer post-training steps than MF from scratch on {wins} of {} \
          seeds ({} CMT-MF steps, then {} MF steps; scratch: {} MF steps; JVP by central finite \
          difference, h = {}).",
+        task.metric,
         seeds.len(),
         sizes.mf_mid_steps,
         setup.post_after_mid,
         sizes.mf_budget,
         setup.mf.jvp_h
     );
-    Ok(MeanFlowArms { runs, note })
+    Ok(MeanFlowArms {
+        runs,
+        note,
+        metric: task.metric,
+        key: task.key,
+    })
 }
 
 /// Both arms on one seed, from scratch first.
@@ -118,7 +128,7 @@ fn run_seed(setup: &Setup, seed: u64, observer: &mut dyn Observer) -> Result<[Ar
         &plain,
     );
     let target = TARGET_FACTOR * setup.task.score(&teacher_samples, &held_out)?;
-    let z = rng.normal([sizes.eval_points, 2], &plain);
+    let z = rng.normal([sizes.eval_points, setup.task.dim()], &plain);
     let mut one_step_energy = |net: &TimeMlp| -> Result<f64> {
         let x = MeanFlowMap { net: &net.valid() }.jump(z.clone(), 1.0, 0.0);
         let x = setup.teacher.spec.norm.decode(&tensor::to_points(x));
@@ -128,7 +138,7 @@ fn run_seed(setup: &Setup, seed: u64, observer: &mut dyn Observer) -> Result<[Ar
     let mut arm = |mid_steps: u64| -> Result<ArmRun> {
         let mut arm_rng = rng.fork();
         let train_device = device::train_device();
-        let mut net = meanflow_net(seed, &train_device);
+        let mut net = meanflow_net(setup.task.dim(), seed, &train_device);
         let post_steps = if mid_steps > 0 {
             net = mid_train(setup, net, mid_steps, &mut arm_rng.fork(), observer)?;
             setup.post_after_mid
@@ -153,9 +163,9 @@ fn run_seed(setup: &Setup, seed: u64, observer: &mut dyn Observer) -> Result<[Ar
 }
 
 /// A MeanFlow network u(z, r, t) with two time inputs, initialised from `seed`.
-fn meanflow_net(seed: u64, device: &Device) -> TimeMlp {
+fn meanflow_net(dim: usize, seed: u64, device: &Device) -> TimeMlp {
     seed_device(device, seed);
-    TimeMlpConfig::new(2).with_n_times(2).init(device)
+    TimeMlpConfig::new(dim).with_n_times(2).init(device)
 }
 
 /// CMT-MF: regress u on every ordered pair of teacher trajectories (Adam at 1e-3, gradient
@@ -174,7 +184,7 @@ fn mid_train(
         &mut learner,
         rng,
         |net, rng, _| {
-            let zt = rng.normal([setup.n_traj, 2], &device);
+            let zt = rng.normal([setup.n_traj, setup.task.dim()], &device);
             let traj = setup.teacher.trajectory(zt, MF_M, Solver::Heun, true);
             let (z, r, t, target) = cmt_mf_pairs(&traj);
             (u(net, z, r, t) - target).square().mean()
@@ -208,7 +218,7 @@ fn post_train(
         |net, rng, _| {
             let idx = rng.indices(batch, setup.normalised.len());
             let x0 = tensor::rows_to_tensor(&setup.normalised, &idx, &device);
-            let eps: Tensor<2> = rng.normal([batch, 2], &device);
+            let eps: Tensor<2> = rng.normal([batch, setup.task.dim()], &device);
             let (t, r) = setup.mf.sample_times(batch, rng);
             setup.mf.loss(net, x0, eps, &t, &r)
         },
@@ -230,8 +240,8 @@ impl MeanFlowArms {
             let last = over_seeds(&|r| r.curve.last().map(|p| p.1));
             report
                 .metric_over_seeds(name, "steps_to_target", &steps)
-                .metric_over_seeds(name, "initial_1step_energy", &initial)
-                .metric_over_seeds(name, "final_1step_energy", &last);
+                .metric_over_seeds(name, &format!("initial_1step_{}", self.key), &initial)
+                .metric_over_seeds(name, &format!("final_1step_{}", self.key), &last);
             lines.push(LineSeries {
                 label: name.to_string(),
                 points: (runs[0].curve.iter())
@@ -240,17 +250,19 @@ impl MeanFlowArms {
             });
         }
         let chart = Lines {
-            title: "(D) MeanFlow 1-step energy distance (first seed)",
+            title: &format!("(D) MeanFlow 1-step {} (first seed)", self.metric),
             x_label: "post-training step",
-            y_label: "energy distance",
+            y_label: self.metric,
             series: &lines,
             log_y: true,
         };
         report.lines(
             "meanflow_one_step_energy.svg",
             chart,
-            "(D) MeanFlow post-training from scratch vs from CMT-MF mid-training: 1-step energy \
-             distance to held-out data.",
+            format!(
+                "(D) MeanFlow post-training from scratch vs from CMT-MF mid-training: 1-step {}.",
+                self.metric
+            ),
         )?;
         report.note(&self.note);
         Ok(())

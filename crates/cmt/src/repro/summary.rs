@@ -4,9 +4,14 @@
 use genlab_core::experiment::ReportBuilder;
 use genlab_core::report::{self, Table, sig3};
 
-use super::arms::{self, ArmSpec};
+use genlab_core::Result;
+use genlab_flow::ode::Solver;
+
+use super::arms::{self, ArmSpec, DeltaT, Eval, Setup};
 use super::task::Task;
-use super::{SeedRun, Sizes, TARGET_FACTOR};
+use super::tuning::{self, Tuned};
+use super::{M, SeedRun, Sizes, TARGET_FACTOR};
+use crate::mid_training::{teacher_nfe, teacher_trajectory};
 
 /// Writes the arms, tables and notes of the shared part of the run.
 pub(super) fn write(
@@ -16,8 +21,8 @@ pub(super) fn write(
     specs: &[ArmSpec],
     runs: &[SeedRun],
 ) {
-    for (i, spec) in specs.iter().enumerate() {
-        arm_metrics(report, task, sizes, spec, i, runs);
+    for i in 0..specs.len() {
+        arm_metrics(report, task, sizes, specs, i, runs);
     }
     let teacher: Vec<f64> = runs.iter().map(|r| r.teacher_score).collect();
     report.metric_over_seeds("teacher", &format!("{}_18step", task.key), &teacher);
@@ -31,18 +36,21 @@ fn arm_metrics(
     report: &mut ReportBuilder,
     task: &Task,
     sizes: &Sizes,
-    spec: &ArmSpec,
+    specs: &[ArmSpec],
     i: usize,
     runs: &[SeedRun],
 ) {
+    let spec = &specs[i];
     let name = spec.name;
     let over_seeds = |f: &dyn Fn(&arms::Curve) -> f64| -> Vec<f64> {
         runs.iter().map(|r| f(&r.curves[i])).collect()
     };
     let last = |xs: &[f64]| xs.last().copied().unwrap_or(f64::NAN);
     let first = |xs: &[f64]| xs.first().copied().unwrap_or(f64::NAN);
-    let steps: Vec<f64> = runs.iter().map(|r| r.steps_to_target(i, sizes)).collect();
-    report.metric_over_seeds(name, "steps_to_target", &steps);
+    let steps: Vec<f64> = (runs.iter())
+        .map(|r| r.compute_to_target(i, specs, sizes))
+        .collect();
+    report.metric_over_seeds(name, "compute_to_target", &steps);
     let key = task.key;
     report.metric_over_seeds(
         name,
@@ -84,19 +92,27 @@ fn arm_metrics(
     );
     report.metric_over_seeds(
         name,
-        "post_loss_cv",
-        &over_seeds(&|c| coefficient_of_variation(&c.losses)),
+        "post_loss_noise",
+        &over_seeds(&|c| loss_noise(&c.losses)),
     );
     report
         .metric(name, "mid_steps", spec.mid_steps as f64)
-        .metric(name, "post_steps", spec.post_steps as f64);
+        .metric(name, "post_steps", spec.post_steps as f64)
+        .metric(name, "mid_cost_ect_steps", spec.mid_cost);
 }
 
-/// Std / |mean| of the second half of a loss history: how noisy post-training ends.
-fn coefficient_of_variation(xs: &[f64]) -> f64 {
-    let half = &xs[xs.len() / 2..];
-    let (m, s) = report::mean_std(half);
-    s / m.abs().max(f64::MIN_POSITIVE)
+/// The relative step-to-step noise of the second half of a per-step loss history,
+/// √(½ mean (ℓ_{i+1} − ℓ_i)²) / |mean ℓ|: the loss's standard deviation around its local
+/// level, which a slow drift (an annealed Δt) barely moves.
+pub(super) fn loss_noise(losses: &[f64]) -> f64 {
+    let half = &losses[losses.len() / 2..];
+    if half.len() < 2 {
+        return f64::NAN;
+    }
+    let diffs = half.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum::<f64>();
+    let noise = (0.5 * diffs / (half.len() - 1) as f64).sqrt();
+    let (mean, _) = report::mean_std(half);
+    noise / mean.abs().max(f64::MIN_POSITIVE)
 }
 
 /// Post-training steps to the target, per arm and seed (integers).
@@ -106,13 +122,14 @@ fn steps_table(task: &Task, sizes: &Sizes, specs: &[ArmSpec], runs: &[SeedRun]) 
     let rows = (specs.iter().enumerate())
         .map(|(i, spec)| {
             let mut row = vec![spec.name.to_string()];
-            row.extend(runs.iter().map(|r| sig3(r.steps_to_target(i, sizes))));
+            row.extend((runs.iter()).map(|r| sig3(r.compute_to_target(i, specs, sizes))));
             row
         })
         .collect();
     Table {
         title: format!(
-            "Per seed: post-training steps to reach 2-step {} ≤ {TARGET_FACTOR} × teacher",
+            "Per seed: compute (ECT-step equivalents, mid-training included) until the 2-step {} \
+             reaches {TARGET_FACTOR} × teacher, or the worse of A's and B's best scores when either misses that",
             task.metric
         ),
         columns,
@@ -183,6 +200,89 @@ fn notes(report: &mut ReportBuilder, task: &Task, specs: &[ArmSpec], runs: &[See
          post-training), B's 2-step {} is below A's at {below} of {total} checkpoints.",
         task.metric
     ));
-    report
-        .note("Teacher solver: Heun on a geometric σ grid (the reference uses DPM-Solver++(2M)).");
+}
+
+/// The tuning seed's sweep: every arm's settings and the final 2-step score each reached.
+pub(super) fn tuning(report: &mut ReportBuilder, task: &Task, specs: &[ArmSpec], tuned: &[Tuned]) {
+    let rows = (specs.iter().zip(tuned))
+        .flat_map(|(spec, t)| {
+            t.explored.iter().map(move |(s, score)| {
+                vec![
+                    spec.name.to_string(),
+                    format!("{:e}", s.lr),
+                    s.delta_t.to_string(),
+                    score.map_or("diverged".into(), sig3),
+                    if *s == t.chosen { "chosen" } else { "" }.to_string(),
+                ]
+            })
+        })
+        .collect();
+    report.table(Table {
+        title: format!(
+            "Tuning seed: final 2-step {} after 1/{} of each arm's post-training, per setting",
+            task.metric,
+            tuning::TUNE_FRACTION
+        ),
+        columns: ["arm", "lr", "Δt", "2-step score", ""]
+            .map(String::from)
+            .to_vec(),
+        rows,
+    });
+    for (spec, t) in specs.iter().zip(tuned) {
+        report.metric(spec.name, "tuned_lr", t.chosen.lr);
+        let q = match t.chosen.delta_t {
+            DeltaT::Annealed => 0.0,
+            DeltaT::Constant(q) => q as f64,
+        };
+        report.metric(spec.name, "tuned_constant_q_or_0_annealed", q);
+    }
+}
+
+/// "What was tried": every arm's sweep on the tuning seed, one entry per arm.
+pub(super) fn tried(
+    report: &mut ReportBuilder,
+    task: &Task,
+    specs: &[ArmSpec],
+    tuned: &[Tuned],
+    seed: u64,
+) {
+    for (spec, t) in specs.iter().zip(tuned) {
+        let settings = (t.explored.iter())
+            .map(|(s, score)| format!("{s} → {}", score.map_or("diverged".into(), sig3)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        report.tried(format!(
+            "{}: post-training lr × Δt swept on tuning seed {seed} ({} steps each, so that \
+             every arm gets its best settings before the judged seeds), final 2-step {}: \
+             {settings}. Chosen: {}.",
+            spec.name, t.steps, task.metric, t.chosen
+        ));
+    }
+}
+
+/// The teacher solvers beside each other: the squared endpoint error of a 16-step trajectory
+/// (DPM-Solver++(2M), Heun) against the 64-step Heun solution, on the first seed's noises.
+pub(super) fn teacher_solvers(
+    report: &mut ReportBuilder,
+    setup: &Setup,
+    eval: &Eval,
+) -> Result<()> {
+    for solver in [Solver::DpmPp2M, Solver::Heun] {
+        let end = teacher_trajectory(setup.teacher, &setup.cm, eval.z.clone(), M, solver)
+            .ok_or_else(|| genlab_core::Error::InvalidInput("the teacher must be EDM".into()))?
+            .last();
+        let err = (end - eval.teacher_end.clone())
+            .square()
+            .sum_dim(1)
+            .mean()
+            .into_scalar::<f32>() as f64;
+        let nfe = teacher_nfe(solver, M);
+        report.metric("teacher", &format!("traj{M}_{solver}_error"), err);
+        report.note(format!(
+            "Teacher solver {solver}, {M} steps ({nfe} evaluations per trajectory): squared \
+             endpoint error against the 64-step Heun solution {}.",
+            sig3(err)
+        ));
+    }
+    Ok(())
 }
