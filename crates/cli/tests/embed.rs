@@ -109,6 +109,7 @@ fn embed_bad_input_is_one_line() {
     std::fs::write(d.join("odd.txt"), "a purple elephant\n").unwrap();
     genlab_line(d, &format!("{base} --box 1,1,9,9 --candidates odd.txt"))
         .fails_saying("unknown word");
+    genlab_line(d, "embed train --out big --width 100000000").fails_saying("--width × --width");
     std::fs::write(d.join("notpng.png"), "hello").unwrap();
     genlab_line(
         d,

@@ -125,6 +125,7 @@ fn bad_input_gives_one_line_errors() {
     let spiral = genlab_line(d, "scene render --world 1 --path spiral --out x");
     assert!(spiral.code != 0 && spiral.stderr.contains("unknown path `spiral`"));
     genlab_line(d, "scene render --world 1 --size 30 --out x").fails_saying("--size");
+    genlab_line(d, "scene train --worlds 1 --base 100000 --out t").fails_saying("(4·--base)²");
     genlab_line(
         d,
         "scene generate --model nowhere --input r/input --cameras r/target/cameras.json --out g",

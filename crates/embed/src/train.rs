@@ -204,6 +204,8 @@ impl TrainConfig {
                     .into(),
             ));
         }
+        genlab_core::limits::elements("--width × --width", &[e.d, e.d])?;
+        genlab_core::limits::elements("--batch × --width", &[self.batch, e.d])?;
         if !e.d.is_multiple_of(e.heads) || !e.d.is_multiple_of(2) {
             return Err(Error::InvalidInput(format!(
                 "width {} must be even and a multiple of heads {}",

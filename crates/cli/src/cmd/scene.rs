@@ -193,6 +193,29 @@ fn train(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
     if !(args.lr > 0.0 && args.lr.is_finite()) {
         bail!("--lr must be a positive number");
     }
+    // The rendered worlds, the deepest U-Net layer's weights (4·base channels, 3×3) and a
+    // batch of first-level activations.
+    let half = args.size / 2;
+    let sizes: [(&str, &[usize]); 3] = [
+        (
+            "--worlds × frames × size²",
+            &[
+                args.worlds,
+                args.frames + args.chunk,
+                args.size,
+                args.size,
+                3,
+            ],
+        ),
+        ("(4·--base)² × 3 × 3", &[4 * args.base, 4 * args.base, 9]),
+        (
+            "--batch × --base × (size/2)²",
+            &[args.batch, args.base, half, half],
+        ),
+    ];
+    for (what, dims) in sizes {
+        genlab_core::limits::elements(what, dims)?;
+    }
     args.run.refuse_to_restart()?;
     std::fs::create_dir_all(&args.run.out)
         .with_context(|| format!("creating {}", args.run.out.display()))?;
