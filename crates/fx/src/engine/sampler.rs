@@ -7,15 +7,24 @@ use genlab_core::{Error, Result};
 use rand::Rng;
 
 use crate::engine::chain::{Chain, Stage};
-use crate::engine::spec::EFFECTS;
+use crate::engine::spec::{EFFECTS, EffectSpec};
 
 /// A random chain of `n` distinct effects (`1 ≤ n ≤ 9`), drawn from `rng`. Stereo-only effects
 /// are skipped when `stereo` is false.
 pub fn sample_chain(rng: &mut SeededRng, n: usize, stereo: bool) -> Result<Chain> {
-    let pool: Vec<_> = EFFECTS
+    let pool: Vec<&'static EffectSpec> = EFFECTS
         .iter()
         .filter(|e| stereo || !matches!(e.name, "panner" | "stereo_widener"))
         .collect();
+    sample_chain_from(rng, n, &pool)
+}
+
+/// A random chain of `n` distinct effects from `pool` (drawn as [`sample_chain`] draws).
+pub fn sample_chain_from(
+    rng: &mut SeededRng,
+    n: usize,
+    pool: &[&'static EffectSpec],
+) -> Result<Chain> {
     if n > pool.len() {
         return Err(Error::InvalidInput(format!(
             "a chain of {n} distinct effects is impossible; there are {}",

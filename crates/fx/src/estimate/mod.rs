@@ -11,10 +11,13 @@
 //! - [`regression`]: tier 2, the fixed-order regression baseline.
 //! - [`toolcaller`]: tier 3, the autoregressive tool-caller.
 //! - [`dataset`], [`metrics`]: seeded (dry, wet, chain) examples and the chain metrics.
+//! - [`learned`]: pairs from the user's dry audio, saved models and the four estimation
+//!   methods (search, regression, tool-caller, hybrid) the CLI offers.
 
 pub mod dataset;
 pub mod detect;
 pub mod features;
+pub mod learned;
 pub mod metrics;
 pub mod objective;
 pub mod rationale;

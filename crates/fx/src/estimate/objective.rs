@@ -46,17 +46,17 @@ use crate::engine::spec::{EFFECTS, EffectSpec};
 pub const SEARCH_RESOLUTIONS: [Resolution; 3] = [
     Resolution {
         n_fft: 1024,
-        hop: 512,
+        hop: 1024,
         win: 1024,
     },
     Resolution {
         n_fft: 2048,
-        hop: 1024,
+        hop: 2048,
         win: 2048,
     },
     Resolution {
         n_fft: 512,
-        hop: 256,
+        hop: 512,
         win: 512,
     },
 ];

@@ -45,6 +45,13 @@ pub fn explain(trace: &Trace) -> String {
         },
         trace.no_op
     );
+    if let Some((start, given, refitted)) = &trace.started_from {
+        let _ = write!(
+            text,
+            "; the proposed chain [{}] scored {given:.3}, {refitted:.3} after re-fitting its parameters",
+            start.join(" → ")
+        );
+    }
     for g in &trace.grown {
         let _ = write!(
             text,
@@ -85,6 +92,23 @@ pub fn explain(trace: &Trace) -> String {
             text,
             " Dropped {effect}: without it the distance is {d:.3}, within {:.0}%.",
             100.0 * trace.penalty
+        );
+    }
+    if let Some(c) = &trace.confirmed {
+        let _ = write!(
+            text,
+            " (Searched at {} Hz.) Confirmed at {} Hz: the unprocessed input scores {:.3} and \
+             the searched chain {:.3}; {} local parameter step(s){}.",
+            c.search_rate,
+            c.rate,
+            c.no_op,
+            c.before,
+            c.steps,
+            if c.pruned.is_empty() {
+                String::new()
+            } else {
+                format!(", then dropped {}", c.pruned.join(", "))
+            }
         );
     }
     let _ = write!(
@@ -133,6 +157,8 @@ mod tests {
             evaluations: 42,
             penalty: 0.05,
             budget_exhausted: false,
+            confirmed: None,
+            started_from: None,
         };
         let text = explain(&trace);
         assert!(text.contains("reverb (score 0.90"), "{text}");

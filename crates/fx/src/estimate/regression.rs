@@ -40,6 +40,9 @@ use crate::estimate::features::{Descriptors, FEATURE_DIM};
 use crate::estimate::objective::Pair;
 use crate::estimate::{ChainEstimator, Estimate};
 
+/// The file [`Regressor::save`] writes.
+pub const MODEL_FILE: &str = "regressor.json";
+
 /// The arm name of tier 2 in tables and verdicts.
 pub const NAME: &str = "tier 2: regression (fixed order)";
 
@@ -158,7 +161,7 @@ pub fn loss(
 }
 
 /// A dense layer on the host: `y = x W + b`, `W` row-major `[input, output]`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Dense {
     w: Vec<f32>,
     b: Vec<f32>,
@@ -194,8 +197,8 @@ impl Dense {
     }
 }
 
-/// A trained regression baseline (tier 2).
-#[derive(Debug, Clone, PartialEq)]
+/// A trained regression baseline (tier 2). [`Regressor::save`] writes it as one JSON file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Regressor {
     mean: Vec<f32>,
     std: Vec<f32>,
@@ -229,6 +232,37 @@ impl Regressor {
             ],
             max_tail_seconds,
         }
+    }
+
+    /// Writes `dir/regressor.json`.
+    pub fn save(&self, dir: &std::path::Path) -> Result<()> {
+        genlab_core::fsx::write_json(&dir.join(MODEL_FILE), self)
+    }
+
+    /// Loads a model written by [`Regressor::save`].
+    pub fn load(dir: &std::path::Path) -> Result<Regressor> {
+        let path = dir.join(MODEL_FILE);
+        if !path.exists() {
+            return Err(Error::InvalidInput(format!(
+                "{} holds no regression model (no {MODEL_FILE})",
+                dir.display()
+            )));
+        }
+        let r: Regressor = genlab_core::fsx::read_json(&path)?;
+        let shapes_ok = r.mean.len() == FEATURE_DIM
+            && r.std.len() == FEATURE_DIM
+            && r.layers[0].input == FEATURE_DIM
+            && r.layers[2].output == N_EFFECTS + n_params()
+            && r.layers.iter().all(|l| {
+                l.w.len() == l.input * l.output && l.b.len() == l.output
+            });
+        if !shapes_ok {
+            return Err(Error::InvalidInput(format!(
+                "{}: the layer shapes do not match this version's features and effects",
+                path.display()
+            )));
+        }
+        Ok(r)
     }
 
     /// The prediction for a feature vector.
@@ -323,6 +357,18 @@ pub fn train(
     config: &RegressionConfig,
     observer: &mut dyn Observer,
 ) -> Result<(Regressor, Vec<(u64, f64)>)> {
+    train_in(features, chains, config, None, observer)
+}
+
+/// [`train`] with a run directory `(dir, resume)`: checkpoints go to `dir` every 100 steps
+/// (and on interruption), and `resume` continues the run found there exactly.
+pub fn train_in(
+    features: &[Vec<f32>],
+    chains: &[Chain],
+    config: &RegressionConfig,
+    run: Option<(&std::path::Path, bool)>,
+    observer: &mut dyn Observer,
+) -> Result<(Regressor, Vec<(u64, f64)>)> {
     if features.is_empty() || features.len() != chains.len() {
         return Err(Error::InvalidInput(format!(
             "need as many feature rows as chains (got {} and {}), at least one",
@@ -379,9 +425,14 @@ pub fn train(
         warmup: (config.steps / 20).max(1),
         total: config.steps,
     };
-    let options = TrainOptions::new(config.steps, schedule)
+    let mut options = TrainOptions::new(config.steps, schedule)
         .with_log_every((config.steps / 50).max(1))
         .with_phase("train regression");
+    if let Some((dir, resume)) = run {
+        options = options
+            .with_checkpoint(genlab_core::train::Checkpoint::path_in(dir), 100)
+            .with_resume(resume);
+    }
     let net = RegressionNet::new(dim, config.hidden, &device);
     let mut learner = Learner::new("model", net, AdamConfig::new().init()).with_clip(Some(1.0));
     let mut rng = SeededRng::new(config.seed);

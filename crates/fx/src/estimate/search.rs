@@ -32,6 +32,7 @@ use genlab_core::Result;
 
 use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::{Chain, Stage};
+use crate::engine::resample::resample;
 use crate::estimate::detect::{Detection, detect};
 use crate::estimate::features::Descriptors;
 use crate::estimate::objective::{
@@ -61,6 +62,11 @@ pub struct SearchOptions {
     pub budget: usize,
     /// Seconds of wet signal kept after the dry end.
     pub max_tail_seconds: f64,
+    /// Search at this sample rate when the input's is at least twice as high, then confirm
+    /// at the input's rate (0: always search at the input's rate). See the module doc.
+    pub coarse_rate: u32,
+    /// Rounds of the full-rate confirmation (each moves the best single parameter step).
+    pub confirm_rounds: usize,
 }
 
 impl Default for SearchOptions {
@@ -74,6 +80,8 @@ impl Default for SearchOptions {
             passes: 2,
             budget: 800,
             max_tail_seconds: 0.5,
+            coarse_rate: 0,
+            confirm_rounds: 2,
         }
     }
 }
@@ -120,6 +128,29 @@ pub struct Trace {
     pub penalty: f64,
     /// True if the render budget ran out.
     pub budget_exhausted: bool,
+    /// The full-rate confirmation, when the search ran at a reduced rate.
+    pub confirmed: Option<Confirmation>,
+    /// The starting chain of [`search_from`] (its effects, `L` as given and after re-fitting).
+    pub started_from: Option<(Vec<&'static str>, f64, f64)>,
+}
+
+/// What the full-rate confirmation of a reduced-rate search did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirmation {
+    /// Rate searched at (Hz).
+    pub search_rate: u32,
+    /// Rate confirmed at (the input's, Hz).
+    pub rate: u32,
+    /// `L` of the empty chain at the full rate.
+    pub no_op: f64,
+    /// `L` of the searched chain at the full rate, before the local refinement.
+    pub before: f64,
+    /// Parameter steps taken by the local refinement.
+    pub steps: usize,
+    /// Stages removed by the full-rate pruning.
+    pub pruned: Vec<&'static str>,
+    /// Full-rate renders.
+    pub renders: usize,
 }
 
 /// The search result.
@@ -212,10 +243,115 @@ fn permutations(n: usize) -> Vec<Vec<usize>> {
     out
 }
 
-/// Runs the tier-1 search on (`dry`, `wet`).
+/// Runs the tier-1 search on (`dry`, `wet`): detection on the full-rate window; growth, order
+/// and pruning at [`SearchOptions::coarse_rate`] when the input's rate is at least twice as
+/// high, then the full-rate confirmation ([`confirm`]); otherwise all at the input's rate.
 pub fn search(dry: &AudioBuffer, wet: &AudioBuffer, options: &SearchOptions) -> Result<Searched> {
+    search_from(dry, wet, &Chain::default(), options)
+}
+
+/// [`search`] starting from the chain `start` instead of the empty chain (a learned
+/// proposal): its stages are re-fitted once (coarse-to-fine) and growth, order and pruning
+/// continue from there, so effects can be added to it, reordered or dropped.
+pub fn search_from(
+    dry: &AudioBuffer,
+    wet: &AudioBuffer,
+    start: &Chain,
+    options: &SearchOptions,
+) -> Result<Searched> {
     let pair = Pair::new(dry, wet, Some(options.max_tail_seconds))?;
     let detections = detect(&Descriptors::of(&pair));
+    let rate = pair.dry.sample_rate;
+    if options.coarse_rate == 0 || rate < 2 * options.coarse_rate {
+        return search_pair(&pair, detections, start, options);
+    }
+    let coarse = Pair {
+        dry: resample(&pair.dry, options.coarse_rate)?,
+        target: resample(&pair.target, options.coarse_rate)?,
+        dry_len: (pair.dry_len as u64 * options.coarse_rate as u64 / rate as u64) as usize,
+    };
+    let mut found = search_pair(&coarse, detections, start, options)?;
+    let (chain, distance, confirmation) = confirm(&pair, found.chain, options)?;
+    found.trace.evaluations += confirmation.renders;
+    found.trace.distance = distance;
+    found.trace.confirmed = Some(confirmation);
+    Ok(Searched {
+        chain,
+        trace: found.trace,
+    })
+}
+
+/// The full-rate confirmation of a chain searched at a reduced rate: `confirm_rounds` rounds
+/// of local refinement (every parameter of every stage one grid step up and down, one
+/// parallel batch; the best single step is taken if it lowers `L`), then pruning at the full
+/// rate. Returns the chain, its full-rate `L` and what was done.
+pub fn confirm(
+    pair: &Pair,
+    mut chain: Chain,
+    options: &SearchOptions,
+) -> Result<(Chain, f64, Confirmation)> {
+    let mut objective = ChainObjective::new(pair, &SEARCH_RESOLUTIONS)?;
+    let no_op = objective.distance(&Chain::default())?;
+    let before = objective.distance(&chain)?;
+    let mut distance = before;
+    let mut steps = 0;
+    for _ in 0..options.confirm_rounds {
+        let mut moves = Vec::new();
+        for (i, stage) in chain.stages.iter().enumerate() {
+            for (j, p) in stage.spec.params.iter().enumerate() {
+                let grid = p.grid();
+                let k = (p.normalise(stage.values[j].at(0.0)) * p.intervals() as f64).round()
+                    as usize;
+                for n in [k.wrapping_sub(1), k + 1] {
+                    if n < grid.len() {
+                        let mut c = chain.clone();
+                        c.stages[i].values[j] =
+                            crate::engine::automation::ParamValue::Constant(grid[n]);
+                        moves.push(c);
+                    }
+                }
+            }
+        }
+        let ds = objective.distances(&moves)?;
+        let best = ds
+            .iter()
+            .enumerate()
+            .fold(None, |b: Option<(usize, f64)>, (i, &d)| {
+                if b.is_none_or(|b| d < b.1) { Some((i, d)) } else { b }
+            });
+        match best {
+            Some((i, d)) if d < distance - 1e-12 => {
+                chain = moves.swap_remove(i);
+                distance = d;
+                steps += 1;
+            }
+            _ => break,
+        }
+    }
+    let keep = 1.0 - options.penalty;
+    let pruned = prune(&mut objective, &mut chain, &mut distance, keep)?
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect();
+    let confirmation = Confirmation {
+        search_rate: options.coarse_rate,
+        rate: pair.dry.sample_rate,
+        no_op,
+        before,
+        steps,
+        pruned,
+        renders: objective.evaluations,
+    };
+    Ok((chain, distance, confirmation))
+}
+
+/// Growth, order and pruning on `pair` from the given detections.
+fn search_pair(
+    pair: &Pair,
+    detections: Vec<Detection>,
+    start: &Chain,
+    options: &SearchOptions,
+) -> Result<Searched> {
     let mut ranked: Vec<&Detection> = detections
         .iter()
         .filter(|d| {
@@ -229,10 +365,17 @@ pub fn search(dry: &AudioBuffer, wet: &AudioBuffer, options: &SearchOptions) -> 
     let tried: Vec<&'static str> = ranked.iter().map(|d| d.effect.name).collect();
 
     let keep = 1.0 - options.penalty;
-    let mut objective = ChainObjective::new(&pair, &SEARCH_RESOLUTIONS)?;
+    let mut objective = ChainObjective::new(pair, &SEARCH_RESOLUTIONS)?;
     let no_op = objective.distance(&Chain::default())?;
-    let mut chain = Chain::default();
-    let mut distance = no_op;
+    let mut chain = start.clone();
+    chain.stages.truncate(options.max_effects.max(start.stages.len()));
+    let mut distance = objective.distance(&chain)?;
+    let mut started_from = None;
+    if !chain.stages.is_empty() {
+        let before = distance;
+        distance = refit_others(&mut objective, &mut chain, None, distance, options.budget)?;
+        started_from = Some((names(&chain), before, distance));
+    }
     let mut grown = Vec::new();
     let mut rejected = None;
 
@@ -277,7 +420,7 @@ pub fn search(dry: &AudioBuffer, wet: &AudioBuffer, options: &SearchOptions) -> 
     let pruned = prune(&mut objective, &mut chain, &mut distance, keep)?;
 
     let trace = Trace {
-        detections,
+        detections: detections.clone(),
         tried,
         no_op,
         grown,
@@ -290,6 +433,8 @@ pub fn search(dry: &AudioBuffer, wet: &AudioBuffer, options: &SearchOptions) -> 
         evaluations: objective.evaluations,
         penalty: options.penalty,
         budget_exhausted: objective.evaluations >= options.budget,
+        confirmed: None,
+        started_from,
     };
     Ok(Searched { chain, trace })
 }

@@ -260,6 +260,17 @@ pub fn train(
     config: &TrainConfig,
     observer: &mut dyn Observer,
 ) -> Result<(ToolCaller, TrainRecord)> {
+    train_in(corpus, config, None, observer)
+}
+
+/// [`train`] with a run directory `(dir, resume)`: checkpoints go to `dir` every 100 steps
+/// (and on interruption), and `resume` continues the run found there exactly.
+pub fn train_in(
+    corpus: &Corpus,
+    config: &TrainConfig,
+    run: Option<(&std::path::Path, bool)>,
+    observer: &mut dyn Observer,
+) -> Result<(ToolCaller, TrainRecord)> {
     if corpus.is_empty() || config.batch == 0 || config.steps == 0 {
         return Err(Error::InvalidInput(
             "training needs examples, batch ≥ 1 and steps ≥ 1".into(),
@@ -288,10 +299,15 @@ pub fn train(
     let device = device::train_device();
     seed_device(&device, config.seed);
     let meta = serde_json::to_value(config).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    let options = TrainOptions::warmup_cosine(config.steps, config.lr).with_phase(format!(
+    let mut options = TrainOptions::warmup_cosine(config.steps, config.lr).with_phase(format!(
         "train tool-caller ({})",
         if config.plan { "plan" } else { "no plan" }
     ));
+    if let Some((dir, resume)) = run {
+        options = options
+            .with_checkpoint(genlab_core::train::Checkpoint::path_in(dir), 100)
+            .with_resume(resume);
+    }
     let mut learner = Learner::new(
         "model",
         config.net.init(&device),
