@@ -10,6 +10,9 @@
 //! - [`spec`]: the permutation spec (which permutation acts on which axis of which tensor),
 //!   applying permutations; the MLP spec.
 //! - [`mlp`]: the MLP those specs describe: forward, loss, accuracy, hand-written gradients.
+//! - [`cnn`]: the permutation spec of a small CNN (conv / BatchNorm / dense, the flatten
+//!   boundary), detected from tensor names and shapes; [`convnet`]: genlab's small CNN
+//!   (forward, gradient, BatchNorm recalibration).
 //! - [`matching`]: weight matching by coordinate descent, and activation matching.
 //! - [`barrier`]: the linear-mode-connectivity loss barrier along the interpolation path.
 //! - [`zoo`]: N MLPs trained on the 8×8 digits from different seeds, cached.
@@ -23,6 +26,8 @@
 
 pub mod barrier;
 pub mod bench;
+pub mod cnn;
+pub mod convnet;
 pub mod error;
 pub mod eval;
 pub mod flow;

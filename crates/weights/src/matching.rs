@@ -91,14 +91,14 @@ impl Problem {
         let mut neighbours: Vec<Vec<usize>> = sizes.iter().map(|_| Vec::new()).collect();
         for (name, axes) in &spec.axes {
             let (ta, tb) = (
-                a.get(name).expect("checked spec"),
-                b.get(name).expect("checked spec"),
+                spec.viewed(name, a.get(name).expect("checked spec")),
+                spec.viewed(name, b.get(name).expect("checked spec")),
             );
             for (axis, p) in axes.iter().enumerate() {
                 let Some(p) = *p else { continue };
                 let n = sizes[p];
-                let (_, rest, am) = axis_first(ta, axis);
-                let (_, _, bm) = axis_first(tb, axis);
+                let (_, rest, am) = axis_first(&ta, axis);
+                let (_, _, bm) = axis_first(&tb, axis);
                 // The rest axes in order, each with its stride in the flattened rest.
                 let mut others = Vec::new();
                 let mut stride = rest;

@@ -253,7 +253,7 @@ fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 }
 
 /// Mean cross-entropy of `logits` `[n, classes]` against `y`, and δ = (softmax − onehot) / n.
-fn softmax_delta(logits: &[f32], y: &[u32], classes: usize) -> (f64, Vec<f32>) {
+pub(crate) fn softmax_delta(logits: &[f32], y: &[u32], classes: usize) -> (f64, Vec<f32>) {
     let n = y.len();
     let mut delta = vec![0.0f32; logits.len()];
     let mut loss = 0.0f64;

@@ -148,7 +148,7 @@ impl Params {
         Ok(())
     }
 
-    /// Reads every tensor of a safetensors file (f32, f64, f16 or bf16), refusing non-finite
+    /// Reads every tensor of a safetensors file (f32, f64, f16, bf16; i64/i32 as f32), refusing non-finite
     /// values.
     pub fn read(path: &Path) -> Result<Params> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -215,6 +215,15 @@ fn decode(dtype: Dtype, bytes: &[u8]) -> Option<Vec<f32>> {
         Dtype::F16 => bytes
             .chunks_exact(2)
             .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+            .collect(),
+        // Integer tensors (PyTorch's BatchNorm `num_batches_tracked` counter) as f32.
+        Dtype::I64 => bytes
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
+            .collect(),
+        Dtype::I32 => bytes
+            .chunks_exact(4)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32)
             .collect(),
         _ => return None,
     })

@@ -32,6 +32,10 @@ pub struct PermSpec {
     pub perms: Vec<Perm>,
     /// `(tensor name, per-axis permutation index)`, for every tensor of the network.
     pub axes: Vec<(String, Vec<Option<usize>>)>,
+    /// Tensors the spec sees with a finer shape of the same values (the dense layer after a
+    /// conv: `[out, c·h·w]` viewed as `[out, c, h·w]`, so the conv's channel permutation acts
+    /// on axis 1); their `axes` follow the view.
+    pub views: Vec<(String, Vec<usize>)>,
 }
 
 /// A fully connected ReLU network: its layers' (weight, bias) tensor names and its widths
@@ -135,7 +139,11 @@ impl MlpSpec {
             axes.push((w.clone(), vec![out, inp]));
             axes.push((b.clone(), vec![out]));
         }
-        PermSpec { perms, axes }
+        PermSpec {
+            perms,
+            axes,
+            views: Vec::new(),
+        }
     }
 }
 
@@ -229,6 +237,17 @@ pub fn permuted_inner(a: &Array, b: &Array, axis_perms: &[Option<&[usize]>]) -> 
 }
 
 impl PermSpec {
+    /// `a` (the tensor `name`) in the shape the spec sees it (its view, if it has one).
+    pub fn viewed<'a>(&self, name: &str, a: &'a Array) -> std::borrow::Cow<'a, Array> {
+        match self.views.iter().find(|(n, _)| n == name) {
+            Some((_, shape)) => std::borrow::Cow::Owned(Array {
+                shape: shape.clone(),
+                data: a.data.clone(),
+            }),
+            None => std::borrow::Cow::Borrowed(a),
+        }
+    }
+
     /// The identity permutations.
     pub fn identity(&self) -> Vec<Vec<usize>> {
         self.perms.iter().map(|p| (0..p.size).collect()).collect()
@@ -248,6 +267,15 @@ impl PermSpec {
             let a = params
                 .get(name)
                 .ok_or_else(|| WeightsError::SpecMismatch(format!("no tensor `{name}`")))?;
+            if let Some((_, view)) = self.views.iter().find(|(n, _)| n == name)
+                && view.iter().product::<usize>() != a.data.len()
+            {
+                return Err(WeightsError::SpecMismatch(format!(
+                    "`{name}` is {:?}, which cannot be viewed as {view:?}",
+                    a.shape
+                )));
+            }
+            let a = self.viewed(name, a);
             if a.shape.len() != axes.len() {
                 return Err(WeightsError::SpecMismatch(format!(
                     "`{name}` has {} axes, the spec {}",
@@ -284,7 +312,7 @@ impl PermSpec {
             .find(|(n, _)| n == name)
             .expect("checked spec")
             .1;
-        let mut out = a.clone();
+        let mut out = self.viewed(name, a).into_owned();
         for (ax, p) in axes.iter().enumerate() {
             if let Some(p) = *p
                 && Some(p) != skip
@@ -292,6 +320,7 @@ impl PermSpec {
                 out = permute_axis(&out, ax, &perms[p]);
             }
         }
+        out.shape.clone_from(&a.shape);
         out
     }
 
@@ -320,14 +349,14 @@ impl PermSpec {
             .iter()
             .map(|(name, axes)| {
                 let (ta, tb) = (
-                    a.get(name).expect("checked spec"),
-                    b.get(name).expect("checked spec"),
+                    self.viewed(name, a.get(name).expect("checked spec")),
+                    self.viewed(name, b.get(name).expect("checked spec")),
                 );
                 let ap: Vec<Option<&[usize]>> = axes
                     .iter()
                     .map(|p| p.map(|p| perms[p].as_slice()))
                     .collect();
-                permuted_inner(ta, tb, &ap)
+                permuted_inner(&ta, &tb, &ap)
             })
             .sum()
     }
@@ -443,6 +472,7 @@ mod tests {
                 ("b".into(), vec![None, Some(0)]),
                 ("c".into(), vec![Some(1)]),
             ],
+            views: Vec::new(),
         };
         spec.check(&pa).unwrap();
         let perms = vec![vec![2, 0, 3, 1], vec![1, 2, 0]];
