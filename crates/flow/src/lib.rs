@@ -5,6 +5,8 @@
 //!
 //! - [`edm`]: EDM-preconditioned denoiser and loss (Karras et al. 2022).
 //! - [`flow_matching`]: linear-path flow matching (Lipman et al. 2023; Liu et al. 2023).
+//! - [`eval`]: a model's energy distance, MMD and sliced W2 to held-out data beside the
+//!   data floor (`genlab flow eval`).
 //! - [`ode`]: Euler / Heun / RK4 / DPM-Solver++(2M) solvers with trajectory recording.
 //! - [`net`]: the time-conditioned MLP with a Fourier embedding.
 //! - [`process`], [`model`], [`mod@train`]: one enum over both processes, the saved model
@@ -19,6 +21,7 @@
 pub mod bench;
 pub mod consistency;
 pub mod edm;
+pub mod eval;
 pub mod flow_matching;
 pub mod model;
 pub mod net;

@@ -227,6 +227,33 @@ impl FlowModel {
         })
     }
 
+    /// `n` samples with every solver step kept: the grid times and, per time, the states in
+    /// data space (the last one is the samples). One batch of `n` noises from `rng`.
+    ///
+    /// # Errors
+    /// A consistency student, which jumps instead of solving an ODE.
+    pub fn sample_trajectory(
+        &self,
+        n: usize,
+        steps: usize,
+        solver: Solver,
+        rng: &mut SeededRng,
+        device: &Device,
+    ) -> Result<(Vec<f32>, Vec<Points>)> {
+        if self.spec.consistency.is_some() {
+            return Err(Error::InvalidInput(
+                "a consistency student has no solver trajectory (it samples in 1 or 2 jumps)"
+                    .into(),
+            ));
+        }
+        let z = rng.normal([n, self.dim()], device);
+        let traj = self.trajectory(z, steps, solver, true);
+        let states = (traj.states.into_iter())
+            .map(|x| self.spec.norm.decode(&tensor::to_points(x)))
+            .collect();
+        Ok((traj.times, states))
+    }
+
     /// Writes `dir/model.json` and `dir/weights.bpk`.
     pub fn save(&self, dir: &Path) -> Result<()> {
         weights::save_model(dir, &self.spec, &self.net)
@@ -291,6 +318,35 @@ mod tests {
             let err = s.validate().unwrap_err().to_string();
             assert!(err.contains(field), "{field}: {err}");
         }
+    }
+
+    #[test]
+    fn a_trajectory_keeps_every_step_and_ends_at_the_samples() {
+        let device = burn::tensor::Device::flex();
+        let model = FlowModel {
+            spec: spec(),
+            net: crate::testutil::tiny_net(2, &device),
+        };
+        let (times, states) = model
+            .sample_trajectory(5, 4, Solver::Heun, &mut SeededRng::new(1), &device)
+            .unwrap();
+        assert_eq!(times, model.spec.process.time_grid(4));
+        assert_eq!(states.len(), times.len());
+        let samples = model.sample(5, 4, Solver::Heun, &mut SeededRng::new(1), &device);
+        assert_eq!(states.last().unwrap().data, samples.data);
+        // Decoded: the first state is T z mapped back to data space, not z.
+        assert!(states[0].data.iter().any(|v| v.abs() > 10.0));
+        let student = FlowModel {
+            spec: ModelSpec {
+                consistency: Some(StudentSpec { t_mid: 0.8 }),
+                ..spec()
+            },
+            net: model.net.clone(),
+        };
+        let err = student
+            .sample_trajectory(5, 2, Solver::Heun, &mut SeededRng::new(1), &device)
+            .unwrap_err();
+        assert!(err.to_string().contains("consistency student"), "{err}");
     }
 
     #[test]
