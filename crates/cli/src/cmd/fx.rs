@@ -13,9 +13,9 @@ use genlab_fx::engine::chain::RenderOptions;
 use genlab_fx::engine::spec;
 use genlab_fx::engine::wav::{self, SampleFormat};
 use genlab_fx::estimate::metrics::rendered_distance;
+use genlab_fx::estimate::learned::{Method, Model, estimate as learned_estimate};
 use genlab_fx::estimate::objective::{FitOptions, Pair, fit_effect};
-use genlab_fx::estimate::rationale;
-use genlab_fx::estimate::search::{SearchOptions, search};
+use genlab_fx::estimate::search::SearchOptions;
 use genlab_fx::sources::procedural::{SOURCES, source};
 use genlab_fx::tools::execute::{ExecuteOptions, execute_text};
 use genlab_fx::tools::schema::{self, Dialect};
@@ -44,6 +44,19 @@ pub enum Command {
     /// multi-resolution STFT distance; an extra effect is kept only if it lowers the distance
     /// by at least 5%. With --effect NAME only that effect's parameters are fitted.
     Estimate(EstimateArgs),
+    /// Generate (dry, wet, chain) pairs to train or test estimators, from your dry WAVs or the
+    /// built-in sources: OUT/ID.dry.wav, OUT/ID.wet.wav, OUT/ID.chain.json, OUT/manifest.json
+    ///
+    /// Each pair is a window of a dry clip with a random chain of distinct effects (each
+    /// parameter uniform on its step grid) rendered over it, tail included. Seeded: the same
+    /// arguments write the same files.
+    Dataset(DatasetArgs),
+    /// Train a learned estimator (regression baseline or tool-caller) on a folder of pairs
+    ///
+    /// Reads DATA/ID.{dry,wet}.wav and DATA/ID.chain.json (as `genlab fx dataset` writes them),
+    /// trains with checkpoints in OUT (Ctrl-C saves; rerun with --resume to continue) and
+    /// writes the model to OUT, for `genlab fx estimate --method ... --model OUT`.
+    Train(TrainArgs),
     /// Serve the effects to LLM agents over stdio with the Model Context Protocol
     ///
     /// Speaks MCP (JSON-RPC 2.0, one message per line on stdin/stdout; protocol revision
@@ -123,12 +136,29 @@ pub struct ApplyArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct EstimateArgs {
-    /// The unprocessed WAV.
-    #[arg(long)]
-    dry: PathBuf,
+    /// The unprocessed WAV (not needed with --blind).
+    #[arg(long, required_unless_present_any = ["blind", "batch"])]
+    dry: Option<PathBuf>,
     /// The processed WAV (same sample rate and channels).
+    #[arg(long, required_unless_present = "batch")]
+    wet: Option<PathBuf>,
+    /// search (analysis-by-synthesis) | regression | toolcaller | hybrid (a trained model's
+    /// chain refined by the search; never returned worse than the model's own chain).
+    #[arg(long, default_value = "search")]
+    method: String,
+    /// Trained model directory (from `genlab fx train`), for every method but search.
     #[arg(long)]
-    wet: PathBuf,
+    model: Option<PathBuf>,
+    /// Estimate from the wet file alone (no dry reference; tool-caller models only).
+    #[arg(long)]
+    blind: bool,
+    /// Estimate every pair ID.dry.wav / ID.wet.wav in DIR (ID.chain.json, when present, is
+    /// the truth to score against) and write a summary page to --report.
+    #[arg(long, conflicts_with_all = ["dry", "wet", "effect"], requires = "report")]
+    batch: Option<PathBuf>,
+    /// Output directory of the batch summary (index.html, summary.json, spectrograms, audio).
+    #[arg(long)]
+    report: Option<PathBuf>,
     /// Fit only this effect's parameters (see `genlab fx tools`) instead of a whole chain.
     #[arg(long)]
     effect: Option<String>,
@@ -139,15 +169,15 @@ pub struct EstimateArgs {
     /// Maximum coordinate-search passes over the parameters (--effect mode).
     #[arg(long, default_value_t = 4)]
     passes: usize,
-    /// Longest chain to estimate (chain mode).
+    /// Longest chain to estimate (search and hybrid).
     #[arg(long, default_value_t = 3)]
     max_effects: usize,
-    /// Most candidate renders (chain mode).
+    /// Most candidate renders (search and hybrid).
     #[arg(long, default_value_t = 800)]
     budget: usize,
 }
 
-pub fn run(command: Command, progress: Progress) -> anyhow::Result<ExitCode> {
+pub fn run(command: Command, mut progress: Progress) -> anyhow::Result<ExitCode> {
     match command {
         Command::Tools { dialect } => {
             print!("{}", schema::render(dialect));
@@ -156,7 +186,9 @@ pub fn run(command: Command, progress: Progress) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Apply(args) => apply(args)?,
-        Command::Estimate(args) => estimate(args)?,
+        Command::Estimate(args) => estimate(args, &mut progress)?,
+        Command::Dataset(args) => learned::dataset(args, progress)?,
+        Command::Train(args) => learned::train(args, progress)?,
         Command::RenderDemo { out, seed, seconds } => render_demo(&out, seed, seconds, &progress)?,
         Command::Mcp => {
             genlab_fx::tools::mcp::serve(std::io::stdin().lock(), std::io::stdout().lock())
@@ -204,58 +236,97 @@ fn apply(args: ApplyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn estimate(args: EstimateArgs) -> anyhow::Result<()> {
+/// `dry` and `wet` cut to the analysis window: the first `max_seconds` of dry (and of wet, when
+/// dry is cut); returns the tail seconds of wet to keep after the dry end.
+fn window(dry: &mut AudioBuffer, wet: &mut AudioBuffer, max_seconds: f64) -> f64 {
+    let len = (max_seconds * dry.sample_rate as f64) as usize;
+    // A cut dry file cannot explain the wet signal after the cut: compare equal lengths.
+    if dry.len() > len {
+        for ch in dry.channels.iter_mut().chain(wet.channels.iter_mut()) {
+            ch.truncate(len);
+        }
+        0.0
+    } else {
+        0.5
+    }
+}
+
+fn estimate(args: EstimateArgs, progress: &mut Progress) -> anyhow::Result<()> {
     if args.max_seconds.is_nan() || args.max_seconds <= 0.0 {
         bail!("--max-seconds must be positive");
     }
-    let mut dry = wav::read(&args.dry)?;
-    let mut wet = wav::read(&args.wet)?;
-    match args.effect.clone() {
-        Some(name) => estimate_effect(args, &name, dry, wet),
-        None => {
-            if !(1..=9).contains(&args.max_effects) {
-                bail!("--max-effects must be between 1 and 9");
-            }
-            if dry.sample_rate != wet.sample_rate || dry.n_channels() != wet.n_channels() {
-                bail!(
-                    "dry ({} Hz, {} ch) and wet ({} Hz, {} ch) must have the same sample rate and channel count",
-                    dry.sample_rate,
-                    dry.n_channels(),
-                    wet.sample_rate,
-                    wet.n_channels()
-                );
-            }
-            let len = (args.max_seconds * dry.sample_rate as f64) as usize;
-            // A cut dry file cannot explain the wet signal after the cut: compare equal lengths.
-            let max_tail_seconds = if dry.len() > len {
-                for ch in dry.channels.iter_mut().chain(wet.channels.iter_mut()) {
-                    ch.truncate(len);
-                }
-                0.0
-            } else {
-                0.5
-            };
-            let options = SearchOptions {
-                max_effects: args.max_effects,
-                budget: args.budget.max(1),
-                max_tail_seconds,
-                ..SearchOptions::default()
-            };
-            let started = Instant::now();
-            let found = search(&dry, &wet, &options)?;
-            let pair = Pair::new(&dry, &wet, Some(max_tail_seconds))?;
-            let out = serde_json::json!({
-                "chain": found.chain.to_calls(),
-                "rationale": rationale::explain(&found.trace),
-                "mrstft": rendered_distance(&pair, &found.chain)?,
-                "mrstft_no_op": rendered_distance(&pair, &Default::default())?,
-                "renders": found.trace.evaluations,
-                "seconds": started.elapsed().as_secs_f64(),
-            });
-            println!("{}", serde_json::to_string_pretty(&out)?);
-            Ok(())
-        }
+    if !(1..=9).contains(&args.max_effects) {
+        bail!("--max-effects must be between 1 and 9");
     }
+    let method: Method = args.method.parse()?;
+    let model = match (&args.model, method) {
+        (Some(dir), _) => Some(Model::load(dir)?),
+        (None, Method::Search) => None,
+        (None, _) => bail!("--method {} needs --model DIR (train one with `genlab fx train`)", args.method),
+    };
+    if args.blind && method != Method::ToolCaller {
+        bail!("--blind works with --method toolcaller only (the other methods need the dry audio)");
+    }
+    if let Some(dir) = &args.batch {
+        let report = args.report.clone().context("--batch needs --report DIR")?;
+        return learned::batch(&args, method, model.as_ref(), dir, &report, progress);
+    }
+    let wet_path = args.wet.clone().context("--wet is required")?;
+    let mut wet = wav::read(&wet_path)?;
+    if args.blind {
+        let started = Instant::now();
+        let len = ((args.max_seconds * wet.sample_rate as f64) as usize).min(wet.len());
+        for ch in &mut wet.channels {
+            ch.truncate(len);
+        }
+        let found = learned_estimate(method, model.as_ref(), None, &wet, &SearchOptions::default())?;
+        let out = serde_json::json!({
+            "chain": found.chain.to_calls(),
+            "rationale": found.rationale,
+            "method": args.method,
+            "blind": true,
+            "seconds": started.elapsed().as_secs_f64(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    let mut dry = wav::read(args.dry.as_ref().context("--dry is required")?)?;
+    if let Some(name) = args.effect.clone() {
+        return estimate_effect(args, &name, dry, wet);
+    }
+    if dry.sample_rate != wet.sample_rate || dry.n_channels() != wet.n_channels() {
+        bail!(
+            "dry ({} Hz, {} ch) and wet ({} Hz, {} ch) must have the same sample rate and channel count",
+            dry.sample_rate,
+            dry.n_channels(),
+            wet.sample_rate,
+            wet.n_channels()
+        );
+    }
+    let max_tail_seconds = window(&mut dry, &mut wet, args.max_seconds);
+    let options = SearchOptions {
+        max_effects: args.max_effects,
+        budget: args.budget.max(1),
+        max_tail_seconds,
+        ..SearchOptions::default()
+    };
+    let started = Instant::now();
+    let found = learned_estimate(method, model.as_ref(), Some(&dry), &wet, &options)?;
+    let pair = Pair::new(&dry, &wet, Some(max_tail_seconds))?;
+    let mut out = serde_json::json!({
+        "chain": found.chain.to_calls(),
+        "rationale": found.rationale,
+        "mrstft": rendered_distance(&pair, &found.chain)?,
+        "mrstft_no_op": rendered_distance(&pair, &Default::default())?,
+        "renders": found.renders,
+        "method": args.method,
+        "seconds": started.elapsed().as_secs_f64(),
+    });
+    if let Some((chain, d)) = &found.proposal {
+        out["proposal"] = serde_json::json!({"chain": chain.to_calls(), "mrstft": d});
+    }
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
 }
 
 fn estimate_effect(
@@ -387,4 +458,306 @@ fn render_demo(
         dir.join("chains").display()
     );
     Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DatasetArgs {
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+    /// Directory of your dry WAV files (resampled to --sample-rate); without it, the built-in
+    /// sources of --sources are used.
+    #[arg(long)]
+    dry: Option<PathBuf>,
+    /// Built-in sources, comma-separated (pluck, pad, drum, sweep, tones, noise, arp, and when
+    /// fetched music, sf2-piano, ...).
+    #[arg(long, default_value = "pluck,pad,drum,tones,noise")]
+    sources: String,
+    /// Effects chains are drawn from, comma-separated (default: all nine).
+    #[arg(long)]
+    effects: Option<String>,
+    /// Number of pairs.
+    #[arg(long, default_value_t = 200)]
+    pairs: usize,
+    /// Shortest chain.
+    #[arg(long, default_value_t = 1)]
+    min_effects: usize,
+    /// Longest chain.
+    #[arg(long, default_value_t = 3)]
+    max_effects: usize,
+    /// Seconds of dry audio per pair.
+    #[arg(long, default_value_t = 1.0)]
+    seconds: f64,
+    /// Sample rate of the pairs.
+    #[arg(long, default_value_t = 16_000)]
+    sample_rate: u32,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// regression (presence + parameters, fixed order) | toolcaller (autoregressive, ordered).
+    #[arg(long)]
+    method: String,
+    /// Folder of pairs (from `genlab fx dataset`).
+    #[arg(long)]
+    data: PathBuf,
+    /// Output directory: the model and its checkpoints.
+    #[arg(long)]
+    out: PathBuf,
+    /// Optimisation steps (default: 2000 regression, 1500 tool-caller).
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Seed of initialisation and batches.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Continue the run checkpointed in --out.
+    #[arg(long)]
+    resume: bool,
+}
+
+/// The dataset, training and batch-estimation commands.
+mod learned {
+    use std::path::{Path, PathBuf};
+    use std::time::Instant;
+
+    use anyhow::{Context, bail};
+    use genlab_core::train::Observer;
+    use genlab_core::{Error, fsx};
+    use genlab_fx::engine::resample::resample;
+    use genlab_fx::engine::spec::{EFFECTS, effect};
+    use genlab_fx::engine::wav::{self, SampleFormat};
+    use genlab_fx::estimate::dataset::Example;
+    use genlab_fx::estimate::learned::{Method, Model, PairOptions, estimate, user_example};
+    use genlab_fx::estimate::metrics::rendered_distance;
+    use genlab_fx::estimate::objective::Pair;
+    use genlab_fx::estimate::regression::{self, RegressionConfig};
+    use genlab_fx::estimate::search::SearchOptions;
+    use genlab_fx::estimate::summary::{Row, page, spectrogram_bmp, totals};
+    use genlab_fx::estimate::toolcaller::audio::FeatureConfig;
+    use genlab_fx::estimate::toolcaller::corpus::Corpus;
+    use genlab_fx::estimate::toolcaller::train::{TrainConfig, train_in};
+    use genlab_fx::sources::dry_source;
+    use genlab_fx::tools::parse::parse_calls;
+    use genlab_fx::tools::validate::validate;
+    use genlab_fx::{AudioBuffer, Chain, Policy};
+
+    use super::{DatasetArgs, EstimateArgs, TrainArgs, window};
+    use crate::progress::Progress;
+
+    fn wavs_in(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+        let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read directory {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("wav")))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    pub fn dataset(a: DatasetArgs, mut progress: Progress) -> anyhow::Result<()> {
+        if a.pairs == 0 || a.sample_rate < 8000 || !(a.seconds > 0.0 && a.seconds <= 60.0) {
+            bail!("need --pairs ≥ 1, --sample-rate ≥ 8000 and --seconds in (0, 60]");
+        }
+        let effects = match &a.effects {
+            None => EFFECTS.iter().collect(),
+            Some(list) => list
+                .split(',')
+                .map(|n| effect(n.trim()).with_context(|| format!("unknown effect `{n}` (see `genlab fx tools`)")))
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        };
+        let clips: Vec<(String, AudioBuffer)> = match &a.dry {
+            Some(dir) => {
+                let files = wavs_in(dir)?;
+                if files.is_empty() {
+                    bail!("{} holds no .wav files", dir.display());
+                }
+                files
+                    .iter()
+                    .map(|f| {
+                        let name = f.file_stem().map_or("clip".into(), |s| s.to_string_lossy().to_string());
+                        Ok((name, resample(&wav::read(f)?, a.sample_rate)?))
+                    })
+                    .collect::<anyhow::Result<_>>()?
+            }
+            None => {
+                let cache = genlab_core::data::Cache::from_env();
+                let mut clips = Vec::new();
+                for name in a.sources.split(',').map(str::trim) {
+                    for k in 0..2 {
+                        let clip = dry_source(name, a.sample_rate, 4.0 * a.seconds, a.seed + k, Some(&cache))?;
+                        clips.push((name.to_string(), clip));
+                    }
+                }
+                clips
+            }
+        };
+        let options = PairOptions {
+            min_effects: a.min_effects,
+            max_effects: a.max_effects,
+            seconds: a.seconds,
+            effects,
+        };
+        progress.start("generate pairs", a.pairs as u64);
+        let mut manifest = Vec::with_capacity(a.pairs);
+        for i in 0..a.pairs {
+            let e = user_example(&clips, &options, a.seed, i)?;
+            let id = format!("{i:04}");
+            wav::write(&a.out.join(format!("{id}.dry.wav")), &e.dry, SampleFormat::Float32)?;
+            wav::write(&a.out.join(format!("{id}.wet.wav")), &e.wet, SampleFormat::Float32)?;
+            fsx::atomic_write(&a.out.join(format!("{id}.chain.json")), e.chain.to_json().as_bytes())?;
+            manifest.push(serde_json::json!({"id": id, "source": e.source, "effects": names(&e.chain)}));
+            progress.step(i as u64 + 1, &[]);
+        }
+        progress.finish();
+        fsx::write_json(
+            &a.out.join("manifest.json"),
+            &serde_json::json!({"seed": a.seed, "sample_rate": a.sample_rate, "seconds": a.seconds, "pairs": manifest}),
+        )?;
+        println!("wrote {} pairs (dry, wet, chain) to {}", a.pairs, a.out.display());
+        Ok(())
+    }
+
+    fn names(chain: &Chain) -> Vec<&'static str> {
+        chain.stages.iter().map(|s| s.spec.name).collect()
+    }
+
+    /// The IDs of DIR's pairs: every ID with both ID.dry.wav and ID.wet.wav.
+    fn pair_ids(dir: &Path) -> anyhow::Result<Vec<String>> {
+        let ids: Vec<String> = wavs_in(dir)?
+            .iter()
+            .filter_map(|p| p.file_name()?.to_str()?.strip_suffix(".dry.wav").map(str::to_string))
+            .filter(|id| dir.join(format!("{id}.wet.wav")).exists())
+            .collect();
+        if ids.is_empty() {
+            bail!("{} holds no pairs (ID.dry.wav with ID.wet.wav)", dir.display());
+        }
+        Ok(ids)
+    }
+
+    fn truth(dir: &Path, id: &str) -> anyhow::Result<Option<Chain>> {
+        let path = dir.join(format!("{id}.chain.json"));
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let calls = parse_calls(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(Some(validate(&calls, Policy::Clamp).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?.chain))
+    }
+
+    pub fn train(a: TrainArgs, mut progress: Progress) -> anyhow::Result<()> {
+        let method: Method = a.method.parse()?;
+        if !matches!(method, Method::Regression | Method::ToolCaller) {
+            bail!("--method must be regression or toolcaller");
+        }
+        if !a.resume && genlab_core::train::Checkpoint::path_in(&a.out).exists() {
+            bail!("{} already holds a training run; pass --resume to continue it or choose another --out", a.out.display());
+        }
+        let ids = pair_ids(&a.data)?;
+        progress.start("read pairs", ids.len() as u64);
+        let mut examples = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            let chain = truth(&a.data, id)?.with_context(|| format!("pair {id} has no {id}.chain.json"))?;
+            let dry = wav::read(&a.data.join(format!("{id}.dry.wav")))?;
+            let wet = wav::read(&a.data.join(format!("{id}.wet.wav")))?;
+            examples.push(Example { source: id.clone(), dry, chain, wet });
+            progress.step(i as u64 + 1, &[]);
+        }
+        progress.finish();
+        std::fs::create_dir_all(&a.out).map_err(|e| Error::io(&a.out, e))?;
+        let started = Instant::now();
+        let run = Some((a.out.as_path(), a.resume));
+        if method == Method::Regression {
+            let config = RegressionConfig { steps: a.steps.unwrap_or(2000), seed: a.seed, ..RegressionConfig::default() };
+            let features = examples
+                .iter()
+                .map(|e| regression::features(&e.dry, &e.wet, config.max_tail_seconds))
+                .collect::<genlab_core::Result<Vec<_>>>()?;
+            let chains: Vec<Chain> = examples.iter().map(|e| e.chain.clone()).collect();
+            let (model, losses) = regression::train_in(&features, &chains, &config, run, &mut progress)?;
+            model.save(&a.out)?;
+            let last = losses.last().map_or(f64::NAN, |l| l.1);
+            println!("trained the regression baseline on {} pairs ({} steps, final loss {last:.4}, {:.1} s); model in {}", examples.len(), config.steps, started.elapsed().as_secs_f64(), a.out.display());
+        } else {
+            let mut config = TrainConfig::new(true, a.seed);
+            config.steps = a.steps.unwrap_or(1500);
+            config.batch = config.batch.min(examples.len()).max(1);
+            let corpus = Corpus::from_examples(&examples, FeatureConfig::default());
+            let (model, record) = train_in(&corpus, &config, run, &mut progress)?;
+            model.save(&a.out)?;
+            let last = record.losses.last().map_or(f64::NAN, |l| l.1);
+            println!("trained the tool-caller on {} pairs ({} steps, final loss {last:.4}, {:.1} s); model in {}", examples.len(), config.steps, started.elapsed().as_secs_f64(), a.out.display());
+        }
+        Ok(())
+    }
+
+    /// Peak-normalised copy for 16-bit listening copies (never clips).
+    fn playable(a: &AudioBuffer) -> AudioBuffer {
+        let mut a = a.clone();
+        let peak = a.peak();
+        if peak > 1.0 {
+            a.channels.iter_mut().flatten().for_each(|x| *x /= peak);
+        }
+        a
+    }
+
+    pub fn batch(
+        args: &EstimateArgs,
+        method: Method,
+        model: Option<&Model>,
+        dir: &Path,
+        report: &Path,
+        observer: &mut Progress,
+    ) -> anyhow::Result<()> {
+        let ids = pair_ids(dir)?;
+        observer.start("estimate pairs", ids.len() as u64);
+        let mut rows = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            let mut dry = wav::read(&dir.join(format!("{id}.dry.wav")))?;
+            let mut wet = wav::read(&dir.join(format!("{id}.wet.wav")))?;
+            if dry.sample_rate != wet.sample_rate || dry.n_channels() != wet.n_channels() {
+                bail!("pair {id}: dry and wet differ in sample rate or channel count");
+            }
+            let max_tail_seconds = window(&mut dry, &mut wet, args.max_seconds);
+            let options = SearchOptions {
+                max_effects: args.max_effects,
+                budget: args.budget.max(1),
+                max_tail_seconds,
+                ..SearchOptions::default()
+            };
+            let started = Instant::now();
+            let found = estimate(method, model, Some(&dry), &wet, &options)?;
+            let seconds = started.elapsed().as_secs_f64();
+            let pair = Pair::new(&dry, &wet, Some(max_tail_seconds))?;
+            let rendered = pair.render(&found.chain)?;
+            for (name, audio) in [("dry", &pair.dry), ("wet", &pair.target), ("estimate", &rendered)] {
+                wav::write(&report.join(format!("{id}.{name}.wav")), &playable(audio), SampleFormat::Pcm16)?;
+                fsx::atomic_write(&report.join(format!("{id}.{name}.bmp")), &spectrogram_bmp(audio))?;
+            }
+            rows.push(Row {
+                id: id.clone(),
+                effects: names(&found.chain).iter().map(|s| s.to_string()).collect(),
+                chain_json: serde_json::to_string_pretty(&found.chain.to_calls())?,
+                truth: truth(dir, id)?.map(|c| names(&c).iter().map(|s| s.to_string()).collect()),
+                rationale: found.rationale,
+                mrstft: (rendered_distance(&pair, &found.chain)?, rendered_distance(&pair, &Chain::default())?),
+                seconds,
+            });
+            observer.step(i as u64 + 1, &[]);
+        }
+        observer.finish();
+        let title = format!("genlab fx estimate — {}", dir.display());
+        fsx::atomic_write(&report.join("index.html"), page(&title, &args.method, &rows).as_bytes())?;
+        let t = totals(&rows);
+        let per_pair: Vec<_> = rows
+            .iter()
+            .map(|r| serde_json::json!({"id": r.id, "estimate": r.effects, "truth": r.truth, "mrstft": r.mrstft.0, "mrstft_no_op": r.mrstft.1, "seconds": r.seconds}))
+            .collect();
+        let summary = serde_json::json!({"method": args.method, "totals": t, "pairs": per_pair});
+        fsx::write_json(&report.join("summary.json"), &summary)?;
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"totals": t, "report": report.join("index.html").display().to_string()}))?);
+        Ok(())
+    }
 }

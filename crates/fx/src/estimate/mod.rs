@@ -12,7 +12,8 @@
 //! - [`toolcaller`]: tier 3, the autoregressive tool-caller.
 //! - [`dataset`], [`metrics`]: seeded (dry, wet, chain) examples and the chain metrics.
 //! - [`learned`]: pairs from the user's dry audio, saved models and the four estimation
-//!   methods (search, regression, tool-caller, hybrid) the CLI offers.
+//!   methods (search, regression, tool-caller, hybrid) the CLI offers; [`summary`]: the
+//!   batch summary page.
 
 pub mod dataset;
 pub mod detect;
@@ -23,6 +24,7 @@ pub mod objective;
 pub mod rationale;
 pub mod regression;
 pub mod search;
+pub mod summary;
 pub mod toolcaller;
 
 use genlab_core::{Error, Result};

@@ -739,3 +739,28 @@ fn fuzz_random_lines_never_panic() {
     }
     assert!(responses > 100, "{responses} responses");
 }
+
+/// The stateless revision (2026-07-28, no handshake): the SDK serves requests that carry their
+/// own protocol metadata, and `server/discover`.
+#[test]
+fn a_stateless_2026_07_28_client_is_served_without_initialize() {
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
+    });
+    let lines = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": meta}}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+               "params": {"name": LIST_EFFECTS, "arguments": {}, "_meta": meta}}),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {}}),
+    ]
+    .map(|v| v.to_string());
+    let out = run_lines(&lines);
+    assert_eq!(out.len(), 3, "{out:?}");
+    let versions = out[0]["result"]["supportedVersions"].as_array().unwrap();
+    assert!(versions.contains(&json!("2026-07-28")), "{}", out[0]);
+    assert_eq!(out[1]["result"]["isError"], false, "{}", out[1]);
+    assert!(out[1]["result"]["structuredContent"]["effects"].is_array());
+    assert_eq!(out[2]["error"]["code"], INVALID_PARAMS, "no metadata: {}", out[2]);
+}
