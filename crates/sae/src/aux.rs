@@ -5,6 +5,7 @@
 //! e           = x − x̂                       (detached)
 //! ê           = Σ_{j ∈ TopK_{k_aux}(post · 1[dead])} z_j W_dec,j        (no b_dec)
 //! L_aux       = (1/B) Σ_b ‖e_b − ê_b‖²  /  (1/B) Σ_b ‖e_b − ē‖²           (0 if nothing is dead)
+//! SAELens:      (1/B) Σ_b ‖e_b − ê_b‖² · min(#dead / k_aux, 1)    (unnormalised; `normalised: false`)
 //! L          += α · L_aux,   α = 1/32,  k_aux = d/2
 //! ```
 //!

@@ -34,6 +34,7 @@ pub mod corpus;
 pub mod datasets;
 pub mod decoder_norm;
 pub mod eval;
+pub mod free_decoder;
 pub mod hungarian;
 pub mod init;
 pub mod inspect;

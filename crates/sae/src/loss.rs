@@ -65,6 +65,9 @@ pub struct AuxInput<'a> {
     pub alpha: f32,
     /// A fixed residual `e` to use instead of the (detached) current `x − x̂`; for tests.
     pub residual: Option<&'a [f32]>,
+    /// Divide by the residual's batch variance (OpenAI, dictionary_learning; default) or, when
+    /// false, leave the loss unnormalised and scale it by min(#dead / k_aux, 1) (SAELens).
+    pub normalised: bool,
 }
 
 /// Everything the loss depends on besides the parameters and the batch.
@@ -291,7 +294,12 @@ fn aux_term(sae: &Sae, pre: &[f32], aux: &AuxInput, fwd: &mut Forward) -> (f64, 
         return (0.0, None);
     }
     let e = aux.residual.unwrap_or(&fwd.resid);
-    let denom = batch_variance(e, d);
+    let denom = if aux.normalised {
+        batch_variance(e, d)
+    } else {
+        let dead = aux.dead.iter().filter(|&&dd| dd).count();
+        aux.k_aux.max(1) as f64 / (dead.min(aux.k_aux.max(1)) as f64)
+    };
     let ac = aux_codes(pre, m, aux.dead, aux.k_aux);
     let usable = denom > 0.0 && !ac.latents.is_empty();
     if !usable {

@@ -232,6 +232,10 @@ pub struct TrainArgs {
     /// dictionary_learning; SAELens `aux_loss_coefficient`: 1.0 on the unnormalised loss).
     #[arg(long)]
     aux_coef: Option<f32>,
+    /// AuxK loss form: `variance` (÷ the residual's batch variance; OpenAI, dictionary_learning,
+    /// genlab's default) or `none` (unnormalised, × min(#dead / k_aux, 1); SAELens).
+    #[arg(long, value_enum)]
+    aux_norm: Option<AuxNormArg>,
     /// A latent counts as dead (and AuxK revives it) after this many tokens without firing
     /// (genlab: 10^7, dictionary_learning's `dead_feature_threshold`).
     #[arg(long, conflicts_with = "dead_window")]
@@ -244,6 +248,11 @@ pub struct TrainArgs {
     /// `mean`, or `zero` (SAELens).
     #[arg(long, value_enum)]
     bias_init: Option<BiasInitArg>,
+    /// Train free decoder rows initialised at this norm, activations rescaled by the row norms
+    /// (SAELens TopK/BatchTopK: `decoder_init_norm` 0.1, `rescale_acts_by_decoder_norm`);
+    /// without it, genlab keeps the rows at unit norm. Saved SAEs have unit rows either way.
+    #[arg(long)]
+    decoder_init_norm: Option<f32>,
     /// Activation normalisation during training, folded into the saved weights so the SAE reads
     /// raw activations: `none` (both defaults) or `expected-average-only-in` (SAELens: scale to
     /// mean norm sqrt(d); genlab estimates the factor on the first batch, SAELens on 1000).
@@ -257,10 +266,9 @@ pub struct TrainArgs {
     #[arg(long)]
     threshold_start: Option<u64>,
     /// Start from SAELens's BatchTopK training defaults (lr 3e-4 constant, no warm-up or decay,
-    /// AuxK α 1, dead window 1000 steps, threshold β 0.99 from step 0, b_dec = 0); any flag
-    /// given explicitly overrides its preset value. Not copied: SAELens trains free decoder
-    /// rows (init norm 0.1, activations rescaled by the row norm) and leaves AuxK
-    /// unnormalised; genlab keeps unit rows and the normalised AuxK.
+    /// AuxK α 1 unnormalised, dead window 1000 steps, threshold β 0.99 from step 0, b_dec = 0,
+    /// free decoder rows at init norm 0.1); any flag given explicitly overrides its preset value. Not
+    /// copied: AuxK candidates (genlab: positive dead pre-activations only) and the norm estimate.
     #[arg(long)]
     saelens_defaults: bool,
     /// Rows read from disk at a time (shuffled within the chunk).
@@ -285,6 +293,14 @@ pub enum ShapeArg {
     Cosine,
     /// Constant (SAELens).
     Constant,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum AuxNormArg {
+    /// Divided by the residual's variance.
+    Variance,
+    /// Unnormalised (SAELens).
+    None,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -677,6 +693,9 @@ fn train_config(args: &TrainArgs, arch: Arch) -> TrainConfig {
     c.warmup = args.warmup.unwrap_or(c.warmup);
     c.lr_decay_steps = args.lr_decay_steps.unwrap_or(c.lr_decay_steps);
     c.aux_alpha = args.aux_coef.unwrap_or(c.aux_alpha);
+    if let Some(a) = args.aux_norm {
+        c.aux_normalised = matches!(a, AuxNormArg::Variance);
+    }
     c.dead_after_tokens = match (args.dead_after, args.dead_window) {
         (Some(tokens), _) => tokens,
         (None, Some(steps)) => steps.saturating_mul(args.batch as u64),
@@ -695,6 +714,7 @@ fn train_config(args: &TrainArgs, arch: Arch) -> TrainConfig {
             NormaliseArg::ExpectedAverageOnlyIn => Normalise::ExpectedAverageOnlyIn,
         };
     }
+    c.decoder_init_norm = args.decoder_init_norm.or(c.decoder_init_norm);
     c.threshold_beta = args.threshold_beta.unwrap_or(c.threshold_beta);
     c.threshold_start = args.threshold_start.unwrap_or(c.threshold_start);
     c

@@ -121,33 +121,59 @@ fn aux_gradient_matches_finite_differences_with_a_fixed_residual() {
         let recon = sae.decode(&base.codes);
         x.iter().zip(&recon).map(|(a, b)| a - b).collect()
     };
-    let obj = Objective {
-        selection: Selection::TopK { k: 2 },
-        groups: &one,
-        aux: Some(AuxInput {
-            dead: &dead,
-            k_aux: 2,
-            alpha: 0.5,
-            residual: Some(&e),
-        }),
-        ortho: None,
-    };
-    let step = loss_and_grads(&sae, &x, &obj);
-    assert!(step.loss.aux > 0.0);
-    let g = &step.grads;
-    let analytic = [
-        g.w_enc.clone(),
-        g.b_enc.clone(),
-        g.w_dec.clone(),
-        g.b_dec.clone(),
-    ]
-    .concat();
-    let num = numerical_grad(
-        |p| loss_and_grads(&unflatten(&sae, p), &x, &obj).loss.total,
-        &flatten(&sae),
-        1e-3,
+    // Both AuxK forms: variance-normalised (genlab) and unnormalised × min(#dead/k_aux, 1)
+    // (SAELens; 4 dead latents, k_aux = 2 → scale 1, checked against the normalised value).
+    let mut values = Vec::new();
+    for normalised in [true, false] {
+        let obj = Objective {
+            selection: Selection::TopK { k: 2 },
+            groups: &one,
+            aux: Some(AuxInput {
+                dead: &dead,
+                k_aux: 2,
+                alpha: 0.5,
+                residual: Some(&e),
+                normalised,
+            }),
+            ortho: None,
+        };
+        let step = loss_and_grads(&sae, &x, &obj);
+        assert!(step.loss.aux > 0.0);
+        values.push(step.loss.aux);
+        let g = &step.grads;
+        let analytic = [
+            g.w_enc.clone(),
+            g.b_enc.clone(),
+            g.w_dec.clone(),
+            g.b_dec.clone(),
+        ]
+        .concat();
+        let num = numerical_grad(
+            |p| loss_and_grads(&unflatten(&sae, p), &x, &obj).loss.total,
+            &flatten(&sae),
+            1e-3,
+        );
+        assert!(
+            max_relative_error(&analytic, &num) < 5e-3,
+            "normalised {normalised}"
+        );
+    }
+    let n_rows = (x.len() / d) as f64;
+    let mean: Vec<f64> = (0..d)
+        .map(|t| (0..x.len() / d).map(|b| e[b * d + t] as f64).sum::<f64>() / n_rows)
+        .collect();
+    let var = (0..x.len() / d)
+        .map(|b| {
+            (0..d)
+                .map(|t| (e[b * d + t] as f64 - mean[t]).powi(2))
+                .sum::<f64>()
+        })
+        .sum::<f64>()
+        / n_rows;
+    assert!(
+        (values[0] * var - values[1]).abs() < 1e-4 * values[1],
+        "{values:?} var {var}"
     );
-    assert!(max_relative_error(&analytic, &num) < 5e-3);
 }
 
 #[test]

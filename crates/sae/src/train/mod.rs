@@ -28,16 +28,18 @@
 //! | lr                   | 2e-4/√(m/2¹⁴)                          | 3e-4                                              |
 //! | schedule             | warm-up 100 + cosine to 0.1 η          | constant, warm-up 0, decay 0                      |
 //! | AuxK coefficient α   | 1/32, loss ÷ ‖e − ē‖² (OpenAI)         | 1.0, loss unnormalised × min(dead/k_aux, 1)       |
+//! |                      | (`aux_normalised: true`)               | (`aux_normalised: false`)                         |
 //! | dead latent          | silent > 10⁷ tokens                    | silent > `dead_feature_window` = 1000 steps       |
 //! | θ EMA                | β = 0.999 from step 1000               | rate 0.01 (β = 0.99) from step 0                  |
 //! | b_dec init           | geometric median of batch 1            | zeros                                             |
-//! | decoder              | unit rows, parallel gradient removed   | free rows, init norm 0.1, acts rescaled by ‖W_dec,j‖ (equivalent to unit rows at inference) |
+//! | decoder              | unit rows, parallel gradient removed   | free rows, init norm 0.1, acts rescaled by ‖W_dec,j‖ ([`crate::free_decoder`]) |
 //! | normalisation        | none                                   | none (`expected_average_only_in` offered)         |
 //! | clip, Adam           | 1.0, (0.9, 0.999)                      | 1.0, (0.9, 0.999)                                 |
 //!
-//! The preset copies every row except the decoder parametrisation and the AuxK normalisation
-//! (genlab keeps unit decoder rows and OpenAI's normalised AuxK), which are named in the report
-//! of `bench/saelens_parity.py`.
+//! The preset copies every row (the AuxK form too, `aux_normalised: false`) except the
+//! norm-estimation sample of `expected_average_only_in` (see [`crate::normalise`]) and AuxK's
+//! candidates: genlab takes the top k_aux *positive* dead pre-activations, SAELens the top k_aux
+//! dead pre-activations whatever their sign.
 
 mod state;
 
@@ -134,6 +136,9 @@ pub struct TrainConfig {
     pub ortho_reduce: Reduce,
     /// AuxK weight α.
     pub aux_alpha: f32,
+    /// AuxK loss divided by the residual variance (true) or SAELens's unnormalised form.
+    #[serde(default = "yes")]
+    pub aux_normalised: bool,
     /// AuxK latents per sample (None: d/2).
     pub k_aux: Option<usize>,
     /// A latent is dead after this many tokens without firing.
@@ -144,6 +149,10 @@ pub struct TrainConfig {
     pub threshold_start: u64,
     /// `b_dec` initialisation.
     pub bias_init: BiasInit,
+    /// None: unit decoder rows (genlab). Some(n): free rows initialised at norm n, the
+    /// activations rescaled by the row norms (SAELens; [`crate::free_decoder`]).
+    #[serde(default)]
+    pub decoder_init_norm: Option<f32>,
     /// Gradient-norm clip (0: off).
     pub clip: f32,
     /// Seed of the initialisation and the OrtSAE partitions.
@@ -173,11 +182,13 @@ impl Default for TrainConfig {
             ortho_chunk: 128,
             ortho_reduce: Reduce::Max,
             aux_alpha: 1.0 / 32.0,
+            aux_normalised: true,
             k_aux: None,
             dead_after_tokens: 10_000_000,
             threshold_beta: 0.999,
             threshold_start: 1000,
             bias_init: BiasInit::GeometricMedian,
+            decoder_init_norm: None,
             clip: 1.0,
             seed: 0,
             log_every: 50,
@@ -219,10 +230,12 @@ impl TrainConfig {
             warmup: 0,
             lr_decay_steps: 0,
             aux_alpha: 1.0,
+            aux_normalised: false,
             dead_after_tokens: 1000 * self.batch as u64,
             threshold_beta: 0.99,
             threshold_start: 0,
             bias_init: BiasInit::Zero,
+            decoder_init_norm: Some(0.1),
             normalise: Normalise::None,
             ..self
         }
@@ -255,6 +268,11 @@ impl TrainConfig {
         if !(self.peak_lr() > 0.0 && self.peak_lr().is_finite()) {
             return bad(format!("learning rate {} must be positive", self.peak_lr()));
         }
+        if let Some(n) = self.decoder_init_norm
+            && !(n > 0.0 && n.is_finite())
+        {
+            return bad(format!("the decoder init norm {n} must be positive"));
+        }
         if !(0.0..1.0).contains(&self.threshold_beta) {
             return bad(format!(
                 "the threshold EMA factor β = {} must be in [0, 1)",
@@ -278,6 +296,10 @@ impl TrainConfig {
         }
         Ok(())
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A trained SAE and its training curve.

@@ -11,6 +11,7 @@ use crate::adam::Adam;
 use crate::aux::DeadTracker;
 use crate::batchtopk::Threshold;
 use crate::decoder_norm::{normalise_rows, remove_parallel_gradient};
+use crate::free_decoder;
 use crate::init::init_sae;
 use crate::loss::{AuxInput, Objective, Selection, loss_and_grads_timed};
 use crate::matryoshka::Groups;
@@ -30,8 +31,10 @@ pub struct Plan {
     ortho: Option<Ortho>,
     k_aux: usize,
     aux_alpha: f32,
+    aux_normalised: bool,
     clip: f32,
     controller: Option<L0Controller>,
+    free_decoder: bool,
 }
 
 impl Plan {
@@ -53,11 +56,13 @@ impl Plan {
             }),
             k_aux: config.k_aux.unwrap_or((d / 2).max(1)).min(m),
             aux_alpha: config.aux_alpha,
+            aux_normalised: config.aux_normalised,
             clip: config.clip,
             controller: (config.arch == Arch::Relu && config.l0_control).then_some(L0Controller {
                 target: config.k as f64,
                 rate: 0.02,
             }),
+            free_decoder: config.decoder_init_norm.is_some(),
         })
     }
 }
@@ -93,7 +98,10 @@ impl<'s> SaeState<'s> {
             Normalise::ExpectedAverageOnlyIn => scale_factor(&batch, d),
         };
         scale(&mut batch, norm_scale);
-        let sae = init_sae(d, m, &batch, config.bias_init, Activation::Relu, init_rng);
+        let mut sae = init_sae(d, m, &batch, config.bias_init, Activation::Relu, init_rng);
+        if let Some(n) = config.decoder_init_norm {
+            free_decoder::init(&mut sae, n);
+        }
         Ok(SaeState {
             sae,
             adam: Adam::new(&[m * d, m, m * d, d]),
@@ -147,11 +155,20 @@ impl<'s> SaeState<'s> {
                 k_aux: plan.k_aux,
                 alpha: plan.aux_alpha,
                 residual: None,
+                normalised: plan.aux_normalised,
             }),
             ortho: plan.ortho.zip(chunks.as_deref()),
         };
-        let mut st = loss_and_grads_timed(&self.sae, &self.batch, &objective, laps);
-        remove_parallel_gradient(&self.sae.w_dec, &mut st.grads.w_dec, d);
+        let effective = plan
+            .free_decoder
+            .then(|| free_decoder::effective(&self.sae));
+        let on = effective.as_ref().unwrap_or(&self.sae);
+        let mut st = loss_and_grads_timed(on, &self.batch, &objective, laps);
+        if plan.free_decoder {
+            free_decoder::pull_back(&self.sae, &mut st.grads);
+        } else {
+            remove_parallel_gradient(&self.sae.w_dec, &mut st.grads.w_dec, d);
+        }
         laps(Phase::ParallelRemoval);
         let (s, g) = (&mut self.sae, &mut st.grads);
         self.adam.step(
@@ -161,7 +178,9 @@ impl<'s> SaeState<'s> {
             plan.clip,
         );
         laps(Phase::Adam);
-        normalise_rows(&mut self.sae.w_dec, d);
+        if !plan.free_decoder {
+            normalise_rows(&mut self.sae.w_dec, d);
+        }
         laps(Phase::Renormalise);
         self.dead.update(&st.codes);
         if plan.arch.batch_family() {
@@ -189,7 +208,10 @@ impl<'s> SaeState<'s> {
         config: &TrainConfig,
         history: genlab_core::train::History,
     ) -> Trained {
-        let mut sae = self.sae;
+        let mut sae = match config.decoder_init_norm {
+            Some(_) => free_decoder::effective(&self.sae),
+            None => self.sae,
+        };
         sae.activation = config.inference_activation(self.threshold.value());
         fold(&mut sae, self.norm_scale);
         Trained {
