@@ -2,9 +2,10 @@
 //! ([`rmcp`], pinned in `crates/fx/Cargo.toml`), over stdio.
 //!
 //! **Layers.** [`rmcp`] does the protocol: the `initialize` handshake and version negotiation
-//! (every revision it knows; a client asking for one it does not know gets the newest with a
-//! handshake, `2025-11-25`), `ping`, `tools/*`, `resources/*`, method-not-found for the rest,
-//! progress notifications. [`server`] is our `ServerHandler`: the tools, the resources and the
+//! (2024-11-05 … 2025-11-25 echoed; a version it does not know gets the newest with a
+//! handshake, `2025-11-25`), the stateless `2026-07-28` revision (`server/discover`, requests
+//! carrying their own `_meta` protocol metadata, no `ping`), `tools/*`, `resources/*`,
+//! method-not-found for the rest, progress notifications. [`server`] is our `ServerHandler`: the tools, the resources and the
 //! progress reports. [`bridge`] is the transport: [`serve`] runs the service on its own thread
 //! and pumps any synchronous `BufRead`/`Write` pair into it, so the CLI calls
 //! `serve(stdin().lock(), stdout().lock())` without an async runtime of its own.

@@ -762,5 +762,9 @@ fn a_stateless_2026_07_28_client_is_served_without_initialize() {
     assert!(versions.contains(&json!("2026-07-28")), "{}", out[0]);
     assert_eq!(out[1]["result"]["isError"], false, "{}", out[1]);
     assert!(out[1]["result"]["structuredContent"]["effects"].is_array());
-    assert_eq!(out[2]["error"]["code"], INVALID_PARAMS, "no metadata: {}", out[2]);
+    assert_eq!(
+        out[2]["error"]["code"], INVALID_PARAMS,
+        "no metadata: {}",
+        out[2]
+    );
 }
