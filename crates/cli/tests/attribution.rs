@@ -108,6 +108,10 @@ fn bad_input_is_one_line() {
     genlab_line(d, &format!("{FEAT} --data train.csv --out x --shard 3/3"))
         .fails_saying("expected i/n");
     genlab_line(d, &format!("{FEAT} --data train.csv --out x --proj dense")).fails_saying("--proj");
+    let featurize = "attribution featurize --model model --data train.csv --out x --chunk 8";
+    genlab_line(d, &format!("{featurize} --k 100000000")).fails_saying("--k = 100000000 exceeds");
+    genlab_line(d, &format!("{featurize} --k 32 --draws 100000000"))
+        .fails_saying("--draws = 100000000 exceeds");
     genlab_line(d, &format!("{FEAT} --data train.csv --out x")).ok();
     genlab_line(d, &format!("{FEAT} --data train.csv --out x --seed 5"))
         .fails_saying("another configuration");
@@ -118,4 +122,9 @@ fn bad_input_is_one_line() {
         "attribution score --train x --query q --out s.safetensors",
     )
     .fails_saying("differ in `projector`");
+    genlab_line(
+        d,
+        "attribution score --train x --query x --out s.safetensors --lambda nan",
+    )
+    .fails_saying("--lambda must be a finite number");
 }

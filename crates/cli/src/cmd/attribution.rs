@@ -185,6 +185,9 @@ fn featurize(a: FeaturizeArgs, mut progress: Progress) -> anyhow::Result<()> {
     if a.k == 0 || a.draws == 0 {
         bail!("--k and --draws must be at least 1");
     }
+    // Beyond these a run would take hours or exhaust memory, not give a better estimate.
+    genlab_core::limits::at_most("--k", a.k, 1 << 20)?;
+    genlab_core::limits::at_most("--draws", a.draws, 10_000)?;
     let device = burn::tensor::Device::flex().autodiff();
     let model = FlowModel::load(&a.model, &device)?;
     let data = read_points(&a.data)?;
@@ -197,6 +200,7 @@ fn featurize(a: FeaturizeArgs, mut progress: Progress) -> anyhow::Result<()> {
             model.dim()
         );
     }
+    genlab_core::limits::elements("rows × --k (the feature matrix)", &[data.len(), a.k])?;
     let p = flow_params(&model);
     let proj = Projector::new(kind, p, a.k, a.seed);
     let f = match a.output {
@@ -267,6 +271,9 @@ fn score(a: ScoreArgs) -> anyhow::Result<()> {
                 mq.config[key]
             );
         }
+    }
+    if !(a.lambda >= 0.0 && a.lambda.is_finite()) {
+        bail!("--lambda must be a finite number ≥ 0, got {}", a.lambda);
     }
     let scores = match a.method {
         MethodArg::Trak => attributors::trak(&train, &query, a.lambda)?,
