@@ -16,7 +16,7 @@ const CASES: u32 = 300;
 /// Points read back must be non-empty, rectangular and finite.
 fn valid_points(p: Points) -> Outcome {
     let labels_ok = p.labels.as_ref().is_none_or(|l| l.len() == p.len());
-    if p.d == 0 || p.data.is_empty() || p.data.len() % p.d != 0 || !labels_ok {
+    if p.d == 0 || p.data.is_empty() || !p.data.len().is_multiple_of(p.d) || !labels_ok {
         return Err(format!(
             "accepted malformed points: d {} len {}",
             p.d,

@@ -263,7 +263,8 @@ mod tests {
     #[test]
     fn check_shape_refuses_unbuildable_networks() {
         spec().check_shape().unwrap();
-        let cases: [(&str, fn(&mut ModelSpec)); 5] = [
+        type Break = fn(&mut ModelSpec);
+        let cases: [(&str, Break); 5] = [
             ("width = 0", |s| s.width = 0),
             ("depth", |s| s.depth = 1_000_000),
             ("width × width", |s| s.width = 1 << 40),

@@ -22,7 +22,7 @@ impl Points {
                 "points must have at least one dimension".into(),
             ));
         }
-        if data.len() % d != 0 {
+        if !data.len().is_multiple_of(d) {
             return Err(Error::InvalidInput(format!(
                 "{} values do not divide into rows of {d}",
                 data.len()
