@@ -12,8 +12,8 @@ use genlab_core::fsx;
 use genlab_fx::engine::chain::RenderOptions;
 use genlab_fx::engine::spec;
 use genlab_fx::engine::wav::{self, SampleFormat};
-use genlab_fx::estimate::metrics::rendered_distance;
 use genlab_fx::estimate::learned::{Method, Model, estimate as learned_estimate};
+use genlab_fx::estimate::metrics::rendered_distance;
 use genlab_fx::estimate::objective::{FitOptions, Pair, fit_effect};
 use genlab_fx::estimate::search::SearchOptions;
 use genlab_fx::sources::procedural::{SOURCES, source};
@@ -262,7 +262,10 @@ fn estimate(args: EstimateArgs, progress: &mut Progress) -> anyhow::Result<()> {
     let model = match (&args.model, method) {
         (Some(dir), _) => Some(Model::load(dir)?),
         (None, Method::Search) => None,
-        (None, _) => bail!("--method {} needs --model DIR (train one with `genlab fx train`)", args.method),
+        (None, _) => bail!(
+            "--method {} needs --model DIR (train one with `genlab fx train`)",
+            args.method
+        ),
     };
     if args.blind && method != Method::ToolCaller {
         bail!("--blind works with --method toolcaller only (the other methods need the dry audio)");
@@ -279,7 +282,13 @@ fn estimate(args: EstimateArgs, progress: &mut Progress) -> anyhow::Result<()> {
         for ch in &mut wet.channels {
             ch.truncate(len);
         }
-        let found = learned_estimate(method, model.as_ref(), None, &wet, &SearchOptions::default())?;
+        let found = learned_estimate(
+            method,
+            model.as_ref(),
+            None,
+            &wet,
+            &SearchOptions::default(),
+        )?;
         let out = serde_json::json!({
             "chain": found.chain.to_calls(),
             "rationale": found.rationale,
@@ -565,7 +574,10 @@ mod learned {
             None => EFFECTS.iter().collect(),
             Some(list) => list
                 .split(',')
-                .map(|n| effect(n.trim()).with_context(|| format!("unknown effect `{n}` (see `genlab fx tools`)")))
+                .map(|n| {
+                    effect(n.trim())
+                        .with_context(|| format!("unknown effect `{n}` (see `genlab fx tools`)"))
+                })
                 .collect::<anyhow::Result<Vec<_>>>()?,
         };
         let clips: Vec<(String, AudioBuffer)> = match &a.dry {
@@ -577,7 +589,9 @@ mod learned {
                 files
                     .iter()
                     .map(|f| {
-                        let name = f.file_stem().map_or("clip".into(), |s| s.to_string_lossy().to_string());
+                        let name = f
+                            .file_stem()
+                            .map_or("clip".into(), |s| s.to_string_lossy().to_string());
                         Ok((name, resample(&wav::read(f)?, a.sample_rate)?))
                     })
                     .collect::<anyhow::Result<_>>()?
@@ -587,7 +601,13 @@ mod learned {
                 let mut clips = Vec::new();
                 for name in a.sources.split(',').map(str::trim) {
                     for k in 0..2 {
-                        let clip = dry_source(name, a.sample_rate, 4.0 * a.seconds, a.seed + k, Some(&cache))?;
+                        let clip = dry_source(
+                            name,
+                            a.sample_rate,
+                            4.0 * a.seconds,
+                            a.seed + k,
+                            Some(&cache),
+                        )?;
                         clips.push((name.to_string(), clip));
                     }
                 }
@@ -605,10 +625,23 @@ mod learned {
         for i in 0..a.pairs {
             let e = user_example(&clips, &options, a.seed, i)?;
             let id = format!("{i:04}");
-            wav::write(&a.out.join(format!("{id}.dry.wav")), &e.dry, SampleFormat::Float32)?;
-            wav::write(&a.out.join(format!("{id}.wet.wav")), &e.wet, SampleFormat::Float32)?;
-            fsx::atomic_write(&a.out.join(format!("{id}.chain.json")), e.chain.to_json().as_bytes())?;
-            manifest.push(serde_json::json!({"id": id, "source": e.source, "effects": names(&e.chain)}));
+            wav::write(
+                &a.out.join(format!("{id}.dry.wav")),
+                &e.dry,
+                SampleFormat::Float32,
+            )?;
+            wav::write(
+                &a.out.join(format!("{id}.wet.wav")),
+                &e.wet,
+                SampleFormat::Float32,
+            )?;
+            fsx::atomic_write(
+                &a.out.join(format!("{id}.chain.json")),
+                e.chain.to_json().as_bytes(),
+            )?;
+            manifest.push(
+                serde_json::json!({"id": id, "source": e.source, "effects": names(&e.chain)}),
+            );
             progress.step(i as u64 + 1, &[]);
         }
         progress.finish();
@@ -616,7 +649,11 @@ mod learned {
             &a.out.join("manifest.json"),
             &serde_json::json!({"seed": a.seed, "sample_rate": a.sample_rate, "seconds": a.seconds, "pairs": manifest}),
         )?;
-        println!("wrote {} pairs (dry, wet, chain) to {}", a.pairs, a.out.display());
+        println!(
+            "wrote {} pairs (dry, wet, chain) to {}",
+            a.pairs,
+            a.out.display()
+        );
         Ok(())
     }
 
@@ -628,11 +665,19 @@ mod learned {
     fn pair_ids(dir: &Path) -> anyhow::Result<Vec<String>> {
         let ids: Vec<String> = wavs_in(dir)?
             .iter()
-            .filter_map(|p| p.file_name()?.to_str()?.strip_suffix(".dry.wav").map(str::to_string))
+            .filter_map(|p| {
+                p.file_name()?
+                    .to_str()?
+                    .strip_suffix(".dry.wav")
+                    .map(str::to_string)
+            })
             .filter(|id| dir.join(format!("{id}.wet.wav")).exists())
             .collect();
         if ids.is_empty() {
-            bail!("{} holds no pairs (ID.dry.wav with ID.wet.wav)", dir.display());
+            bail!(
+                "{} holds no pairs (ID.dry.wav with ID.wet.wav)",
+                dir.display()
+            );
         }
         Ok(ids)
     }
@@ -642,9 +687,14 @@ mod learned {
         if !path.exists() {
             return Ok(None);
         }
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         let calls = parse_calls(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        Ok(Some(validate(&calls, Policy::Clamp).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?.chain))
+        Ok(Some(
+            validate(&calls, Policy::Clamp)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                .chain,
+        ))
     }
 
     pub fn train(a: TrainArgs, mut progress: Progress) -> anyhow::Result<()> {
@@ -653,16 +703,25 @@ mod learned {
             bail!("--method must be regression or toolcaller");
         }
         if !a.resume && genlab_core::train::Checkpoint::path_in(&a.out).exists() {
-            bail!("{} already holds a training run; pass --resume to continue it or choose another --out", a.out.display());
+            bail!(
+                "{} already holds a training run; pass --resume to continue it or choose another --out",
+                a.out.display()
+            );
         }
         let ids = pair_ids(&a.data)?;
         progress.start("read pairs", ids.len() as u64);
         let mut examples = Vec::with_capacity(ids.len());
         for (i, id) in ids.iter().enumerate() {
-            let chain = truth(&a.data, id)?.with_context(|| format!("pair {id} has no {id}.chain.json"))?;
+            let chain =
+                truth(&a.data, id)?.with_context(|| format!("pair {id} has no {id}.chain.json"))?;
             let dry = wav::read(&a.data.join(format!("{id}.dry.wav")))?;
             let wet = wav::read(&a.data.join(format!("{id}.wet.wav")))?;
-            examples.push(Example { source: id.clone(), dry, chain, wet });
+            examples.push(Example {
+                source: id.clone(),
+                dry,
+                chain,
+                wet,
+            });
             progress.step(i as u64 + 1, &[]);
         }
         progress.finish();
@@ -670,16 +729,27 @@ mod learned {
         let started = Instant::now();
         let run = Some((a.out.as_path(), a.resume));
         if method == Method::Regression {
-            let config = RegressionConfig { steps: a.steps.unwrap_or(2000), seed: a.seed, ..RegressionConfig::default() };
+            let config = RegressionConfig {
+                steps: a.steps.unwrap_or(2000),
+                seed: a.seed,
+                ..RegressionConfig::default()
+            };
             let features = examples
                 .iter()
                 .map(|e| regression::features(&e.dry, &e.wet, config.max_tail_seconds))
                 .collect::<genlab_core::Result<Vec<_>>>()?;
             let chains: Vec<Chain> = examples.iter().map(|e| e.chain.clone()).collect();
-            let (model, losses) = regression::train_in(&features, &chains, &config, run, &mut progress)?;
+            let (model, losses) =
+                regression::train_in(&features, &chains, &config, run, &mut progress)?;
             model.save(&a.out)?;
             let last = losses.last().map_or(f64::NAN, |l| l.1);
-            println!("trained the regression baseline on {} pairs ({} steps, final loss {last:.4}, {:.1} s); model in {}", examples.len(), config.steps, started.elapsed().as_secs_f64(), a.out.display());
+            println!(
+                "trained the regression baseline on {} pairs ({} steps, final loss {last:.4}, {:.1} s); model in {}",
+                examples.len(),
+                config.steps,
+                started.elapsed().as_secs_f64(),
+                a.out.display()
+            );
         } else {
             let mut config = TrainConfig::new(true, a.seed);
             config.steps = a.steps.unwrap_or(1500);
@@ -688,7 +758,13 @@ mod learned {
             let (model, record) = train_in(&corpus, &config, run, &mut progress)?;
             model.save(&a.out)?;
             let last = record.losses.last().map_or(f64::NAN, |l| l.1);
-            println!("trained the tool-caller on {} pairs ({} steps, final loss {last:.4}, {:.1} s); model in {}", examples.len(), config.steps, started.elapsed().as_secs_f64(), a.out.display());
+            println!(
+                "trained the tool-caller on {} pairs ({} steps, final loss {last:.4}, {:.1} s); model in {}",
+                examples.len(),
+                config.steps,
+                started.elapsed().as_secs_f64(),
+                a.out.display()
+            );
         }
         Ok(())
     }
@@ -732,9 +808,20 @@ mod learned {
             let seconds = started.elapsed().as_secs_f64();
             let pair = Pair::new(&dry, &wet, Some(max_tail_seconds))?;
             let rendered = pair.render(&found.chain)?;
-            for (name, audio) in [("dry", &pair.dry), ("wet", &pair.target), ("estimate", &rendered)] {
-                wav::write(&report.join(format!("{id}.{name}.wav")), &playable(audio), SampleFormat::Pcm16)?;
-                fsx::atomic_write(&report.join(format!("{id}.{name}.bmp")), &spectrogram_bmp(audio))?;
+            for (name, audio) in [
+                ("dry", &pair.dry),
+                ("wet", &pair.target),
+                ("estimate", &rendered),
+            ] {
+                wav::write(
+                    &report.join(format!("{id}.{name}.wav")),
+                    &playable(audio),
+                    SampleFormat::Pcm16,
+                )?;
+                fsx::atomic_write(
+                    &report.join(format!("{id}.{name}.bmp")),
+                    &spectrogram_bmp(audio),
+                )?;
             }
             rows.push(Row {
                 id: id.clone(),
@@ -742,14 +829,20 @@ mod learned {
                 chain_json: serde_json::to_string_pretty(&found.chain.to_calls())?,
                 truth: truth(dir, id)?.map(|c| names(&c).iter().map(|s| s.to_string()).collect()),
                 rationale: found.rationale,
-                mrstft: (rendered_distance(&pair, &found.chain)?, rendered_distance(&pair, &Chain::default())?),
+                mrstft: (
+                    rendered_distance(&pair, &found.chain)?,
+                    rendered_distance(&pair, &Chain::default())?,
+                ),
                 seconds,
             });
             observer.step(i as u64 + 1, &[]);
         }
         observer.finish();
         let title = format!("genlab fx estimate — {}", dir.display());
-        fsx::atomic_write(&report.join("index.html"), page(&title, &args.method, &rows).as_bytes())?;
+        fsx::atomic_write(
+            &report.join("index.html"),
+            page(&title, &args.method, &rows).as_bytes(),
+        )?;
         let t = totals(&rows);
         let per_pair: Vec<_> = rows
             .iter()
@@ -757,7 +850,12 @@ mod learned {
             .collect();
         let summary = serde_json::json!({"method": args.method, "totals": t, "pairs": per_pair});
         fsx::write_json(&report.join("summary.json"), &summary)?;
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"totals": t, "report": report.join("index.html").display().to_string()}))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"totals": t, "report": report.join("index.html").display().to_string()})
+            )?
+        );
         Ok(())
     }
 }

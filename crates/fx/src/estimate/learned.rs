@@ -275,7 +275,10 @@ pub fn hybrid(
     let (chain, rationale) = if refined <= start {
         (
             found.chain,
-            format!("Proposal: {why}. Refined by the search: {}", explain(&found.trace)),
+            format!(
+                "Proposal: {why}. Refined by the search: {}",
+                explain(&found.trace)
+            ),
         )
     } else {
         (
@@ -320,7 +323,12 @@ mod tests {
         for i in 0..10 {
             let e = user_example(&clips, &options, 3, i).unwrap();
             assert!((1..=2).contains(&e.chain.stages.len()));
-            assert!(e.chain.stages.iter().all(|s| ["gain", "delay"].contains(&s.spec.name)));
+            assert!(
+                e.chain
+                    .stages
+                    .iter()
+                    .all(|s| ["gain", "delay"].contains(&s.spec.name))
+            );
         }
         let mut bad = options.clone();
         bad.max_effects = 3;
@@ -342,7 +350,9 @@ mod tests {
                 Stage::constant(effect("gain").unwrap(), &[-6.0]),
             ],
         };
-        let wet = render(&truth, &dry, RenderOptions::default()).unwrap().audio;
+        let wet = render(&truth, &dry, RenderOptions::default())
+            .unwrap()
+            .audio;
         let options = SearchOptions {
             budget: 120,
             ..SearchOptions::default()

@@ -271,7 +271,14 @@ fn first_indices(sweep: Sweep, n: usize) -> (Vec<usize>, usize) {
             let stride = (n - 1).div_ceil(8).max(1);
             let mut ks: Vec<usize> = (0..n).step_by(stride).collect();
             ks.push(n - 1);
-            (ks, if sweep == Sweep::Coarse { 0 } else { stride / 2 })
+            (
+                ks,
+                if sweep == Sweep::Coarse {
+                    0
+                } else {
+                    stride / 2
+                },
+            )
         }
     }
 }

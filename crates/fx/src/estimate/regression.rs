@@ -253,9 +253,9 @@ impl Regressor {
             && r.std.len() == FEATURE_DIM
             && r.layers[0].input == FEATURE_DIM
             && r.layers[2].output == N_EFFECTS + n_params()
-            && r.layers.iter().all(|l| {
-                l.w.len() == l.input * l.output && l.b.len() == l.output
-            });
+            && r.layers
+                .iter()
+                .all(|l| l.w.len() == l.input * l.output && l.b.len() == l.output);
         if !shapes_ok {
             return Err(Error::InvalidInput(format!(
                 "{}: the layer shapes do not match this version's features and effects",

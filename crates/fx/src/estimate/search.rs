@@ -35,9 +35,7 @@ use crate::engine::chain::{Chain, Stage};
 use crate::engine::resample::resample;
 use crate::estimate::detect::{Detection, detect};
 use crate::estimate::features::Descriptors;
-use crate::estimate::objective::{
-    ChainObjective, Pair, SEARCH_RESOLUTIONS, Sweep, fit_stage,
-};
+use crate::estimate::objective::{ChainObjective, Pair, SEARCH_RESOLUTIONS, Sweep, fit_stage};
 use crate::estimate::{ChainEstimator, Estimate};
 
 /// The arm name of tier 1 in tables and verdicts.
@@ -196,7 +194,8 @@ fn coarse_points(chain: &Chain, index: usize, param: usize) -> Vec<Chain> {
     ks.into_iter()
         .map(|k| {
             let mut c = chain.clone();
-            c.stages[index].values[param] = crate::engine::automation::ParamValue::Constant(grid[k]);
+            c.stages[index].values[param] =
+                crate::engine::automation::ParamValue::Constant(grid[k]);
             c
         })
         .collect()
@@ -300,8 +299,8 @@ pub fn confirm(
         for (i, stage) in chain.stages.iter().enumerate() {
             for (j, p) in stage.spec.params.iter().enumerate() {
                 let grid = p.grid();
-                let k = (p.normalise(stage.values[j].at(0.0)) * p.intervals() as f64).round()
-                    as usize;
+                let k =
+                    (p.normalise(stage.values[j].at(0.0)) * p.intervals() as f64).round() as usize;
                 for n in [k.wrapping_sub(1), k + 1] {
                     if n < grid.len() {
                         let mut c = chain.clone();
@@ -317,7 +316,11 @@ pub fn confirm(
             .iter()
             .enumerate()
             .fold(None, |b: Option<(usize, f64)>, (i, &d)| {
-                if b.is_none_or(|b| d < b.1) { Some((i, d)) } else { b }
+                if b.is_none_or(|b| d < b.1) {
+                    Some((i, d))
+                } else {
+                    b
+                }
             });
         match best {
             Some((i, d)) if d < distance - 1e-12 => {
@@ -368,7 +371,9 @@ fn search_pair(
     let mut objective = ChainObjective::new(pair, &SEARCH_RESOLUTIONS)?;
     let no_op = objective.distance(&Chain::default())?;
     let mut chain = start.clone();
-    chain.stages.truncate(options.max_effects.max(start.stages.len()));
+    chain
+        .stages
+        .truncate(options.max_effects.max(start.stages.len()));
     let mut distance = objective.distance(&chain)?;
     let mut started_from = None;
     if !chain.stages.is_empty() {
@@ -473,7 +478,9 @@ fn best_insertion(
         batch.extend(coarse_points(candidate, *position, *lead));
         spans.push(start..batch.len());
     }
-    let left = budget.saturating_sub(objective.evaluations).max(options_at.len());
+    let left = budget
+        .saturating_sub(objective.evaluations)
+        .max(options_at.len());
     let ds = objective.distances(&batch[..batch.len().min(left)])?;
     let mut screened: Vec<(Chain, f64, usize, &'static str)> = Vec::new();
     for ((_, position, effect, _), span) in options_at.into_iter().zip(spans) {

@@ -25,7 +25,9 @@ pub fn spectrogram_bmp(audio: &AudioBuffer) -> Vec<u8> {
     let fs = audio.sample_rate as f64;
     let n = audio.len();
     let mid: Vec<f64> = (0..n)
-        .map(|i| audio.channels.iter().map(|c| c[i] as f64).sum::<f64>() / audio.n_channels() as f64)
+        .map(|i| {
+            audio.channels.iter().map(|c| c[i] as f64).sum::<f64>() / audio.n_channels() as f64
+        })
         .collect();
     let fft = Fft::new(N).expect("power of two");
     let frames = n.div_ceil(512).max(1);
@@ -43,7 +45,9 @@ pub fn spectrogram_bmp(audio: &AudioBuffer) -> Vec<u8> {
         for (r, v) in col.iter_mut().enumerate() {
             let lo = ((edge(r) / fs * N as f64) as usize).min(N / 2);
             let hi = ((edge(r + 1) / fs * N as f64) as usize).clamp(lo + 1, N / 2 + 1);
-            let p = (lo..hi).map(|k| re[k] * re[k] + im[k] * im[k]).fold(0.0, f64::max);
+            let p = (lo..hi)
+                .map(|k| re[k] * re[k] + im[k] * im[k])
+                .fold(0.0, f64::max);
             *v = 10.0 * (p + 1e-20).log10();
         }
     }
@@ -152,7 +156,9 @@ pub fn totals(rows: &[Row]) -> Totals {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The HTML page: totals, then one section per row. Media files are expected next to it as
@@ -187,11 +193,15 @@ pub fn page(title: &str, method: &str, rows: &[Row]) -> String {
              <td><audio controls src=\"{id}.dry.wav\"></audio></td><td><audio controls src=\"{id}.wet.wav\"></audio></td>\
              <td><audio controls src=\"{id}.estimate.wav\"></audio></td></tr></table></section>",
             id = escape(&r.id),
-            est = if r.effects.is_empty() { "no effect".into() } else { escape(&r.effects.join(" → ")) },
-            truth = r
-                .truth
-                .as_ref()
-                .map_or(String::new(), |t| format!("; truth: {}", escape(&t.join(" → ")))),
+            est = if r.effects.is_empty() {
+                "no effect".into()
+            } else {
+                escape(&r.effects.join(" → "))
+            },
+            truth = r.truth.as_ref().map_or(String::new(), |t| format!(
+                "; truth: {}",
+                escape(&t.join(" → "))
+            )),
             m = r.mrstft.0,
             n = r.mrstft.1,
             s = r.seconds,
