@@ -12,7 +12,7 @@
 //! - [`mlp`]: the MLP those specs describe: forward, loss, accuracy, hand-written gradients.
 //! - [`cnn`]: the permutation spec of a small CNN (conv / BatchNorm / dense, the flatten
 //!   boundary), detected from tensor names and shapes; [`convnet`]: genlab's small CNN
-//!   (forward, gradient, BatchNorm recalibration).
+//!   (forward, gradient, BatchNorm recalibration); [`cnn_zoo`]: a cached zoo of them.
 //! - [`matching`]: weight matching by coordinate descent, and activation matching.
 //! - [`barrier`]: the linear-mode-connectivity loss barrier along the interpolation path.
 //! - [`zoo`]: N MLPs trained on the 8×8 digits from different seeds, cached.
@@ -21,12 +21,14 @@
 //! - [`eval`]: accuracy distribution, novelty and diversity of generated networks.
 //! - [`tool`]: the tools on the user's files (rebasin two safetensors MLPs, a folder zoo, a
 //!   flow model directory).
-//! - [`repro`]: `genlab repro weights`; [`mod@bench`]: `genlab bench weights`.
+//! - [`repro`]: `genlab repro weights`; [`repro_cnn`]: `genlab repro weights-cnn` (BatchNorm
+//!   CNNs, recalibration); [`mod@bench`]: `genlab bench weights`.
 #![warn(missing_docs)]
 
 pub mod barrier;
 pub mod bench;
 pub mod cnn;
+pub mod cnn_zoo;
 pub mod convnet;
 pub mod error;
 pub mod eval;
@@ -37,6 +39,7 @@ pub mod mlp;
 pub mod params;
 pub mod pca;
 pub mod repro;
+pub mod repro_cnn;
 pub mod spec;
 pub mod tool;
 pub mod train;
@@ -54,10 +57,16 @@ pub const FAMILY: Family = Family {
     name: "weights",
     summary: "networks as data: Git Re-Basin weight matching and flow matching over whole networks (DeepWeightFlow)",
     aliases: &[("weightflow", "weights")],
-    experiments: &[Experiment {
-        info: repro::INFO,
-        run: repro::run,
-    }],
+    experiments: &[
+        Experiment {
+            info: repro::INFO,
+            run: repro::run,
+        },
+        Experiment {
+            info: repro_cnn::INFO,
+            run: repro_cnn::run,
+        },
+    ],
     benchmarks: bench::BENCHMARKS,
     datasets: &[],
 };

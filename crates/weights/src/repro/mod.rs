@@ -231,7 +231,7 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
 
 /// The aligned flow's mean accuracy within 2 points of the zoo's, per seed, combined over seeds
 /// (margin: points to spare, in units of the 2-point tolerance).
-fn near_zoo(arm: &str, accuracy: &[f64], zoo: f64) -> Result<Verdict> {
+pub(crate) fn near_zoo(arm: &str, accuracy: &[f64], zoo: f64) -> Result<Verdict> {
     let per_seed: Vec<Verdict> = accuracy
         .iter()
         .map(|&a| {
