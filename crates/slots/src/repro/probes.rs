@@ -1,13 +1,20 @@
 //! The two measurement tables beside the ablation: how much the pretrained decoder uses its
 //! caption at each noise level, and how much of each object's colour and shape its matched
-//! slot carries (the slot property probe of [`crate::probe`]), per arm.
+//! slot carries (the slot property probe of [`crate::probe`]), per arm; and the
+//! ε-parameterised reference decoder measured for the "what was tried" record.
 
-use genlab_core::experiment::ReportBuilder;
+use genlab_core::Result;
+use genlab_core::experiment::{ReportBuilder, ReproOptions};
 use genlab_core::report::{Table, mean_std, sig3};
+use genlab_core::train::Observer;
 
-use super::arms::{Runs, cell};
+use super::Sizes;
+use super::arms::{LEVELS, Runs, cell};
 use crate::coda::Arm;
-use crate::evaluate::LevelGain;
+use crate::decoder::Target;
+use crate::evaluate::{LevelGain, caption_gain_by_level};
+use crate::pretrain::{PretrainConfig, load_or_train};
+use crate::scene::Scenes;
 
 /// `mean ± std` of `f` over seeds, as a percentage.
 fn pct(xs: impl Iterator<Item = f64>) -> String {
@@ -80,4 +87,59 @@ fn probe_table(runs: &Runs) -> Table {
         columns: ["arm", "colour %", "shape %"].map(String::from).to_vec(),
         rows,
     }
+}
+
+/// The ε-parameterised decoder (the earlier default, [`Target::Eps`]) of the first seed, same
+/// sizes and steps, for the "what was tried" record: its mean caption gain over the bands of u
+/// (vs null, vs shuffled), whether it came from the cache, and its training seconds.
+pub(super) fn eps_reference(
+    opts: &ReproOptions,
+    sizes: &Sizes,
+    seed: u64,
+    eval: &Scenes,
+    observer: &mut dyn Observer,
+) -> Result<(f64, f64, bool, f64)> {
+    let mut config = PretrainConfig {
+        seed,
+        ..sizes.decoder
+    };
+    config.spec.target = Target::Eps;
+    observer.message(&format!(
+        "seed {seed}: the ε-parameterised reference decoder (cached after the first run)"
+    ));
+    let (decoder, record, cached) = load_or_train(&opts.cache_dir, &config, observer)?;
+    let bands = caption_gain_by_level(&decoder, eval, LEVELS, seed);
+    let mean = |f: fn(&LevelGain) -> f64| bands.iter().map(f).sum::<f64>() / bands.len() as f64;
+    Ok((
+        mean(LevelGain::gain_null),
+        mean(LevelGain::gain_shuffled),
+        cached,
+        record.seconds,
+    ))
+}
+
+/// The mean caption gain (vs null, vs shuffled) of the run's decoders, over seeds and bands.
+pub(super) fn run_gain(runs: &Runs) -> (f64, f64) {
+    let all: Vec<&LevelGain> = runs.levels.iter().flatten().collect();
+    let n = all.len().max(1) as f64;
+    (
+        all.iter().map(|g| g.gain_null()).sum::<f64>() / n,
+        all.iter().map(|g| g.gain_shuffled()).sum::<f64>() / n,
+    )
+}
+
+/// Over seeds, the lowest and highest mean band gain (vs null) for u ≥ 0.1, and the gain of the
+/// first band.
+pub(super) fn band_spread(runs: &Runs) -> (f64, f64, f64) {
+    let bands = runs.levels.first().map_or(0, Vec::len);
+    let n = runs.levels.len().max(1) as f64;
+    let mean: Vec<f64> = (0..bands)
+        .map(|j| runs.levels.iter().map(|l| l[j].gain_null()).sum::<f64>() / n)
+        .collect();
+    let rest = mean.get(1..).unwrap_or(&[]);
+    (
+        rest.iter().copied().fold(f64::INFINITY, f64::min),
+        rest.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        mean.first().copied().unwrap_or(f64::NAN),
+    )
 }
