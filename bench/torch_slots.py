@@ -8,7 +8,8 @@ comparison on the same CPU. Same encoder, slot attention, decoder, batch, loss a
            GRU cell, residual MLP 64→128→64; → LN → Linear 64→64 (context width)
   decoder: 4×4 patches (48) → Linear → + pos + time MLP(16→64→64); 2 blocks of
            [self-attn 1 head, cross-attn 4 heads over [slots ; 5 registers], MLP 64→128→64]
-           → LN → Linear 64→48;  frozen except cross-attention K/V/O
+           → LN → Linear 64→48 = v̂, then ε̂ = √(1−ᾱ) x_u + √ᾱ v̂ (the v-parameterised
+           output with its analytic skip); frozen except cross-attention K/V/O
   loss:    w(u)-weighted ε MSE of the positive pass − 0.05 × that of the swapped-slot negative
            pass, whose K/V/O weights are detached (stop-gradient)
   AdamW(lr 1e-3, weight decay 1e-4, eps 1e-5), gradient-norm clip 1.0, batch 32
@@ -140,7 +141,8 @@ class Body(nn.Module):
             a = torch.softmax(q @ k.transpose(2, 3) / math.sqrt(e), dim=3) @ v
             h = h + lin(kvo.o, a.transpose(1, 2).reshape(b, T, W), stop)
             h = h + blk.mlp(blk.n3(h))
-        return self.out(self.norm(h))
+        a = alpha_bar(u)[:, None, None]
+        return (1 - a).sqrt() * x + a.sqrt() * self.out(self.norm(h))
 
 
 class SlotModel(nn.Module):
