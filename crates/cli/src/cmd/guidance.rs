@@ -26,28 +26,35 @@ use crate::progress::Progress;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
-    /// Train a class-conditional masked-diffusion denoiser (with label dropout, so one model
-    /// gives the conditional and the unconditional branch) on a token file: one sequence per
-    /// line, `CLASS: TOKEN TOKEN …` (non-negative integers, equal lengths, `#` comments).
-    /// Writes OUT/model.json, OUT/weights.bpk, OUT/losses.csv and a resumable
-    /// OUT/checkpoint.bin (Ctrl-C saves it; rerun with --resume to continue).
+    /// Train a class-conditional masked-diffusion denoiser on a token file.
+    ///
+    /// Label dropout makes one model give the conditional and the unconditional branch. The
+    /// token file has one sequence per line, `CLASS: TOKEN TOKEN …` (non-negative integers,
+    /// equal lengths, `#` comments). Writes OUT/model.json, OUT/weights.bpk, OUT/losses.csv
+    /// and a resumable OUT/checkpoint.bin (Ctrl-C saves it; rerun with --resume to continue,
+    /// or with --resume and a larger --steps to train longer).
     Train(TrainArgs),
-    /// Sample sequences of one class with classifier-free guidance; writes them in the same
-    /// `CLASS: TOKENS` format.
+    /// Sample sequences of one class with classifier-free guidance.
+    ///
+    /// Writes them in the token-file format, `CLASS: TOKENS` per line.
     Sample(SampleArgs),
-    /// Score a trained model on its own guided samples (-n per class). Digit-shaped models
-    /// (64 tokens of 17 levels, 10 classes) get FD-digits, classifier accuracy, precision and
-    /// recall beside the real-digit floor; every model gets per-class token statistics
-    /// (distinct fraction, per-position entropy, and against --data or the built-in digits:
-    /// per-position and pooled total variation, the TV floor of resampled data, copied
-    /// fraction).
+    /// Score a trained model on its own guided samples.
+    ///
+    /// Draws -n samples per class. Digit-shaped models (64 tokens of 17 levels, 10 classes)
+    /// get FD-digits, classifier accuracy, precision and recall, beside the FD of as many real
+    /// digits (the floor) and the classifier's accuracy on real digits. Every model gets
+    /// per-class token statistics: distinct fraction and per-position entropy, and against
+    /// --data (or the built-in digits) the per-position and pooled total variation, the TV of
+    /// as many resampled reference sequences (the floor), and the fraction copied verbatim.
     Eval(EvalArgs),
-    /// The exact output distribution of a guided sampler on your own probability table — no
-    /// learning, no sampling error — beside the tilted target p(x|c)^w p(x)^(1−w) and p(x|c).
-    /// Table format, one entry per line (`#` comments): `CLASS: TOKEN TOKEN … = WEIGHT` with
-    /// p(x|c) ∝ WEIGHT (unlisted sequences have probability 0); optional lines `vocab: V`
-    /// (default: largest token + 1) and `prior: W0 W1 …` (one positive weight per class,
-    /// default uniform). V^d ≤ 65536, and the dynamic program's cost is bounded.
+    /// The exact output distribution of a guided sampler on your own probability table.
+    ///
+    /// No learning and no sampling error: a dynamic program over the partially masked states,
+    /// shown beside the tilted target p(x|c)^w p(x)^(1−w) and p(x|c). The table has one entry
+    /// per line, `CLASS: TOKEN TOKEN … = WEIGHT`, with p(x|c) ∝ WEIGHT (unlisted sequences
+    /// have probability 0; `#` starts a comment line). Optional lines: `vocab: V` (default:
+    /// the largest token + 1) and `prior: W0 W1 …` (one positive weight per class; default
+    /// uniform). At most 65536 sequences (V^d), and the dynamic program's cost is bounded.
     Exact(ExactArgs),
 }
 
