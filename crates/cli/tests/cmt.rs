@@ -1,5 +1,5 @@
-//! `genlab cmt distill` on a model trained by `genlab flow train`, sampled with
-//! `genlab flow sample`, and its bad-input behaviour.
+//! `genlab cmt distill` and `genlab cmt post-train` on a model trained by `genlab flow train`,
+//! sampled with `genlab flow sample`, and their bad-input behaviour.
 
 mod common;
 
@@ -85,4 +85,52 @@ fn bad_input_gives_one_line_and_writes_nothing() {
     distill(dir.path(), "teacher", "student", "--steps 10").ok();
     distill(dir.path(), "student", "again", "").fails_saying("already a consistency student");
     distill(dir.path(), "teacher", "student", "").fails_saying("already holds a model");
+}
+
+#[test]
+fn post_trains_a_distilled_student_with_ect_and_ecd() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_model(dir.path(), "edm", "teacher");
+    distill(dir.path(), "teacher", "student", "--steps 10 --solver heun").ok();
+    let post = |extra: &str| {
+        genlab_line(
+            dir.path(),
+            &format!("cmt post-train --student student --data p.csv --steps 20 --batch 32 {extra}"),
+        )
+    };
+    post("--out ect").ok_saying("post-trained student for 20 steps");
+    post("--out ecd --objective ecd --teacher teacher --anneal").ok();
+    for out in ["ect", "ecd"] {
+        let config = std::fs::read_to_string(dir.path().join(out).join("post_train_config.json"));
+        assert!(config.unwrap().contains(out), "{out}");
+        let losses = std::fs::read_to_string(dir.path().join(out).join("losses.csv")).unwrap();
+        assert_eq!(
+            losses.lines().count(),
+            1 + 2,
+            "header + a row every 10 of 20 steps"
+        );
+        let text = genlab_line(
+            dir.path(),
+            &format!("flow sample --model {out} -n 5 --steps 2"),
+        );
+        assert_eq!(text.ok().lines().count(), 6);
+    }
+    // Straight from the EDM teacher's weights (ECT from the teacher) works too.
+    post("--out from_teacher").ok();
+}
+
+#[test]
+fn post_train_refuses_bad_input_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_model(dir.path(), "edm", "teacher");
+    tiny_model(dir.path(), "fm", "fm");
+    let post = |args: &str| genlab_line(dir.path(), &format!("cmt post-train --steps 5 {args}"));
+    post("--student teacher --data p.csv --out o --objective ecd").fails_saying("--teacher");
+    post("--student fm --data p.csv --out o").fails_saying("EDM");
+    std::fs::write(dir.path().join("three.csv"), "1,2,3\n4,5,6\n").unwrap();
+    post("--student teacher --data three.csv --out o").fails_saying("dimension 3");
+    post("--student teacher --data p.csv --out o --lr 0").fails_saying("learning rate");
+    post("--student teacher --data p.csv --out o --q 0.5").fails_saying("q must");
+    post("--student nope --data p.csv --out o").fails_saying("nope");
+    assert!(!dir.path().join("o").exists());
 }

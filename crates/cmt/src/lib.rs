@@ -9,6 +9,8 @@
 //! - [`ect`]: easy consistency tuning (post-training from data).
 //! - [`ecd`]: consistency distillation with the EDM teacher.
 //! - [`meanflow`]: MeanFlow and its CMT-MF mid-training.
+//! - [`post_training`]: ECT / ECD post-training of a student on the user's data
+//!   (`genlab cmt post-train`).
 //! - [`repro`]: `genlab repro cmt` and `genlab repro cmt-digits`.
 #![warn(missing_docs)]
 
@@ -16,6 +18,7 @@ pub mod ecd;
 pub mod ect;
 pub mod meanflow;
 pub mod mid_training;
+pub mod post_training;
 pub mod repro;
 
 use genlab_core::experiment::{Experiment, Family};

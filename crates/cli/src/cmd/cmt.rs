@@ -1,13 +1,15 @@
 //! `genlab cmt distill`: consistency mid-training of a user's EDM model into a student that
-//! samples in 1 or 2 steps (sample it with `genlab flow sample --model STUDENT --steps 1|2`).
+//! samples in 1 or 2 steps (sample it with `genlab flow sample --model STUDENT --steps 1|2`);
+//! `genlab cmt post-train`: ECT or ECD post-training of such a student on the user's data.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
 use genlab_cmt::mid_training::{DistillConfig, distill};
+use genlab_cmt::post_training::{Objective, PostTrainConfig, post_train};
 use genlab_core::{device, fsx};
-use genlab_flow::FlowModel;
+use genlab_flow::{FlowModel, Solver};
 
 use super::output::write_losses;
 use crate::progress::Progress;
@@ -18,6 +20,59 @@ pub enum Command {
     /// consistency student by mid-training on the teacher's ODE trajectories. Writes
     /// OUT/model.json, OUT/weights.bpk, OUT/losses.csv and OUT/distill_config.json.
     Distill(DistillArgs),
+    /// Post-train a 1–2-step student on your data with ECT (easy consistency tuning) or ECD
+    /// (consistency distillation, which also needs the EDM teacher). The student is a
+    /// `genlab cmt distill` output (CMT → ECT/ECD) or an EDM model itself (ECT/ECD from the
+    /// teacher's weights). Writes OUT/model.json, OUT/weights.bpk, OUT/losses.csv and
+    /// OUT/post_train_config.json. The defaults (lr 2e-5, constant Δt with q = 256) are what
+    /// tuning chose after CMT in `genlab repro cmt-digits`; compare the result with the
+    /// student you started from (`genlab flow eval`): on the digits post-training made it worse.
+    PostTrain(PostTrainArgs),
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ObjectiveArg {
+    /// Easy consistency tuning: the pair's earlier point from the same data noise.
+    Ect,
+    /// Consistency distillation: the earlier point from one Heun step of the teacher.
+    Ecd,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PostTrainArgs {
+    /// The student directory (`genlab cmt distill` output, or an EDM model).
+    #[arg(long)]
+    student: PathBuf,
+    /// Training data: .csv or .npy, the columns the model was trained on.
+    #[arg(long)]
+    data: PathBuf,
+    /// Output directory for the post-trained student.
+    #[arg(long)]
+    out: PathBuf,
+    /// Post-training objective.
+    #[arg(long, value_enum, default_value_t = ObjectiveArg::Ect)]
+    objective: ObjectiveArg,
+    /// The EDM teacher (required with --objective ecd).
+    #[arg(long)]
+    teacher: Option<PathBuf>,
+    /// Steps.
+    #[arg(long, default_value_t = 2000)]
+    steps: u64,
+    /// Pairs per step.
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    /// Learning rate (Adam, constant).
+    #[arg(long, default_value_t = 2e-5)]
+    lr: f64,
+    /// Constant Δt ≈ t (1 + 8 sigmoid(−t)) / q.
+    #[arg(long, default_value_t = 256.0, conflicts_with = "anneal")]
+    q: f32,
+    /// ECT's annealed Δt instead (q = 2, halving every eighth of the steps).
+    #[arg(long)]
+    anneal: bool,
+    /// Seed of minibatches, noise and times.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -34,6 +89,10 @@ pub struct DistillArgs {
     /// Teacher solver steps per trajectory (pairs per trajectory).
     #[arg(long, default_value_t = 16)]
     trajectory_steps: usize,
+    /// Teacher ODE solver: dpm++2m (DPM-Solver++(2M), one evaluation per step, as the
+    /// paper's code) or heun (two per step); euler and rk4 also work.
+    #[arg(long, default_value_t = Solver::DpmPp2M)]
+    solver: Solver,
     /// Intermediate noise level of the 2-step sampler (in the model's normalised units).
     #[arg(long, default_value_t = 0.8)]
     t_mid: f32,
@@ -42,8 +101,55 @@ pub struct DistillArgs {
     seed: u64,
 }
 
-pub fn run(command: Command, mut progress: Progress) -> anyhow::Result<ExitCode> {
-    let Command::Distill(args) = command;
+pub fn run(command: Command, progress: Progress) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Distill(args) => distill_cmd(args, progress),
+        Command::PostTrain(args) => post_train_cmd(args, progress),
+    }
+}
+
+fn post_train_cmd(args: PostTrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
+    if args.out.join("model.json").exists() {
+        bail!(
+            "{} already holds a model; choose another --out",
+            args.out.display()
+        );
+    }
+    let device = device::device();
+    let student = FlowModel::load(&args.student, &device)?;
+    let teacher = match &args.teacher {
+        Some(dir) => Some(FlowModel::load(dir, &device)?),
+        None => None,
+    };
+    let data = super::flow::read_points(&args.data)?;
+    let config = PostTrainConfig {
+        objective: match args.objective {
+            ObjectiveArg::Ect => Objective::Ect,
+            ObjectiveArg::Ecd => Objective::Ecd,
+        },
+        steps: args.steps,
+        batch: args.batch,
+        lr: args.lr,
+        q: (!args.anneal).then_some(args.q),
+        t_mid: None,
+        seed: args.seed,
+    };
+    progress.set_prefix("cmt post-train");
+    let (out, history) = post_train(&student, teacher.as_ref(), &data, &config, &mut progress)?;
+    out.save(&args.out)?;
+    let last = write_losses(&history, &args.out)?;
+    fsx::write_json(&args.out.join("post_train_config.json"), &config)?;
+    println!(
+        "post-trained {} for {} steps (final loss {last:.5}); student in {}; sample with `genlab flow sample --model {} --steps 2`",
+        args.student.display(),
+        args.steps,
+        args.out.display(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn distill_cmd(args: DistillArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
     if args.out.join("model.json").exists() {
         bail!(
             "{} already holds a model; choose another --out",
@@ -60,6 +166,7 @@ pub fn run(command: Command, mut progress: Progress) -> anyhow::Result<ExitCode>
     let config = DistillConfig {
         steps: args.steps,
         trajectory_steps: args.trajectory_steps,
+        solver: args.solver,
         t_mid: args.t_mid,
         seed: args.seed,
         ..DistillConfig::default()
