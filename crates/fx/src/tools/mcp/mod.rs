@@ -5,8 +5,9 @@
 //! (2024-11-05 … 2025-11-25 echoed; a version it does not know gets the newest with a
 //! handshake, `2025-11-25`), the stateless `2026-07-28` revision (`server/discover`, requests
 //! carrying their own `_meta` protocol metadata, no `ping`), `tools/*`, `resources/*`,
-//! method-not-found for the rest, progress notifications. [`server`] is our `ServerHandler`: the tools, the resources and the
-//! progress reports. [`bridge`] is the transport: [`serve`] runs the service on its own thread
+//! method-not-found for the rest, progress notifications. `server` is our `ServerHandler`
+//! ([`EffectsServer`]): the tools, the resources and the progress reports. `bridge` is the
+//! transport: [`serve`] runs the service on its own thread
 //! and pumps any synchronous `BufRead`/`Write` pair into it, so the CLI calls
 //! `serve(stdin().lock(), stdout().lock())` without an async runtime of its own.
 //!
@@ -50,7 +51,7 @@
 //! is happening; there is no `total`, because the search does not report how many of its
 //! renders remain (the last message gives the renders used).
 //!
-//! **Resources** ([`resources`]): `genlab-fx://effects` (the whole reference) and
+//! **Resources** (`resources`): `genlab-fx://effects` (the whole reference) and
 //! `genlab-fx://effects/<name>`, one Markdown page per effect, written from the spec table.
 
 mod bridge;
