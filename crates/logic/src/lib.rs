@@ -38,12 +38,17 @@
 //! the paper's exact definition of a compatible fibred model (here: a child of another sort
 //! must output a Boolean combination of its sort's diamonds, see [`gnn`]), the activation and
 //! weight hypotheses of its theorem (here: truncated ReLU, integer weights, sum aggregation),
-//! and its results for GATs and transformers (not implemented: attention/mean aggregation
-//! corresponds to ratio-style logics, outside this crate's class, and is refused with that
-//! explanation).
+//! and its results for GATs and transformers, built in [`attention`] under hypotheses of our
+//! own that make the statement checkable (Boolean features, integer query/key/value weights, a
+//! step activation, bounded scopes; softmax base 2 decided exactly in integers, base e
+//! certified in floating point, with the reason it cannot be integer-exact): a GAT is
+//! described, for degree ≤ Δ, by a GML formula, and a transformer encoder, for ≤ N nodes, by a
+//! fibred formula over the graph and a complete second sort. (Sum-aggregation files that
+//! declare `mean` aggregation are still refused by [`gnn`]'s reader.)
 
 #![warn(missing_docs)]
 
+pub mod attention;
 pub mod check;
 pub mod compile;
 pub mod decompile;

@@ -583,7 +583,10 @@ mod tests {
             let t = |f: &Formula| crate::check::truth(&model, f, 0).unwrap();
             assert_eq!(t(&f), t(&fold), "{n}{op}");
             assert!(tree_depth(&f) <= LEFT_CHAIN + n.ilog2() as usize + 3, "{n}");
-            assert!(n < 100 || (tree_depth(&f) < 30 && tree_depth(&fold) > 100), "{n}");
+            assert!(
+                n < 100 || (tree_depth(&f) < 30 && tree_depth(&fold) > 100),
+                "{n}"
+            );
         }
     }
 
