@@ -23,7 +23,7 @@ build   bench/fx_evalset.py build DIR [--pairs 48] [--seed 23]
                    resolutions, numpy) is re-drawn
         Everything is seeded by --seed: the same seed writes the same files.
 
-score   bench/fx_evalset.py score DIR --genlab BIN [--label NAME] [--out FILE] [-- ARGS...]
+score   bench/fx_evalset.py score DIR --genlab BIN [--label NAME] [--out FILE] [--args 'ARGS...']
         Runs `BIN fx estimate --dry NNN.dry.wav --wet NNN.wet.wav ARGS` on every pair, one at a
         time, and reports:
           presence F1      micro F1 of the predicted effect names against the true ones, pooled
@@ -41,6 +41,7 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import struct
 import subprocess
 import sys
@@ -448,8 +449,9 @@ def main():
     s.add_argument("--label", default="")
     s.add_argument("--out")
     s.add_argument("--limit", type=int, default=0)
-    s.add_argument("extra", nargs="*")
+    s.add_argument("--args", default="", help="extra arguments of `fx estimate`, one string")
     args = ap.parse_args()
+    args.extra = shlex.split(getattr(args, "args", "") or "")
     build(args) if args.cmd == "build" else score(args)
 
 
