@@ -119,7 +119,20 @@ fn main() -> ExitCode {
     for f in families::FAMILIES {
         command = command.mut_subcommand(f.name, |c| c.about(f.summary));
     }
-    let matches = command.get_matches();
+    let matches = match command.try_get_matches() {
+        Ok(matches) => matches,
+        // --help, --version, and a command without its subcommand: clap prints the help.
+        Err(e)
+            if !e.use_stderr()
+                || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            e.exit()
+        }
+        Err(e) => {
+            eprintln!("genlab: {}", stdio::parse_error_line(&e));
+            return ExitCode::from(2);
+        }
+    };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),

@@ -45,3 +45,40 @@ pub fn broken_pipe(error: &anyhow::Error) -> bool {
             .is_some_and(|e| e.kind() == ErrorKind::BrokenPipe)
     })
 }
+
+/// A command-line parse error as one line: clap's message, its list items and tips, without
+/// the usage block (`--help` shows that). For example `unexpected argument '--dat' found (tip:
+/// a similar argument exists: '--data'); see --help`.
+pub fn parse_error_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let mut line = String::new();
+    let mut in_usage = false;
+    let mut list_open = false;
+    for raw in rendered.lines() {
+        let text = raw.trim();
+        if text.starts_with("Usage:") {
+            in_usage = true;
+        }
+        if text.is_empty() {
+            in_usage = false;
+            continue;
+        }
+        if in_usage || text.starts_with("For more information") {
+            continue;
+        }
+        if let Some(tip) = text.strip_prefix("tip: ") {
+            line.push_str(&format!(" (tip: {tip})"));
+        } else if line.is_empty() {
+            line.push_str(text.strip_prefix("error: ").unwrap_or(text));
+            list_open = text.ends_with(':');
+        } else if list_open && raw.starts_with(' ') {
+            let first_item = line.ends_with(':');
+            line.push_str(if first_item { " " } else { ", " });
+            line.push_str(text);
+        } else {
+            line.push_str("; ");
+            line.push_str(text);
+        }
+    }
+    format!("{line}; see --help")
+}

@@ -62,3 +62,35 @@ fn bad_thread_setting_is_rejected() {
             .contains("at least 1")
     );
 }
+
+#[test]
+fn parse_errors_are_one_line_with_clap_tips_and_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["gan", "train", "--dat", "x"],
+            "unexpected argument '--dat' found (tip: a similar argument exists: '--data'); see --help",
+        ),
+        (
+            &["gan", "train"],
+            "the following required arguments were not provided: --data <DATA>, --out <OUT>; see --help",
+        ),
+        (&["repro", "gan", "--seeds", "0"], "0 is not in 1..=64"),
+        (&["nosuch"], "unrecognized subcommand 'nosuch'"),
+    ];
+    for (args, says) in cases {
+        let run = genlab(dir.path(), args);
+        assert_eq!(run.code, 2, "{args:?}");
+        assert!(
+            run.one_line_error().contains(says),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    // A command without its subcommand still shows its help.
+    assert!(
+        genlab(dir.path(), &["gan"])
+            .stderr
+            .contains("Usage: genlab gan")
+    );
+}
