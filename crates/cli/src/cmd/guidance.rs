@@ -374,48 +374,15 @@ fn eval_cmd(args: EvalArgs) -> anyhow::Result<ExitCode> {
             sig3(s.precision),
             sig3(s.recall)
         );
-        let per: Vec<String> = (d.class_accuracy.iter().enumerate())
+        let per: Vec<String> = d
+            .class_accuracy
+            .iter()
+            .enumerate()
             .map(|(c, a)| format!("{c}: {}", sig3(*a)))
             .collect();
         println!("accuracy per class: {}", per.join(", "));
     }
-    match reference {
-        Some(_) => println!(
-            "class  samples  distinct  entropy  ref entropy  marginal TV (floor)  unigram TV  copied  (against {against})"
-        ),
-        None => {
-            println!("class  samples  distinct  entropy  top tokens (no --data to compare with)")
-        }
-    }
-    for c in &stats {
-        let head = format!(
-            "{:<5}  {:<7}  {:<8}  {:<7}",
-            c.class,
-            c.samples,
-            sig3(c.distinct),
-            sig3(c.entropy)
-        );
-        match &c.reference {
-            Some(r) => println!(
-                "{head}  {:<11}  {:<19}  {:<10}  {}",
-                sig3(r.entropy),
-                format!("{} ({})", sig3(r.marginal_tv), sig3(r.marginal_tv_floor)),
-                sig3(r.unigram_tv),
-                sig3(r.copied)
-            ),
-            None if reference.is_some() => {
-                println!("{head}  (no reference sequences of this class)")
-            }
-            None => {
-                let top: Vec<String> = c
-                    .top_tokens
-                    .iter()
-                    .map(|(t, f)| format!("{t} ({})", sig3(*f)))
-                    .collect();
-                println!("{head}  {}", top.join(", "));
-            }
-        }
-    }
+    print_token_stats(&stats, reference.is_some().then_some(against.as_str()));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -491,4 +458,46 @@ fn exact_cmd(args: ExactArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The per-class token statistics as a table; `against` names the reference, if any.
+fn print_token_stats(stats: &[eval::ClassStats], against: Option<&str>) {
+    match against {
+        Some(name) => println!(
+            "class  samples  distinct  entropy  ref entropy  marginal TV (floor)  unigram TV  \
+             copied  (against {name})"
+        ),
+        None => {
+            println!("class  samples  distinct  entropy  top tokens (no --data to compare with)")
+        }
+    }
+    for c in stats {
+        let head = format!(
+            "{:<5}  {:<7}  {:<8}  {:<7}",
+            c.class,
+            c.samples,
+            sig3(c.distinct),
+            sig3(c.entropy)
+        );
+        match (&c.reference, against) {
+            (Some(r), _) => {
+                let tv = format!("{} ({})", sig3(r.marginal_tv), sig3(r.marginal_tv_floor));
+                println!(
+                    "{head}  {:<11}  {tv:<19}  {:<10}  {}",
+                    sig3(r.entropy),
+                    sig3(r.unigram_tv),
+                    sig3(r.copied)
+                );
+            }
+            (None, Some(_)) => println!("{head}  (no reference sequences of this class)"),
+            (None, None) => {
+                let top: Vec<String> = c
+                    .top_tokens
+                    .iter()
+                    .map(|(t, f)| format!("{t} ({})", sig3(*f)))
+                    .collect();
+                println!("{head}  {}", top.join(", "));
+            }
+        }
+    }
 }
