@@ -1,4 +1,4 @@
-//! `genlab cmt distill` and `genlab cmt post-train` on a model trained by `genlab flow train`,
+//! `genlab cmt distill`, `post-train` and `meanflow` on a model trained by `genlab flow train`,
 //! sampled with `genlab flow sample`, and their bad-input behaviour.
 
 mod common;
@@ -133,4 +133,47 @@ fn post_train_refuses_bad_input_in_one_line() {
     post("--student teacher --data p.csv --out o --q 0.5").fails_saying("q must");
     post("--student nope --data p.csv --out o").fails_saying("nope");
     assert!(!dir.path().join("o").exists());
+}
+
+#[test]
+fn meanflow_distils_a_flow_matching_model_into_a_one_and_two_step_student() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_model(dir.path(), "fm", "fm");
+    let mf = |extra: &str| {
+        genlab_line(
+            dir.path(),
+            &format!("cmt meanflow --teacher fm --batch 36 {extra}"),
+        )
+    };
+    mf("--out mf --mid-steps 10 --post-steps 10 --data p.csv").ok_saying("MeanFlow student");
+    let losses = std::fs::read_to_string(dir.path().join("mf/losses.csv")).unwrap();
+    assert_eq!(
+        losses.lines().count(),
+        1 + 2,
+        "header + a row every 10 of 10 + 10 steps"
+    );
+    for steps in ["1", "2"] {
+        let args = format!("flow sample --model mf -n 6 --steps {steps} --seed 2");
+        let text = genlab_line(dir.path(), &args).ok().to_string();
+        assert_eq!(text.lines().count(), 7, "{text}");
+        let values: Vec<f64> = (text.lines().skip(1))
+            .flat_map(|l| l.split(',').map(|v| v.parse::<f64>().unwrap()))
+            .collect();
+        assert!(values.iter().all(|v| v.is_finite()), "{text}");
+        assert_eq!(
+            genlab_line(dir.path(), &args).ok(),
+            text,
+            "same seed, same samples"
+        );
+    }
+    // Bad input: an EDM teacher, post-training without data, an existing output, a bad t_mid.
+    tiny_model(dir.path(), "edm", "edm");
+    genlab_line(dir.path(), "cmt meanflow --teacher edm --out a")
+        .fails_saying("flow-matching teacher");
+    mf("--out b --post-steps 5").fails_saying("--data");
+    mf("--out mf").fails_saying("already holds a model");
+    mf("--out c --mid-steps 5 --t-mid 1.5").fails_saying("t_mid");
+    for out in ["a", "b", "c"] {
+        assert!(!dir.path().join(out).exists(), "{out}");
+    }
 }

@@ -9,6 +9,8 @@
 //! - [`ect`]: easy consistency tuning (post-training from data).
 //! - [`ecd`]: consistency distillation with the EDM teacher.
 //! - [`meanflow`]: MeanFlow and its CMT-MF mid-training.
+//! - [`meanflow_training`]: a 1–2-step MeanFlow student of a flow-matching model
+//!   (`genlab cmt meanflow`).
 //! - [`post_training`]: ECT / ECD post-training of a student on the user's data
 //!   (`genlab cmt post-train`).
 //! - [`repro`]: `genlab repro cmt` and `genlab repro cmt-digits`.
@@ -17,6 +19,7 @@
 pub mod ecd;
 pub mod ect;
 pub mod meanflow;
+pub mod meanflow_training;
 pub mod mid_training;
 pub mod post_training;
 pub mod repro;

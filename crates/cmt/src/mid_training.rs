@@ -27,7 +27,7 @@ use genlab_core::{Error, Result};
 
 use genlab_flow::consistency::Consistency;
 use genlab_flow::edm::EdmField;
-use genlab_flow::model::{FlowModel, StudentSpec};
+use genlab_flow::model::{FlowModel, StudentKind, StudentSpec};
 use genlab_flow::net::TimeMlp;
 use genlab_flow::ode::{Solver, Trajectory, solve};
 use genlab_flow::process::Process;
@@ -221,6 +221,7 @@ pub fn distill(
     let mut spec = teacher.spec.clone();
     spec.consistency = Some(StudentSpec {
         t_mid: config.t_mid,
+        kind: StudentKind::Consistency,
     });
     spec.steps = 2;
     spec.validate()?;

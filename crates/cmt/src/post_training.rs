@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::ecd;
 use crate::ect::Ect;
 use genlab_flow::consistency::Consistency;
-use genlab_flow::model::{FlowModel, StudentSpec};
+use genlab_flow::model::{FlowModel, StudentKind, StudentSpec};
 use genlab_flow::process::Process;
 
 /// The post-training objective.
@@ -125,7 +125,10 @@ pub fn post_train(
     let t_mid = (config.t_mid)
         .or(student.spec.consistency.map(|s| s.t_mid))
         .unwrap_or(0.8);
-    spec.consistency = Some(StudentSpec { t_mid });
+    spec.consistency = Some(StudentSpec {
+        t_mid,
+        kind: StudentKind::Consistency,
+    });
     spec.steps = 2;
     spec.validate()?;
 

@@ -130,6 +130,21 @@ impl ModelSpec {
             }
         }
         if let Some(student) = &self.consistency {
+            let (process_ok, n_times) = match student.kind {
+                StudentKind::Consistency => (matches!(self.process, Process::Edm(_)), 1),
+                StudentKind::MeanFlow => (matches!(self.process, Process::FlowMatching(_)), 2),
+            };
+            if !process_ok || self.net.n_times != n_times {
+                return bad(format!(
+                    "a {:?} student needs {} and a network with {n_times} time input(s)",
+                    student.kind,
+                    if n_times == 1 {
+                        "an EDM process"
+                    } else {
+                        "a flow-matching process"
+                    }
+                ));
+            }
             let t = student.t_mid;
             let ok = match &self.process {
                 Process::Edm(e) => t.is_finite() && t > 0.0 && t < e.sigma_max,
@@ -145,11 +160,47 @@ impl ModelSpec {
     }
 }
 
-/// How a consistency student samples.
+/// How a few-step student samples.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StudentSpec {
     /// Intermediate noise level of the 2-step sampler.
     pub t_mid: f32,
+    /// Consistency function (EDM) or MeanFlow average velocity (flow matching).
+    #[serde(default)]
+    pub kind: StudentKind,
+}
+
+/// What a student's network computes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StudentKind {
+    /// f(x, t) = Ψ_{t→ε}(x) on an EDM process (`genlab cmt distill` / `post-train`): 1 step
+    /// x = f(T z, T); 2 steps re-noise to t_mid and jump again.
+    #[default]
+    Consistency,
+    /// The average velocity u(z, r, t) on a flow-matching process, a network with two time
+    /// inputs (`genlab cmt meanflow`): Ψ_{t→r}(z) = z − (t − r) u(z, r, t); 1 step
+    /// x = z − u(z, 0, 1); 2 steps 1 → t_mid → 0, deterministic.
+    MeanFlow,
+}
+
+/// The MeanFlow jump Ψ_{t→r}(z) = z − (t − r) u(z, r, t), the network's time inputs (t, r).
+pub fn meanflow_jump(
+    net: &TimeMlp,
+    z: burn::tensor::Tensor<2>,
+    t: f32,
+    r: f32,
+) -> burn::tensor::Tensor<2> {
+    let [b, _] = z.dims();
+    let device = z.device();
+    let times = burn::tensor::Tensor::cat(
+        vec![
+            burn::tensor::Tensor::full([b, 1], t, &device),
+            burn::tensor::Tensor::full([b, 1], r, &device),
+        ],
+        1,
+    );
+    z.clone() - net.forward(z, times).mul_scalar(t - r)
 }
 
 /// A trained model, ready to sample.
@@ -215,6 +266,14 @@ impl FlowModel {
                         )
                     }
                 }
+                (Some(student), Process::FlowMatching(_)) => {
+                    if steps <= 1 {
+                        meanflow_jump(&self.net, z, 1.0, 0.0)
+                    } else {
+                        let x = meanflow_jump(&self.net, z, 1.0, student.t_mid);
+                        meanflow_jump(&self.net, x, student.t_mid, 0.0)
+                    }
+                }
                 _ => self.trajectory(z, steps, solver, false).last(),
             };
             data.extend(tensor::to_vec(x));
@@ -242,8 +301,7 @@ impl FlowModel {
     ) -> Result<(Vec<f32>, Vec<Points>)> {
         if self.spec.consistency.is_some() {
             return Err(Error::InvalidInput(
-                "a consistency student has no solver trajectory (it samples in 1 or 2 jumps)"
-                    .into(),
+                "a few-step student has no solver trajectory (it samples in 1 or 2 jumps)".into(),
             ));
         }
         let z = rng.normal([n, self.dim()], device);
@@ -309,7 +367,10 @@ mod tests {
             ("depth", |s| s.net.depth = 1_000_000),
             ("width × width", |s| s.net.width = 1 << 20),
             ("t_mid", |s| {
-                s.consistency = Some(StudentSpec { t_mid: f32::NAN })
+                s.consistency = Some(StudentSpec {
+                    t_mid: f32::NAN,
+                    kind: StudentKind::Consistency,
+                })
             }),
         ];
         for (field, corrupt) in cases {
@@ -338,7 +399,10 @@ mod tests {
         assert!(states[0].data.iter().any(|v| v.abs() > 10.0));
         let student = FlowModel {
             spec: ModelSpec {
-                consistency: Some(StudentSpec { t_mid: 0.8 }),
+                consistency: Some(StudentSpec {
+                    t_mid: 0.8,
+                    kind: StudentKind::Consistency,
+                }),
                 ..spec()
             },
             net: model.net.clone(),
@@ -346,7 +410,7 @@ mod tests {
         let err = student
             .sample_trajectory(5, 2, Solver::Heun, &mut SeededRng::new(1), &device)
             .unwrap_err();
-        assert!(err.to_string().contains("consistency student"), "{err}");
+        assert!(err.to_string().contains("few-step student"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
+use genlab_cmt::meanflow_training::{MeanFlowConfig, distill_meanflow};
 use genlab_cmt::mid_training::{DistillConfig, distill};
 use genlab_cmt::post_training::{Objective, PostTrainConfig, post_train};
 use genlab_core::{device, fsx};
@@ -28,6 +29,49 @@ pub enum Command {
     /// tuning chose after CMT in `genlab repro cmt-digits`; compare the result with the
     /// student you started from (`genlab flow eval`): on the digits post-training made it worse.
     PostTrain(PostTrainArgs),
+    /// Distil a flow-matching model (`genlab flow train --process fm`) into a 1–2-step MeanFlow
+    /// student: CMT-MF mid-training on the teacher's ODE trajectories (every ordered pair of
+    /// trajectory points), then, with --data and --post-steps, MeanFlow post-training on the
+    /// data. Writes OUT/model.json, OUT/weights.bpk, OUT/losses.csv and
+    /// OUT/meanflow_config.json; sample with `genlab flow sample --model OUT --steps 1|2`.
+    Meanflow(MeanflowArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MeanflowArgs {
+    /// The flow-matching teacher directory.
+    #[arg(long)]
+    teacher: PathBuf,
+    /// Output directory for the student.
+    #[arg(long)]
+    out: PathBuf,
+    /// Training data for MeanFlow post-training (.csv or .npy), needed with --post-steps.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// CMT-MF mid-training steps.
+    #[arg(long, default_value_t = 2000)]
+    mid_steps: u64,
+    /// MeanFlow post-training steps on --data (0: mid-training only).
+    #[arg(long, default_value_t = 0)]
+    post_steps: u64,
+    /// Pairs (samples) per step, about.
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    /// Teacher solver steps per trajectory (M (M + 1)/2 pairs each).
+    #[arg(long, default_value_t = 8)]
+    trajectory_steps: usize,
+    /// Teacher ODE solver: dpm++2m, heun, euler or rk4.
+    #[arg(long, default_value_t = Solver::DpmPp2M)]
+    solver: Solver,
+    /// Mid-training learning rate (Adam); post-training uses 0.3 × it.
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// Intermediate time of the 2-step sampler, in (0, 1).
+    #[arg(long, default_value_t = 0.5)]
+    t_mid: f32,
+    /// Seed of the initialisation, trajectories and minibatches.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -105,7 +149,44 @@ pub fn run(command: Command, progress: Progress) -> anyhow::Result<ExitCode> {
     match command {
         Command::Distill(args) => distill_cmd(args, progress),
         Command::PostTrain(args) => post_train_cmd(args, progress),
+        Command::Meanflow(args) => meanflow_cmd(args, progress),
     }
+}
+
+fn meanflow_cmd(args: MeanflowArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
+    if args.out.join("model.json").exists() {
+        bail!(
+            "{} already holds a model; choose another --out",
+            args.out.display()
+        );
+    }
+    let teacher = FlowModel::load(&args.teacher, &device::device())?;
+    let data = match &args.data {
+        Some(path) => Some(super::flow::read_points(path)?),
+        None => None,
+    };
+    let config = MeanFlowConfig {
+        mid_steps: args.mid_steps,
+        post_steps: args.post_steps,
+        batch: args.batch,
+        trajectory_steps: args.trajectory_steps,
+        solver: args.solver,
+        lr: args.lr,
+        t_mid: args.t_mid,
+        seed: args.seed,
+    };
+    progress.set_prefix("cmt meanflow");
+    let (student, history) = distill_meanflow(&teacher, data.as_ref(), &config, &mut progress)?;
+    student.save(&args.out)?;
+    let last = write_losses(&history, &args.out)?;
+    fsx::write_json(&args.out.join("meanflow_config.json"), &config)?;
+    println!(
+        "distilled {} into a 1–2-step MeanFlow student in {} (final loss {last:.5}); sample with `genlab flow sample --model {} --steps 2`",
+        args.teacher.display(),
+        args.out.display(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn post_train_cmd(args: PostTrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {

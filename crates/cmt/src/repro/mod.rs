@@ -109,6 +109,8 @@ struct Sizes {
     mf_budget: u64,
     /// CMT-MF mid-training steps, arm (D).
     mf_mid_steps: u64,
+    /// Tuning runs last 1/`tune_fraction` of each arm's post-training steps.
+    tune_fraction: u64,
 }
 
 /// Quick (seconds) or default (minutes) on 2 cores.
@@ -123,6 +125,7 @@ const SCALES: Scales<Sizes> = Scales {
         seeds: 3,
         mf_budget: 160,
         mf_mid_steps: 40,
+        tune_fraction: 8,
     },
     full: Sizes {
         teacher_steps: 4000,
@@ -134,6 +137,7 @@ const SCALES: Scales<Sizes> = Scales {
         seeds: 3,
         mf_budget: 1200,
         mf_mid_steps: 200,
+        tune_fraction: 4,
     },
 };
 
@@ -209,7 +213,7 @@ fn run_task(
         .config("target_factor", TARGET_FACTOR)
         .config("tuning_seed", tuning_seed)
         .config("tuning_lrs", tuning::LRS)
-        .config("tuning_fraction", 1.0 / tuning::TUNE_FRACTION as f64);
+        .config("tuning_fraction", 1.0 / sizes.tune_fraction as f64);
     summary::write(&mut report, task, sizes, &specs, &runs);
     summary::tuning(&mut report, task, &specs, &tuned);
     summary::teacher_solvers(&mut report, &setup, &runs[0].eval)?;

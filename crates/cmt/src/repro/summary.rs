@@ -9,7 +9,7 @@ use genlab_flow::ode::Solver;
 
 use super::arms::{self, ArmSpec, DeltaT, Eval, Setup};
 use super::task::Task;
-use super::tuning::{self, Tuned};
+use super::tuning::Tuned;
 use super::{M, SeedRun, Sizes, TARGET_FACTOR};
 use crate::mid_training::{teacher_nfe, teacher_trajectory};
 
@@ -219,9 +219,9 @@ pub(super) fn tuning(report: &mut ReportBuilder, task: &Task, specs: &[ArmSpec],
         .collect();
     report.table(Table {
         title: format!(
-            "Tuning seed: final 2-step {} after 1/{} of each arm's post-training, per setting",
+            "Tuning seed: final 2-step {} after a short post-training (A: {}), per setting",
             task.metric,
-            tuning::TUNE_FRACTION
+            t_fraction(tuned)
         ),
         columns: ["arm", "lr", "Δt", "2-step score", ""]
             .map(String::from)
@@ -236,6 +236,13 @@ pub(super) fn tuning(report: &mut ReportBuilder, task: &Task, specs: &[ArmSpec],
         };
         report.metric(spec.name, "tuned_constant_q_or_0_annealed", q);
     }
+}
+
+/// The tuning runs' fraction 1/n of post-training, as n.
+fn t_fraction(tuned: &[Tuned]) -> String {
+    tuned
+        .first()
+        .map_or(String::new(), |t| format!("{} steps", t.steps))
 }
 
 /// "What was tried": every arm's sweep on the tuning seed, one entry per arm.

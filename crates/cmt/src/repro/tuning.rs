@@ -3,16 +3,20 @@
 //! ```text
 //! for every arm (A, B, C, E), on the tuning seed (never a judged seed):
 //!     mid-train as the arm does (B, C), once
-//!     for lr ∈ {2e-5, 1e-4, 5e-4} × Δt ∈ {annealed (q = 2, halving ×8), constant (q = 256)}:
-//!         post-train for a quarter of the arm's post-training steps (the annealing compressed
-//!         to match), then measure the 2-step score on the tuning seed's inputs
+//!     for lr ∈ {5e-6, 2e-5, 1e-4, 5e-4, 2e-3} × Δt ∈ {annealed (q = 2, halving ×8),
+//!                                                    constant (q = 256)}:
+//!         post-train for 1/`tune_fraction` of the arm's post-training steps (a quarter at the
+//!         default size, an eighth with --quick; the annealing compressed to match), then
+//!         measure the 2-step score on the tuning seed's inputs
 //!     choose the setting with the lowest final 2-step score (a setting that diverges loses)
 //! ```
 //!
 //! Why this grid: the earlier runs used lr 1e-4 for every arm, the annealed schedule from the
-//! teacher and q = 256 after mid-training — both Δt rules and that lr are in the grid, with a
-//! step of 5× on either side of the lr, so the fixed setting is one of the six candidates. Six
-//! short runs per arm cost 1.5 × one arm's full post-training budget; a finer grid would
+//! teacher and q = 256 after mid-training — both Δt rules and that lr are in the grid, with
+//! steps of 4–5× on either side, so the fixed setting is one of the ten candidates. A first
+//! run with only {2e-5, 1e-4, 5e-4} chose an edge of the grid for (A) on the digits (5e-4) and
+//! for (B) on both tasks (2e-5), so the grid was widened by one step at each end. Ten
+//! quarter-length runs per arm cost 2.5 × one arm's post-training budget; a finer grid would
 //! double the run time for a second-order refinement. The criterion is the final 2-step score
 //! because that is what a user keeps.
 
@@ -22,11 +26,9 @@ use genlab_core::train::{Observer, SeededRng};
 use super::arms::{self, ArmSpec, DeltaT, Eval, PostSettings, Setup};
 
 /// Learning rates of the sweep.
-pub(super) const LRS: [f64; 3] = [2e-5, 1e-4, 5e-4];
+pub(super) const LRS: [f64; 5] = [5e-6, 2e-5, 1e-4, 5e-4, 2e-3];
 /// Δt rules of the sweep.
 pub(super) const DELTA_TS: [DeltaT; 2] = [DeltaT::Annealed, DeltaT::Constant(256.0)];
-/// Tuning runs last 1/`TUNE_FRACTION` of each arm's post-training steps.
-pub(super) const TUNE_FRACTION: u64 = 4;
 /// The tuning seed is the experiment seed plus this offset (judged seeds are seed, seed + 1, …).
 pub(super) const TUNING_SEED_OFFSET: u64 = 1000;
 
@@ -83,7 +85,7 @@ fn tune_arm(
         candidates.len()
     ));
     let student = arms::mid_train(setup, spec, &mut rng.fork(), observer)?;
-    let steps = (spec.post_steps / TUNE_FRACTION).max(1);
+    let steps = (spec.post_steps / setup.sizes.tune_fraction).max(1);
     let post_rng = rng.fork();
     let mut explored = Vec::new();
     for settings in candidates {
