@@ -22,6 +22,22 @@
 //! 4. *Prune*: a stage whose removal raises `L` by less than the factor `1/(1 − ρ)` is dropped
 //!    (repeated until none qualifies).
 //!
+//! **Batches.** Every group of independent candidates — the screening of all (candidate,
+//! position, lead-parameter point) options of a growth step, the points of one sweep step, the
+//! permutations, the pruning removals — is measured as one batch, rendered in parallel
+//! ([`crate::estimate::objective::ChainObjective::distances`]) and scanned in a fixed order, so
+//! the result does not depend on the thread count.
+//!
+//! **Reduced rate** (off by default, [`SearchOptions::coarse_rate`]): growth, order and pruning
+//! run on the pair resampled to `coarse_rate`, then [`confirm`] refines at the input's rate.
+//! Measured on the pedalboard evaluation set (`bench/fx_evalset.py`, 44.1 kHz): at 22.05 kHz the
+//! search cannot see the top half of the spectrum, which the MRSTFT's log term weighs like the
+//! rest, and an equalizer with a high shelf above 10 kHz was missed (pair 011: 1.94, the no-op
+//! distance, against 0.64 at the full rate), so it stays off.
+//!
+//! **Starting chain** ([`search_from`]): a learned proposal's stages are re-fitted once and the
+//! growth continues from it (the hybrid of [`crate::estimate::learned`]).
+//!
 //! Every render counts towards `budget`; when it is spent, fitting stops and the search finishes
 //! with what it has (the order and pruning checks still run: at most `k! − 1 + k(k+1)/2`
 //! renders more for `k` stages, without re-fitting).

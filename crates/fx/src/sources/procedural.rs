@@ -66,8 +66,15 @@ fn pad(n: usize, sr: f64, detune: f64) -> Vec<f32> {
             for f in notes {
                 let f = f * detune;
                 let harmonics = ((0.5 * sr / f) as usize).min(40);
+                // sin(kθ) by the recurrence sin((k+1)θ) = 2 cos θ sin(kθ) − sin((k−1)θ): one
+                // sine and one cosine per note instead of one sine per harmonic (the
+                // additive synthesis dominated data generation).
+                let theta = TAU * f * t;
+                let (s1, c1) = theta.sin_cos();
+                let (mut prev, mut cur) = (0.0, s1);
                 for k in 1..=harmonics {
-                    v += (TAU * k as f64 * f * t).sin() / k as f64;
+                    v += cur / k as f64;
+                    (prev, cur) = (cur, 2.0 * c1 * cur - prev);
                 }
             }
             let env =
