@@ -120,3 +120,43 @@ fn bad_inputs_fail_in_one_line() {
         .fails_saying("not a genlab weights model");
     assert!(!dir.path().join("x.safetensors").exists());
 }
+
+#[test]
+fn cnn_zoo_then_rebasin_two_genlab_cnns() {
+    let dir = tempfile::tempdir().unwrap();
+    genlab_line(
+        dir.path(),
+        "weights zoo --cnn --channels 4,8 --nets 2 --epochs 2 --lr 0.01 --out cz",
+    )
+    .ok_saying("trained 2 CNNs");
+    // The spec is inferred from the 4-D kernels; the barrier is BN-recalibrated.
+    let json = genlab_line(
+        dir.path(),
+        "rebasin cz/net-000.safetensors cz/net-001.safetensors --out b.safetensors --plot b.svg --json",
+    );
+    let v: serde_json::Value = serde_json::from_str(json.ok()).unwrap();
+    assert_eq!(v["permutation_sizes"], serde_json::json!([4, 8]));
+    let objective: Vec<f64> = serde_json::from_value(v["objective"].clone()).unwrap();
+    assert!(objective.windows(2).all(|w| w[1] >= w[0]), "{objective:?}");
+    assert!(v["barrier_before"].as_f64().is_some() && v["barrier_after"].as_f64().is_some());
+    assert!(dir.path().join("b.svg").exists());
+    // Aligning the aligned CNN again changes nothing.
+    let again = genlab_line(
+        dir.path(),
+        "weights rebasin cz/net-000.safetensors b.safetensors --spec cnn --out b2.safetensors --json",
+    );
+    let v2: serde_json::Value = serde_json::from_str(again.ok()).unwrap();
+    assert_eq!(v2["distance_before"], v2["distance_after"]);
+    // Bad declarations fail in one line.
+    genlab_line(
+        dir.path(),
+        "rebasin cz/net-000.safetensors cz/net-001.safetensors --out x.safetensors --layers layers.0,layers.1",
+    )
+    .fails_saying("not in the layer order");
+    genlab_line(
+        dir.path(),
+        "rebasin cz/net-000.safetensors cz/net-001.safetensors --out x.safetensors --method activation",
+    )
+    .fails_saying("activation matching is for MLPs");
+    assert!(!dir.path().join("x.safetensors").exists());
+}

@@ -8,6 +8,8 @@
 //! Two independently trained networks usually show a loss bump in the middle; after B is
 //! permuted onto A (weight matching) the bump shrinks — Re-Basin's headline observation.
 
+use crate::convnet::ConvNet;
+use crate::error::WResult;
 use crate::mlp::{Mlp, accuracy, cross_entropy};
 
 /// Loss and accuracy at evenly spaced points of the interpolation path.
@@ -76,6 +78,46 @@ pub fn path(a: &Mlp, b: &Mlp, x: &[f32], y: &[u32], points: usize) -> Path {
         loss,
         accuracy: acc,
     }
+}
+
+/// The path between two CNNs of one layout: every point's BatchNorm statistics recalibrated on
+/// the `calib` inputs (interpolated running statistics are not the interpolated network's),
+/// then scored on `(x, y)`.
+pub fn path_cnn(
+    a: &ConvNet,
+    b: &ConvNet,
+    x: &[f32],
+    y: &[u32],
+    calib: &[f32],
+    points: usize,
+) -> WResult<Path> {
+    let points = points.max(2);
+    let layout = a.to_params();
+    let (pa, pb) = (layout.flatten(), b.to_params().flatten());
+    let per = a.side * a.side * a.channels[0];
+    let alphas: Vec<f64> = (0..points)
+        .map(|k| k as f64 / (points - 1) as f64)
+        .collect();
+    let mut loss = Vec::with_capacity(points);
+    let mut acc = Vec::with_capacity(points);
+    for &t in &alphas {
+        let t = t as f32;
+        let mix: Vec<f32> = pa
+            .iter()
+            .zip(&pb)
+            .map(|(p, q)| (1.0 - t) * p + t * q)
+            .collect();
+        let mut net = ConvNet::from_params(&layout.unflatten(&mix)?, a.side)?;
+        net.recalibrate(calib, calib.len() / per);
+        let logits = net.logits(x, y.len());
+        loss.push(cross_entropy(&logits, y));
+        acc.push(accuracy(&logits, y));
+    }
+    Ok(Path {
+        alphas,
+        loss,
+        accuracy: acc,
+    })
 }
 
 #[cfg(test)]

@@ -30,13 +30,13 @@ use genlab_core::train::{Observer, SeededRng};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::barrier::Path;
+use crate::barrier::{Path, path_cnn};
 use crate::cnn::CnnSpec;
 use crate::cnn_zoo::{CnnZoo, CnnZooConfig, SIDE, load_or_train_cnn};
 use crate::convnet::ConvNet;
 use crate::eval::{distance, fraction_above};
 use crate::matching::weight_matching;
-use crate::mlp::{accuracy, cross_entropy};
+use crate::mlp::accuracy;
 use crate::params::Params;
 use crate::spec::PermSpec;
 use crate::train::{FlowConfig, train_flow};
@@ -142,35 +142,6 @@ fn align(pspec: &PermSpec, a: &Params, b: &ConvNet) -> Result<ConvNet> {
     Ok(ConvNet::from_params(&pspec.apply(&pb, &m.perms), SIDE)?)
 }
 
-/// The path a → b, every point BN-recalibrated on `calib` before it is scored on the test set.
-fn path(a: &ConvNet, b: &ConvNet, setup_data: (&Digits, &[f32]), points: usize) -> Result<Path> {
-    let (data, calib) = setup_data;
-    let (pa, pb) = (a.to_params().flatten(), b.to_params().flatten());
-    let layout = a.to_params();
-    let alphas: Vec<f64> = (0..points)
-        .map(|k| k as f64 / (points - 1) as f64)
-        .collect();
-    let mut loss = Vec::new();
-    let mut acc = Vec::new();
-    for &t in &alphas {
-        let mix: Vec<f32> = pa
-            .iter()
-            .zip(&pb)
-            .map(|(x, y)| (1.0 - t as f32) * x + t as f32 * y)
-            .collect();
-        let mut net = ConvNet::from_params(&layout.unflatten(&mix)?, SIDE)?;
-        net.recalibrate(calib, calib.len() / PIXELS);
-        let logits = net.logits(&data.x_test, data.y_test.len());
-        loss.push(cross_entropy(&logits, &data.y_test));
-        acc.push(accuracy(&logits, &data.y_test));
-    }
-    Ok(Path {
-        alphas,
-        loss,
-        accuracy: acc,
-    })
-}
-
 /// Distance of each net (aligned to the reference) to the nearest aligned training network.
 fn novelty(setup: &Setup, nets: &[ConvNet]) -> Result<Vec<f64>> {
     let reference = setup.zoo.train_nets()[0].to_params();
@@ -200,8 +171,22 @@ fn setup(opts: &ReproOptions, sizes: &Sizes, observer: &mut dyn Observer) -> Res
         .map(|n| align(&pspec, &reference, n))
         .collect::<Result<_>>()?;
     let calib = data.x_train[..sizes.calibration * PIXELS].to_vec();
-    let before = path(&train[0], &train[1], (&data, &calib), sizes.path_points)?;
-    let after = path(&train[0], &matched[1], (&data, &calib), sizes.path_points)?;
+    let before = path_cnn(
+        &train[0],
+        &train[1],
+        &data.x_test,
+        &data.y_test,
+        &calib,
+        sizes.path_points,
+    )?;
+    let after = path_cnn(
+        &train[0],
+        &matched[1],
+        &data.x_test,
+        &data.y_test,
+        &calib,
+        sizes.path_points,
+    )?;
     let mut s = Setup {
         layout: reference.clone(),
         raw: train.iter().map(|n| n.to_params().flatten()).collect(),

@@ -3,7 +3,7 @@
 //! model directory.
 //!
 //! ```text
-//! rebasin(A, B):  spec = detect(A) = detect(B);  P = weight_matching(A, B) (or activation
+//! rebasin(A, B):  spec = detect(A) = detect(B) (an MLP, or a CNN: [`rebasin_cnn`]);  P = weight_matching(A, B) (or activation
 //!                 matching on data);  B' = π_P(B);  ‖A − B‖ → ‖A − B'‖;  barrier(A, B) → barrier(A, B')
 //! model dir:      model.json (FlowSpec) · weights.bpk (the velocity net) · pca.safetensors
 //! ```
@@ -14,6 +14,8 @@ use genlab_core::{Error, Result, device, weights};
 use serde::{Deserialize, Serialize};
 
 use crate::barrier::{self, Path as BarrierPath};
+use crate::cnn::CnnSpec;
+use crate::convnet::ConvNet;
 use crate::error::WeightsError;
 use crate::eval::distance;
 use crate::flow::{WeightFlowNet, WeightFlowNetConfig};
@@ -102,6 +104,79 @@ pub fn rebasin(
         )
     });
     Ok(Rebasin {
+        spec,
+        matching,
+        aligned,
+        distance,
+        paths,
+    })
+}
+
+/// What [`rebasin_cnn`] found.
+#[derive(Debug, Clone)]
+pub struct CnnRebasin {
+    /// The layers both networks follow.
+    pub spec: CnnSpec,
+    /// The permutations and the objective per sweep.
+    pub matching: Matching,
+    /// B permuted onto A.
+    pub aligned: Params,
+    /// ‖θ_A − θ_B‖ before and after (every tensor, running statistics included).
+    pub distance: (f64, f64),
+    /// The BN-recalibrated interpolation paths before and after, for genlab's digit CNNs.
+    pub paths: Option<(BarrierPath, BarrierPath)>,
+}
+
+/// Weight matching of the CNN `b` onto `a` ([`crate::cnn`]): the layers are read from the
+/// tensor names and shapes (in natural name order, or `order`). When both are genlab's 8×8
+/// digit CNNs, the loss barrier is measured on the digits test split with every point of the
+/// path BatchNorm-recalibrated on 512 training digits.
+pub fn rebasin_cnn(
+    a: &Params,
+    b: &Params,
+    order: Option<&[String]>,
+    points: usize,
+    seed: u64,
+) -> Result<CnnRebasin> {
+    let spec = CnnSpec::detect(a, order)?;
+    let spec_b = CnnSpec::detect(b, order)?;
+    if spec != spec_b {
+        return Err(WeightsError::SpecMismatch(
+            "the two CNNs have different layers (names or channels)".into(),
+        )
+        .into());
+    }
+    a.same_layout(b)?;
+    let pspec = spec.perm_spec();
+    let matching = weight_matching(
+        &pspec,
+        a,
+        b,
+        100,
+        &mut genlab_core::train::SeededRng::new(seed),
+    )?;
+    let aligned = pspec.apply(b, &matching.perms);
+    let distance = (
+        distance(&a.flatten(), &b.flatten()),
+        distance(&a.flatten(), &aligned.flatten()),
+    );
+    let side = crate::cnn_zoo::SIDE;
+    let paths = match (
+        ConvNet::from_params(a, side),
+        ConvNet::from_params(b, side),
+        ConvNet::from_params(&aligned, side),
+    ) {
+        (Ok(na), Ok(nb), Ok(nal)) if na.channels[0] == 1 && na.classes == 10 => {
+            let d = crate::zoo::Digits::load();
+            let calib = &d.x_train[..512 * crate::zoo::PIXELS];
+            Some((
+                barrier::path_cnn(&na, &nb, &d.x_test, &d.y_test, calib, points)?,
+                barrier::path_cnn(&na, &nal, &d.x_test, &d.y_test, calib, points)?,
+            ))
+        }
+        _ => None,
+    };
+    Ok(CnnRebasin {
         spec,
         matching,
         aligned,

@@ -10,10 +10,12 @@ use genlab_core::fsx;
 use genlab_core::report::{LineSeries, mean_std, plot};
 use genlab_core::train::SeededRng;
 use genlab_weights::Params;
+use genlab_weights::barrier::Path as BarrierPath;
+use genlab_weights::cnn_zoo::{CnnZooConfig, train_cnn_zoo};
 use genlab_weights::matching::align_mlp;
 use genlab_weights::mlp::Mlp;
 use genlab_weights::spec::MlpSpec;
-use genlab_weights::tool::{Method, load_flow, read_zoo_dir, rebasin, save_flow};
+use genlab_weights::tool::{Method, load_flow, read_zoo_dir, rebasin, rebasin_cnn, save_flow};
 use genlab_weights::train::{FlowConfig, train_flow};
 use genlab_weights::zoo::{Digits, PIXELS, ZooConfig, train_zoo};
 
@@ -23,13 +25,21 @@ use crate::progress::Progress;
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Permute network B's hidden units onto network A's (Git Re-Basin) and write the aligned
-    /// B. Both files are safetensors MLPs (`X.weight` [out, in] and `X.bias` [out] per layer,
-    /// layers in natural order of X, ReLU between). Reports the weight distance and the
-    /// linear-interpolation loss barrier before and after (on the 8×8 digits test split for
-    /// 64-input, 10-class networks, or on --data).
+    /// B. Both files are safetensors networks of one spec, an MLP or a small CNN (--spec;
+    /// `auto` picks `cnn` when a tensor is 4-D). MLP: `X.weight` [out, in] and `X.bias` [out]
+    /// per layer, layers in natural order of X, ReLU between. CNN: layers grouped by name
+    /// prefix (`features.0.weight` → `features.0`), in natural order of the prefixes (as
+    /// PyTorch's nn.Sequential numbers them) or the order --layers gives: a conv is a 4-D
+    /// `weight` [out, in, kh, kw] (optional `bias`), a BatchNorm has `weight`, `bias`,
+    /// `running_mean`, `running_var` (and `num_batches_tracked`), a dense layer a 2-D
+    /// `weight` and `bias`; the first dense layer after a conv reads its channel-major
+    /// flatten. Reports the weight distance and the linear-interpolation loss barrier before
+    /// and after (MLPs: on the 8×8 digits test split for 64-input, 10-class networks, or on
+    /// --data; CNNs: for genlab's digit CNNs, every point BatchNorm-recalibrated).
     Rebasin(RebasinArgs),
-    /// Train a zoo of MLPs on the 8×8 digits from consecutive seeds; writes
-    /// OUT/net-000.safetensors, … and OUT/zoo.json (seeds, test accuracies). Resumable.
+    /// Train a zoo of MLPs (or, with --cnn, small BatchNorm CNNs) on the 8×8 digits from
+    /// consecutive seeds; writes OUT/net-000.safetensors, … and OUT/zoo.json (seeds, test
+    /// accuracies). Resumable.
     Zoo(ZooArgs),
     /// Train a weight-space flow (DeepWeightFlow) on a folder of safetensors networks of one
     /// spec, aligned to the first network by weight matching unless --no-align. Writes
@@ -72,9 +82,26 @@ pub struct RebasinArgs {
     /// Seed of the sweep order.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// The networks' permutation spec: `mlp`, `cnn`, or `auto` (cnn when a tensor is 4-D).
+    #[arg(long, value_enum, default_value_t = SpecArg::Auto)]
+    spec: SpecArg,
+    /// CNN layer prefixes in network order, comma-separated (e.g. conv1,bn1,conv2,bn2,fc),
+    /// when natural name order is not the network's order.
+    #[arg(long, value_delimiter = ',')]
+    layers: Option<Vec<String>>,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum SpecArg {
+    /// `cnn` when any tensor is 4-D, else `mlp`.
+    Auto,
+    /// Fully connected ReLU network.
+    Mlp,
+    /// Conv / BatchNorm / dense layers.
+    Cnn,
 }
 
 #[derive(clap::Args, Debug)]
@@ -85,6 +112,13 @@ pub struct ZooArgs {
     /// Hidden widths, comma-separated (input 64 and 10 classes are added).
     #[arg(long, value_delimiter = ',', default_value = "32,32")]
     hidden: Vec<usize>,
+    /// Train small CNNs (3×3 stride-2 conv + BatchNorm + ReLU blocks, then a dense layer)
+    /// instead of MLPs.
+    #[arg(long)]
+    cnn: bool,
+    /// CNN channels per conv block, comma-separated (with --cnn).
+    #[arg(long, value_delimiter = ',', default_value = "8,16")]
+    channels: Vec<usize>,
     /// Training epochs.
     #[arg(long, default_value_t = 10)]
     epochs: usize,
@@ -190,6 +224,17 @@ fn barrier_data(
 fn rebasin_cmd(args: RebasinArgs) -> anyhow::Result<ExitCode> {
     let a = Params::read(&args.a)?;
     let b = Params::read(&args.b)?;
+    let cnn = match args.spec {
+        SpecArg::Cnn => true,
+        SpecArg::Mlp => false,
+        SpecArg::Auto => a.arrays.iter().any(|t| t.shape.len() == 4),
+    };
+    if cnn {
+        return rebasin_cnn_cmd(&args, &a, &b);
+    }
+    if args.layers.is_some() {
+        bail!("--layers orders CNN layers; these networks are read as an MLP (--spec cnn?)");
+    }
     let spec = MlpSpec::detect(&a).with_context(|| format!("{}", args.a.display()))?;
     let data = barrier_data(args.data.as_deref(), &spec.widths)?;
     let method = match args.method {
@@ -262,7 +307,134 @@ fn rebasin_cmd(args: RebasinArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn zoo_cmd(args: ZooArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
+fn barrier_plot(svg: &Path, p0: &BarrierPath, p1: &BarrierPath) -> anyhow::Result<()> {
+    let line = |label: &str, p: &BarrierPath| LineSeries {
+        label: label.into(),
+        points: p
+            .alphas
+            .iter()
+            .copied()
+            .zip(p.loss.iter().copied())
+            .collect(),
+    };
+    plot::lines(
+        svg,
+        "Loss along θ(α) = (1−α)θ_A + αθ_B",
+        "α",
+        "cross-entropy",
+        &[line("before", p0), line("after Re-Basin", p1)],
+        false,
+    )?;
+    Ok(())
+}
+
+fn rebasin_cnn_cmd(args: &RebasinArgs, a: &Params, b: &Params) -> anyhow::Result<ExitCode> {
+    if matches!(args.method, MethodArg::Activation) {
+        bail!("activation matching is for MLPs; CNNs use weight matching (--method weight)");
+    }
+    if args.data.is_some() {
+        bail!(
+            "--data is for MLP barriers; a CNN barrier is measured on the digits for genlab's digit CNNs"
+        );
+    }
+    let r = rebasin_cnn(a, b, args.layers.as_deref(), args.points, args.seed)
+        .with_context(|| format!("{} and {}", args.a.display(), args.b.display()))?;
+    r.aligned.write(&args.out)?;
+    let barriers = r
+        .paths
+        .as_ref()
+        .map(|(p0, p1)| (p0.barrier(), p1.barrier()));
+    if let (Some(svg), Some((p0, p1))) = (&args.plot, &r.paths) {
+        barrier_plot(svg, p0, p1)?;
+    }
+    let perms: Vec<usize> = r.matching.perms.iter().map(Vec::len).collect();
+    if args.json {
+        let out = serde_json::json!({
+            "spec": r.spec,
+            "permutation_sizes": perms,
+            "objective": r.matching.objective,
+            "distance_before": r.distance.0,
+            "distance_after": r.distance.1,
+            "barrier_before": barriers.map(|b| b.0),
+            "barrier_after": barriers.map(|b| b.1),
+            "path_before": r.paths.as_ref().map(|p| &p.0),
+            "path_after": r.paths.as_ref().map(|p| &p.1),
+            "out": args.out,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "aligned CNN {} onto {} ({} layers, channel permutations {:?}): distance {:.4} → {:.4}, objective {:.4} → {:.4} in {} sweeps",
+            args.b.display(),
+            args.a.display(),
+            r.spec.layers.len(),
+            perms,
+            r.distance.0,
+            r.distance.1,
+            r.matching.objective[0],
+            r.matching.objective.last().copied().unwrap_or(f64::NAN),
+            r.matching.objective.len() - 1
+        );
+        match barriers {
+            Some((b0, b1)) => println!(
+                "loss barrier {b0:.4} before, {b1:.4} after (BatchNorm recalibrated along the path)"
+            ),
+            None => println!("no barrier: measured for genlab's digit CNNs only"),
+        }
+        println!("wrote {}", args.out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cnn_zoo_cmd(args: ZooArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
+    let mut channels = vec![1];
+    channels.extend(&args.channels);
+    let config = CnnZooConfig {
+        channels,
+        nets: args.nets,
+        heldout: 0,
+        epochs: args.epochs,
+        batch: 32,
+        lr: args.lr,
+        seed: args.seed,
+    };
+    args.run.refuse_to_restart()?;
+    let out = &args.run.out;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    progress.set_prefix("weights zoo (CNN)");
+    let data = Digits::load();
+    let zoo = train_cnn_zoo(
+        &config,
+        &data,
+        Some(&args.run.checkpoint()),
+        args.run.resume,
+        &mut progress,
+    )?;
+    for (k, net) in zoo.nets.iter().enumerate() {
+        net.to_params()
+            .write(&out.join(format!("net-{k:03}.safetensors")))?;
+    }
+    let (mean, std) = mean_std(&zoo.accuracy);
+    fsx::write_json(
+        &out.join("zoo.json"),
+        &serde_json::json!({ "config": config, "test_accuracy": zoo.accuracy }),
+    )?;
+    println!(
+        "trained {} CNNs (channels {:?}) on the 8×8 digits: test accuracy {:.2} ± {:.2}%; wrote {}",
+        zoo.nets.len(),
+        config.channels,
+        100.0 * mean,
+        100.0 * std,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn zoo_cmd(args: ZooArgs, progress: Progress) -> anyhow::Result<ExitCode> {
+    if args.cnn {
+        return cnn_zoo_cmd(args, progress);
+    }
+    let mut progress = progress;
     let mut widths = vec![PIXELS];
     widths.extend(&args.hidden);
     widths.push(10);
