@@ -1,5 +1,7 @@
 //! `genlab fx`: audio effects as tools. `tools` prints the tool schemas, `apply` runs a chain of
-//! tool calls (a JSON file or raw model text) over a WAV file and prints the report,
+//! tool calls (a JSON file or raw model text) over a WAV file and prints the report, `estimate`
+//! recovers a chain (search, learned models, hybrid; one pair or a folder), `dataset` and
+//! `train` make learned estimators from the user's audio,
 //! `render-demo` writes procedural dry sources and processed versions to listen to, and `mcp`
 //! serves the effects to LLM agents over stdio (Model Context Protocol).
 
@@ -43,6 +45,13 @@ pub enum Command {
     /// effects, fits their parameters on the step grid and compares orders, minimising the
     /// multi-resolution STFT distance; an extra effect is kept only if it lowers the distance
     /// by at least 5%. With --effect NAME only that effect's parameters are fitted.
+    ///
+    /// --method regression | toolcaller uses a model trained with `genlab fx train` (--model
+    /// DIR); --method hybrid starts the search from the model's chain and never returns a
+    /// chain that re-renders worse than it; --blind (tool-caller) needs only the wet file.
+    /// --batch DIR estimates every ID.dry.wav / ID.wet.wav pair of DIR and writes a summary
+    /// page (chains, rationales, spectrograms, audio players, presence F1 and exact order
+    /// when ID.chain.json holds the truth) to --report OUT.
     Estimate(EstimateArgs),
     /// Generate (dry, wet, chain) pairs to train or test estimators, from your dry WAVs or the
     /// built-in sources: OUT/ID.dry.wav, OUT/ID.wet.wav, OUT/ID.chain.json, OUT/manifest.json
