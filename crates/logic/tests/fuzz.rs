@@ -6,6 +6,7 @@ use std::path::Path;
 use genlab_core::testing::{fuzz, rejected};
 use genlab_logic::check::truth;
 use genlab_logic::graph::Graph;
+use genlab_logic::learn::data::parse_labels;
 use genlab_logic::model::Model;
 use genlab_logic::parse::parse;
 
@@ -97,6 +98,29 @@ fn fuzz_formulas() {
                 Ok(v) => Err(format!("{} values", v.len())),
                 Err(e) => rejected(e).map(|_| true),
             },
+            Err(e) => rejected(e),
+        }
+    });
+}
+
+/// The labels file of `genlab logic learn`: accepted files have non-empty, distinct names.
+#[test]
+fn fuzz_labels() {
+    let s = seeds(&[
+        "# labels\na.json: 1 0 1\nb.txt: true,false # c\n",
+        "g: 0\n\nh:1 1 1 0\n",
+    ]);
+    fuzz("labels", &s, CASES, |b| {
+        match parse_labels(&String::from_utf8_lossy(b), Path::new("labels.txt")) {
+            Ok(l) => {
+                let mut names: Vec<&str> = l.iter().map(|x| x.0.as_str()).collect();
+                names.sort();
+                names.dedup();
+                if names.len() != l.len() || names.iter().any(|n| n.is_empty() || n.contains(':')) {
+                    return Err(format!("bad names: {names:?}"));
+                }
+                Ok(true)
+            }
             Err(e) => rejected(e),
         }
     });
