@@ -39,10 +39,13 @@ pub fn failed(e: &std::io::Error) -> i32 {
 /// The broken pipe or other standard-output failure behind `error`, if that is what it is
 /// (e.g. the MCP server's responses written to a closed pipe).
 pub fn broken_pipe(error: &anyhow::Error) -> bool {
+    let broken = |e: &std::io::Error| e.kind() == ErrorKind::BrokenPipe;
     error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == ErrorKind::BrokenPipe)
+        cause.downcast_ref::<std::io::Error>().is_some_and(broken)
+            || matches!(
+                cause.downcast_ref::<genlab_core::Error>(),
+                Some(genlab_core::Error::Io { cause, .. }) if broken(cause)
+            )
     })
 }
 

@@ -9,13 +9,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything that can go wrong in the shared core.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// An operating-system I/O error on a named file.
-    #[error("{path}: {source}")]
+    /// An operating-system I/O error on a named file. (`cause` is printed, not chained as a
+    /// `source`: `{:#}` would print it twice.)
+    #[error("{path}: {cause}")]
     Io {
         /// The file or directory being read or written.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A file whose contents do not follow its format.
     #[error("{path}{}: {msg}", line.map(|l| format!(":{l}")).unwrap_or_default())]
@@ -97,10 +98,10 @@ impl Error {
     }
 
     /// Wraps an I/O error with the path it happened on.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 

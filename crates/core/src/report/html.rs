@@ -56,7 +56,7 @@ type Entry = (String, std::result::Result<Report, String>);
 pub fn write_index(out_dir: &Path) -> Result<PathBuf> {
     let path = out_dir.join("index.html");
     fsx::atomic_write(&path, page(&load(out_dir)).as_bytes()).map_err(|e| match e {
-        Error::Io { source, .. } => Error::io(&path, source),
+        Error::Io { cause, .. } => Error::io(&path, cause),
         other => other,
     })?;
     Ok(path)
