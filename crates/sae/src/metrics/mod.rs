@@ -1,9 +1,10 @@
 //! SAE metrics: reconstruction ([`recon`]), decoder geometry ([`maxcos`]), and, against a
 //! synthetic ground truth, feature recovery ([`recovery`]), absorption ([`absorption`]) and
-//! composition ([`composition`]).
+//! composition ([`composition`]); on a real LM, first-letter absorption ([`letters`]).
 
 pub mod absorption;
 pub mod composition;
+pub mod letters;
 pub mod maxcos;
 pub mod recon;
 pub mod recovery;

@@ -24,6 +24,7 @@ use super::RealSizes;
 use crate::acts::open_files;
 use crate::corpus::{Corpus, Sequences, load_corpus};
 use crate::lm_acts::{ExtractConfig, MANIFEST, Manifest, extract};
+use crate::metrics::letters::{self, LetterSet};
 use crate::sae::Sae;
 
 /// The corpora the part can use, in order of preference.
@@ -47,6 +48,8 @@ pub struct RealData {
     pub scale: f64,
     /// Extraction speed when the activations were extracted by this run.
     pub extraction_tokens_per_second: Option<f64>,
+    /// Word-token activations labelled by first letter (scaled by c like the rows).
+    pub letters: LetterSet,
 }
 
 /// The model file and a corpus from the cache, or why the part cannot run.
@@ -89,7 +92,17 @@ pub fn load(
     let (train_rows, eval_rows, d) = read_split(&dir, sizes.eval_rows)?;
     let c = norm_scale(&train_rows, d)?;
     let scaled = |rows: &[f32]| rows.iter().map(|v| v * c as f32).collect::<Vec<f32>>();
+    let letters = letters::build(
+        &model,
+        &tok,
+        sizes.layer,
+        sizes.letter_tokens,
+        c as f32,
+        seed,
+        observer,
+    )?;
     Ok(RealData {
+        letters,
         model,
         seqs,
         corpus: corpus.name,

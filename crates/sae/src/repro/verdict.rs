@@ -26,12 +26,21 @@ enum Condition {
     },
 }
 
-/// The claim's conditions; absorption only where it is measured (not on the real LM).
-fn conditions(absorption: bool) -> Vec<Condition> {
-    let mut c = Vec::new();
-    if absorption {
-        c.push(Condition::Lower("absorption_partial"));
-    }
+/// Which absorption measurement a part is judged on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Absorption {
+    /// The synthetic ground truth's partial absorption of parents.
+    Synthetic,
+    /// The real LM's first-letter absorption (crate::metrics::letters).
+    Letters,
+}
+
+/// The claim's conditions, with the absorption measurement of the part.
+fn conditions(absorption: Absorption) -> Vec<Condition> {
+    let mut c = vec![Condition::Lower(match absorption {
+        Absorption::Synthetic => "absorption_partial",
+        Absorption::Letters => "letter_absorption",
+    })];
     c.extend([
         Condition::Lower("mean_maxcos"),
         Condition::Bound {
@@ -118,7 +127,7 @@ pub fn over_seeds(
     per_seed: &[(u64, Arms)],
     method: &str,
     baseline: &str,
-    absorption: bool,
+    absorption: Absorption,
 ) -> Result<Vec<Verdict>> {
     conditions(absorption)
         .into_iter()
@@ -132,7 +141,7 @@ pub fn on_seed(
     arms: &Arms,
     method: &str,
     baseline: &str,
-    absorption: bool,
+    absorption: Absorption,
 ) -> Result<Verdict> {
     let parts = conditions(absorption)
         .into_iter()
@@ -150,6 +159,7 @@ mod tests {
         let arm = |a, c| {
             BTreeMap::from([
                 ("absorption_partial".to_string(), a),
+                ("letter_absorption".to_string(), 0.1),
                 ("mean_maxcos".to_string(), c),
                 ("ev".to_string(), 0.5),
                 ("l0".to_string(), 8.0),
@@ -170,15 +180,20 @@ mod tests {
             (1, arms((0.33, 0.32), (0.385, 0.391))),
             (2, arms((0.19, 0.20), (0.382, 0.389))),
         ];
-        let parts = over_seeds(&per_seed, "new", "old", true).unwrap();
+        let parts = over_seeds(&per_seed, "new", "old", Absorption::Synthetic).unwrap();
         assert_eq!(parts.len(), 5);
         let v = all_of("synthetic", parts);
         assert!(!v.holds);
         assert_eq!(v.metric, "absorption_partial");
         assert!(v.effect.contains("absorption_partial"), "{}", v.effect);
-        let seed1 = on_seed(1, &per_seed[1].1, "new", "old", true).unwrap();
+        let seed1 = on_seed(1, &per_seed[1].1, "new", "old", Absorption::Synthetic).unwrap();
         assert!(!seed1.holds && seed1.metric == "absorption_partial");
-        // Without absorption (the real LM) the same seeds hold.
-        assert!(all_of("real", over_seeds(&per_seed, "new", "old", false).unwrap()).holds);
+        // Judged on a letter absorption that ties (the real LM's), absorption is the part
+        // that fails, not max-cos: equal is not lower.
+        let real = all_of(
+            "real",
+            over_seeds(&per_seed, "new", "old", Absorption::Letters).unwrap(),
+        );
+        assert!(!real.holds && real.metric == "letter_absorption");
     }
 }
