@@ -386,5 +386,51 @@ pub fn with_complete_sort(g: &Graph) -> Result<Model> {
     )?)
 }
 
+/// A random attention network over the atoms p, q, r (the first `atoms`): 1–2 layers of 1–3
+/// neurons, each weight part reading ≤ 2 features with small integer weights; the last layer
+/// global (a transformer encoder layer) when `transformer`, every other layer a GAT layer.
+pub fn random_net(
+    rng: &mut impl rand::Rng,
+    atoms: usize,
+    transformer: bool,
+    base: Base,
+) -> AttnNet {
+    let mut width = atoms;
+    let layers_n = rng.random_range(1..=2);
+    let mut layers = Vec::new();
+    for l in 0..layers_n {
+        let scope = if transformer && l + 1 == layers_n {
+            Scope::All
+        } else {
+            Scope::Neighbours
+        };
+        let neurons = (0..rng.random_range(1..=3))
+            .map(|_| {
+                let mut terms = |lo: i64, hi: i64| -> Terms {
+                    (0..rng.random_range(0..=2))
+                        .map(|_| (rng.random_range(0..width), rng.random_range(lo..=hi)))
+                        .collect()
+                };
+                let (q, k, a, c) = (terms(-2, 2), terms(-2, 2), terms(-3, 3), terms(-2, 2));
+                AttnNeuron {
+                    q,
+                    k,
+                    a,
+                    c,
+                    b: rng.random_range(-2..=2),
+                }
+            })
+            .collect::<Vec<_>>();
+        width = neurons.len();
+        layers.push(AttnLayer { scope, neurons });
+    }
+    let output = rng.random_range(0..width);
+    let inputs = ["p", "q", "r"][..atoms]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    AttnNet::new(inputs, layers, output, base).unwrap()
+}
+
 #[cfg(test)]
 mod tests;

@@ -111,45 +111,6 @@ fn a_hand_computed_gat_and_its_non_uniformity() {
     );
 }
 
-/// A random attention network: 1–2 layers of 1–3 neurons, each part reading ≤ 2 features.
-fn random_net(rng: &mut impl Rng, atoms: usize, transformer: bool, base: Base) -> AttnNet {
-    let mut width = atoms;
-    let layers_n = rng.random_range(1..=2);
-    let mut layers = Vec::new();
-    for l in 0..layers_n {
-        let scope = if transformer && l + 1 == layers_n {
-            Scope::All
-        } else {
-            Scope::Neighbours
-        };
-        let neurons = (0..rng.random_range(1..=3))
-            .map(|_| {
-                let mut terms = |lo: i64, hi: i64| -> Terms {
-                    (0..rng.random_range(0..=2))
-                        .map(|_| (rng.random_range(0..width), rng.random_range(lo..=hi)))
-                        .collect()
-                };
-                let (q, k, a, c) = (terms(-2, 2), terms(-2, 2), terms(-3, 3), terms(-2, 2));
-                AttnNeuron {
-                    q,
-                    k,
-                    a,
-                    c,
-                    b: rng.random_range(-2..=2),
-                }
-            })
-            .collect::<Vec<_>>();
-        width = neurons.len();
-        layers.push(AttnLayer { scope, neurons });
-    }
-    let output = rng.random_range(0..width);
-    let inputs = ["p", "q", "r"][..atoms]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    AttnNet::new(inputs, layers, output, base).unwrap()
-}
-
 /// The description equals the network at every node of random graphs within the bounds: GATs
 /// on graphs of degree ≤ Δ, transformers (last layer global) on graphs of ≤ N nodes; both bases.
 #[test]
