@@ -36,11 +36,7 @@ pub(super) fn measure(nets: usize, rng: &mut SeededRng) -> Result<Vec<Measured>>
     let arms = [
         ("attention/gat-base2", false, Base::Two),
         ("attention/gat-base-e", false, Base::E),
-        (
-            "transformer (base 2) description = network",
-            true,
-            Base::Two,
-        ),
+        ("attention/transformer-base2", true, Base::Two),
         ("attention/transformer-base-e", true, Base::E),
     ];
     let bounds = Bounds {
