@@ -372,7 +372,8 @@ mod tests {
     #[ignore = "sizing probe: run with --ignored --nocapture when re-sizing the CNN zoo"]
     fn probe_cnn_zoo() {
         let data = Digits::load();
-        for (epochs, lr) in [(10, 3e-3)] {
+        let (epochs, lr) = (10, 3e-3);
+        {
             let c = CnnZooConfig {
                 channels: vec![1, 8, 16],
                 nets: 120,

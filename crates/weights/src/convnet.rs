@@ -87,8 +87,8 @@ impl ConvNet {
                 .map(|u| (2.0 * u - 1.0) * bound)
                 .collect();
         };
-        for l in 0..channels.len() - 1 {
-            fill(&mut net.conv[l], channels[l] * 9);
+        for (kernel, &c_in) in net.conv.iter_mut().zip(channels) {
+            fill(kernel, c_in * 9);
         }
         let feat = net.features();
         fill(&mut net.fc_w, feat);

@@ -216,6 +216,9 @@ fn median(xs: &[f64]) -> f64 {
     }
 }
 
+/// One arm on one seed: its name, metrics, and recalibrated accuracies (%).
+type ArmResult = (String, BTreeMap<&'static str, f64>, Vec<f64>);
+
 fn arm_name(aligned: bool, hidden: usize) -> String {
     format!(
         "{}/d_h={hidden}",
@@ -305,7 +308,7 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
         .metric("zoo (trained)", "accuracy_spread", 100.0 * zoo_std)
         .metric("zoo (trained)", "barrier_before", s.before.barrier())
         .metric("zoo (trained)", "barrier_after", s.after.barrier());
-    let mut runs: Vec<Vec<(String, BTreeMap<&'static str, f64>, Vec<f64>)>> = Vec::new();
+    let mut runs: Vec<Vec<ArmResult>> = Vec::new();
     for &seed in &seeds {
         let mut per_seed = Vec::new();
         for &hidden in sizes.hiddens {
