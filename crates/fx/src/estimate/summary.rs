@@ -54,7 +54,7 @@ pub fn spectrogram_bmp(audio: &AudioBuffer) -> Vec<u8> {
     let top = db.iter().flatten().copied().fold(-300.0, f64::max);
     let row_bytes = (3 * COLS).div_ceil(4) * 4;
     let mut pixels = vec![0u8; row_bytes * ROWS];
-    for r in 0..ROWS {
+    for (r, row) in pixels.chunks_mut(row_bytes).enumerate() {
         for c in 0..COLS {
             let f = c * frames / COLS;
             let u = ((db[f][r] - top + 90.0) / 90.0).clamp(0.0, 1.0);
@@ -64,8 +64,8 @@ pub fn spectrogram_bmp(audio: &AudioBuffer) -> Vec<u8> {
                 (255.0 * u) as u8,
                 (255.0 * u.powf(0.6)) as u8,
             );
-            let at = r * row_bytes + 3 * c; // BMP rows run bottom-up: row 0 = lowest band.
-            pixels[at..at + 3].copy_from_slice(&[b, g, red]);
+            // BMP rows run bottom-up: row 0 = lowest band.
+            row[3 * c..3 * c + 3].copy_from_slice(&[b, g, red]);
         }
     }
     let mut out = Vec::with_capacity(54 + pixels.len());
