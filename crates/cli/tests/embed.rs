@@ -25,6 +25,12 @@ fn embed_sample_train_query_index_search() {
     // A second fresh run into the same directory is refused.
     genlab_line(d, "embed train --out m --queries 32 --batch 8 --width 16")
         .fails_saying("already holds");
+    // A longer SCaR phase extends the finished run; a longer general phase is refused.
+    let resume = "embed train --out m --queries 32 --seg-steps 2 --batch 8 --width 16 --resume";
+    genlab_line(d, &format!("{resume} --general-steps 3 --scar-steps 4"))
+        .ok_saying("trained virtue");
+    genlab_line(d, &format!("{resume} --general-steps 5 --scar-steps 4"))
+        .fails_saying("--general-steps 3 → 5");
 
     let q = format!(
         "embed query --model m --image s/scene000.png --box {bbox} --candidates s/scene000.captions.txt --json"

@@ -377,7 +377,14 @@ pub fn train_phase(
         Phase::General => config.general_steps,
         Phase::Scar => config.scar_steps,
     };
-    let meta = serde_json::json!({ "arm": arm, "phase": phase, "config": config });
+    // The general phase does not depend on the SCaR budget: leaving it out lets a finished run
+    // be extended by a longer SCaR phase (the trainer accepts a larger budget of the phase
+    // itself).
+    let mut config_meta = serde_json::json!(config);
+    if phase == Phase::General {
+        config_meta["scar_steps"] = serde_json::Value::Null;
+    }
+    let meta = serde_json::json!({ "arm": arm, "phase": phase, "config": config_meta });
     let name = match phase {
         Phase::General => "general",
         Phase::Scar => "SCaR",

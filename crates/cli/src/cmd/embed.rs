@@ -39,7 +39,9 @@ pub struct TrainArgs {
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
-    /// Continue the run checkpointed in OUT.
+    /// Continue the run checkpointed in OUT, interrupted or finished. A larger --scar-steps
+    /// trains the SCaR phase longer (its schedule spans the new total); a larger
+    /// --general-steps needs a new OUT, as the SCaR phase was trained on the shorter one.
     #[arg(long)]
     resume: bool,
     /// Arm: virtue (region + scene tokens), global-only, crop-only or region-only.
@@ -174,6 +176,7 @@ fn train_cmd(a: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
             a.out.display()
         );
     }
+    refuse_longer_general_phase(&a.out, &config, a.resume)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     progress.set_prefix("embed train");
     let (model, general, scar) = train_model(arm, &config, Some(&a.out), a.resume, &mut progress)?;
@@ -193,6 +196,27 @@ fn train_cmd(a: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A finished run's SCaR phase was trained on its general phase: extending the general phase
+/// in place would leave that SCaR checkpoint behind, so it is refused before any training.
+fn refuse_longer_general_phase(
+    out: &Path,
+    config: &TrainConfig,
+    resume: bool,
+) -> anyhow::Result<()> {
+    let Ok(text) = std::fs::read_to_string(out.join("model.json")) else {
+        return Ok(());
+    };
+    let stored: serde_json::Value = serde_json::from_str(&text)?;
+    match stored["config"]["general_steps"].as_u64() {
+        Some(old) if resume && old != config.general_steps => bail!(
+            "--general-steps {old} → {}: the SCaR phase in {} was trained on the {old}-step \
+             general phase; use a new --out",
+            config.general_steps,
+            out.display()
+        ),
+        _ => Ok(()),
+    }
+}
 fn numbers(s: &str, n: usize, what: &str) -> anyhow::Result<Vec<f32>> {
     let v: Vec<f32> = s
         .split(',')
