@@ -118,6 +118,7 @@ fn every_quick_experiment_writes_a_computed_report_and_the_index() {
         "slots",
         "contrastive",
         "weights",
+        "weights-cnn",
         "embed",
         "scene",
     ] {
