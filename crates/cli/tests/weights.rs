@@ -26,6 +26,14 @@ fn small_zoo(dir: &std::path::Path) {
 fn zoo_then_rebasin_two_genlab_networks() {
     let dir = tempfile::tempdir().unwrap();
     small_zoo(dir.path());
+    // More epochs extend the finished zoo; other widths are refused.
+    let more = "weights zoo --nets 4 --hidden 16,16 --epochs 3 --out zoo --resume";
+    genlab_line(dir.path(), more).ok_saying("trained 4 MLPs");
+    genlab_line(
+        dir.path(),
+        "weights zoo --nets 4 --hidden 16,8 --epochs 3 --out zoo --resume",
+    )
+    .fails_saying("different configuration");
     let out = genlab_line(
         dir.path(),
         "weights rebasin zoo/net-000.safetensors zoo/net-001.safetensors --out b.safetensors --plot barrier.svg",

@@ -259,7 +259,10 @@ pub fn train_zoo(
         cursor: 0,
         t: 0,
     };
-    let meta = serde_json::to_value(config).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    // The epoch count is the step budget, which a resumed run may raise (the trainer checks it).
+    let mut meta = serde_json::to_value(config).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    meta["epochs"] = serde_json::Value::Null;
+    meta["steps"] = config.steps(n_train).into();
     let mut options = TrainOptions::constant(config.steps(n_train), config.lr)
         .with_phase(format!("train a zoo of {total} MLPs"))
         .with_meta(meta)
