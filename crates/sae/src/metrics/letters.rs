@@ -5,19 +5,20 @@
 //! tokens      vocabulary tokens that are a space + ≥ 3 ASCII letters (" snake"), label L = first
 //!             letter; a seeded sample, split train / test
 //! x_t         the residual stream r_ℓ at the token, in the context [BOS, token]
-//! probe_L     p̂_L = normalise(μ_L − μ_¬L) on the train split; a test token counts as "known"
-//!             when its nearest train centroid μ_L' has L' = L
+//! probe_L     p̂_L = normalise(μ_L − μ_¬L) on the train split
 //! main latent ℓ_L = argmax_j F1 of (z_j > 0) as a classifier of L on the train split
-//! absorbed    a known test token of L on which ℓ_L is silent while another firing latent j has
+//! absorbed    a test token of L on which ℓ_L is silent while another firing latent j has
 //!             cos(W_dec,j, p̂_L) ≥ τ  (τ = 0.2)
-//! rate_L      absorbed / known,   reported: the mean over letters with ≥ 5 train and ≥ 3
-//!             known test tokens
+//! rate_L      absorbed / test tokens of L,   reported: the mean over letters with ≥ 5 train
+//!             and ≥ 3 test tokens
 //! ```
 //!
 //! Weaker than SAEBench at the paper's scale, and named so in the report: SAEBench trains a
 //! logistic-regression probe per letter on an in-context spelling prompt, on Gemma-2-2B, and
 //! also asks that the absorbing latent carry a share of the probe projection; here the probe is
-//! the class-mean difference, the context is the bare token, and τ is a fixed cosine.
+//! the class-mean difference, the context is the bare token, τ is a fixed cosine, and every
+//! test token of the letter counts (SAEBench keeps only those its probe classifies correctly;
+//! a nearest-centroid filter here kept too few tokens at quick sizes to score any letter).
 
 use genlab_core::train::Observer;
 use genlab_core::{Error, Result};
@@ -100,8 +101,8 @@ pub fn build(
     })
 }
 
-/// Per-letter means of the train split, `[26, d]`, and counts.
-fn centroids(set: &LetterSet) -> (Vec<f32>, Vec<usize>, Vec<f32>) {
+/// Per-letter train counts and the unit probes p̂_L, `[26, d]`.
+fn centroids(set: &LetterSet) -> (Vec<usize>, Vec<f32>) {
     let d = set.d;
     let mut sum = vec![0.0f64; 26 * d];
     let mut all = vec![0.0f64; d];
@@ -134,7 +135,7 @@ fn centroids(set: &LetterSet) -> (Vec<f32>, Vec<usize>, Vec<f32>) {
             .max(f32::MIN_POSITIVE);
         p.iter_mut().for_each(|v| *v /= n);
     }
-    (mu, count, probes)
+    (count, probes)
 }
 
 /// The mean first-letter absorption rate of `sae` on `set` (see the module doc), and the
@@ -143,22 +144,7 @@ pub fn absorption(sae: &Sae, set: &LetterSet) -> (f64, usize) {
     let (d, m) = (set.d, sae.m);
     let n = set.letter.len();
     let codes = sae.encode(&set.x);
-    let (mu, count, probes) = centroids(set);
-    let nearest = |i: usize| -> u8 {
-        let row = &set.x[i * d..(i + 1) * d];
-        (0..26)
-            .filter(|&l| count[l] > 0)
-            .min_by(|&a, &b| {
-                let dist = |l: usize| -> f32 {
-                    row.iter()
-                        .zip(&mu[l * d..(l + 1) * d])
-                        .map(|(x, c)| (x - c) * (x - c))
-                        .sum()
-                };
-                dist(a).total_cmp(&dist(b))
-            })
-            .unwrap_or(0) as u8
-    };
+    let (count, probes) = centroids(set);
     // F1 of each latent for each letter on the train split.
     let mut fired = vec![0usize; m];
     let mut tp = vec![0usize; 26 * m];
@@ -201,7 +187,7 @@ pub fn absorption(sae: &Sae, set: &LetterSet) -> (f64, usize) {
         };
         let (mut known, mut absorbed) = (0usize, 0usize);
         for i in set.train..n {
-            if set.letter[i] as usize != l || nearest(i) as usize != l {
+            if set.letter[i] as usize != l {
                 continue;
             }
             known += 1;
