@@ -68,14 +68,19 @@ pub enum Command {
     Train(TrainArgs),
     /// Serve the effects to LLM agents over stdio with the Model Context Protocol
     ///
-    /// Speaks MCP (JSON-RPC 2.0, one message per line on stdin/stdout; protocol revision
-    /// 2025-11-25, older revisions back to 2024-11-05 accepted) until stdin closes. Tools:
-    ///   apply_chain   run an ordered chain of effect tool calls over a WAV file
-    ///   list_effects  every effect's parameters (unit, range, step, default)
-    ///   <effect>      one tool per effect (gain, reverb, ...; see `genlab fx tools`) over
-    ///                 a WAV file
+    /// Speaks MCP through the official Rust SDK, rmcp (JSON-RPC 2.0, one message per line on
+    /// stdin/stdout; revisions 2024-11-05 to 2025-11-25, and the stateless 2026-07-28) until
+    /// stdin closes. Tools:
+    ///   apply_chain     run an ordered chain of effect tool calls over a WAV file
+    ///   estimate_chain  the chain that turns a dry WAV into a wet one (search with a render
+    ///                   budget; progress notifications)
+    ///   list_effects    every effect's parameters (unit, range, step, default)
+    ///   <effect>        one tool per effect (gain, reverb, ...; see `genlab fx tools`) over
+    ///                   a WAV file
     /// Each returns the output path and a JSON report (adjusted arguments, levels, tail).
     /// Paths are local .wav files; relative paths resolve against the working directory.
+    /// Resources: genlab-fx://effects and genlab-fx://effects/<name>, the effect reference
+    /// in Markdown.
     ///
     /// Register it in an MCP client (Claude Desktop `claude_desktop_config.json`, Cursor
     /// `.cursor/mcp.json`, VS Code, ...) as a stdio server:
