@@ -21,7 +21,7 @@
 //! - [`eval`]: accuracy distribution, novelty and diversity of generated networks.
 //! - [`tool`]: the tools on the user's files (rebasin two safetensors MLPs, a folder zoo, a
 //!   flow model directory).
-//! - [`repro`]: `genlab repro weights`; [`repro_cnn`]: `genlab repro weights-cnn` (BatchNorm
+//! - [`repro`]: `genlab repro weights`; [`repro::cnn`]: `genlab repro weights-cnn` (BatchNorm
 //!   CNNs, recalibration); [`mod@bench`]: `genlab bench weights`.
 #![warn(missing_docs)]
 
@@ -39,7 +39,6 @@ pub mod mlp;
 pub mod params;
 pub mod pca;
 pub mod repro;
-pub mod repro_cnn;
 pub mod spec;
 pub mod tool;
 pub mod train;
@@ -63,8 +62,8 @@ pub const FAMILY: Family = Family {
             run: repro::run,
         },
         Experiment {
-            info: repro_cnn::INFO,
-            run: repro_cnn::run,
+            info: repro::cnn::INFO,
+            run: repro::cnn::run,
         },
     ],
     benchmarks: bench::BENCHMARKS,

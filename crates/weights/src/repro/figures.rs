@@ -22,27 +22,10 @@ fn arm<'a>(runs: &'a [Vec<(String, ArmRun)>], seed: usize, name: &str) -> &'a Ar
 }
 
 /// A histogram of `xs` over `bins` equal bins of [lo, hi] as a line of (bin centre, fraction).
-fn histogram(label: &str, xs: &[f64], lo: f64, hi: f64, bins: usize) -> LineSeries {
-    let mut counts = vec![0usize; bins];
-    for &x in xs.iter().filter(|x| x.is_finite()) {
-        let k = (((x - lo) / (hi - lo)) * bins as f64)
-            .floor()
-            .clamp(0.0, (bins - 1) as f64) as usize;
-        counts[k] += 1;
-    }
-    let width = (hi - lo) / bins as f64;
+pub(crate) fn histogram(label: &str, xs: &[f64], lo: f64, hi: f64, bins: usize) -> LineSeries {
     LineSeries {
         label: label.into(),
-        points: counts
-            .iter()
-            .enumerate()
-            .map(|(k, &c)| {
-                (
-                    lo + (k as f64 + 0.5) * width,
-                    c as f64 / xs.len().max(1) as f64,
-                )
-            })
-            .collect(),
+        points: genlab_core::report::histogram(xs, lo, hi, bins),
     }
 }
 

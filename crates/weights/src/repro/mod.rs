@@ -15,6 +15,7 @@
 //!   zoo's mean.
 
 mod arms;
+pub mod cnn;
 mod figures;
 mod setup;
 

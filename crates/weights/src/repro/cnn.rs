@@ -30,6 +30,7 @@ use genlab_core::train::{Observer, SeededRng};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::figures::histogram;
 use crate::barrier::{Path, path_cnn};
 use crate::cnn::CnnSpec;
 use crate::cnn_zoo::{CnnZoo, CnnZooConfig, SIDE, load_or_train_cnn};
@@ -352,11 +353,14 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
             .iter()
             .flat_map(|r| r.iter().find(|(n, ..)| n == name).expect("arm").2.clone())
             .collect();
-        hist.push(histogram(name, &all));
+        hist.push(histogram(name, &all, 0.0, 100.0, 25));
     }
     hist.push(histogram(
         "trained zoo",
         &s.zoo.accuracy.iter().map(|a| 100.0 * a).collect::<Vec<_>>(),
+        0.0,
+        100.0,
+        25,
     ));
     report.lines(
         "cnn_accuracy.svg",
@@ -401,24 +405,4 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
         gains.join("; ")
     ));
     Ok(report.finish(report::all_of("weights-cnn", parts)))
-}
-
-fn histogram(label: &str, xs: &[f64]) -> LineSeries {
-    let bins = 25;
-    let (lo, hi) = (0.0, 100.0);
-    let mut counts = vec![0usize; bins];
-    for &x in xs.iter().filter(|x| x.is_finite()) {
-        counts[(((x - lo) / (hi - lo)) * bins as f64)
-            .floor()
-            .clamp(0.0, (bins - 1) as f64) as usize] += 1;
-    }
-    let w = (hi - lo) / bins as f64;
-    LineSeries {
-        label: label.into(),
-        points: counts
-            .iter()
-            .enumerate()
-            .map(|(k, &c)| (lo + (k as f64 + 0.5) * w, c as f64 / xs.len().max(1) as f64))
-            .collect(),
-    }
 }
