@@ -184,5 +184,19 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
              probes and k-NN on the representation h.",
         )
         .key_figure("synthetic_spectra.svg");
-    Ok(report.finish(report::all_of("contrastive", parts)))
+    let verdict = report::all_of("contrastive", parts);
+    if !verdict.holds {
+        // Settings explored while building the experiment (development runs; their numbers
+        // are in the issue 17 note), not arms of this run.
+        report
+            .tried(
+                "Synthetic noise σ = 0.1 first: every probe (Hydra, SupCon, SimCLR) saturated, so \
+                 the comparison could not separate them; σ = 1.0 is used.",
+            )
+            .tried(
+                "The strict probe comparison (Hydra > SimCLR, not ≥) is kept as the paper states \
+                 it; the probe gaps measured here are within seed noise.",
+            );
+    }
+    Ok(report.finish(verdict))
 }

@@ -122,5 +122,22 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
     report.config("train_seconds", started.elapsed().as_secs_f64());
     let verdict = summary::summarise(&runs, &mut report)?;
     figures::draw(&runs, &mut report, &opts.dir)?;
+    if !verdict.holds {
+        // Changes made while building the experiment (development runs; their numbers are in
+        // the issue 19 note), not arms of this run.
+        report
+            .tried(
+                "A segmentation analogue that localises (shared Fourier positions, a dense prompt \
+                 path) replaced one that did not, so region tokens carry the prompted entity.",
+            )
+            .tried(
+                "InfoNCE per batch half, after the full-batch loss collapsed every embedding to \
+                 one direction.",
+            )
+            .tried(
+                "Point, box, mask and the 3×3 grid as prompts: the same SCaR P@1, so the failure \
+                 is not the prompt encoding.",
+            );
+    }
     Ok(report.finish(verdict))
 }
