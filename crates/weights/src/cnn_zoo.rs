@@ -13,16 +13,14 @@
 
 use std::path::{Path, PathBuf};
 
-use genlab_core::ops::adamw::{AdamWStep, adamw_slices};
 use genlab_core::train::{Blobs, Observer, RngState, SeededRng, Stateful, TrainOptions, Trainer};
 use genlab_core::{Error, Result};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::convnet::ConvNet;
 use crate::mlp::accuracy;
 use crate::params::{Array, Params};
-use crate::zoo::{Digits, PIXELS};
+use crate::zoo::{Digits, ZooNet, ZooState, zoo_step};
 
 /// Side of the digit images.
 pub const SIDE: usize = 8;
@@ -101,14 +99,21 @@ pub fn test_accuracy(net: &ConvNet, data: &Digits) -> f64 {
     accuracy(&net.logits(&data.x_test, data.y_test.len()), &data.y_test)
 }
 
-struct State {
-    nets: Vec<ConvNet>,
-    m: Vec<ConvNet>,
-    v: Vec<ConvNet>,
-    rngs: Vec<SeededRng>,
-    orders: Vec<Vec<usize>>,
-    cursor: usize,
-    t: u64,
+type State = ZooState<ConvNet>;
+
+impl ZooNet for ConvNet {
+    fn zeros_like(&self) -> Self {
+        ConvNet::zeros(&self.channels, self.side, self.classes)
+    }
+    fn train_step(&mut self, x: &[f32], y: &[u32], grad: &mut Self) -> f64 {
+        ConvNet::train_step(self, x, y, grad)
+    }
+    fn params(&self) -> Vec<&[f32]> {
+        self.learnable()
+    }
+    fn params_mut(&mut self) -> Vec<&mut [f32]> {
+        self.learnable_mut()
+    }
 }
 
 fn learnable_flat(net: &ConvNet) -> Vec<f32> {
@@ -161,57 +166,6 @@ impl Stateful for State {
     }
 }
 
-fn step(state: &mut State, data: &Digits, config: &CnnZooConfig, lr: f64) -> f64 {
-    let n_train = data.y_train.len();
-    if state.cursor >= n_train {
-        state.cursor = 0;
-        for (order, rng) in state.orders.iter_mut().zip(state.rngs.iter_mut()) {
-            *order = rng.permutation(n_train);
-        }
-    }
-    let (start, end) = (state.cursor, (state.cursor + config.batch).min(n_train));
-    state.cursor = end;
-    state.t += 1;
-    let t = state.t as i32;
-    let adam = AdamWStep {
-        lr: lr as f32,
-        beta_1: 0.9,
-        beta_2: 0.999,
-        epsilon: 1e-8,
-        weight_decay: 0.0,
-        correction_1: 1.0 - 0.9f32.powi(t),
-        correction_2: 1.0 - 0.999f32.powi(t),
-    };
-    let losses: Vec<f64> = state
-        .nets
-        .par_iter_mut()
-        .zip(state.m.par_iter_mut().zip(state.v.par_iter_mut()))
-        .zip(state.orders.par_iter())
-        .map(|((net, (m, v)), order)| {
-            let idx = &order[start..end];
-            let x: Vec<f32> = idx
-                .iter()
-                .flat_map(|&i| data.x_train[i * PIXELS..(i + 1) * PIXELS].iter().copied())
-                .collect();
-            let y: Vec<u32> = idx.iter().map(|&i| data.y_train[i]).collect();
-            let mut grad = ConvNet::zeros(&net.channels, net.side, net.classes);
-            let loss = net.train_step(&x, &y, &mut grad);
-            let grads = grad.learnable();
-            for (((p, g), mm), vv) in net
-                .learnable_mut()
-                .into_iter()
-                .zip(grads)
-                .zip(m.learnable_mut())
-                .zip(v.learnable_mut())
-            {
-                adamw_slices(p, g, mm, vv, adam);
-            }
-            loss
-        })
-        .collect();
-    losses.iter().sum::<f64>() / losses.len() as f64
-}
-
 /// Trains the CNN zoo (module doc). With `checkpoint`, the run can be interrupted and resumed.
 pub fn train_cnn_zoo(
     config: &CnnZooConfig,
@@ -254,7 +208,7 @@ pub fn train_cnn_zoo(
     Trainer::new(options, observer).run(
         &mut state,
         &mut SeededRng::new(config.seed),
-        |s, st| Ok(vec![("loss", step(s, data, config, st.lr))]),
+        |s, st| Ok(vec![("loss", zoo_step(s, data, config.batch, st.lr))]),
         None,
     )?;
     let accuracy = state.nets.iter().map(|n| test_accuracy(n, data)).collect();

@@ -137,18 +137,46 @@ impl Zoo {
     }
 }
 
-/// Every network's weights, Adam moments and data stream: the trainer's state.
-struct ZooState {
-    nets: Vec<Mlp>,
-    m: Vec<Mlp>,
-    v: Vec<Mlp>,
-    rngs: Vec<SeededRng>,
-    orders: Vec<Vec<usize>>,
-    cursor: usize,
-    t: u64,
+/// A network a zoo trains: one loss-and-gradient step on a minibatch, and its trainable
+/// buffers in a fixed order (the Adam moments are networks of the same shape).
+pub(crate) trait ZooNet: Send {
+    /// A network of the same shape with every value 0 (a gradient or moment buffer).
+    fn zeros_like(&self) -> Self;
+    /// Loss on (x, y), writing the gradient into `grad` (and updating any running statistics).
+    fn train_step(&mut self, x: &[f32], y: &[u32], grad: &mut Self) -> f64;
+    /// The trainable buffers.
+    fn params(&self) -> Vec<&[f32]>;
+    /// The trainable buffers, in the order of [`ZooNet::params`].
+    fn params_mut(&mut self) -> Vec<&mut [f32]>;
 }
 
-impl Stateful for ZooState {
+impl ZooNet for Mlp {
+    fn zeros_like(&self) -> Self {
+        Mlp::zeros(&self.widths)
+    }
+    fn train_step(&mut self, x: &[f32], y: &[u32], grad: &mut Self) -> f64 {
+        self.loss_and_grad(x, y, grad)
+    }
+    fn params(&self) -> Vec<&[f32]> {
+        self.flat_buffers()
+    }
+    fn params_mut(&mut self) -> Vec<&mut [f32]> {
+        self.buffers_mut()
+    }
+}
+
+/// Every network's weights, Adam moments and data stream: the trainer's state.
+pub(crate) struct ZooState<N> {
+    pub(crate) nets: Vec<N>,
+    pub(crate) m: Vec<N>,
+    pub(crate) v: Vec<N>,
+    pub(crate) rngs: Vec<SeededRng>,
+    pub(crate) orders: Vec<Vec<usize>>,
+    pub(crate) cursor: usize,
+    pub(crate) t: u64,
+}
+
+impl Stateful for ZooState<Mlp> {
     fn save(&self, blobs: &mut Blobs) -> Result<()> {
         for (k, ((net, m), v)) in self.nets.iter().zip(&self.m).zip(&self.v).enumerate() {
             blobs.put_f32s(&format!("net{k}"), &net.flat())?;
@@ -179,8 +207,14 @@ impl Stateful for ZooState {
     }
 }
 
-/// One Adam step of every network on its next minibatch; returns the mean loss.
-fn zoo_step(state: &mut ZooState, data: &Digits, config: &ZooConfig, lr: f64) -> f64 {
+/// One Adam step of every network on its next minibatch of `batch` digits (each network
+/// with its own order, reshuffled every epoch); returns the mean loss.
+pub(crate) fn zoo_step<N: ZooNet>(
+    state: &mut ZooState<N>,
+    data: &Digits,
+    batch: usize,
+    lr: f64,
+) -> f64 {
     let n_train = data.y_train.len();
     if state.cursor >= n_train {
         state.cursor = 0;
@@ -188,7 +222,7 @@ fn zoo_step(state: &mut ZooState, data: &Digits, config: &ZooConfig, lr: f64) ->
             *order = rng.permutation(n_train);
         }
     }
-    let (start, end) = (state.cursor, (state.cursor + config.batch).min(n_train));
+    let (start, end) = (state.cursor, (state.cursor + batch).min(n_train));
     state.cursor = end;
     state.t += 1;
     let t = state.t as i32;
@@ -213,15 +247,14 @@ fn zoo_step(state: &mut ZooState, data: &Digits, config: &ZooConfig, lr: f64) ->
                 .flat_map(|&i| data.x_train[i * PIXELS..(i + 1) * PIXELS].iter().copied())
                 .collect();
             let y: Vec<u32> = idx.iter().map(|&i| data.y_train[i]).collect();
-            let mut grad = Mlp::zeros(&net.widths);
-            let loss = net.loss_and_grad(&x, &y, &mut grad);
-            let grads = grad.flat_buffers();
+            let mut grad = net.zeros_like();
+            let loss = net.train_step(&x, &y, &mut grad);
             for (((p, g), mm), vv) in net
-                .buffers_mut()
+                .params_mut()
                 .into_iter()
-                .zip(grads)
-                .zip(m.buffers_mut())
-                .zip(v.buffers_mut())
+                .zip(grad.params())
+                .zip(m.params_mut())
+                .zip(v.params_mut())
             {
                 adamw_slices(p, g, mm, vv, step);
             }
@@ -273,7 +306,7 @@ pub fn train_zoo(
     Trainer::new(options, observer).run(
         &mut state,
         &mut SeededRng::new(config.seed),
-        |s, step| Ok(vec![("loss", zoo_step(s, data, config, step.lr))]),
+        |s, step| Ok(vec![("loss", zoo_step(s, data, config.batch, step.lr))]),
         None,
     )?;
     let accuracy = state.nets.iter().map(|n| data.test_accuracy(n)).collect();
