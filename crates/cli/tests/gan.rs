@@ -73,7 +73,11 @@ fn resume_continues_extends_and_is_required_to_reuse_a_directory() {
     genlab_line(dir.path(), &format!("{train} --resume")).ok();
     // More steps extend the finished run; a different network is refused.
     let longer = "gan train --data p.csv --out m --steps 60 --width 16 --batch 32 --resume";
-    assert!(genlab_line(dir.path(), longer).ok().contains("for 60 steps"));
+    assert!(
+        genlab_line(dir.path(), longer)
+            .ok()
+            .contains("for 60 steps")
+    );
     genlab_line(
         dir.path(),
         "gan train --data p.csv --out m --steps 90 --width 24 --batch 32 --resume",

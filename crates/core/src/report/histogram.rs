@@ -29,7 +29,10 @@ mod tests {
         // Bins [0, 1), [1, 2), [2, 3]: 0.5 and −4 in the first, 1 in the second, 3 and 9 in the
         // last; the NaN in the total only.
         let h = histogram(&[0.5, -4.0, 1.0, 3.0, 9.0, f64::NAN], 0.0, 3.0, 3);
-        assert_eq!(h, vec![(0.5, 2.0 / 6.0), (1.5, 1.0 / 6.0), (2.5, 2.0 / 6.0)]);
+        assert_eq!(
+            h,
+            vec![(0.5, 2.0 / 6.0), (1.5, 1.0 / 6.0), (2.5, 2.0 / 6.0)]
+        );
         assert_eq!(histogram(&[], 0.0, 1.0, 2), vec![(0.25, 0.0), (0.75, 0.0)]);
     }
 }

@@ -522,7 +522,9 @@ mod tests {
         r.tried = vec!["lr 3e-3 <fast>: FVU 0.30".into()];
         let (_dir, html) = index(&[("one", r)]);
         // What was tried sits under the verdict, escaped.
-        assert!(html.contains("<h3>What was tried</h3><ul><li>lr 3e-3 &lt;fast&gt;: FVU 0.30</li>"));
+        assert!(
+            html.contains("<h3>What was tried</h3><ul><li>lr 3e-3 &lt;fast&gt;: FVU 0.30</li>")
+        );
         assert!(html.find("What was tried").unwrap() < html.find("<h3>Arms</h3>").unwrap());
         assert!(html.contains("fails on <b>absorption</b>: method &lt;b&gt; vs base"));
         assert!(html.contains("<li class=\"fail\"><b>✘ FAIL</b> absorption higher on seed 2</li>"));
