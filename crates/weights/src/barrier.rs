@@ -24,6 +24,19 @@ pub struct Path {
 }
 
 impl Path {
+    /// The loss along the path as a labelled line (α, loss), for plots.
+    pub fn loss_line(&self, label: &str) -> genlab_core::report::LineSeries {
+        genlab_core::report::LineSeries {
+            label: label.into(),
+            points: self
+                .alphas
+                .iter()
+                .copied()
+                .zip(self.loss.iter().copied())
+                .collect(),
+        }
+    }
+
     /// The loss barrier of the module doc (≥ 0 up to the sampled points).
     pub fn barrier(&self) -> f64 {
         let (l0, l1) = (self.loss[0], *self.loss.last().expect("≥ 2 points"));

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use genlab_core::data::read_points_csv;
 use genlab_core::fsx;
-use genlab_core::report::{LineSeries, mean_std, plot};
+use genlab_core::report::{mean_std, plot};
 use genlab_core::train::SeededRng;
 use genlab_weights::Params;
 use genlab_weights::barrier::Path as BarrierPath;
@@ -255,21 +255,12 @@ fn rebasin_cmd(args: RebasinArgs) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map(|(p0, p1)| (p0.barrier(), p1.barrier()));
     if let (Some(svg), Some((p0, p1))) = (&args.plot, &r.paths) {
-        let line = |label: &str, p: &genlab_weights::barrier::Path| LineSeries {
-            label: label.into(),
-            points: p
-                .alphas
-                .iter()
-                .copied()
-                .zip(p.loss.iter().copied())
-                .collect(),
-        };
         plot::lines(
             svg,
             "Loss along θ(α) = (1−α)θ_A + αθ_B",
             "α",
             "cross-entropy",
-            &[line("before", p0), line("after Re-Basin", p1)],
+            &[p0.loss_line("before"), p1.loss_line("after Re-Basin")],
             false,
         )?;
     }
@@ -308,21 +299,12 @@ fn rebasin_cmd(args: RebasinArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn barrier_plot(svg: &Path, p0: &BarrierPath, p1: &BarrierPath) -> anyhow::Result<()> {
-    let line = |label: &str, p: &BarrierPath| LineSeries {
-        label: label.into(),
-        points: p
-            .alphas
-            .iter()
-            .copied()
-            .zip(p.loss.iter().copied())
-            .collect(),
-    };
     plot::lines(
         svg,
         "Loss along θ(α) = (1−α)θ_A + αθ_B",
         "α",
         "cross-entropy",
-        &[line("before", p0), line("after Re-Basin", p1)],
+        &[p0.loss_line("before"), p1.loss_line("after Re-Basin")],
         false,
     )?;
     Ok(())

@@ -25,7 +25,7 @@ use std::time::Instant;
 
 use genlab_core::Result;
 use genlab_core::experiment::{ExperimentInfo, Lines, ReportBuilder, ReproOptions, Scales};
-use genlab_core::report::{self, Better, LineSeries, Report, mean_std, paired, sig3};
+use genlab_core::report::{self, Better, Report, mean_std, paired, sig3};
 use genlab_core::train::{Observer, SeededRng};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -367,18 +367,9 @@ pub fn run(opts: &ReproOptions, observer: &mut dyn Observer) -> Result<Report> {
         Lines { title: "Generated CNNs' test accuracy (BN recalibrated)", x_label: "test accuracy (%)", y_label: "fraction of networks", series: &hist, log_y: false },
         "Test accuracy of the generated CNNs of each arm (all seeds, BatchNorm recalibrated on training digits) and of the trained zoo.",
     )?;
-    let curve = |label: &str, p: &Path| LineSeries {
-        label: label.into(),
-        points: p
-            .alphas
-            .iter()
-            .copied()
-            .zip(p.loss.iter().copied())
-            .collect(),
-    };
     report.lines(
         "cnn_barrier.svg",
-        Lines { title: "Loss along the path from CNN 0 to CNN 1", x_label: "α", y_label: "test cross-entropy", series: &[curve("before matching", &s.before), curve("after weight matching", &s.after)], log_y: false },
+        Lines { title: "Loss along the path from CNN 0 to CNN 1", x_label: "α", y_label: "test cross-entropy", series: &[s.before.loss_line("before matching"), s.after.loss_line("after weight matching")], log_y: false },
         "Every point of the interpolation path is BatchNorm-recalibrated on training digits before it is scored.",
     )?;
     report.key_figure("cnn_accuracy.svg");

@@ -113,22 +113,13 @@ pub(super) fn all(
         "Histograms of the generated networks' test accuracy (all seeds pooled) beside the trained zoo's.",
     )?;
 
-    let barrier = |label: &str, p: &crate::barrier::Path| LineSeries {
-        label: label.into(),
-        points: p
-            .alphas
-            .iter()
-            .copied()
-            .zip(p.loss.iter().copied())
-            .collect(),
-    };
     report.lines(
         "barrier.svg",
         Lines {
             title: "Loss along the interpolation path (zoo nets 0 → 1)",
             x_label: "α",
             y_label: "test cross-entropy",
-            series: &[barrier("before matching", &setup.path_before), barrier("after weight matching", &setup.path_after)],
+            series: &[setup.path_before.loss_line("before matching"), setup.path_after.loss_line("after weight matching")],
             log_y: false,
         },
         format!(
