@@ -32,6 +32,25 @@ use genlab_core::{Error, Result};
 use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::Chain;
 
+/// The wet tail (seconds after the dry signal ends) an estimate compares when the dry file is
+/// analysed whole.
+pub const TAIL_SECONDS: f64 = 0.5;
+
+/// Cuts `dry` and `wet` to the analysis window, the first `max_seconds` of dry (and of wet,
+/// when dry is cut); returns the wet tail to compare after the dry end: none after a cut (a
+/// cut dry file cannot explain the wet signal past the cut), else [`TAIL_SECONDS`].
+pub fn analysis_window(dry: &mut AudioBuffer, wet: &mut AudioBuffer, max_seconds: f64) -> f64 {
+    let len = (max_seconds * dry.sample_rate as f64) as usize;
+    if dry.len() > len {
+        for ch in dry.channels.iter_mut().chain(wet.channels.iter_mut()) {
+            ch.truncate(len);
+        }
+        0.0
+    } else {
+        TAIL_SECONDS
+    }
+}
+
 /// An estimated chain and why it was chosen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {

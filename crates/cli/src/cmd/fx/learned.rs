@@ -24,7 +24,9 @@ use genlab_fx::tools::parse::parse_calls;
 use genlab_fx::tools::validate::validate;
 use genlab_fx::{AudioBuffer, Chain, Policy};
 
-use super::{DatasetArgs, EstimateArgs, TrainArgs, window};
+use genlab_fx::estimate::analysis_window;
+
+use super::{DatasetArgs, EstimateArgs, TrainArgs};
 use crate::progress::Progress;
 
 fn wavs_in(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
@@ -266,7 +268,7 @@ pub fn batch(
         if dry.sample_rate != wet.sample_rate || dry.n_channels() != wet.n_channels() {
             bail!("pair {id}: dry and wet differ in sample rate or channel count");
         }
-        let max_tail_seconds = window(&mut dry, &mut wet, args.max_seconds);
+        let max_tail_seconds = analysis_window(&mut dry, &mut wet, args.max_seconds);
         let options = SearchOptions {
             max_effects: args.max_effects,
             budget: args.budget.max(1),

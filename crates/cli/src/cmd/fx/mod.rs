@@ -14,6 +14,7 @@ use genlab_core::fsx;
 use genlab_fx::engine::chain::RenderOptions;
 use genlab_fx::engine::spec;
 use genlab_fx::engine::wav::{self, SampleFormat};
+use genlab_fx::estimate::analysis_window;
 use genlab_fx::estimate::learned::{Method, Model, estimate as learned_estimate};
 use genlab_fx::estimate::metrics::rendered_distance;
 use genlab_fx::estimate::objective::{FitOptions, Pair, fit_effect};
@@ -250,21 +251,6 @@ fn apply(args: ApplyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `dry` and `wet` cut to the analysis window: the first `max_seconds` of dry (and of wet, when
-/// dry is cut); returns the tail seconds of wet to keep after the dry end.
-fn window(dry: &mut AudioBuffer, wet: &mut AudioBuffer, max_seconds: f64) -> f64 {
-    let len = (max_seconds * dry.sample_rate as f64) as usize;
-    // A cut dry file cannot explain the wet signal after the cut: compare equal lengths.
-    if dry.len() > len {
-        for ch in dry.channels.iter_mut().chain(wet.channels.iter_mut()) {
-            ch.truncate(len);
-        }
-        0.0
-    } else {
-        0.5
-    }
-}
-
 fn estimate(args: EstimateArgs, progress: &mut Progress) -> anyhow::Result<()> {
     if args.max_seconds.is_nan() || args.max_seconds <= 0.0 {
         bail!("--max-seconds must be positive");
@@ -326,7 +312,7 @@ fn estimate(args: EstimateArgs, progress: &mut Progress) -> anyhow::Result<()> {
             wet.n_channels()
         );
     }
-    let max_tail_seconds = window(&mut dry, &mut wet, args.max_seconds);
+    let max_tail_seconds = analysis_window(&mut dry, &mut wet, args.max_seconds);
     let options = SearchOptions {
         max_effects: args.max_effects,
         budget: args.budget.max(1),

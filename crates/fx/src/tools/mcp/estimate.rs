@@ -10,10 +10,10 @@ use serde_json::{Map, Value, json};
 
 use super::Phase;
 use super::files::{describe, internal, read_wav, shown, wav_path, wrong};
-use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::Chain;
 use crate::engine::spec::EFFECTS;
 use crate::error::{FxError, FxResult};
+use crate::estimate::analysis_window;
 use crate::estimate::metrics::rendered_distance;
 use crate::estimate::objective::Pair;
 use crate::estimate::rationale::explain;
@@ -22,7 +22,6 @@ use crate::estimate::search::{SearchOptions, search};
 /// Seconds of the dry file analysed when `max_seconds` is not given (as the CLI).
 pub(super) const DEFAULT_MAX_SECONDS: f64 = 2.0;
 /// Wet signal kept after the dry end when the dry file is analysed whole (as the CLI).
-const TAIL_SECONDS: f64 = 0.5;
 /// The largest render budget accepted (a call is served to the end once started).
 pub(super) const MAX_BUDGET: u64 = 100_000;
 
@@ -108,20 +107,6 @@ fn count(value: Option<Value>, what: &str, default: u64, max: u64) -> FxResult<u
     }
 }
 
-/// Cuts (dry, wet) to the analysis window; returns the tail kept after the dry end.
-fn window(dry: &mut AudioBuffer, wet: &mut AudioBuffer, max_seconds: f64) -> f64 {
-    let len = (max_seconds * dry.sample_rate as f64) as usize;
-    if dry.len() > len {
-        // A cut dry file cannot explain the wet signal after the cut: compare equal lengths.
-        for ch in dry.channels.iter_mut().chain(wet.channels.iter_mut()) {
-            ch.truncate(len);
-        }
-        0.0
-    } else {
-        TAIL_SECONDS
-    }
-}
-
 /// Runs `estimate_chain`.
 pub(super) fn run(arguments: Map<String, Value>, phase: Phase<'_>) -> FxResult<Value> {
     let request = Request::take(arguments)?;
@@ -144,7 +129,7 @@ pub(super) fn run(arguments: Map<String, Value>, phase: Phase<'_>) -> FxResult<V
             ),
         ));
     }
-    let max_tail_seconds = window(&mut dry, &mut wet, request.max_seconds);
+    let max_tail_seconds = analysis_window(&mut dry, &mut wet, request.max_seconds);
     let options = SearchOptions {
         max_effects: request.max_effects,
         budget: request.budget,
