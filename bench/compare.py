@@ -48,6 +48,8 @@ BENCHES = [
     dict(name="scene", twin="torch_scene.py", twin_args=["--json"]),
     # pedalboard renders on one thread per call.
     dict(name="fx", twin="pedalboard_fx.py", threads=(1,), steps=10, warmup=2, twin_threads=False),
+    # llama.cpp (llama-cpp-python) lives in its own venv: see bench/llama_cpp.py.
+    dict(name="lm", twin="llama_cpp.py", steps=5, warmup=1, python="~/venv-llama/bin/python"),
 ]
 
 # Rows the two sides name differently: bench -> {genlab key: twin key}.
@@ -131,6 +133,7 @@ def measure(b, threads, python, smoke):
         sizes += ["--steps", str(steps), "--warmup", str(warmup)]
     extra = ["--seconds", "2"] if smoke and b["name"] == "fx" else []
     genlab = [GENLAB, "--threads", str(threads), "bench", b["name"], "--json", *sizes, *extra]
+    python = os.path.expanduser(b.get("python", python))
     twin = [python, ROOT / "bench" / b["twin"], *b.get("twin_args", [])]
     if b.get("twin_threads", True):
         twin += ["--threads", str(threads)]

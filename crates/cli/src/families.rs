@@ -36,11 +36,12 @@ pub fn find_experiment(name: &str) -> Option<&'static Experiment> {
     experiments().find(|e| e.info.name == name)
 }
 
-/// Every benchmark: the core's, then each family's.
+/// Every benchmark: the core's, then each family's, then the LM runtime's.
 pub fn benchmarks() -> impl Iterator<Item = &'static Benchmark> {
     genlab_core::bench::BENCHMARKS
         .iter()
         .chain(FAMILIES.iter().flat_map(|f| f.benchmarks.iter()))
+        .chain(genlab_lm::BENCHMARKS.iter())
 }
 
 /// Every registry dataset: the core's, then each family's.

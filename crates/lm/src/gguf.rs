@@ -382,7 +382,7 @@ impl Gguf {
     }
 
     /// The raw bytes of tensor `t`, checked against the file length.
-    fn tensor_bytes(&self, t: &TensorInfo) -> Result<&[u8]> {
+    pub(crate) fn tensor_bytes(&self, t: &TensorInfo) -> Result<&[u8]> {
         let numel =
             t.ne.iter()
                 .try_fold(1u64, |a, &d| a.checked_mul(d))

@@ -15,16 +15,25 @@
 //!   returns the residual stream at chosen layers, splices a replacement in at one layer, and
 //!   gives logits or next-token losses.
 //!
+//! - [`generate`]: greedy and top-k generation, one token at a time from a key/value cache
+//!   ([`llama::KvCache`], [`Llama::extend`]).
+//! - [`bench`]: `genlab bench lm`, prompt processing and decode speed (twin:
+//!   `bench/llama_cpp.py`).
+//!
 //! Checked against an independent PyTorch implementation on the real model
 //! (`bench/reference/smollm2_reference.py`, fixture in `crates/lm/tests/fixtures/`).
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod cache;
+pub mod generate;
 pub mod gguf;
 pub mod llama;
 pub mod quant;
 pub mod tokenizer;
 
+pub use bench::BENCHMARKS;
+pub use generate::{GenerateOptions, Sampling};
 pub use gguf::Gguf;
-pub use llama::{Config, Hooks, Llama, Output};
+pub use llama::{Config, Hooks, KvCache, Llama, Logits, Output};
 pub use tokenizer::Tokenizer;

@@ -2,6 +2,8 @@
 //! RoPE on adjacent pairs, causal grouped-query attention, SwiGLU (equations in the parent
 //! module's doc).
 
+use std::ops::Range;
+
 use genlab_core::burn::tensor::{Device, Tensor, TensorData};
 use rayon::prelude::*;
 
@@ -44,97 +46,56 @@ pub(super) fn rms_norm(x: &[f32], g: &[f32], eps: f32) -> Vec<f32> {
 /// RoPE on adjacent pairs, in place: `x` is `[rows, width]` (width = heads · d_h) and row r
 /// sits at position `r mod seq_len`.
 pub(super) fn rope(x: &mut [f32], width: usize, seq_len: usize, head_dim: usize, base: f32) {
+    let table = rope_table(0..seq_len, head_dim, base);
     let half = head_dim / 2;
-    let table: Vec<(f32, f32)> = (0..seq_len)
+    x.par_chunks_mut(width).enumerate().for_each(|(r, row)| {
+        let t = r % seq_len;
+        rotate(row, &table[t * half..(t + 1) * half], head_dim);
+    });
+}
+
+/// RoPE for the rows of one sequence at positions `start, start + 1, …` (a continuation of a
+/// cached prefix); the same angles as [`rope`].
+pub(super) fn rope_from(x: &mut [f32], width: usize, start: usize, head_dim: usize, base: f32) {
+    let rows = x.len() / width;
+    let table = rope_table(start..start + rows, head_dim, base);
+    let half = head_dim / 2;
+    x.par_chunks_mut(width).enumerate().for_each(|(r, row)| {
+        rotate(row, &table[r * half..(r + 1) * half], head_dim);
+    });
+}
+
+/// `(cos, sin)` of `t · base^{−2i/d_h}` for each position t and i < d_h/2.
+fn rope_table(positions: Range<usize>, head_dim: usize, base: f32) -> Vec<(f32, f32)> {
+    let half = head_dim / 2;
+    positions
         .flat_map(|t| {
             (0..half).map(move |i| {
                 let a = t as f64 * (base as f64).powf(-((2 * i) as f64) / head_dim as f64);
                 (a.cos() as f32, a.sin() as f32)
             })
         })
-        .collect();
-    x.par_chunks_mut(width).enumerate().for_each(|(r, row)| {
-        let cs = &table[(r % seq_len) * half..(r % seq_len + 1) * half];
-        for head in row.chunks_exact_mut(head_dim) {
-            for (pair, &(c, s)) in head.chunks_exact_mut(2).zip(cs) {
-                let (a, b) = (pair[0], pair[1]);
-                pair[0] = a * c - b * s;
-                pair[1] = a * s + b * c;
-            }
-        }
-    });
+        .collect()
 }
 
-/// Causal grouped-query attention. `q` is `[B·T, H·d_h]`, `k` and `v` are `[B·T, K·d_h]`
-/// (B sequences of T positions); returns `[B·T, H·d_h]`. Query head h reads key/value head
-/// `h / (H / K)`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn attention(
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    n_seq: usize,
-    seq_len: usize,
-    n_head: usize,
-    n_kv_head: usize,
-    head_dim: usize,
-) -> Vec<f32> {
-    let (qw, kw) = (n_head * head_dim, n_kv_head * head_dim);
-    let group = n_head / n_kv_head;
-    let scale = 1.0 / (head_dim as f32).sqrt();
-    let heads: Vec<Vec<f32>> = (0..n_seq * n_head)
-        .into_par_iter()
-        .map(|bh| {
-            let (b, h) = (bh / n_head, bh % n_head);
-            let kv = h / group;
-            let gather = |src: &[f32], width: usize, head: usize| -> Vec<f32> {
-                (0..seq_len)
-                    .flat_map(|t| {
-                        let row = (b * seq_len + t) * width + head * head_dim;
-                        src[row..row + head_dim].iter().copied()
-                    })
-                    .collect()
-            };
-            let (qh, kh, vh) = (gather(q, qw, h), gather(k, kw, kv), gather(v, kw, kv));
-            let mut out = vec![0.0f32; seq_len * head_dim];
-            let mut p = vec![0.0f32; seq_len];
-            for t in 0..seq_len {
-                let qt = &qh[t * head_dim..(t + 1) * head_dim];
-                let mut max = f32::NEG_INFINITY;
-                for (s, ps) in p[..=t].iter_mut().enumerate() {
-                    let ks = &kh[s * head_dim..(s + 1) * head_dim];
-                    *ps = dot(qt, ks) * scale;
-                    max = max.max(*ps);
-                }
-                let mut sum = 0.0f32;
-                for ps in &mut p[..=t] {
-                    *ps = (*ps - max).exp();
-                    sum += *ps;
-                }
-                let ot = &mut out[t * head_dim..(t + 1) * head_dim];
-                for (s, ps) in p[..=t].iter().enumerate() {
-                    let w = ps / sum;
-                    for (o, vv) in ot.iter_mut().zip(&vh[s * head_dim..(s + 1) * head_dim]) {
-                        *o += w * vv;
-                    }
-                }
-            }
-            out
-        })
-        .collect();
-    let mut out = vec![0.0f32; n_seq * seq_len * qw];
-    for (bh, head) in heads.iter().enumerate() {
-        let (b, h) = (bh / n_head, bh % n_head);
-        for t in 0..seq_len {
-            let row = (b * seq_len + t) * qw + h * head_dim;
-            out[row..row + head_dim].copy_from_slice(&head[t * head_dim..(t + 1) * head_dim]);
+/// Rotates each head of `row` by the angles `cs`.
+fn rotate(row: &mut [f32], cs: &[(f32, f32)], head_dim: usize) {
+    for head in row.chunks_exact_mut(head_dim) {
+        for (pair, &(c, s)) in head.chunks_exact_mut(2).zip(cs) {
+            let (a, b) = (pair[0], pair[1]);
+            pair[0] = a * c - b * s;
+            pair[1] = a * s + b * c;
         }
     }
-    out
 }
 
 /// `a · b` with eight independent partial sums, so that the compiler can vectorise it.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    dot_inline(a, b)
+}
+
+#[inline(always)]
+pub(super) fn dot_inline(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let tail: f32 = ca
@@ -167,7 +128,11 @@ pub(super) fn swiglu(gate_up: &[f32], d_ff: usize) -> Vec<f32> {
 
 /// `x += y`, element-wise.
 pub(super) fn add(x: &mut [f32], y: &[f32]) {
-    x.par_iter_mut()
-        .zip(y.par_iter())
-        .for_each(|(a, b)| *a += b);
+    if x.len() < 1 << 14 {
+        x.iter_mut().zip(y).for_each(|(a, b)| *a += b);
+    } else {
+        x.par_iter_mut()
+            .zip(y.par_iter())
+            .for_each(|(a, b)| *a += b);
+    }
 }

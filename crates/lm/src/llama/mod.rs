@@ -27,6 +27,13 @@
 //! RoPE and the attention itself (≈2% of the FLOPs at 128 tokens) are host loops over rayon.
 //! The vocabulary projection (the largest single matmul) only runs when logits or losses are
 //! asked for, in row chunks so that `rows × V` logits never sit in memory at once.
+//!
+//! **Attention** is split over (sequence, head, block of 16 query rows), so that a single long
+//! sequence still fills every core; each query row reads its keys and values in place (no
+//! gathered copies) and is summed in one fixed order, so results do not depend on the thread
+//! count. `decode` runs a sequence incrementally from a key/value cache ([`KvCache`],
+//! [`Llama::extend`]); its few-row steps read the weights in the file's own storage (Q4_1
+//! blocks) row by row (`matvec`) instead of the dequantised copies.
 
 use std::ops::Range;
 use std::path::Path;
@@ -39,10 +46,16 @@ use genlab_core::{Error, Result};
 use crate::gguf::Gguf;
 use crate::tokenizer::Tokenizer;
 
+mod attention;
+mod decode;
 mod kernels;
+mod matvec;
 mod synthetic;
 
-use kernels::{add, attention, matmul, rms_norm, rope, swiglu, transposed};
+use attention::attention;
+pub use decode::{KvCache, Logits};
+use kernels::{add, matmul, rms_norm, rope, swiglu, transposed};
+use matvec::RowMatrix;
 pub use synthetic::{SyntheticSpec, synthetic_gguf};
 
 /// Shapes and constants, from the GGUF `llama.*` metadata.
@@ -148,6 +161,8 @@ struct Block {
     w_gate_up: Tensor<2>,
     /// `[d_ff, d]`.
     w_down: Tensor<2>,
+    /// The same four maps as rows in the file's storage, for a few rows at a time (decode).
+    rows: [RowMatrix; 4],
 }
 
 /// The model.
@@ -160,6 +175,8 @@ pub struct Llama {
     /// Unembedding, transposed: `[d, V]`.
     w_out: Tensor<2>,
     out_norm: Vec<f32>,
+    /// The unembedding as `[V, d]` rows in the file's storage (decode).
+    out_rows: RowMatrix,
     blocks: Vec<Block>,
     device: Device,
 }
@@ -220,24 +237,42 @@ impl Llama {
                 qkv.extend(load(&name("attn_v"), &[d, kw])?);
                 let mut gate_up = load(&name("ffn_gate"), &[d, ff])?;
                 gate_up.extend(load(&name("ffn_up"), &[d, ff])?);
+                let w_o = load(&name("attn_output"), &[qw, d])?;
+                let w_down = load(&name("ffn_down"), &[ff, d])?;
+                let rows = [
+                    row_matrix(
+                        g,
+                        &[name("attn_q"), name("attn_k"), name("attn_v")],
+                        &qkv,
+                        d,
+                    )?,
+                    row_matrix(g, &[name("attn_output")], &w_o, qw)?,
+                    row_matrix(g, &[name("ffn_gate"), name("ffn_up")], &gate_up, d)?,
+                    row_matrix(g, &[name("ffn_down")], &w_down, ff)?,
+                ];
                 Ok(Block {
                     attn_norm: load(&name("attn_norm"), &[d])?,
                     w_qkv: transposed(&qkv, c.qkv_width(), d, device),
-                    w_o: transposed(&load(&name("attn_output"), &[qw, d])?, d, qw, device),
+                    w_o: transposed(&w_o, d, qw, device),
                     ffn_norm: load(&name("ffn_norm"), &[d])?,
                     w_gate_up: transposed(&gate_up, 2 * ff, d, device),
-                    w_down: transposed(&load(&name("ffn_down"), &[ff, d])?, d, ff, device),
+                    w_down: transposed(&w_down, d, ff, device),
+                    rows,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         let embed = load("token_embd.weight", &[d, c.vocab])?;
-        let w_out = if g.tensors.iter().any(|t| t.name == "output.weight") {
-            transposed(&load("output.weight", &[d, c.vocab])?, c.vocab, d, device)
+        let (w_out, out_rows) = if g.tensors.iter().any(|t| t.name == "output.weight") {
+            let w = load("output.weight", &[d, c.vocab])?;
+            let rows = row_matrix(g, &["output.weight".into()], &w, d)?;
+            (transposed(&w, c.vocab, d, device), rows)
         } else {
-            transposed(&embed, c.vocab, d, device)
+            let rows = row_matrix(g, &["token_embd.weight".into()], &embed, d)?;
+            (transposed(&embed, c.vocab, d, device), rows)
         };
         Ok(Llama {
             out_norm: load("output_norm.weight", &[d])?,
+            out_rows,
             embed,
             w_out,
             blocks,
@@ -311,34 +346,60 @@ impl Llama {
         let n_seq = n / seq_len;
         let (qw, kw) = (c.n_head * c.head_dim, c.n_kv_head * c.head_dim);
         for l in layers {
-            let b = &self.blocks[l];
-            let h = rms_norm(x, &b.attn_norm, c.eps);
-            let qkv = matmul(h, n, &b.w_qkv, &self.device);
-            let mut q = Vec::with_capacity(n * qw);
-            let mut k = Vec::with_capacity(n * kw);
-            let mut v = Vec::with_capacity(n * kw);
-            for row in qkv.chunks_exact(c.qkv_width()) {
-                q.extend_from_slice(&row[..qw]);
-                k.extend_from_slice(&row[qw..qw + kw]);
-                v.extend_from_slice(&row[qw + kw..]);
-            }
-            rope(&mut q, qw, seq_len, c.head_dim, c.rope_base);
-            rope(&mut k, kw, seq_len, c.head_dim, c.rope_base);
-            let a = attention(
-                &q,
-                &k,
-                &v,
-                n_seq,
-                seq_len,
-                c.n_head,
-                c.n_kv_head,
-                c.head_dim,
-            );
-            add(x, &matmul(a, n, &b.w_o, &self.device));
-            let m = rms_norm(x, &b.ffn_norm, c.eps);
-            let act = swiglu(&matmul(m, n, &b.w_gate_up, &self.device), c.d_ff);
-            add(x, &matmul(act, n, &b.w_down, &self.device));
+            self.block(l, x, false, |mut q, mut k, v| {
+                rope(&mut q, qw, seq_len, c.head_dim, c.rope_base);
+                rope(&mut k, kw, seq_len, c.head_dim, c.rope_base);
+                Ok(attention(
+                    &q,
+                    &k,
+                    &v,
+                    n_seq,
+                    seq_len,
+                    c.n_head,
+                    c.n_kv_head,
+                    c.head_dim,
+                ))
+            })?;
         }
+        Ok(())
+    }
+
+    /// Block `l` on the rows `x` (`[n, d]`): `attend(q, k, v)` (before RoPE) gives the heads'
+    /// outputs `[n, H·d_h]`. `few`: the linear maps read the file's storage row by row (decode)
+    /// instead of running as device matmuls.
+    fn block(
+        &self,
+        l: usize,
+        x: &mut [f32],
+        few: bool,
+        attend: impl FnOnce(Vec<f32>, Vec<f32>, Vec<f32>) -> Result<Vec<f32>>,
+    ) -> Result<()> {
+        let c = &self.config;
+        let n = x.len() / c.d;
+        let (qw, kw) = (c.n_head * c.head_dim, c.n_kv_head * c.head_dim);
+        let b = &self.blocks[l];
+        let linear = |x: Vec<f32>, dense: &Tensor<2>, rows: &RowMatrix| {
+            if few {
+                rows.apply(&x, n)
+            } else {
+                matmul(x, n, dense, &self.device)
+            }
+        };
+        let h = rms_norm(x, &b.attn_norm, c.eps);
+        let qkv = linear(h, &b.w_qkv, &b.rows[0]);
+        let mut q = Vec::with_capacity(n * qw);
+        let mut k = Vec::with_capacity(n * kw);
+        let mut v = Vec::with_capacity(n * kw);
+        for row in qkv.chunks_exact(c.qkv_width()) {
+            q.extend_from_slice(&row[..qw]);
+            k.extend_from_slice(&row[qw..qw + kw]);
+            v.extend_from_slice(&row[qw + kw..]);
+        }
+        let a = attend(q, k, v)?;
+        add(x, &linear(a, &b.w_o, &b.rows[1]));
+        let m = rms_norm(x, &b.ffn_norm, c.eps);
+        let act = swiglu(&linear(m, &b.w_gate_up, &b.rows[2]), c.d_ff);
+        add(x, &linear(act, &b.w_down, &b.rows[3]));
         Ok(())
     }
 
@@ -474,6 +535,32 @@ impl Llama {
             logits: if logits { Some(self.logits(&x)?) } else { None },
         })
     }
+}
+
+/// The fused map of the file tensors `names` (each `[cols, rows_i]`, fastest first) as rows:
+/// their Q4_1 blocks when all are Q4_1, else `values` (the same rows, dequantised).
+fn row_matrix(g: &Gguf, names: &[String], values: &[f32], cols: usize) -> Result<RowMatrix> {
+    let rows = values.len() / cols;
+    let infos = names
+        .iter()
+        .map(|n| g.info(n))
+        .collect::<Result<Vec<_>>>()?;
+    if cols.is_multiple_of(crate::quant::BLOCK)
+        && infos
+            .iter()
+            .all(|t| t.ggml_type == crate::quant::GgmlType::Q4_1)
+    {
+        let mut bytes = Vec::new();
+        for t in infos {
+            bytes.extend_from_slice(g.tensor_bytes(t)?);
+        }
+        return Ok(RowMatrix::Q4_1 { rows, cols, bytes });
+    }
+    Ok(RowMatrix::F32 {
+        rows,
+        cols,
+        values: values.to_vec(),
+    })
 }
 
 #[cfg(test)]
