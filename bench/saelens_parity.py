@@ -9,10 +9,20 @@ on a synthetic set with a known ground truth, evaluated by the same code for bot
             N training vectors (default 2M, as in issue 22) written once to an .npy file, which
             both sides read in the same order; 100k fresh held-out vectors for evaluation.
   SAEs:     BatchTopK, width 512, k = 8, batch 4096, one epoch (N / 4096 steps), seeds 0..S-1.
-  sides:    saelens        sae_lens SAETrainer + BatchTopKTrainingSAE, constant lr (its defaults)
+  sides:    saelens        sae_lens SAETrainer + BatchTopKTrainingSAE, constant lr (its defaults);
+                           its initial weights (raw: decoder rows at norm 0.1) are saved to
+                           WORK/init_s<seed> and its per-step training loss is recorded
+            genlab-saelens `genlab sae train --lr LR --saelens-defaults` (genlab's own init)
+            genlab-sameinit  the same from SAELens's initial weights (`--init WORK/init_s<seed>`)
+                           and SAELens's batches (`--chunk-rows 4096` = one batch per chunk:
+                           genlab's chunk shuffle permutes rows within the batch only, and the
+                           BatchTopK step does not depend on the order within a batch), so the
+                           two runs differ only in arithmetic order and top-k ties
             genlab-default `genlab sae train --lr LR` (warm-up + cosine, genlab's defaults)
-            genlab-saelens `genlab sae train --lr LR --saelens-defaults`
             genlab-constant `genlab sae train --lr LR --lr-schedule constant --warmup 0`
+  curves:   for genlab-sameinit, the relative difference of its per-step training loss from
+            SAELens's (same init, same batches): at steps 1, 10, 100 and the last, and the
+            mean over the last 50 steps
   metrics:  FVU = Σ‖x − x̂‖² / Σ‖x − x̄‖² on the held-out set; L0; dead fraction (never fires on
             the held-out set); ground-truth recovery: Hungarian matching of true features to
             decoder rows by cosine, `recovered` = matched pairs with cos ≥ 0.9, `mean_gt_cos` =
@@ -23,10 +33,13 @@ on a synthetic set with a known ground truth, evaluated by the same code for bot
 
 Run: ~/venv-torch/bin/python bench/saelens_parity.py [--n 2000000] [--seeds 3] [--lr 1e-3]
      [--genlab target/release/genlab] [--work /tmp/saelens_parity] [--threads 2]
-Prints one JSON object (per side: each seed's metrics, mean and standard error, seconds).
+     [--sides saelens,genlab-saelens,genlab-sameinit,genlab-default,genlab-constant]
+Prints one JSON object (per side: each seed's metrics, mean and standard error, seconds; the
+paired differences of each genlab side from SAELens, seed by seed; the loss curves' gaps).
 """
 
 import argparse
+import csv
 import json
 import math
 import os
@@ -136,7 +149,20 @@ def evaluate(directory, gt, x, a):
     }
 
 
-def train_saelens(data, lr, seed, out):
+def save_raw_init(sae, out):
+    """The SAE's raw parameters, before training, in the SAELens layout genlab reads."""
+    from safetensors.numpy import save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    w = {k: sae.state_dict()[k].detach().cpu().numpy().astype(np.float32).copy()
+         for k in ("W_enc", "b_enc", "W_dec", "b_dec")}
+    save_file(w, str(out / "sae_weights.safetensors"))
+    cfg = {"architecture": "standard", "d_in": D, "d_sae": WIDTH, "dtype": "float32",
+           "apply_b_dec_to_input": True, "normalize_activations": "none"}
+    json.dump(cfg, open(out / "cfg.json", "w"))
+
+
+def train_saelens(data, lr, seed, out, init_dir):
     import torch
     from sae_lens.config import LoggingConfig, SAETrainerConfig
     from sae_lens.saes.batchtopk_sae import BatchTopKTrainingSAE, BatchTopKTrainingSAEConfig
@@ -144,7 +170,15 @@ def train_saelens(data, lr, seed, out):
 
     torch.manual_seed(seed)
     sae = BatchTopKTrainingSAE(BatchTopKTrainingSAEConfig(d_in=D, d_sae=WIDTH, k=K, device="cpu"))
+    save_raw_init(sae, init_dir)
     steps = len(data) // BATCH
+    curve = []
+
+    class Recording(SAETrainer):
+        def step(self, batch):
+            output = super().step(batch)
+            curve.append(float(output.loss.item()))
+            return output
 
     def batches():
         for s in range(steps):
@@ -159,9 +193,10 @@ def train_saelens(data, lr, seed, out):
         device="cpu",
         logger=LoggingConfig(log_to_wandb=False, eval_every_n_wandb_logs=2**31 - 1),
     )
-    trainer = SAETrainer(cfg=cfg, sae=sae, data_provider=batches(), save_checkpoint_fn=lambda p: None)
+    trainer = Recording(cfg=cfg, sae=sae, data_provider=batches(), save_checkpoint_fn=lambda p: None)
     trainer.fit()
     sae.save_inference_model(out)
+    return curve
 
 
 def train_genlab(binary, data_path, n, lr, seed, out, extra):
@@ -169,15 +204,29 @@ def train_genlab(binary, data_path, n, lr, seed, out, extra):
     cmd = [binary, "sae", "train", "--acts", str(data_path), "--arch", "batchtopk",
            "--k", str(K), "--width", str(WIDTH), "--batch", str(BATCH), "--steps", str(steps),
            "--lr", str(lr), "--seed", str(seed), "--out", str(out), "--checkpoint-every", "0",
-           ] + extra
+           "--log-every", "1"] + extra
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rows = list(csv.DictReader(open(out / "history.csv")))
+    return [float(r["loss"]) for r in rows]
 
 
 SIDES = {
-    "genlab-default": [],
-    "genlab-saelens": ["--saelens-defaults"],
-    "genlab-constant": ["--lr-schedule", "constant", "--warmup", "0"],
+    "genlab-saelens": lambda work, seed: ["--saelens-defaults"],
+    "genlab-sameinit": lambda work, seed: ["--saelens-defaults", "--init",
+                                           str(work / f"init_s{seed}"), "--chunk-rows", str(BATCH)],
+    "genlab-default": lambda work, seed: [],
+    "genlab-constant": lambda work, seed: ["--lr-schedule", "constant", "--warmup", "0"],
 }
+
+
+def curve_gap(ours, theirs):
+    """Relative gaps of a genlab loss curve from SAELens's on the same init and batches."""
+    n = min(len(ours), len(theirs))
+    rel = [abs(a - b) / abs(b) for a, b in zip(ours[:n], theirs[:n])]
+    at = {str(s): rel[s - 1] for s in (1, 10, 100, n) if s <= n}
+    tail = slice(max(0, n - 50), n)
+    return {"relative_gap_at_step": at,
+            "last50_mean_loss": [float(np.mean(ours[tail])), float(np.mean(theirs[tail]))]}
 
 
 def summary(runs):
@@ -198,7 +247,7 @@ def main():
     ap.add_argument("--genlab", default="target/release/genlab")
     ap.add_argument("--work", default="/tmp/saelens_parity")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--sides", default="saelens," + ",".join(SIDES))
+    ap.add_argument("--sides", default="saelens,genlab-saelens,genlab-sameinit")
     args = ap.parse_args()
     import torch
 
@@ -212,21 +261,38 @@ def main():
     x_eval, a_eval = gt.sample(100_000, np.random.default_rng(99))
     result = {"n": args.n, "lr": args.lr, "d": D, "width": WIDTH, "k": K, "batch": BATCH,
               "steps": args.n // BATCH, "sides": {}}
+    curves = {}
     for side in args.sides.split(","):
         runs = []
         for seed in range(args.seeds):
             out = work / f"{side}_lr{args.lr}_s{seed}"
             t = time.time()
             if side == "saelens":
-                train_saelens(data, args.lr, seed, out)
+                curve = train_saelens(data, args.lr, seed, out, work / f"init_s{seed}")
             else:
                 if out.exists():
                     subprocess.run(["rm", "-rf", str(out)], check=True)
-                train_genlab(args.genlab, data_path, args.n, args.lr, seed, out, SIDES[side])
+                curve = train_genlab(args.genlab, data_path, args.n, args.lr, seed, out,
+                                     SIDES[side](work, seed))
             seconds = time.time() - t
+            curves[(side, seed)] = curve
             runs.append({"seed": seed, "seconds": seconds, "metrics": evaluate(out, gt, x_eval, a_eval)})
             print(side, seed, json.dumps(runs[-1]), file=sys.stderr)
         result["sides"][side] = {"runs": runs, "summary": summary(runs)}
+    base = result["sides"].get("saelens")
+    for side, r in result["sides"].items():
+        if side == "saelens" or base is None:
+            continue
+        paired = {}
+        for key in ("fvu", "recovered", "absorption", "mean_gt_cos"):
+            d = np.array([a["metrics"][key] - b["metrics"][key]
+                          for a, b in zip(r["runs"], base["runs"])], dtype=float)
+            paired[key] = {"mean": float(d.mean()),
+                           "se": float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else 0.0}
+        r["paired_minus_saelens"] = paired
+        if side == "genlab-sameinit":
+            r["curve_gaps"] = [curve_gap(curves[(side, s)], curves[("saelens", s)])
+                               for s in range(args.seeds) if ("saelens", s) in curves]
     print(json.dumps(result, indent=1))
 
 

@@ -218,10 +218,14 @@ fn acts_train_and_ce_on_a_tiny_synthetic_model() {
     assert_eq!(
         entries(&dir.path().join("acts")),
         vec![
+            "acts-00000.done",
             "acts-00000.safetensors",
+            "acts-00001.done",
             "acts-00001.safetensors",
+            "acts-00002.done",
             "acts-00002.safetensors",
-            "manifest.json"
+            "manifest.json",
+            "store.json"
         ]
     );
     let manifest: serde_json::Value = serde_json::from_str(
@@ -236,8 +240,12 @@ fn acts_train_and_ce_on_a_tiny_synthetic_model() {
         ),
         (Some(1), Some(300), Some(0))
     );
-    let e = genlab(dir.path(), &acts).one_line_error().to_string();
-    assert!(e.contains("already holds activations"), "{e}");
+    // The same extraction again has nothing to do; another one in the same place is refused.
+    genlab(dir.path(), &acts).ok_saying("wrote 300 vectors");
+    let mut other = acts.clone();
+    other.extend(words("--seed 1"));
+    let e = genlab(dir.path(), &other).one_line_error().to_string();
+    assert!(e.contains("another configuration"), "{e}");
 
     let (text, [clean, sae, zero]) = train_topk_then_ce(dir.path(), &lm, "64 4 60 64 0.01");
     assert_eq!(value(&text, "predictions"), 4.0 * 14.0);
@@ -477,11 +485,88 @@ fn every_sae_command_speaks_json_and_inspect_writes_a_page() {
             "latent 24 does not exist",
         ),
         (
-            "sae train --acts acts --out bad --width 24 --k 2 --steps 10 --warmup 6 --lr-decay-steps 6",
+            "sae train --acts acts --out bad --width 24 --k 2 --steps 10 --warmup 6 --lr-decay-steps 6 --lr-schedule constant",
             "exceed the 10 training steps",
+        ),
+        (
+            "sae train --acts acts --out bad --width 24 --k 2 --steps 10 --lr-decay-steps 6",
+            "needs the constant schedule",
         ),
     ] {
         let e = genlab_line(dir.path(), line).one_line_error().to_string();
         assert!(e.contains(needle), "{line}: {e}");
     }
+}
+
+/// `sae acts --shard i/3` parts then `sae gather` write the same shard files as one process;
+/// training refuses the store until it is gathered.
+#[test]
+fn acts_in_three_parts_then_gather_equal_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_model_and_text(dir.path());
+    let lm = "--model tiny.gguf --layer 1 --corpus text.txt --ctx 16 --batch 4 --tokens 300 --shard-rows 60";
+    genlab(dir.path(), &words(&format!("sae acts --out one {lm}"))).ok();
+    for i in [0, 2] {
+        let part = json(
+            dir.path(),
+            &words(&format!("sae acts --out parts --shard {i}/3 --json {lm}")),
+        );
+        assert_eq!(part["of"].as_u64(), Some(5), "{part}");
+    }
+    let e = genlab_line(
+        dir.path(),
+        "sae train --acts parts --out s --width 8 --k 1 --steps 2",
+    )
+    .one_line_error()
+    .to_string();
+    assert!(e.contains("sae gather"), "{e}");
+    let e = genlab_line(dir.path(), "sae gather parts")
+        .one_line_error()
+        .to_string();
+    assert!(e.contains("2 of 5 store shards are not done"), "{e}");
+    genlab(
+        dir.path(),
+        &words(&format!("sae acts --out parts --shard 1/3 {lm}")),
+    )
+    .ok_saying("part 1/3");
+    let gathered = json(dir.path(), &words("sae gather parts --json"));
+    assert_eq!(gathered["tokens"].as_u64(), Some(300));
+    for j in 0..5 {
+        let name = format!("acts-{j:05}.safetensors");
+        let a = std::fs::read(dir.path().join("one").join(&name)).unwrap();
+        let b = std::fs::read(dir.path().join("parts").join(&name)).unwrap();
+        assert!(a == b, "{name} differs");
+    }
+    let e = genlab_line(
+        dir.path(),
+        "sae acts --out x --shard 3/3 --model tiny.gguf --layer 1 --corpus text.txt",
+    )
+    .one_line_error()
+    .to_string();
+    assert!(e.contains("--shard"), "{e}");
+}
+
+/// `--width a,b --k c,d` trains every pair from one pass over the data, each SAE the same as
+/// when trained alone.
+#[test]
+fn one_stream_sweep_equals_separate_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    write_npy(&dir.path().join("acts.npy"), &sparse_rows(600), 8);
+    let common = "--steps 30 --batch 64 --lr 0.01 --chunk-rows 100 --arch batchtopk";
+    let sweep = json(
+        dir.path(),
+        &words(&format!(
+            "sae train --acts acts.npy --out sweep --width 12,16 --k 1,2 --json {common}"
+        )),
+    );
+    assert_eq!(sweep["saes"].as_array().unwrap().len(), 4, "{sweep}");
+    genlab_line(
+        dir.path(),
+        &format!("sae train --acts acts.npy --out alone --width 16 --k 2 {common}"),
+    )
+    .ok();
+    let weights =
+        |p: &str| std::fs::read(dir.path().join(p).join("sae_weights.safetensors")).unwrap();
+    assert!(weights("sweep/width16-k2") == weights("alone"));
+    assert!(weights("sweep/width12-k1") != weights("alone"));
 }

@@ -346,8 +346,19 @@ fn safetensors_header(f: &mut File, path: &Path) -> Result<(u64, usize, usize)> 
 }
 
 /// The activation files behind a path: the file itself, or every `.npy` / `.safetensors` in a
-/// directory (sorted by name). All must share one width.
+/// directory (sorted by name). All must share one width. A store that `genlab sae acts --shard`
+/// parts are still writing (a `store.json` without `manifest.json`) is refused.
 pub fn open_files(path: &Path) -> Result<Vec<RowFile>> {
+    if path.join(crate::lm_acts::store::STORE).is_file()
+        && !path.join(crate::lm_acts::MANIFEST).is_file()
+    {
+        return Err(Error::InvalidInput(format!(
+            "{}: an activation store without its manifest (shards missing or not gathered); \
+             run `genlab sae gather {}`",
+            path.display(),
+            path.display()
+        )));
+    }
     let files: Vec<PathBuf> = if path.is_dir() {
         let mut v: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| Error::io(path, e))?

@@ -83,25 +83,37 @@ impl Adam {
     }
 }
 
-/// The moments and the step count, as `adam.t`, `adam.m<i>` and `adam.v<i>` (β and ε are
-/// constants).
-impl Stateful for Adam {
-    fn save(&self, blobs: &mut Blobs) -> Result<()> {
-        blobs.put_json("adam.t", &self.t)?;
+impl Adam {
+    /// Writes the moments and the step count as `{prefix}adam.t`, `{prefix}adam.m<i>` and
+    /// `{prefix}adam.v<i>` (β and ε are constants).
+    pub fn save_prefixed(&self, blobs: &mut Blobs, prefix: &str) -> Result<()> {
+        blobs.put_json(&format!("{prefix}adam.t"), &self.t)?;
         for (i, (m, v)) in self.m.iter().zip(&self.v).enumerate() {
-            blobs.put_f32s(&format!("adam.m{i}"), m)?;
-            blobs.put_f32s(&format!("adam.v{i}"), v)?;
+            blobs.put_f32s(&format!("{prefix}adam.m{i}"), m)?;
+            blobs.put_f32s(&format!("{prefix}adam.v{i}"), v)?;
         }
         Ok(())
     }
 
-    fn load(&mut self, blobs: &Blobs) -> Result<()> {
-        self.t = blobs.get_json("adam.t")?;
+    /// Reads what [`Adam::save_prefixed`] wrote under `prefix`.
+    pub fn load_prefixed(&mut self, blobs: &Blobs, prefix: &str) -> Result<()> {
+        self.t = blobs.get_json(&format!("{prefix}adam.t"))?;
         for (i, (m, v)) in self.m.iter_mut().zip(&mut self.v).enumerate() {
-            restore_f32s(blobs, &format!("adam.m{i}"), m)?;
-            restore_f32s(blobs, &format!("adam.v{i}"), v)?;
+            restore_f32s(blobs, &format!("{prefix}adam.m{i}"), m)?;
+            restore_f32s(blobs, &format!("{prefix}adam.v{i}"), v)?;
         }
         Ok(())
+    }
+}
+
+/// The moments and the step count, as `adam.t`, `adam.m<i>` and `adam.v<i>`.
+impl Stateful for Adam {
+    fn save(&self, blobs: &mut Blobs) -> Result<()> {
+        self.save_prefixed(blobs, "")
+    }
+
+    fn load(&mut self, blobs: &Blobs) -> Result<()> {
+        self.load_prefixed(blobs, "")
     }
 }
 

@@ -3,11 +3,20 @@
 //! ```text
 //! dead_j      ⇔ latent j has not fired for more than `dead_after` training tokens
 //! e           = x − x̂                       (detached)
-//! ê           = Σ_{j ∈ TopK_{k_aux}(post · 1[dead])} z_j W_dec,j        (no b_dec)
+//! ê           = Σ_{j ∈ A_b} pre_bj W_dec,j                                 (no b_dec)
+//! A_b         = the k_aux largest pre_bj over dead j:  positive ones only (`AuxPick::Positive`,
+//!               dictionary_learning's ReLU'd `post`)  or whatever their sign (`AuxPick::AnySign`,
+//!               SAELens's `topk` of `where(dead, hidden_pre, −∞)`)
 //! L_aux       = (1/B) Σ_b ‖e_b − ê_b‖²  /  (1/B) Σ_b ‖e_b − ē‖²           (0 if nothing is dead)
 //! SAELens:      (1/B) Σ_b ‖e_b − ê_b‖² · min(#dead / k_aux, 1)    (unnormalised; `normalised: false`)
 //! L          += α · L_aux,   α = 1/32,  k_aux = d/2
 //! ```
+//!
+//! Checked against sae-lens 6.54 (`saes/topk_sae.py`, `calculate_topk_aux_loss` and
+//! `calculate_topk_aux_acts`): k_aux = min(d/2, #dead), the candidates are the raw
+//! pre-activations (no ReLU, so a dead latent whose pre-activations are all negative still gets
+//! a gradient), and the scale is min(#dead / (d/2), 1). With `Positive`, a dead latent that
+//! never has a positive pre-activation receives no AuxK gradient at all.
 //!
 //! The gradient reaches dead latents through their encoder rows and decoder rows, pulling them
 //! towards what the live latents fail to explain.
@@ -59,9 +68,20 @@ impl DeadTracker {
     }
 }
 
-/// Per sample, the top `k_aux` positive pre-activations among dead latents (ties to the lower
-/// index), in latent order.
-pub fn aux_codes(pre: &[f32], m: usize, dead: &[bool], k_aux: usize) -> Codes {
+/// Which dead pre-activations AuxK may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuxPick {
+    /// Positive ones only (dictionary_learning; genlab's default).
+    #[default]
+    Positive,
+    /// Whatever their sign (SAELens).
+    AnySign,
+}
+
+/// Per sample, the top `k_aux` pre-activations among dead latents allowed by `pick` (ties to
+/// the lower index), in latent order.
+pub fn aux_codes(pre: &[f32], m: usize, dead: &[bool], k_aux: usize, pick: AuxPick) -> Codes {
     let dead_idx: Vec<u32> = (0..m as u32).filter(|&j| dead[j as usize]).collect();
     let mut codes = Codes {
         offsets: vec![0],
@@ -74,7 +94,7 @@ pub fn aux_codes(pre: &[f32], m: usize, dead: &[bool], k_aux: usize) -> Codes {
             dead_idx
                 .iter()
                 .map(|&j| (row[j as usize], j))
-                .filter(|c| c.0 > 0.0),
+                .filter(|c| pick == AuxPick::AnySign || c.0 > 0.0),
         );
         push_top(&mut cand, k_aux, &mut codes);
     }
@@ -108,7 +128,7 @@ mod tests {
     #[test]
     fn aux_codes_only_pick_dead_latents() {
         let pre = [5.0, 1.0, 2.0, 3.0];
-        let c = aux_codes(&pre, 4, &[false, true, true, false], 1);
+        let c = aux_codes(&pre, 4, &[false, true, true, false], 1, AuxPick::Positive);
         assert_eq!(c.row(0).collect::<Vec<_>>(), vec![(2, 2.0)]);
         // Same answer as TopK on the pre-activations with live latents masked out.
         let pre: Vec<f32> = genlab_core::train::SeededRng::new(2).normal_vec(6 * 10);
@@ -122,8 +142,23 @@ mod tests {
             })
             .collect();
         assert_eq!(
-            aux_codes(&pre, 10, &dead, 3),
+            aux_codes(&pre, 10, &dead, 3, AuxPick::Positive),
             crate::topk::topk(&masked, 10, 3)
         );
+    }
+
+    #[test]
+    fn any_sign_takes_negative_dead_pre_activations_too() {
+        // Dead latents 1, 2, 3 with pre-activations −1, −3, −2: Positive finds nothing,
+        // AnySign the two largest (−1 and −2), as SAELens's topk over where(dead, pre, −∞).
+        let pre = [5.0, -1.0, -3.0, -2.0];
+        let dead = [false, true, true, true];
+        assert!(
+            aux_codes(&pre, 4, &dead, 2, AuxPick::Positive)
+                .latents
+                .is_empty()
+        );
+        let c = aux_codes(&pre, 4, &dead, 2, AuxPick::AnySign);
+        assert_eq!(c.row(0).collect::<Vec<_>>(), vec![(1, -1.0), (3, -2.0)]);
     }
 }

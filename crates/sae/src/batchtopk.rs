@@ -10,11 +10,12 @@
 //! ```
 //!
 //! [M] checked: dictionary_learning tracks θ with β = 0.999 from `threshold_start_step` = 1000
-//! and initialises it to the first batch's minimum; SAELens (`batchtopk_sae.py`) instead uses an
-//! EMA with rate 0.01 from step 0 and, on saving, writes θ as a JumpReLU `threshold` vector
-//! (one value repeated `d_sae` times). Here β and the start step are parameters (defaults
-//! 0.999 / 1000 as dictionary_learning; short runs lower them), the first update sets θ to the
-//! batch minimum, and [`crate::saelens`] saves it the SAELens way.
+//! and initialises it to the first batch's minimum; SAELens (sae-lens 6.54 `batchtopk_sae.py`,
+//! `update_topk_threshold`) instead starts θ at 0 and averages with rate 0.01 (β = 0.99) from
+//! step 0, and on saving writes θ as a JumpReLU `threshold` vector of length `d_sae` (one value
+//! repeated). Here β, the start step and the starting value (the first minimum, or 0 with
+//! `from_zero`) are parameters (defaults as dictionary_learning; short runs lower the start),
+//! and [`crate::saelens`] saves θ the SAELens way.
 //!
 //! Ties at the cut are resolved in scan order (sample-major, then latent index), so exactly
 //! `B·k` entries fire when at least that many are positive.
@@ -97,10 +98,11 @@ pub struct Threshold {
 }
 
 impl Threshold {
-    /// An unset threshold.
-    pub fn new(beta: f64, start: u64) -> Threshold {
+    /// An unset threshold (the first update sets it to the batch minimum), or with
+    /// `from_zero` one at 0 that the first update averages into (SAELens).
+    pub fn new(beta: f64, start: u64, from_zero: bool) -> Threshold {
         Threshold {
-            theta: -1.0,
+            theta: if from_zero { 0.0 } else { -1.0 },
             beta,
             start,
         }
@@ -171,7 +173,7 @@ mod tests {
 
     #[test]
     fn threshold_starts_at_the_minimum_then_averages() {
-        let mut t = Threshold::new(0.5, 1);
+        let mut t = Threshold::new(0.5, 1, false);
         let c = batch_topk(&[1.0, 3.0, 2.0, 4.0], 2, 2);
         t.update(0, &c);
         assert_eq!(t.value(), 0.0, "not started yet");
@@ -180,5 +182,10 @@ mod tests {
         let c2 = batch_topk(&[3.0, 5.0], 2, 1);
         t.update(2, &c2);
         assert_eq!(t.theta, 0.5 * 1.0 + 0.5 * 5.0);
+        // From zero (SAELens): the first update already averages.
+        let mut z = Threshold::new(0.75, 0, true);
+        assert_eq!(z.value(), 0.0);
+        z.update(0, &c);
+        assert_eq!(z.theta, 0.25 * 1.0);
     }
 }

@@ -48,7 +48,7 @@ use crate::acts::InMemory;
 use crate::init::BiasInit;
 use crate::ortsae::{Reduce, split};
 use crate::phase::Phase;
-use crate::train::{Arch, Plan, SaeState, TrainConfig, train};
+use crate::train::{Arch, SaeState, TrainConfig, train};
 
 /// The benchmarked sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,10 +129,7 @@ pub fn bench_phases_at(
 ) -> Result<Vec<StepTimes>> {
     let config = config(shape, arch, warmup, steps)?;
     let mut source = InMemory::new(shape.d, pool(shape), SEED)?;
-    let mut rng = SeededRng::new(SEED);
-    let plan = Plan::new(&config, shape.d)?;
-    let mut state = SaeState::new(&mut source, &config, &mut rng.fork())?;
-    let schedule = config.schedule();
+    let mut state = SaeState::new(&mut source, std::slice::from_ref(&config))?;
     let mut seconds: Vec<Vec<f64>> = vec![Vec::new(); Phase::ALL.len()];
     for s in 0..(warmup + steps) as u64 {
         let mut lap = Instant::now();
@@ -141,7 +138,7 @@ pub fn bench_phases_at(
             times[phase as usize] = lap.elapsed().as_secs_f64();
             lap = Instant::now();
         };
-        state.step(&plan, s, schedule.lr(s), &mut rng, &mut stamp)?;
+        state.step(s, &mut stamp)?;
         if s >= warmup as u64 {
             for (all, t) in seconds.iter_mut().zip(times) {
                 all.push(t);

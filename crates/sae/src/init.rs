@@ -8,6 +8,11 @@
 //!
 //! `dictionary_learning` initialises `b_dec` to the geometric median of the first batch (BatchTopK
 //! trainer); the mean is offered as the cheaper alternative.
+//!
+//! The decoder directions are normalised Gaussian vectors (uniform on the sphere; genlab) or
+//! normalised vectors of i.i.d. uniform entries (sae-lens 6.54 `saes/sae.py`
+//! `initialize_weights`: `kaiming_uniform_` on `W_dec`, then each row scaled to
+//! `decoder_init_norm`), which lean slightly towards the cube's diagonals.
 
 use genlab_core::train::SeededRng;
 use serde::{Deserialize, Serialize};
@@ -27,16 +32,36 @@ pub enum BiasInit {
     Zero,
 }
 
-/// A fresh SAE with unit decoder rows, tied encoder, and `b_dec` from `first_batch`.
+/// How the decoder directions are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Directions {
+    /// Normalised standard-normal vectors (uniform on the sphere).
+    #[default]
+    Normal,
+    /// Normalised vectors of uniform entries in [−1, 1) (SAELens's `kaiming_uniform_`).
+    Uniform,
+}
+
+/// A fresh SAE with unit decoder rows drawn as `directions`, tied encoder, and `b_dec` from
+/// `first_batch`.
 pub fn init_sae(
     d: usize,
     m: usize,
     first_batch: &[f32],
     bias: BiasInit,
+    directions: Directions,
     activation: Activation,
     rng: &mut SeededRng,
 ) -> Sae {
-    let mut w_dec = rng.normal_vec(m * d);
+    let mut w_dec = match directions {
+        Directions::Normal => rng.normal_vec(m * d),
+        Directions::Uniform => rng
+            .uniform_vec(m * d)
+            .iter()
+            .map(|u| 2.0 * u - 1.0)
+            .collect(),
+    };
     normalise_rows(&mut w_dec, d);
     let b_dec = match bias {
         BiasInit::GeometricMedian => geometric_median(first_batch, d, 100, 1e-6),
@@ -139,6 +164,7 @@ mod tests {
             6,
             &x,
             BiasInit::Mean,
+            Directions::Normal,
             Activation::Relu,
             &mut SeededRng::new(1),
         );
@@ -148,5 +174,36 @@ mod tests {
             let r = sae.dec_row(j);
             assert!((crate::linalg::dot(r, r) - 1.0).abs() < 1e-5);
         }
+    }
+
+    #[test]
+    fn uniform_directions_are_unit_rows_of_a_cube_draw() {
+        let x = vec![0.0f32; 8];
+        let draw = |dirs| {
+            init_sae(
+                4,
+                4000,
+                &x,
+                BiasInit::Zero,
+                dirs,
+                Activation::Relu,
+                &mut SeededRng::new(2),
+            )
+        };
+        let (u, n) = (draw(Directions::Uniform), draw(Directions::Normal));
+        assert_ne!(u.w_dec, n.w_dec);
+        // Largest |coordinate| per unit row: for a cube draw at d = 4 it averages below the
+        // sphere's (the cube's corners pull directions towards the diagonals).
+        let peak = |s: &Sae| {
+            (0..s.m)
+                .map(|j| s.dec_row(j).iter().fold(0.0f32, |a, v| a.max(v.abs())) as f64)
+                .sum::<f64>()
+                / s.m as f64
+        };
+        for j in 0..u.m {
+            let r = u.dec_row(j);
+            assert!((crate::linalg::dot(r, r) - 1.0).abs() < 1e-5);
+        }
+        assert!(peak(&u) < peak(&n), "{} vs {}", peak(&u), peak(&n));
     }
 }

@@ -50,7 +50,6 @@ pub mod relu;
 pub mod repro;
 pub mod sae;
 pub mod saelens;
-pub mod schedule;
 pub mod synthetic;
 pub mod topk;
 pub mod train;

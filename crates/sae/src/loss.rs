@@ -25,7 +25,7 @@
 
 use rayon::prelude::*;
 
-use crate::aux::aux_codes;
+use crate::aux::{AuxPick, aux_codes};
 use crate::codes::Codes;
 use crate::linalg::{axpy, dot, matmul_nt_bias, sq_norm};
 use crate::matryoshka::Groups;
@@ -68,6 +68,8 @@ pub struct AuxInput<'a> {
     /// Divide by the residual's batch variance (OpenAI, dictionary_learning; default) or, when
     /// false, leave the loss unnormalised and scale it by min(#dead / k_aux, 1) (SAELens).
     pub normalised: bool,
+    /// Which dead pre-activations are candidates ([`AuxPick`]).
+    pub pick: AuxPick,
 }
 
 /// Everything the loss depends on besides the parameters and the batch.
@@ -300,7 +302,7 @@ fn aux_term(sae: &Sae, pre: &[f32], aux: &AuxInput, fwd: &mut Forward) -> (f64, 
         let dead = aux.dead.iter().filter(|&&dd| dd).count();
         aux.k_aux.max(1) as f64 / (dead.min(aux.k_aux.max(1)) as f64)
     };
-    let ac = aux_codes(pre, m, aux.dead, aux.k_aux);
+    let ac = aux_codes(pre, m, aux.dead, aux.k_aux, aux.pick);
     let usable = denom > 0.0 && !ac.latents.is_empty();
     if !usable {
         return (0.0, None);

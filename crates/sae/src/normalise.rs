@@ -2,7 +2,7 @@
 //! saved SAE reads raw activations.
 //!
 //! ```text
-//! expected_average_only_in:   s = √d / mean_i ‖x_i‖        (estimated once, on the first batch)
+//! expected_average_only_in:   s = √d / mean_i ‖x_i‖        (over the first `norm_batches` batches)
 //!                             train on s·x
 //! fold:                       W_enc ← s W_enc,  W_dec ← W_dec / s,  b_dec ← b_dec / s
 //!                             so  W_enc' (x − b_dec') + b_enc = W_enc (s x − b_dec) + b_enc
@@ -11,12 +11,13 @@
 //!
 //! The pre-activations are unchanged by the fold, so a BatchTopK threshold θ carries over as
 //! it is. SAELens (`sae_lens/training/activation_scaler.py`, `saes/sae.py`
-//! `fold_activation_norm_scaling_factor`, sae-lens 6.54) estimates s over
-//! `n_batches_for_norm_estimate = 1000` batches; genlab uses the first training batch (the one
-//! that also initialises `b_dec`), which makes the factor part of the seeded run and costs no
-//! extra pass. SAELens's other modes (`constant_norm_rescale`, `layer_norm`,
-//! `covariance_whitening`) change each vector differently and cannot be folded into a linear
-//! SAE; they are not offered.
+//! `fold_activation_norm_scaling_factor`, sae-lens 6.54) estimates s as the mean norm over
+//! `n_batches_for_norm_estimate = 1000` batches, as genlab does (`TrainConfig::norm_batches`,
+//! default 1000). SAELens draws those batches from its training stream and trains on the
+//! batches after them; genlab reads them and moves the stream back to its start, so training
+//! sees the same batches with and without normalisation. SAELens's other modes
+//! (`constant_norm_rescale`, `layer_norm`, `covariance_whitening`) change each vector
+//! differently and cannot be folded into a linear SAE; they are not offered.
 
 use serde::{Deserialize, Serialize};
 
@@ -33,19 +34,38 @@ pub enum Normalise {
     ExpectedAverageOnlyIn,
 }
 
+/// A running mean of row norms.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MeanNorm {
+    sum: f64,
+    count: u64,
+}
+
+impl MeanNorm {
+    /// Adds the norms of the `[n, d]` rows.
+    pub fn add(&mut self, x: &[f32], d: usize) {
+        for r in x.chunks_exact(d) {
+            self.sum += r.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
+            self.count += 1;
+        }
+    }
+
+    /// `s = √d / mean ‖x_i‖` (1 when there are no rows or they are all zero).
+    pub fn scale_factor(&self, d: usize) -> f32 {
+        let mean_norm = self.sum / self.count.max(1) as f64;
+        if mean_norm > 0.0 && mean_norm.is_finite() {
+            ((d as f64).sqrt() / mean_norm) as f32
+        } else {
+            1.0
+        }
+    }
+}
+
 /// `s = √d / mean ‖x_i‖` of the `[n, d]` rows (1 when the rows are all zero).
 pub fn scale_factor(x: &[f32], d: usize) -> f32 {
-    let n = x.len() / d;
-    let mean_norm = x
-        .chunks_exact(d)
-        .map(|r| r.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt())
-        .sum::<f64>()
-        / n.max(1) as f64;
-    if mean_norm > 0.0 && mean_norm.is_finite() {
-        ((d as f64).sqrt() / mean_norm) as f32
-    } else {
-        1.0
-    }
+    let mut m = MeanNorm::default();
+    m.add(x, d);
+    m.scale_factor(d)
 }
 
 /// Multiplies the rows by `s`.

@@ -50,7 +50,8 @@ pub(crate) fn compatible(
     let owned = Owned {
         steps: options.steps,
         warmup: match options.schedule {
-            LrSchedule::WarmupCosine { warmup, .. } => Some(warmup),
+            LrSchedule::WarmupCosine { warmup, .. }
+            | LrSchedule::WarmupConstantDecay { warmup, .. } => Some(warmup),
             LrSchedule::Constant { .. } => None,
         },
         log_every: options.log_every,

@@ -123,8 +123,13 @@ fn aux_gradient_matches_finite_differences_with_a_fixed_residual() {
     };
     // Both AuxK forms: variance-normalised (genlab) and unnormalised × min(#dead/k_aux, 1)
     // (SAELens; 4 dead latents, k_aux = 2 → scale 1, checked against the normalised value).
+    // AnySign (SAELens's candidates) also takes negative dead pre-activations.
     let mut values = Vec::new();
-    for normalised in [true, false] {
+    for (normalised, pick) in [
+        (true, AuxPick::Positive),
+        (false, AuxPick::Positive),
+        (false, AuxPick::AnySign),
+    ] {
         let obj = Objective {
             selection: Selection::TopK { k: 2 },
             groups: &one,
@@ -134,6 +139,7 @@ fn aux_gradient_matches_finite_differences_with_a_fixed_residual() {
                 alpha: 0.5,
                 residual: Some(&e),
                 normalised,
+                pick,
             }),
             ortho: None,
         };
@@ -155,7 +161,7 @@ fn aux_gradient_matches_finite_differences_with_a_fixed_residual() {
         );
         assert!(
             max_relative_error(&analytic, &num) < 5e-3,
-            "normalised {normalised}"
+            "normalised {normalised} {pick:?}"
         );
     }
     let n_rows = (x.len() / d) as f64;
@@ -173,6 +179,10 @@ fn aux_gradient_matches_finite_differences_with_a_fixed_residual() {
     assert!(
         (values[0] * var - values[1]).abs() < 1e-4 * values[1],
         "{values:?} var {var}"
+    );
+    assert_ne!(
+        values[1], values[2],
+        "negative candidates change the AuxK term"
     );
 }
 

@@ -3,9 +3,10 @@
 //!
 //! ```text
 //! data    layer-ℓ residual stream (after ℓ blocks) of SmolLM2-135M-Instruct (Q4_1 weights,
-//!         dequantised) on the corpus, BOS rows dropped (crate::lm_acts); extracted once and
-//!         cached in CACHE/sae-acts/<model>-L<ℓ>-<corpus>-<N>-s<seed>/; the last rows are held
-//!         out for evaluation
+//!         dequantised) on the corpus, BOS rows dropped, rows shuffled within each store shard
+//!         (crate::lm_acts); extracted once and cached in
+//!         CACHE/sae-acts/<model>-L<ℓ>-<corpus>-<N>-s<seed>/; the last rows are held out for
+//!         evaluation
 //! scale   x ← c·x with c = √(d / E‖x‖²) over the training rows (SAELens-style norm scaling, so
 //!         the penalty weight γ* chosen on the synthetic tuning seed means the same thing);
 //!         after training, c is folded into the SAE (W_enc·c, b_dec/c, W_dec/c), so the saved
@@ -128,7 +129,12 @@ fn ensure_activations(
 ) -> Result<Option<f64>> {
     if dir.join(MANIFEST).is_file() {
         let m: Manifest = fsx::read_json(&dir.join(MANIFEST))?;
-        if m.layer == sizes.layer && m.tokens == sizes.tokens && m.ctx == sizes.ctx {
+        // A store from before shuffling (no hash) is extracted again.
+        if m.layer == sizes.layer
+            && m.tokens == sizes.tokens
+            && m.ctx == sizes.ctx
+            && !m.config_hash.is_empty()
+        {
             observer.message(&format!(
                 "real LM: reusing activations in {}",
                 dir.display()

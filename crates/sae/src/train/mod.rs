@@ -1,6 +1,6 @@
 //! Training, shared by every architecture: [`train`] drives a [`SaeState`] through
 //! genlab-core's [`Trainer`], which owns the loop — schedule, checkpoints, exact resume, the
-//! NaN guard and progress — while [`SaeState::step`] is the hand-gradient step:
+//! NaN guard and progress — while [`Member::step`] is the hand-gradient step:
 //!
 //! ```text
 //! init:   W_dec rows random unit, W_enc = W_dec, b_enc = 0, b_dec = geometric median of batch 1
@@ -13,41 +13,53 @@
 //! ```
 //!
 //! The checkpoint holds the SAE, Adam's moments and step, the dead-latent counters, θ, λ, the
-//! partition RNG (the trainer's RNG) and the activation source's [`Position`](crate::acts::Position),
-//! so a resumed run reads the same batches and ends with the same weights, bit for bit.
+//! partition RNG, the training curve and the activation source's
+//! [`Position`](crate::acts::Position), so a resumed run reads the same batches and ends with
+//! the same weights, bit for bit.
 //!
-//! The schedule ([`crate::schedule`]) is warm-up + cosine by default, or constant (SAELens's
-//! default) with `lr_schedule: Constant`, each with an optional final linear decay to 0. The
-//! trainer is handed a constant schedule for its bookkeeping and the step reads the rate from
-//! [`TrainConfig::lr_at`] (genlab-core's `LrSchedule` has no warm-up + constant + decay shape).
+//! **Sweeps.** [`train_sweep`] trains several SAEs (e.g. widths × k) from one activation
+//! stream: each batch is read once and fed to every SAE in turn. Each SAE keeps its own
+//! initialisation and partition streams (forked from its seed exactly as a single run forks
+//! them), so every SAE of a sweep is bit-identical to the same configuration trained alone
+//! (tested).
+//!
+//! The schedule is genlab-core's `LrSchedule`: `WarmupCosine` (genlab's default: warm-up 100,
+//! cosine to 0.1 η) or `WarmupConstantDecay` (SAELens's `constant` with `lr_warm_up_steps` and
+//! `lr_decay_steps`; the final linear decay to 0 is offered with the constant shape only).
 //!
 //! ## genlab's defaults beside SAELens's (`TrainConfig::saelens_defaults`)
 //!
-//! | knob                 | genlab default                         | SAELens 6.54 BatchTopK (`train_toy_sae`, `BatchTopKTrainingSAEConfig`) |
+//! Checked against the source of sae-lens 6.54.12 (`saes/batchtopk_sae.py`, `saes/topk_sae.py`,
+//! `saes/sae.py`, `training/sae_trainer.py`, `training/optim.py`,
+//! `training/activation_scaler.py`, `config.py` `SAETrainerConfig`):
+//!
+//! | knob                 | genlab default                         | SAELens 6.54 BatchTopK = `--saelens-defaults` |
 //! |----------------------|----------------------------------------|---------------------------------------------------|
 //! | lr                   | 2e-4/√(m/2¹⁴)                          | 3e-4                                              |
-//! | schedule             | warm-up 100 + cosine to 0.1 η          | constant, warm-up 0, decay 0                      |
-//! | AuxK coefficient α   | 1/32, loss ÷ ‖e − ē‖² (OpenAI)         | 1.0, loss unnormalised × min(dead/k_aux, 1)       |
-//! |                      | (`aux_normalised: true`)               | (`aux_normalised: false`)                         |
-//! | dead latent          | silent > 10⁷ tokens                    | silent > `dead_feature_window` = 1000 steps       |
-//! | θ EMA                | β = 0.999 from step 1000               | rate 0.01 (β = 0.99) from step 0                  |
-//! | b_dec init           | geometric median of batch 1            | zeros                                             |
-//! | decoder              | unit rows, parallel gradient removed   | free rows, init norm 0.1, acts rescaled by ‖W_dec,j‖ ([`crate::free_decoder`]) |
-//! | normalisation        | none                                   | none (`expected_average_only_in` offered)         |
-//! | clip, Adam           | 1.0, (0.9, 0.999)                      | 1.0, (0.9, 0.999)                                 |
+//! | schedule             | warm-up 100 + cosine to 0.1 η          | constant, warm-up 0, decay 0 (warm-up (s+1)/W, decay η(T−s)/D: same formulas) |
+//! | Adam                 | (0.9, 0.999), ε 1e-8                   | (0.9, 0.999), ε 1e-8                              |
+//! | gradient clip        | global norm 1.0 on the raw parameters  | `clip_grad_norm_(…, 1.0)` on the raw parameters    |
+//! | loss                 | Σ_d (x − x̂)², mean over the batch      | the same                                          |
+//! | AuxK coefficient α   | 1/32, loss ÷ ‖e − ē‖² (OpenAI)         | 1.0, loss unnormalised × min(#dead/k_aux, 1)      |
+//! | AuxK candidates      | top k_aux *positive* dead pre-acts     | top k_aux dead pre-acts of any sign (`aux_pick: AnySign`) |
+//! | k_aux                | min(d/2, #dead)                        | min(d/2, #dead)                                   |
+//! | dead latent          | silent > 10⁷ tokens                    | silent > `dead_feature_window` = 1000 steps (mask taken before the step) |
+//! | θ EMA                | β = 0.999 from step 1000, starts at the first minimum | rate 0.01 (β = 0.99) from step 0, starts at 0 (`threshold_from_zero`) |
+//! | inference            | JumpReLU at θ (one value)              | JumpReLU, `threshold` = θ repeated                |
+//! | b_enc, b_dec init    | 0, geometric median of batch 1         | 0, 0                                              |
+//! | decoder init         | unit rows, Gaussian directions, W_enc = W_decᵀ | `kaiming_uniform_` rows scaled to 0.1, W_enc = W_decᵀ (`decoder_directions: Uniform`) |
+//! | decoder training     | unit rows, parallel gradient removed   | free rows, acts rescaled by ‖W_dec,j‖ ([`crate::free_decoder`]) |
+//! | normalisation        | none                                   | none; `expected_average_only_in` over 1000 batches (`norm_batches`) |
 //!
-//! Measured by `bench/saelens_parity.py` (2026-12-05, under load; 2M synthetic vectors, d = 64,
-//! 512 true features, width 512, k = 8, batch 4096, lr 1e-3, one epoch, 3 seeds, held-out
-//! FVU, true features recovered at cos ≥ 0.9, parent absorption): SAELens 6.54 FVU
-//! 0.2747 ± 0.0006, recovered 34.0 ± 2.5, absorption 0.154 ± 0.008, 301 s per run; genlab
-//! `--saelens-defaults` 0.2762 ± 0.0010, 28.7 ± 2.3, 0.163 ± 0.019, 16 s; genlab's own defaults
-//! 0.351, 0, 0.308; constant lr with unit rows 0.293, 9, 0.187. The decoder parametrisation is
-//! what closes the gap.
+//! Every row of the right-hand column is what `--saelens-defaults` sets. What still differs:
+//! the random streams (torch's and genlab's draws of the same distributions differ), ties in
+//! top-k (genlab: lower index; torch: unspecified), summation order, and the batches SAELens
+//! consumes for its norm estimate (genlab rewinds; see [`crate::normalise`]).
 //!
-//! The preset copies every row (the AuxK form too, `aux_normalised: false`) except the
-//! norm-estimation sample of `expected_average_only_in` (see [`crate::normalise`]) and AuxK's
-//! candidates: genlab takes the top k_aux *positive* dead pre-activations, SAELens the top k_aux
-//! dead pre-activations whatever their sign.
+//! Measured by `bench/saelens_parity.py` (see the bench's doc and the session note for the
+//! numbers): 2M synthetic vectors, d = 64, 512 true features, width 512, k = 8, batch 4096,
+//! lr 1e-3, one epoch (488 steps — fewer than the 1000-step dead window, so AuxK never runs
+//! on either side there).
 
 mod state;
 
@@ -59,14 +71,25 @@ use genlab_core::train::{History, LrSchedule, Observer, SeededRng, TrainOptions,
 use genlab_core::{Error, Result};
 
 use crate::acts::ActivationSource;
-use crate::init::BiasInit;
+use crate::aux::AuxPick;
+use crate::init::{BiasInit, Directions};
 use crate::matryoshka::Groups;
 use crate::normalise::Normalise;
 use crate::ortsae::Reduce;
 use crate::sae::{Activation, Sae};
-use crate::schedule::{Schedule, Shape};
 
-pub use state::{Plan, SaeState, restore_f32s};
+pub use state::{Member, Plan, SaeState, restore_f32s};
+
+/// The shape of the schedule's main phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    /// Cosine from η to η · `min_lr_fraction` (genlab's default).
+    #[default]
+    Cosine,
+    /// η throughout, then the optional linear decay (SAELens's default).
+    Constant,
+}
 
 /// The architectures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +170,9 @@ pub struct TrainConfig {
     /// AuxK loss divided by the residual variance (true) or SAELens's unnormalised form.
     #[serde(default = "yes")]
     pub aux_normalised: bool,
+    /// AuxK candidates: positive dead pre-activations only, or any sign (SAELens).
+    #[serde(default)]
+    pub aux_pick: AuxPick,
     /// AuxK latents per sample (None: d/2).
     pub k_aux: Option<usize>,
     /// A latent is dead after this many tokens without firing.
@@ -155,12 +181,26 @@ pub struct TrainConfig {
     pub threshold_beta: f64,
     /// First step that updates θ.
     pub threshold_start: u64,
+    /// θ starts at 0 and the first update averages into it (SAELens), instead of starting at
+    /// the first batch's minimum.
+    #[serde(default)]
+    pub threshold_from_zero: bool,
     /// `b_dec` initialisation.
     pub bias_init: BiasInit,
     /// None: unit decoder rows (genlab). Some(n): free rows initialised at norm n, the
     /// activations rescaled by the row norms (SAELens; [`crate::free_decoder`]).
     #[serde(default)]
     pub decoder_init_norm: Option<f32>,
+    /// How the initial decoder directions are drawn.
+    #[serde(default)]
+    pub decoder_directions: Directions,
+    /// Batches the normalisation factor is estimated on.
+    #[serde(default = "thousand")]
+    pub norm_batches: usize,
+    /// Start from the SAE saved in this directory (SAELens layout) instead of a random
+    /// initialisation.
+    #[serde(default)]
+    pub init_from: Option<PathBuf>,
     /// Gradient-norm clip (0: off).
     pub clip: f32,
     /// Seed of the initialisation and the OrtSAE partitions.
@@ -191,12 +231,17 @@ impl Default for TrainConfig {
             ortho_reduce: Reduce::Max,
             aux_alpha: 1.0 / 32.0,
             aux_normalised: true,
+            aux_pick: AuxPick::Positive,
             k_aux: None,
             dead_after_tokens: 10_000_000,
             threshold_beta: 0.999,
             threshold_start: 1000,
+            threshold_from_zero: false,
             bias_init: BiasInit::GeometricMedian,
             decoder_init_norm: None,
+            decoder_directions: Directions::Normal,
+            norm_batches: 1000,
+            init_from: None,
             clip: 1.0,
             seed: 0,
             log_every: 50,
@@ -211,15 +256,22 @@ impl TrainConfig {
             .unwrap_or(2e-4 / (self.width as f64 / 16384.0).sqrt())
     }
 
-    /// The learning rate as a function of the step.
-    pub fn schedule(&self) -> Schedule {
-        Schedule {
-            shape: self.lr_schedule,
-            peak: self.peak_lr(),
-            min_lr_fraction: self.min_lr_fraction,
-            warmup: self.warmup.min(self.steps / 2),
-            decay: self.lr_decay_steps,
-            total: self.steps,
+    /// The learning rate as a function of the step (warm-up capped at half the run).
+    pub fn schedule(&self) -> LrSchedule {
+        let warmup = self.warmup.min(self.steps / 2);
+        match self.lr_schedule {
+            Shape::Cosine => LrSchedule::WarmupCosine {
+                peak: self.peak_lr(),
+                min_lr: self.peak_lr() * self.min_lr_fraction,
+                warmup,
+                total: self.steps,
+            },
+            Shape::Constant => LrSchedule::WarmupConstantDecay {
+                peak: self.peak_lr(),
+                warmup,
+                decay: self.lr_decay_steps,
+                total: self.steps,
+            },
         }
     }
 
@@ -228,9 +280,11 @@ impl TrainConfig {
         self.schedule().lr(step)
     }
 
-    /// SAELens's BatchTopK training defaults (see the module doc) on top of `self`: lr 3e-4
-    /// constant, no warm-up or decay, AuxK α = 1, dead after 1000 steps of `batch` tokens,
-    /// θ EMA rate 0.01 from step 0, `b_dec` = 0.
+    /// SAELens's BatchTopK training defaults (the module doc's table) on top of `self`: lr 3e-4
+    /// constant, no warm-up or decay, AuxK α = 1 unnormalised over dead pre-activations of any
+    /// sign, dead after 1000 steps of `batch` tokens, θ from 0 with rate 0.01 from step 0,
+    /// `b_dec` = 0, free decoder rows of norm 0.1 with uniform-cube directions, norm estimate
+    /// over 1000 batches.
     pub fn saelens_defaults(self) -> TrainConfig {
         TrainConfig {
             lr: Some(3e-4),
@@ -239,12 +293,18 @@ impl TrainConfig {
             lr_decay_steps: 0,
             aux_alpha: 1.0,
             aux_normalised: false,
+            aux_pick: AuxPick::AnySign,
+            k_aux: None,
             dead_after_tokens: 1000 * self.batch as u64,
             threshold_beta: 0.99,
             threshold_start: 0,
+            threshold_from_zero: true,
             bias_init: BiasInit::Zero,
             decoder_init_norm: Some(0.1),
+            decoder_directions: Directions::Uniform,
             normalise: Normalise::None,
+            norm_batches: 1000,
+            clip: 1.0,
             ..self
         }
     }
@@ -293,6 +353,16 @@ impl TrainConfig {
                 self.aux_alpha
             ));
         }
+        if self.lr_decay_steps > 0 && self.lr_schedule == Shape::Cosine {
+            return bad(
+                "a final linear decay (--lr-decay-steps) needs the constant schedule; the cosine \
+                 already decays"
+                    .into(),
+            );
+        }
+        if self.normalise != Normalise::None && self.norm_batches == 0 {
+            return bad("the normalisation needs at least one batch (--norm-batches)".into());
+        }
         if self.lr_decay_steps + self.warmup.min(self.steps / 2) > self.steps {
             return bad(format!(
                 "warm-up ({}) plus decay ({}) steps exceed the {} training steps",
@@ -308,6 +378,10 @@ impl TrainConfig {
 
 fn yes() -> bool {
     true
+}
+
+fn thousand() -> usize {
+    1000
 }
 
 /// A trained SAE and its training curve.
@@ -342,7 +416,8 @@ pub fn train(
     config: &TrainConfig,
     observer: &mut dyn Observer,
 ) -> Result<Trained> {
-    run(source, config, None, observer)
+    let mut all = run(source, std::slice::from_ref(config), None, observer)?;
+    Ok(all.remove(0))
 }
 
 /// [`train`] with checkpoints, and resumed from one when `checkpointing.resume`. An
@@ -354,52 +429,67 @@ pub fn train_resumable(
     checkpointing: &Checkpointing,
     observer: &mut dyn Observer,
 ) -> Result<Trained> {
-    run(source, config, Some(checkpointing), observer)
+    let mut all = run(
+        source,
+        std::slice::from_ref(config),
+        Some(checkpointing),
+        observer,
+    )?;
+    Ok(all.remove(0))
+}
+
+/// Several SAEs trained from one pass over `source` (the same batch, steps and seed; any
+/// architecture, width, k or rate), optionally checkpointed together. Each result equals
+/// [`train`] of its configuration alone, bit for bit.
+pub fn train_sweep(
+    source: &mut dyn ActivationSource,
+    configs: &[TrainConfig],
+    checkpointing: Option<&Checkpointing>,
+    observer: &mut dyn Observer,
+) -> Result<Vec<Trained>> {
+    run(source, configs, checkpointing, observer)
 }
 
 fn run(
     source: &mut dyn ActivationSource,
-    config: &TrainConfig,
+    configs: &[TrainConfig],
     checkpointing: Option<&Checkpointing>,
     observer: &mut dyn Observer,
-) -> Result<Trained> {
-    config.validate()?;
-    genlab_core::limits::elements(
-        "--width × activation width d",
-        &[config.width, source.dim()],
-    )?;
-    let mut rng = SeededRng::new(config.seed);
-    let mut init_rng = rng.fork();
-    // The partitions are the only draws during training: their stream is the trainer's RNG.
-    let mut partition_rng = rng.fork();
-    let plan = Plan::new(config, source.dim())?;
-    let mut state = SaeState::new(source, config, &mut init_rng)?;
-    let meta = serde_json::json!({
-        "train_config": config,
-        "source": checkpointing.map(|c| c.source.as_str()),
-    });
-    let reported = LrSchedule::Constant {
-        lr: config.peak_lr(),
+) -> Result<Vec<Trained>> {
+    let mut state = SaeState::new(source, configs)?;
+    let first = &configs[0];
+    let meta = match configs {
+        [one] => serde_json::json!({
+            "train_config": one,
+            "source": checkpointing.map(|c| c.source.as_str()),
+        }),
+        many => serde_json::json!({
+            "train_configs": many,
+            "source": checkpointing.map(|c| c.source.as_str()),
+        }),
     };
-    let mut options = TrainOptions::new(config.steps, reported)
-        .with_log_every(config.log_every)
+    let phase = match configs {
+        [one] => format!("train {}", one.arch.name()),
+        many => format!("train {} SAEs from one stream", many.len()),
+    };
+    let mut options = TrainOptions::new(first.steps, first.schedule())
+        .with_log_every(first.log_every)
         .with_meta(meta)
-        .with_phase(format!("train {}", config.arch.name()));
+        .with_phase(phase);
     if let Some(c) = checkpointing {
         options = options
             .with_checkpoint(&c.path, c.every)
             .with_resume(c.resume);
     }
-    let outcome = Trainer::new(options, observer).run(
+    // Each SAE draws from its own streams (see `Member::new`); the trainer's is unused.
+    let mut unused = SeededRng::new(first.seed);
+    Trainer::new(options, observer).run(
         &mut state,
-        &mut partition_rng,
-        |state, step| {
-            let lr = config.lr_at(step.index);
-            state.step(&plan, step.index, lr, step.rng, &mut |_| {})
-        },
+        &mut unused,
+        |state, step| state.step(step.index, &mut |_| {}),
         None,
     )?;
-    Ok(state.into_trained(config, outcome.history))
+    Ok(state.into_trained())
 }
 
 #[cfg(test)]

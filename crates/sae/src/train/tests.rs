@@ -168,3 +168,124 @@ fn interrupted_and_resumed_run_equals_the_straight_run() {
         assert!(err.to_string().contains("different configuration"), "{err}");
     }
 }
+
+/// A sweep trains every configuration from one stream, each SAE bit-identical to its
+/// configuration trained alone (weights, θ, history), and an interrupted sweep resumes exactly.
+#[test]
+fn sweep_equals_separate_runs_and_resumes() {
+    let configs = [
+        TrainConfig {
+            steps: 40,
+            ..config(Arch::BatchTopK)
+        },
+        TrainConfig {
+            steps: 40,
+            ..config(Arch::OrtSae)
+        },
+        TrainConfig {
+            steps: 40,
+            width: 16,
+            k: 2,
+            lr: None,
+            ..config(Arch::TopK)
+        },
+    ];
+    let source = || InMemory::new(8, sparse_data(900, 4), 5).unwrap();
+    let swept = train_sweep(&mut source(), &configs, None, &mut NoObserver).unwrap();
+    assert_eq!(swept.len(), 3);
+    for (c, s) in configs.iter().zip(&swept) {
+        let alone = train(&mut source(), c, &mut NoObserver).unwrap();
+        assert_eq!(bits(&s.sae), bits(&alone.sae), "{:?} w{}", c.arch, c.width);
+        assert_eq!(s.sae.activation, alone.sae.activation);
+        assert_eq!(s.history, alone.history);
+    }
+    let (dir, _) = scratch("x");
+    let ck = Checkpointing {
+        path: dir.path().join("sweep.ckpt"),
+        every: 0,
+        resume: true,
+        source: "test".into(),
+    };
+    let mut stop = StopAt::new(15);
+    assert!(matches!(
+        train_sweep(&mut source(), &configs, Some(&ck), &mut stop),
+        Err(Error::Interrupted { step: 15, .. })
+    ));
+    let resumed = train_sweep(&mut source(), &configs, Some(&ck), &mut NoObserver).unwrap();
+    for (r, s) in resumed.iter().zip(&swept) {
+        assert_eq!(bits(&r.sae), bits(&s.sae));
+        assert_eq!(r.history, s.history);
+    }
+    let mixed = [
+        configs[0].clone(),
+        TrainConfig {
+            batch: 32,
+            ..configs[1].clone()
+        },
+    ];
+    let e = train_sweep(&mut source(), &mixed, None, &mut NoObserver).unwrap_err();
+    assert!(e.to_string().contains("same batch, steps and seed"), "{e}");
+}
+
+/// The normalisation factor is the mean norm over the first `norm_batches` batches, and the
+/// stream is moved back to where it was.
+#[test]
+fn norm_estimate_reads_n_batches_then_rewinds() {
+    let data: Vec<f32> = sparse_data(500, 2).iter().map(|v| v * 3.0).collect();
+    let c = TrainConfig {
+        normalise: Normalise::ExpectedAverageOnlyIn,
+        norm_batches: 3,
+        batch: 50,
+        ..config(Arch::BatchTopK)
+    };
+    let mut src = InMemory::new(8, data.clone(), 9).unwrap();
+    let before = src.position();
+    let s = state::norm_scale(&mut src, &c).unwrap();
+    assert_eq!(src.position(), before, "rewound");
+    let mut reference = InMemory::new(8, data, 9).unwrap();
+    let mut mean = crate::normalise::MeanNorm::default();
+    let mut buf = Vec::new();
+    for _ in 0..3 {
+        reference.next_batch(50, &mut buf).unwrap();
+        mean.add(&buf, 8);
+    }
+    assert_eq!(s, mean.scale_factor(8));
+    assert_ne!(s, 1.0);
+}
+
+/// `init_from` starts from the saved raw weights (free rows keep their norm).
+#[test]
+fn init_from_starts_at_the_saved_weights() {
+    let (dir, _) = scratch("x");
+    let mut rng = SeededRng::new(3);
+    let mut w_dec = rng.normal_vec(12 * 8);
+    crate::decoder_norm::normalise_rows(&mut w_dec, 8);
+    w_dec.iter_mut().for_each(|v| *v *= 0.1);
+    let start = Sae {
+        d: 8,
+        m: 12,
+        w_enc: rng.normal_vec(12 * 8),
+        b_enc: rng.normal_vec(12),
+        w_dec,
+        b_dec: rng.normal_vec(8),
+        activation: Activation::Relu,
+    };
+    crate::saelens::save(&start, dir.path(), serde_json::Value::Null).unwrap();
+    let c = TrainConfig {
+        init_from: Some(dir.path().to_path_buf()),
+        ..config(Arch::BatchTopK).saelens_defaults()
+    };
+    let mut src = InMemory::new(8, sparse_data(100, 1), 1).unwrap();
+    let state = SaeState::new(&mut src, std::slice::from_ref(&c)).unwrap();
+    assert_eq!(state.members()[0].sae(), &start);
+    let wrong = TrainConfig {
+        width: 16,
+        ..c.clone()
+    };
+    let mut src = InMemory::new(8, sparse_data(100, 1), 1).unwrap();
+    let e = SaeState::new(&mut src, std::slice::from_ref(&wrong))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("width 12"), "{e}");
+}

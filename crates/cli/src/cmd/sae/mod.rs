@@ -1,8 +1,10 @@
 //! `genlab sae train` / `genlab sae eval`: sparse autoencoders on the user's own activation
 //! vectors (`.npy` or `.safetensors`, one file or a directory of shards, streamed from disk in
 //! chunks), saved in the SAELens layout. `genlab sae acts` extracts such vectors from a real
-//! language model (SmolLM2-135M) on a text corpus; `genlab sae ce` measures an SAE's
-//! CE-loss-recovered when spliced into that model.
+//! language model (SmolLM2-135M) on a text corpus, in one process or as `--shard i/n` parts
+//! (any scheduler: a SLURM array, GNU parallel, …) that `genlab sae gather` checks and
+//! completes; `genlab sae ce` measures an SAE's CE-loss-recovered when spliced into that
+//! model.
 
 mod inspect;
 mod train;
@@ -19,7 +21,7 @@ use genlab_sae::acts::open_files;
 use genlab_sae::ce_recovered::ce_recovered;
 use genlab_sae::corpus::{Sequences, load_corpus};
 use genlab_sae::eval::evaluate;
-use genlab_sae::lm_acts::{ExtractConfig, MANIFEST, extract};
+use genlab_sae::lm_acts::{ExtractConfig, Manifest, Shard, extract, extract_shard, gather};
 use genlab_sae::saelens;
 
 use crate::progress::Progress;
@@ -35,9 +37,16 @@ pub enum Command {
     /// Reconstruction metrics of a saved SAE on activation vectors.
     Eval(EvalArgs),
     /// Extract residual-stream activations of a language model on a text corpus; writes
-    /// OUT/acts-*.safetensors (one F32 [rows, d] tensor each, BOS rows dropped) and
-    /// OUT/manifest.json.
+    /// OUT/acts-*.safetensors (one F32 [rows, d] tensor each, BOS rows dropped, rows shuffled
+    /// within each shard), OUT/store.json and OUT/manifest.json. Rerunning continues an
+    /// interrupted extraction. With --shard i/n, writes only its part of the shards (run
+    /// every i = 0..n-1, e.g. `sbatch --array=0-15 … --shard $SLURM_ARRAY_TASK_ID/16`), then
+    /// `genlab sae gather OUT`.
     Acts(ActsArgs),
+    /// Check that every shard of an activation store written by `sae acts --shard i/n` parts is
+    /// there and of one configuration, and write its manifest (after which `sae train` reads
+    /// it).
+    Gather(GatherArgs),
     /// CE-loss-recovered of a saved SAE spliced into the model's residual stream:
     /// (CE_zero − CE_sae) / (CE_zero − CE_clean), on held-out corpus sequences.
     Ce(CeArgs),
@@ -87,6 +96,21 @@ pub struct ActsArgs {
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
+    /// Compute only part i of n (0 ≤ i < n): a contiguous range of the store's shards. The
+    /// bytes written do not depend on n.
+    #[arg(long)]
+    shard: Option<String>,
+    /// Print the manifest (or, with --shard, what the part did) as one JSON object on standard
+    /// output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct GatherArgs {
+    /// The store directory (every part's --out; copy the parts' shard and .done files into one
+    /// directory first when they ran on machines without a shared disk).
+    dir: PathBuf,
     /// Print the manifest as one JSON object on standard output.
     #[arg(long)]
     json: bool,
@@ -131,6 +155,7 @@ pub fn run(command: Command, progress: Progress) -> anyhow::Result<ExitCode> {
         Command::Train(args) => train_cmd(args, progress),
         Command::Eval(args) => eval_cmd(args),
         Command::Acts(args) => acts_cmd(args, progress),
+        Command::Gather(args) => gather_cmd(args),
         Command::Ce(args) => ce_cmd(args, progress),
         Command::Inspect(args) => inspect_cmd(args, progress),
         Command::Encode(args) => encode_cmd(args),
@@ -174,12 +199,7 @@ pub(super) fn load_sae(dir: &std::path::Path) -> anyhow::Result<genlab_sae::Sae>
 }
 
 fn acts_cmd(args: ActsArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
-    if args.out.join(MANIFEST).exists() {
-        bail!(
-            "{} already holds activations; choose another --out",
-            args.out.display()
-        );
-    }
+    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
     let (model, _, name, seqs) = load_lm(&args.lm)?;
     let config = ExtractConfig {
         layer: args.lm.layer,
@@ -187,19 +207,68 @@ fn acts_cmd(args: ActsArgs, mut progress: Progress) -> anyhow::Result<ExitCode> 
         batch: args.lm.batch,
         shard_rows: args.shard_rows,
     };
+    let l = &args.lm;
+    if let Some(shard) = shard {
+        progress.set_prefix(format!("sae acts {}/{}", shard.index, shard.count));
+        let run = extract_shard(
+            &model,
+            &name,
+            &seqs,
+            &l.corpus,
+            l.seed,
+            &config,
+            &args.out,
+            shard,
+            &mut progress,
+        )?;
+        let value = serde_json::json!({
+            "out": args.out.display().to_string(),
+            "shard": format!("{}/{}", shard.index, shard.count),
+            "store_shards": [run.owned.start, run.owned.end],
+            "of": run.store.config.shards,
+            "computed": run.computed,
+            "config_hash": run.store.config_hash,
+        });
+        if args.json {
+            println!("{value}");
+        } else {
+            println!(
+                "part {}/{}: store shards {}..{} of {} in {} ({} computed now, the others were done); \
+                 when every part is done: genlab sae gather {}",
+                shard.index,
+                shard.count,
+                run.owned.start,
+                run.owned.end,
+                run.store.config.shards,
+                args.out.display(),
+                run.computed,
+                args.out.display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     progress.set_prefix("sae acts");
     let m = extract(
         &model,
         &name,
         &seqs,
-        &args.lm.corpus,
-        args.lm.seed,
+        &l.corpus,
+        l.seed,
         &config,
         &args.out,
         &mut progress,
     )?;
-    if args.json {
-        println!("{}", serde_json::to_string(&m)?);
+    print_manifest(&m, &args.out, args.json)
+}
+
+fn gather_cmd(args: GatherArgs) -> anyhow::Result<ExitCode> {
+    let m = gather(&args.dir)?;
+    print_manifest(&m, &args.dir, args.json)
+}
+
+fn print_manifest(m: &Manifest, out: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string(m)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -210,7 +279,7 @@ fn acts_cmd(args: ActsArgs, mut progress: Progress) -> anyhow::Result<ExitCode> 
         m.sequences,
         m.ctx,
         m.corpus,
-        args.out.display(),
+        out.display(),
         m.shards.len(),
         m.tokens_per_second
     );

@@ -1,17 +1,18 @@
 //! `genlab sae train`: its flags (genlab's and SAELens's conventions side by side) and the
-//! run.
+//! run. Several `--width` / `--k` values train every combination from one pass over the
+//! activations (a sweep), each saved in OUT/width<W>-k<K>/.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use genlab_sae::acts::{FileStream, open_files};
-use genlab_sae::init::BiasInit;
+use genlab_sae::aux::AuxPick;
+use genlab_sae::init::{BiasInit, Directions};
 use genlab_sae::normalise::Normalise;
 use genlab_sae::ortsae::Reduce;
 use genlab_sae::saelens;
-use genlab_sae::schedule::Shape;
-use genlab_sae::train::{Arch, Checkpointing, TrainConfig, train_resumable};
+use genlab_sae::train::{Arch, Checkpointing, Shape, TrainConfig, Trained, train_sweep};
 
 use crate::cmd::output::RunDir;
 use crate::progress::Progress;
@@ -51,12 +52,13 @@ pub struct TrainArgs {
     /// Architecture.
     #[arg(long, value_enum, default_value = "batchtopk")]
     arch: ArchArg,
-    /// Mean active latents per vector.
-    #[arg(long, default_value_t = 32)]
-    k: usize,
-    /// Dictionary size.
-    #[arg(long, default_value_t = 4096)]
-    width: usize,
+    /// Mean active latents per vector; several values (`--k 16,32`) train one SAE per value
+    /// (and per --width) from one pass over the data.
+    #[arg(long, value_delimiter = ',', default_value = "32")]
+    k: Vec<usize>,
+    /// Dictionary size; several values (`--width 512,1024`) as for --k.
+    #[arg(long, value_delimiter = ',', default_value = "4096")]
+    width: Vec<usize>,
     /// Optimiser steps.
     #[arg(long, default_value_t = 2000)]
     steps: u64,
@@ -105,16 +107,32 @@ pub struct TrainArgs {
     /// `mean`, or `zero` (SAELens).
     #[arg(long, value_enum)]
     bias_init: Option<BiasInitArg>,
+    /// AuxK candidates: `positive` dead pre-activations only (genlab, dictionary_learning) or
+    /// `any-sign` (SAELens: top k_aux of the dead latents' raw pre-activations).
+    #[arg(long, value_enum)]
+    aux_pick: Option<AuxPickArg>,
     /// Train free decoder rows initialised at this norm, activations rescaled by the row norms
     /// (SAELens TopK/BatchTopK: `decoder_init_norm` 0.1, `rescale_acts_by_decoder_norm`);
     /// without it, genlab keeps the rows at unit norm. Saved SAEs have unit rows either way.
     #[arg(long)]
     decoder_init_norm: Option<f32>,
+    /// Initial decoder directions: `normal` (normalised Gaussian rows; genlab) or `uniform`
+    /// (normalised uniform entries; SAELens's kaiming_uniform_).
+    #[arg(long, value_enum)]
+    decoder_directions: Option<DirectionsArg>,
+    /// Start from the SAE saved in this directory (SAELens layout, same d and width) instead of
+    /// a random initialisation; its raw weights are used as they are.
+    #[arg(long)]
+    init: Option<PathBuf>,
     /// Activation normalisation during training, folded into the saved weights so the SAE reads
     /// raw activations: `none` (both defaults) or `expected-average-only-in` (SAELens: scale to
-    /// mean norm sqrt(d); genlab estimates the factor on the first batch, SAELens on 1000).
+    /// mean norm sqrt(d), estimated over --norm-batches batches).
     #[arg(long, value_enum)]
     normalize_activations: Option<NormaliseArg>,
+    /// Batches the normalisation factor is estimated on (both: 1000, SAELens's
+    /// `n_batches_for_norm_estimate`); the stream is then rewound.
+    #[arg(long)]
+    norm_batches: Option<usize>,
     /// BatchTopK threshold EMA factor β (genlab: 0.999 from step 1000, as dictionary_learning;
     /// SAELens: `topk_threshold_lr` 0.01, i.e. β = 0.99, from step 0).
     #[arg(long)]
@@ -122,10 +140,15 @@ pub struct TrainArgs {
     /// First step that updates the BatchTopK threshold.
     #[arg(long)]
     threshold_start: Option<u64>,
+    /// The BatchTopK threshold starts at 0 and the first update averages into it (SAELens),
+    /// instead of starting at the first batch's smallest activation.
+    #[arg(long)]
+    threshold_from_zero: bool,
     /// Start from SAELens's BatchTopK training defaults (lr 3e-4 constant, no warm-up or decay,
     /// AuxK α 1 unnormalised, dead window 1000 steps, threshold β 0.99 from step 0, b_dec = 0,
-    /// free decoder rows at init norm 0.1); any flag given explicitly overrides its preset value. Not
-    /// copied: AuxK candidates (genlab: positive dead pre-activations only) and the norm estimate.
+    /// AuxK over dead pre-activations of any sign, free decoder rows at init norm 0.1 with
+    /// uniform directions, threshold from 0); any flag given explicitly overrides its preset
+    /// value.
     #[arg(long)]
     saelens_defaults: bool,
     /// Rows read from disk at a time (shuffled within the chunk).
@@ -134,6 +157,9 @@ pub struct TrainArgs {
     /// Seed (initialisation, shuffling, OrtSAE partitions).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Record the training curve (OUT/history.csv) every this many steps (default: steps/100).
+    #[arg(long)]
+    log_every: Option<u64>,
     /// Also checkpoint every this many steps (0: only at the end and on Ctrl-C).
     #[arg(long, default_value_t = 500)]
     checkpoint_every: u64,
@@ -161,6 +187,22 @@ pub enum AuxNormArg {
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum AuxPickArg {
+    /// Positive dead pre-activations only.
+    Positive,
+    /// Any sign (SAELens).
+    AnySign,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum DirectionsArg {
+    /// Normalised Gaussian rows.
+    Normal,
+    /// Normalised uniform entries (SAELens).
+    Uniform,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub enum BiasInitArg {
     /// Geometric median of the first batch.
     GeometricMedian,
@@ -180,11 +222,18 @@ pub enum NormaliseArg {
 
 pub(super) fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
     let RunDir { out, resume } = &args.run;
-    if !resume && out.join(saelens::CFG_FILE).exists() {
-        bail!(
-            "{} already holds an SAE; choose another --out",
-            out.display()
-        );
+    let arch: Arch = args.arch.into();
+    let configs = train_configs(&args, arch)?;
+    let sweep = configs.len() > 1;
+    let dirs: Vec<PathBuf> = configs
+        .iter()
+        .map(|c| match sweep {
+            true => out.join(format!("width{}-k{}", c.width, c.k)),
+            false => out.clone(),
+        })
+        .collect();
+    if !resume && let Some(d) = dirs.iter().find(|d| d.join(saelens::CFG_FILE).exists()) {
+        bail!("{} already holds an SAE; choose another --out", d.display());
     }
     args.run.refuse_to_restart()?;
     if args.chunk_rows == 0 {
@@ -194,9 +243,9 @@ pub(super) fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Resu
     let d = files[0].d;
     let mut stream = FileStream::new(files, args.chunk_rows, args.seed)?;
     let rows = stream.total_rows();
-    let arch: Arch = args.arch.into();
-    let config = train_config(&args, arch);
-    config.validate()?;
+    for c in &configs {
+        c.validate()?;
+    }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let checkpointing = Checkpointing {
         path: args.run.checkpoint(),
@@ -209,15 +258,52 @@ pub(super) fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Resu
         ),
     };
     progress.set_prefix("sae train");
-    let trained = train_resumable(&mut stream, &config, &checkpointing, &mut progress)?;
+    let trained = train_sweep(&mut stream, &configs, Some(&checkpointing), &mut progress)?;
+    let mut summaries = Vec::new();
+    for ((t, c), dir) in trained.iter().zip(&configs).zip(&dirs) {
+        summaries.push(save_one(t, c, dir, &args, d, rows)?);
+    }
+    if args.json {
+        let value = match summaries.as_slice() {
+            [one] => one.clone(),
+            many => serde_json::json!({ "out": out.display().to_string(), "saes": many }),
+        };
+        println!("{}", serde_json::to_string(&value)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for s in &summaries {
+        println!(
+            "trained {} (d = {d}, width {}, k {}) on {rows} vectors in {}: batch FVU {:.4}, L0 {:.2}, dead {:.3}",
+            arch.name(),
+            s["width"],
+            s["k"],
+            s["out"].as_str().unwrap_or(""),
+            s["batch_fvu"].as_f64().unwrap_or(f64::NAN),
+            s["l0"].as_f64().unwrap_or(f64::NAN),
+            s["dead_fraction"].as_f64().unwrap_or(f64::NAN),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Saves one trained SAE (SAELens layout and history.csv) in `dir` and returns its summary.
+fn save_one(
+    trained: &Trained,
+    config: &TrainConfig,
+    dir: &std::path::Path,
+    args: &TrainArgs,
+    d: usize,
+    rows: usize,
+) -> anyhow::Result<serde_json::Value> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let genlab = serde_json::json!({
-        "arch": arch.name(),
+        "arch": config.arch.name(),
         "train_config": config,
         "acts": args.acts.display().to_string(),
         "final_l1": trained.final_l1,
     });
-    saelens::save(&trained.sae, out, genlab)?;
-    trained.history.write_csv(&out.join("history.csv"))?;
+    saelens::save(&trained.sae, dir, genlab)?;
+    trained.history.write_csv(&dir.join("history.csv"))?;
     let last = |name: &str| {
         trained
             .history
@@ -225,12 +311,12 @@ pub(super) fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Resu
             .last()
             .map_or(f64::NAN, |p| p.1)
     };
-    let summary = serde_json::json!({
-        "out": out.display().to_string(),
-        "arch": arch.name(),
+    Ok(serde_json::json!({
+        "out": dir.display().to_string(),
+        "arch": config.arch.name(),
         "d": d,
-        "width": args.width,
-        "k": args.k,
+        "width": config.width,
+        "k": config.k,
         "vectors": rows,
         "steps": config.steps,
         "peak_lr": config.peak_lr(),
@@ -238,31 +324,30 @@ pub(super) fn train_cmd(args: TrainArgs, mut progress: Progress) -> anyhow::Resu
         "l0": last("l0"),
         "dead_fraction": last("dead_fraction"),
         "train_config": config,
-    });
-    if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
-        return Ok(ExitCode::SUCCESS);
+    }))
+}
+
+/// One configuration per (width, k) pair, widths outer.
+fn train_configs(args: &TrainArgs, arch: Arch) -> anyhow::Result<Vec<TrainConfig>> {
+    if args.width.is_empty() || args.k.is_empty() {
+        bail!("--width and --k need at least one value each");
     }
-    println!(
-        "trained {} (d = {d}, width {}, k {}) on {rows} vectors in {}: batch FVU {:.4}, L0 {:.2}, dead {:.3}",
-        arch.name(),
-        args.width,
-        args.k,
-        out.display(),
-        last("batch_fvu"),
-        last("l0"),
-        last("dead_fraction")
-    );
-    Ok(ExitCode::SUCCESS)
+    let mut out = Vec::new();
+    for &width in &args.width {
+        for &k in &args.k {
+            out.push(train_config(args, arch, width, k));
+        }
+    }
+    Ok(out)
 }
 
 /// The run's settings: genlab's defaults or SAELens's (`--saelens-defaults`), then every flag
 /// given explicitly.
-fn train_config(args: &TrainArgs, arch: Arch) -> TrainConfig {
+fn train_config(args: &TrainArgs, arch: Arch, width: usize, k: usize) -> TrainConfig {
     let base = TrainConfig {
         arch,
-        width: args.width,
-        k: args.k,
+        width,
+        k,
         steps: args.steps,
         batch: args.batch,
         ortho_gamma: args.gamma,
@@ -273,7 +358,7 @@ fn train_config(args: &TrainArgs, arch: Arch) -> TrainConfig {
             Reduce::Max
         },
         seed: args.seed,
-        log_every: (args.steps / 100).max(1),
+        log_every: args.log_every.unwrap_or(args.steps / 100).max(1),
         ..TrainConfig::default()
     };
     let mut c = if args.saelens_defaults {
@@ -313,6 +398,21 @@ fn train_config(args: &TrainArgs, arch: Arch) -> TrainConfig {
         };
     }
     c.decoder_init_norm = args.decoder_init_norm.or(c.decoder_init_norm);
+    if let Some(p) = args.aux_pick {
+        c.aux_pick = match p {
+            AuxPickArg::Positive => AuxPick::Positive,
+            AuxPickArg::AnySign => AuxPick::AnySign,
+        };
+    }
+    if let Some(dirs) = args.decoder_directions {
+        c.decoder_directions = match dirs {
+            DirectionsArg::Normal => Directions::Normal,
+            DirectionsArg::Uniform => Directions::Uniform,
+        };
+    }
+    c.norm_batches = args.norm_batches.unwrap_or(c.norm_batches);
+    c.threshold_from_zero |= args.threshold_from_zero;
+    c.init_from = args.init.clone();
     c.threshold_beta = args.threshold_beta.unwrap_or(c.threshold_beta);
     c.threshold_start = args.threshold_start.unwrap_or(c.threshold_start);
     c
