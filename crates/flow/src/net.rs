@@ -18,9 +18,9 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::{relu, silu};
+use burn::tensor::activation::silu;
 use burn::tensor::{Device, Tensor, TensorData};
-use genlab_core::ops::gelu;
+use genlab_core::ops::{Activation, linear};
 use genlab_core::{Error, Result, limits};
 use serde::{Deserialize, Serialize};
 
@@ -38,11 +38,14 @@ pub enum Act {
 }
 
 impl Act {
-    fn forward<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+    /// `act(layer(x))`: ReLU and GELU through the fused linear layer of
+    /// [`genlab_core::ops::linear`] (bias and activation in the GEMM's epilogue, the same numbers
+    /// as burn's `Linear` followed by the activation), SiLU as burn's layer then `silu`.
+    fn linear(self, layer: &Linear, x: Tensor<2>) -> Tensor<2> {
         match self {
-            Act::Silu => silu(x),
-            Act::Gelu => gelu(x),
-            Act::Relu => relu(x),
+            Act::Silu => silu(layer.forward(x)),
+            Act::Gelu => linear(layer, x, Activation::Gelu),
+            Act::Relu => linear(layer, x, Activation::Relu),
         }
     }
 }
@@ -175,10 +178,11 @@ impl TimeMlp {
         let mut h = Tensor::cat(vec![x, self.embed(times)], 1);
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(h);
-            if l < last {
-                h = self.act.forward(h);
-            }
+            h = if l < last {
+                self.act.linear(layer, h)
+            } else {
+                linear(layer, h, Activation::Identity)
+            };
         }
         h
     }

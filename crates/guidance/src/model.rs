@@ -16,8 +16,9 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::{relu, softmax};
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
+use genlab_core::ops::{Activation, linear};
 use genlab_core::{Error, Result, limits, tensor, weights};
 use serde::{Deserialize, Serialize};
 
@@ -161,10 +162,14 @@ impl TokenMlp {
         let mut h = x;
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(h);
-            if l < last {
-                h = relu(h);
-            }
+            // The fused layer of `genlab_core::ops::linear`: burn's `Linear` + ReLU, same
+            // numbers, bias and ReLU in the GEMM's epilogue.
+            let act = if l < last {
+                Activation::Relu
+            } else {
+                Activation::Identity
+            };
+            h = linear(layer, h, act);
         }
         h.reshape([n, self.seq_len, self.vocab])
     }

@@ -164,7 +164,7 @@ fn has_avx2_fma() -> bool {
     }
 }
 
-fn forward_chunk(x: &[f32], y: &mut [f32]) {
+pub(crate) fn forward_chunk(x: &[f32], y: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA (checked just above).
@@ -173,7 +173,7 @@ fn forward_chunk(x: &[f32], y: &mut [f32]) {
     forward_loop::<false>(x, y)
 }
 
-fn backward_chunk(x: &[f32], grad: &[f32], out: &mut [f32]) {
+pub(crate) fn backward_chunk(x: &[f32], grad: &[f32], out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA (checked just above).
