@@ -14,8 +14,8 @@ Rows (the same names, prompts and steps as crates/lm/src/bench.rs):
                                 then the cache is cut back to the prompt
 
 prompt ids: (1 + 7919 i) mod V. n_batch = n_ubatch = 512, so a prompt runs as one batch;
-n_threads = n_threads_batch = --threads. Flash attention is left at the library default
-(printed). Output: a table for people and, last, one JSON line with the rows — the convention
+n_threads = n_threads_batch = --threads. Flash attention off unless --flash-attn (the
+llama-cpp-python default; printed). Output: a table for people and, last, one JSON line with the rows — the convention
 of bench/twin.py (not imported: torch is not in this venv); throughput is `per_second`
 (tokens/s).
 
@@ -27,13 +27,17 @@ import argparse
 import json
 import os
 import struct
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import llama_cpp
-from llama_cpp import Llama
+# This file's name is the package's: keep bench/ off the import path so `llama_cpp` is the library.
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import numpy as np  # noqa: E402
+import llama_cpp  # noqa: E402
+from llama_cpp import Llama  # noqa: E402
 
 CONTEXTS = (128, 512)
 PARTIAL_LAYER = 6
@@ -154,7 +158,7 @@ def row(name, tokens, seconds, threads):
     }
 
 
-def load(path, threads):
+def load(path, threads, flash_attn):
     return Llama(
         model_path=str(path),
         n_ctx=1024,
@@ -163,6 +167,7 @@ def load(path, threads):
         n_threads=threads,
         n_threads_batch=threads,
         logits_all=False,
+        flash_attn=flash_attn,
         verbose=False,
     )
 
@@ -180,17 +185,22 @@ def prompt_rows(llm, label, args):
     return rows
 
 
+def last_argmax(llm):
+    """The greedy next token: argmax of the last evaluated position's logits."""
+    return int(np.argmax(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))))
+
+
 def decode_row(llm, args):
     llm.reset()
     llm.eval(prompt(DECODE_PROMPT, llm.n_vocab()))
-    first = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    first = last_argmax(llm)
 
     def step():
         llm.n_tokens = DECODE_PROMPT  # eval drops the cache from n_tokens on
         nxt = first
         for _ in range(DECODE_TOKENS):
             llm.eval([nxt])
-            nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+            nxt = last_argmax(llm)
 
     seconds = timed(args.warmup, args.steps, step)
     return row(f"decode after {DECODE_PROMPT} tokens", DECODE_TOKENS, seconds, args.threads)
@@ -202,6 +212,7 @@ def main():
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--json", action="store_true", help="print only the JSON rows")
+    p.add_argument("--flash-attn", action="store_true", help="llama.cpp's flash attention (default off)")
     args = p.parse_args()
     path = model_path()
     if not path.is_file():
@@ -210,16 +221,16 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         cut = Path(tmp) / f"blocks-{PARTIAL_LAYER}.gguf"
         truncate_blocks(path, cut, PARTIAL_LAYER)
-        llm = load(cut, args.threads)
+        llm = load(cut, args.threads, args.flash_attn)
         partial = prompt_rows(llm, f"prompt {{t}} tokens to layer {PARTIAL_LAYER}", args)
         del llm
-    llm = load(path, args.threads)
+    llm = load(path, args.threads, args.flash_attn)
     full = prompt_rows(llm, "prompt {t} tokens, full model", args)
     for a, b in zip(partial, full):
         rows += [a, b]
     rows.append(decode_row(llm, args))
     if not args.json:
-        print(f"llama-cpp-python {llama_cpp.__version__}, threads: {args.threads}")
+        print(f"llama-cpp-python {llama_cpp.__version__}, threads: {args.threads}, flash attention: {args.flash_attn}")
         width = max(len(r["name"]) for r in rows) + 2
         print(f"{'row':{width}} {'tokens/s':>10} {'p10':>10} {'ms/step':>9}")
         for r in rows:

@@ -538,7 +538,8 @@ impl Llama {
 }
 
 /// The fused map of the file tensors `names` (each `[cols, rows_i]`, fastest first) as rows:
-/// their Q4_1 blocks when all are Q4_1, else `values` (the same rows, dequantised).
+/// their Q4_1 (or Q8_0) blocks when all are of that type, else `values` (the same rows,
+/// dequantised).
 fn row_matrix(g: &Gguf, names: &[String], values: &[f32], cols: usize) -> Result<RowMatrix> {
     let rows = values.len() / cols;
     let infos = names
@@ -555,6 +556,17 @@ fn row_matrix(g: &Gguf, names: &[String], values: &[f32], cols: usize) -> Result
             bytes.extend_from_slice(g.tensor_bytes(t)?);
         }
         return Ok(RowMatrix::Q4_1 { rows, cols, bytes });
+    }
+    if cols.is_multiple_of(crate::quant::BLOCK)
+        && infos
+            .iter()
+            .all(|t| t.ggml_type == crate::quant::GgmlType::Q8_0)
+    {
+        let mut bytes = Vec::new();
+        for t in infos {
+            bytes.extend_from_slice(g.tensor_bytes(t)?);
+        }
+        return Ok(RowMatrix::Q8_0 { rows, cols, bytes });
     }
     Ok(RowMatrix::F32 {
         rows,

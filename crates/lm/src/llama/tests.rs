@@ -118,7 +118,14 @@ fn naive_attention(
 #[test]
 fn attention_matches_the_masked_softmax_oracle() {
     let mut rng = SeededRng::new(2);
-    for (b, t, h, kv, hd) in [(2, 5, 4, 2, 6), (1, 9, 3, 1, 4), (3, 4, 2, 2, 8)] {
+    // The last two cover whole 64-key tiles and the width-64 specialisation.
+    for (b, t, h, kv, hd) in [
+        (2, 5, 4, 2, 6),
+        (1, 9, 3, 1, 4),
+        (3, 4, 2, 2, 8),
+        (1, 150, 3, 1, 64),
+        (2, 70, 2, 2, 16),
+    ] {
         let q = rng.normal_vec(b * t * h * hd);
         let k = rng.normal_vec(b * t * kv * hd);
         let v = rng.normal_vec(b * t * kv * hd);
