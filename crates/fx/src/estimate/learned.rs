@@ -11,12 +11,17 @@
 //!   [`crate::estimate::regression::Regressor`]) or `toolcaller.json` + weights (tier 3,
 //!   [`crate::estimate::toolcaller::ToolCaller`]).
 //! - **Methods** ([`Method`]): `search` (tier 1 alone), `regression`, `toolcaller` (the model's
-//!   chain as decoded), and `hybrid` — the model's chain as the starting point of the search
-//!   ([`crate::estimate::search::search_from`]: re-fitted, grown, reordered, pruned), **never returned
-//!   when worse**: the hybrid's result `C_h` and the proposal `C_p` are both scored with the
-//!   reported metric (auraloss MRSTFT of the re-render, [`crate::estimate::metrics::rendered_distance`]) and
-//!   `C_p` is returned whenever `L(C_h) > L(C_p)`. (The search minimises a cheaper MRSTFT and may
-//!   prune a stage that buys less than 5%, so without the guard it could end above its start.)
+//!   chain as decoded), and `hybrid` — the model's proposals as the starting points of the
+//!   search. A tool-caller proposes its [`HYBRID_BEAMS`] most probable chains (grammar-
+//!   constrained beam search, [`crate::estimate::toolcaller::decode::beam_search`]), a
+//!   regression model its one chain. Each proposal `C_p^j` is scored with the reported metric
+//!   `L` (auraloss MRSTFT of the re-render, [`crate::estimate::metrics::rendered_distance`]);
+//!   the [`HYBRID_REFINED`] best are refined by the search
+//!   ([`crate::estimate::search::search_from`]: re-fitted, grown, reordered, pruned), the render
+//!   budget split evenly between them, and the refined chain `C_h` with the lowest `L` is
+//!   returned — **never when worse** than the best proposal: `C* = argmin_j L(C_p^j)` is
+//!   returned whenever `L(C_h) > L(C*)`. (The search minimises a cheaper MRSTFT and may prune a
+//!   stage that buys less than 5%, so without the guard it could end above its start.)
 //!   Blind estimation (wet only) is the tool-caller's alone: the search needs the dry signal.
 
 use genlab_core::train::SeededRng;
@@ -32,7 +37,7 @@ use crate::estimate::metrics::rendered_distance;
 use crate::estimate::objective::Pair;
 use crate::estimate::rationale::explain;
 use crate::estimate::regression::Regressor;
-use crate::estimate::search::{SearchOptions, search, search_from};
+use crate::estimate::search::{SearchOptions, Searched, search, search_from};
 use crate::estimate::toolcaller::ToolCaller;
 
 /// How pairs are cut from the user's dry clips.
@@ -108,6 +113,11 @@ pub fn user_example(
     })
 }
 
+/// Beams a tool-caller proposes to the hybrid.
+pub const HYBRID_BEAMS: usize = 4;
+/// Proposals (lowest re-rendered MRSTFT first) the hybrid's search refines.
+pub const HYBRID_REFINED: usize = 2;
+
 /// An estimation method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -162,6 +172,21 @@ impl Model {
             })
     }
 
+    /// The model's proposals for the hybrid, most probable first: a tool-caller's `beams`
+    /// best chains by beam search (with the rationale of the first), a regression model's one
+    /// chain.
+    pub fn proposals(
+        &self,
+        dry: &AudioBuffer,
+        wet: &AudioBuffer,
+        beams: usize,
+    ) -> Result<Vec<(Chain, String)>> {
+        match self {
+            Model::ToolCaller(m) => beam_proposals(m, dry, wet, beams),
+            Model::Regression(_) => Ok(vec![self.propose(Some(dry), wet)?]),
+        }
+    }
+
     /// `regression` or `toolcaller`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -185,6 +210,29 @@ impl Model {
             )),
         }
     }
+}
+
+/// A tool-caller's `beams` most probable chains for (`dry`, `wet`) as hybrid proposals, most
+/// probable first: the first with its decoding rationale, the others with their log-probability.
+pub fn beam_proposals(
+    model: &ToolCaller,
+    dry: &AudioBuffer,
+    wet: &AudioBuffer,
+    beams: usize,
+) -> Result<Vec<(Chain, String)>> {
+    Ok(model
+        .beams(Some(dry), wet, beams)?
+        .into_iter()
+        .enumerate()
+        .map(|(k, b)| {
+            let why = if k == 0 {
+                b.decoded.rationale()
+            } else {
+                format!("beam {} (log p = {:.2})", k + 1, b.log_p)
+            };
+            (b.decoded.chain, why)
+        })
+        .collect())
 }
 
 /// An estimate with what it cost and how well it re-renders.
@@ -253,47 +301,92 @@ pub fn estimate(
         }
         Method::Hybrid => {
             let dry = need_dry()?;
-            let (proposal, why) = need_model()?.propose(Some(dry), wet)?;
-            hybrid(dry, wet, proposal, &why, options)
+            let proposals = need_model()?.proposals(dry, wet, HYBRID_BEAMS)?;
+            hybrid(dry, wet, proposals, options)
         }
     }
 }
 
-/// The hybrid refinement of `proposal` (see the module doc): never worse than the proposal
-/// under the reported metric.
+/// The hybrid refinement of `proposals` (see the module doc): never worse than the best
+/// proposal under the reported metric.
 pub fn hybrid(
     dry: &AudioBuffer,
     wet: &AudioBuffer,
-    proposal: Chain,
-    why: &str,
+    proposals: Vec<(Chain, String)>,
     options: &SearchOptions,
 ) -> Result<Estimated> {
-    let found = search_from(dry, wet, &proposal, options)?;
+    if proposals.is_empty() {
+        return Err(Error::InvalidInput("the hybrid needs a proposal".into()));
+    }
     let pair = Pair::new(dry, wet, Some(options.max_tail_seconds))?;
-    let start = rendered_distance(&pair, &proposal)?;
-    let refined = rendered_distance(&pair, &found.chain)?;
-    let (chain, rationale) = if refined <= start {
+    let mut scored: Vec<(usize, f64)> = proposals
+        .iter()
+        .enumerate()
+        .map(|(k, (c, _))| Ok((k, rendered_distance(&pair, c)?)))
+        .collect::<Result<_>>()?;
+    scored.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    let (best_k, start) = scored[0];
+    let refine = scored.len().min(HYBRID_REFINED);
+    let each = SearchOptions {
+        budget: (options.budget / refine).max(1),
+        ..*options
+    };
+    let mut renders = proposals.len();
+    let mut refined: Option<(usize, f64, Searched)> = None;
+    for &(k, _) in &scored[..refine] {
+        let found = search_from(dry, wet, &proposals[k].0, &each)?;
+        renders += found.trace.evaluations;
+        let d = rendered_distance(&pair, &found.chain)?;
+        if refined.as_ref().is_none_or(|r| d < r.1) {
+            refined = Some((k, d, found));
+        }
+    }
+    let (k, end, found) = refined.expect("at least one proposal is refined");
+    let listed: Vec<String> = scored
+        .iter()
+        .map(|&(j, d)| format!("#{} {} ({d:.3})", j + 1, names_of(&proposals[j].0)))
+        .collect();
+    let head = format!(
+        "Proposals by re-rendered MRSTFT: {}; the best {refine} refined by the search. Proposal #1: {}.",
+        listed.join(", "),
+        proposals[0].1
+    );
+    let (chain, rationale) = if end <= start {
         (
             found.chain,
             format!(
-                "Proposal: {why}. Refined by the search: {}",
+                "{head} Refined from #{} to MRSTFT {end:.3}: {}",
+                k + 1,
                 explain(&found.trace)
             ),
         )
     } else {
         (
-            proposal.clone(),
+            proposals[best_k].0.clone(),
             format!(
-                "Proposal: {why}. The search's refinement re-rendered at MRSTFT {refined:.3}, above the proposal's {start:.3}, so the proposal is kept."
+                "{head} The best refinement re-rendered at MRSTFT {end:.3}, above proposal #{}'s {start:.3}, so that proposal is kept.",
+                best_k + 1
             ),
         )
     };
     Ok(Estimated {
         chain,
         rationale,
-        renders: found.trace.evaluations,
-        proposal: Some((proposal, start)),
+        renders,
+        proposal: Some((proposals[best_k].0.clone(), start)),
     })
+}
+
+fn names_of(chain: &Chain) -> String {
+    if chain.stages.is_empty() {
+        return "(no effect)".into();
+    }
+    chain
+        .stages
+        .iter()
+        .map(|s| s.spec.name)
+        .collect::<Vec<_>>()
+        .join(" → ")
 }
 
 #[cfg(test)]
@@ -369,8 +462,8 @@ mod tests {
         ];
         let pair = Pair::new(&dry, &wet, Some(options.max_tail_seconds)).unwrap();
         let mut improved = 0;
-        for p in proposals {
-            let h = hybrid(&dry, &wet, p.clone(), "test", &options).unwrap();
+        for p in &proposals {
+            let h = hybrid(&dry, &wet, vec![(p.clone(), "test".into())], &options).unwrap();
             let (_, start) = h.proposal.clone().unwrap();
             let end = rendered_distance(&pair, &h.chain).unwrap();
             assert!(end <= start + 1e-12, "{end} > {start} from {p:?}");
@@ -378,5 +471,24 @@ mod tests {
         }
         // The far proposals are improved, not merely kept.
         assert!(improved >= 2, "{improved}");
+        // Several proposals (as beams): never above the best of them, which is reported.
+        let all: Vec<(Chain, String)> = proposals[1..]
+            .iter()
+            .map(|p| (p.clone(), "beam".to_string()))
+            .collect();
+        let h = hybrid(&dry, &wet, all.clone(), &options).unwrap();
+        let best = all
+            .iter()
+            .map(|(c, _)| rendered_distance(&pair, c).unwrap())
+            .fold(f64::INFINITY, f64::min);
+        let (_, start) = h.proposal.clone().unwrap();
+        assert_eq!(start, best);
+        assert!(rendered_distance(&pair, &h.chain).unwrap() <= best + 1e-12);
+        assert!(
+            h.rationale.contains("Proposals by re-rendered MRSTFT"),
+            "{}",
+            h.rationale
+        );
+        assert!(hybrid(&dry, &wet, vec![], &options).is_err());
     }
 }

@@ -141,4 +141,53 @@ mod tests {
         let lengths: Vec<usize> = test.iter().map(|e| e.chain.stages.len()).collect();
         assert_eq!(lengths, vec![1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]);
     }
+
+    /// The data phase's cost (run with `--ignored --nocapture`): 200 training pairs, and the
+    /// pad source by the wavetable against the direct additive sum it replaced.
+    #[test]
+    #[ignore = "timing, prints CPU-bound seconds"]
+    fn data_phase_cost() {
+        let started = std::time::Instant::now();
+        let set = training_set(200, 0).unwrap();
+        println!(
+            "200 training pairs: {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+        let pads = set.iter().filter(|e| e.source == "pad").count();
+        let started = std::time::Instant::now();
+        for seed in 0..50 {
+            std::hint::black_box(dry_source("pad", SAMPLE_RATE, SECONDS, seed, None).unwrap());
+        }
+        let table = started.elapsed().as_secs_f64() / 50.0;
+        let started = std::time::Instant::now();
+        for _ in 0..50 {
+            let n = (SECONDS * SAMPLE_RATE as f64) as usize;
+            let sr = SAMPLE_RATE as f64;
+            for detune in [1.0, 1.003] {
+                let v: f64 = (0..n)
+                    .map(|i| {
+                        [220.0, 277.18, 329.63]
+                            .iter()
+                            .map(|f: &f64| {
+                                let f = f * detune;
+                                let k = ((0.5 * sr / f) as usize).min(40);
+                                crate::sources::wavetable::partial_sum(
+                                    std::f64::consts::TAU * f * i as f64 / sr,
+                                    k,
+                                    1,
+                                )
+                            })
+                            .sum::<f64>()
+                    })
+                    .sum();
+                std::hint::black_box(v);
+            }
+        }
+        let direct = started.elapsed().as_secs_f64() / 50.0;
+        println!(
+            "pad (1 s, 16 kHz stereo): wavetable {:.2} ms, direct sum {:.2} ms; {pads} of 200 pairs are pads",
+            1e3 * table,
+            1e3 * direct
+        );
+    }
 }

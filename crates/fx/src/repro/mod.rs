@@ -5,7 +5,8 @@
 //! ```text
 //! data     procedural dry sources, 16 kHz stereo, 1 s; chains of N = 1..3 distinct effects on
 //!          the step grid (estimate::dataset); LP-Fx triviality filter: drop pairs whose
-//!          MRSTFT(wet, dry) < 0.3. Training sources: pluck, pad, drum, tones, noise —
+//!          MRSTFT(wet, dry) < 0.3. Training sources: pluck, pad, drum, tones, noise, and the
+//!          randomised synth and keys chords —
 //!          [`training_set`]. Held-out test sources: sweep and arp (never seen in training)
 //!          and, when fetched, recorded music and a SoundFont piano; the same number of pairs
 //!          for each N and source — [`test_set`]                                    (data.rs)
@@ -13,8 +14,12 @@
 //!          are cut there, for every arm alike)
 //! arms     tier 1  analysis-by-synthesis (estimate::search; detectors + greedy MRSTFT search)
 //!          tier 2  regression baseline (estimate::regression; presence + parameters, fixed order)
-//!          tier 3  the autoregressive tool-caller (estimate::toolcaller), with and without a
-//!                  plan (the effect set) before the ordered calls                  (tiers.rs)
+//!          tier 3  the autoregressive tool-caller (estimate::toolcaller; frames + tier 2's
+//!                  descriptors as one more encoder token), with and without a plan (the
+//!                  effect set) before the ordered calls, the most probable of 4 grammar-
+//!                  constrained beams; also decoded greedily
+//!          hybrid  tier 3's 4 beams as tier 1's starting points, the best 2 refined, never
+//!                  worse than the best beam (estimate::learned::hybrid)          (tiers.rs)
 //!          no-op and random-chain baselines
 //! metrics  estimate::metrics: validity, presence P/R/F1 and exact set, Spearman ρ / Kendall τ,
 //!          exact-order accuracy (N ≥ 2), normalised parameter MAE, MRSTFT of the re-render;
@@ -58,7 +63,7 @@ pub const INFO: ExperimentInfo = ExperimentInfo {
     name: "fx",
     paper: "Doh, Koo et al. 2026, LLM2Fx-Tools: tool calling for music post-production (ICLR 2026, arXiv 2512.01559)",
     paper_effect: "qualitative (result tables not retrieved): LLM2Fx-Tools beats the regression baseline on effect presence and order correlation, and correct order improves perceptual similarity",
-    claim: "the autoregressive tool-caller (tier 3, plan before the calls) recovers held-out chains of N >= 2 effects (source types never seen in training) with higher exact-order accuracy AND lower mean MRSTFT of the re-render than the fixed-order regression baseline (tier 2), each paired over >= 3 seeds",
+    claim: "the autoregressive tool-caller (tier 3: plan before the calls, the most probable of 4 grammar-constrained beams) recovers held-out chains of N >= 2 effects (source types never seen in training) with higher exact-order accuracy AND lower mean MRSTFT of the re-render than the fixed-order regression baseline (tier 2) trained on the same pairs, each paired over >= 3 seeds",
 };
 
 const SAMPLE_RATE: u32 = 16_000;
@@ -67,8 +72,8 @@ const MAX_TAIL_SECONDS: f64 = 0.5;
 const MAX_EFFECTS: usize = 3;
 /// LP-Fx triviality threshold on MRSTFT(wet, dry) for N < 5.
 const TRIVIAL: f64 = 0.3;
-/// Procedural training sources (sources::procedural, sources::extra).
-const TRAIN_SOURCES: [&str; 5] = ["pluck", "pad", "drum", "tones", "noise"];
+/// Procedural training sources (sources::procedural, sources::extra, sources::synth).
+const TRAIN_SOURCES: [&str; 7] = ["pluck", "pad", "drum", "tones", "noise", "synth", "keys"];
 /// Procedural held-out sources, never seen in training.
 const TEST_SOURCES: [&str; 2] = ["sweep", "arp"];
 /// Real-audio held-out sources, used when their data is in the cache (recorded music,
@@ -83,6 +88,12 @@ const TIER2: &str = crate::estimate::regression::NAME;
 pub const TIER3: &str = "tier 3: autoregressive tool-caller";
 /// Tier 3 without the plan (the calls are emitted directly).
 pub const TIER3_NO_PLAN: &str = "tier 3 without plan";
+/// Tier 3 (with plan) decoded greedily instead of by beam search.
+pub const TIER3_GREEDY: &str = "tier 3 greedy";
+/// Tier 3's beams refined by tier 1's search.
+pub const HYBRID: &str = "hybrid: tier-3 beams refined by tier 1";
+/// Beam width of the tier-3 arms' decoding (the most probable beam is their estimate).
+const TIER3_BEAMS: usize = 4;
 
 /// The sizes of a run.
 #[derive(Debug, Clone, Serialize)]
@@ -188,19 +199,25 @@ fn run_seed(
         ))
     })?;
 
+    let corpus = phases.time("features", || tiers::corpus(&train_set))?;
     let regression = tiers::regression_config(size, seed);
     let (regressor, losses) = phases.time("train tier 2", || {
-        tiers::train_tier2(&train_set, &regression, observer)
+        tiers::train_tier2(&corpus, &regression, observer)
     })?;
     let variants: &[(bool, &str)] = match set {
         ArmSet::Every => &[(true, TIER3), (false, TIER3_NO_PLAN)],
         ArmSet::Verdict => &[(true, TIER3)],
     };
     let tier3 = phases.time("train tier 3", || {
-        tiers::train_tier3(&train_set, size, seed, variants, observer)
+        tiers::train_tier3(&corpus, size, seed, variants, observer)
     })?;
+    let greedy = tier3[0].decoded_with(1, TIER3_GREEDY);
 
     let tier1 = AnalysisBySynthesis {
+        options: tiers::search_options(size),
+    };
+    let hybrid = tiers::Hybrid {
+        tier3: &tier3[0],
         options: tiers::search_options(size),
     };
     let random = RandomChain {
@@ -214,7 +231,7 @@ fn run_seed(
     estimators.push(&regressor);
     estimators.extend(tier3.iter().map(|t| t as &dyn ChainEstimator));
     if set == ArmSet::Every {
-        estimators.extend([&NoOp as &dyn ChainEstimator, &random]);
+        estimators.extend([&greedy as &dyn ChainEstimator, &hybrid, &NoOp, &random]);
     }
     let scores = measure::evaluate_arms(&estimators, &test_set, observer, &mut phases)?;
     let arms = scores

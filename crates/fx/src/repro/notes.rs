@@ -5,7 +5,8 @@ use genlab_core::report::{MIN_SEEDS, sig3};
 
 use super::verdict::{MRSTFT, ORDER};
 use super::{
-    SCALES, SeedRun, Sizes, TEST_SOURCES, TIER1, TIER2, TIER3, TIER3_NO_PLAN, TRAIN_SOURCES,
+    HYBRID, SCALES, SeedRun, Sizes, TEST_SOURCES, TIER1, TIER2, TIER3, TIER3_BEAMS, TIER3_GREEDY,
+    TIER3_NO_PLAN, TRAIN_SOURCES,
 };
 
 /// The notes of a run whose base seed is `first` and whose verdict uses `seeds`.
@@ -43,11 +44,27 @@ pub(super) fn notes(
             m(TIER3_NO_PLAN, MRSTFT),
         ),
         format!(
-            "Tier 3 is a small transformer (d_model 64, 4 heads, 1 encoder + 2 decoder layers) over 29 tool/parameter-bin tokens, trained on the same {} pairs as tier 2 ({} steps × {}, dry-dropout 0.3; {}); decoding is greedy and grammar-constrained, so every output is a valid chain by construction.",
+            "Tier 3 is a small transformer (d_model 64, 4 heads, 1 encoder + 2 decoder layers) over 29 tool/parameter-bin tokens; its encoder reads 32 log-mel frames of dry, wet and their difference plus one token of tier 2's {} descriptors. It is trained on the same {} pairs as tier 2 ({} steps × {}, dry-dropout 0.3; {}); decoding is grammar-constrained (every output is a valid chain by construction), the most probable of {TIER3_BEAMS} beams. Greedy decoding of the same model (seed {}): exact order N ≥ 2 {}, MRSTFT N ≥ 2 {}.",
+            crate::estimate::features::FEATURE_DIM,
             first.train_pairs,
             size.tool_caller_steps,
             size.tool_caller_batch,
             steps_per_second.join(", "),
+            first.seed,
+            m(TIER3_GREEDY, ORDER),
+            m(TIER3_GREEDY, MRSTFT),
+        ),
+        format!(
+            "The hybrid (tier 3's {TIER3_BEAMS} beams as tier 1's starting points, the best 2 refined with the budget split, never worse than the best beam) vs tier 1 from the empty chain, seed {}: presence F1 {} vs {}, exact order N ≥ 2 {} vs {}, MRSTFT N ≥ 2 {} vs {}, seconds per pair {} vs {}.",
+            first.seed,
+            m(HYBRID, "f1"),
+            m(TIER1, "f1"),
+            m(HYBRID, ORDER),
+            m(TIER1, ORDER),
+            m(HYBRID, MRSTFT),
+            m(TIER1, MRSTFT),
+            m(HYBRID, "seconds"),
+            m(TIER1, "seconds"),
         ),
         format!(
             "Test pairs use the {} sources, never seen in training{}; training uses {}. 16 kHz stereo, 1 s dry, 0.5 s of tail kept in every measurement.",

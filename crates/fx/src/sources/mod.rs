@@ -1,8 +1,9 @@
 //! Dry audio to process: procedural instruments, recorded music and SoundFont instruments, and
 //! the registry datasets the real ones come from.
 //!
-//! - [`procedural`], [`extra`]: seeded synthetic sources (pluck, pad, drum, sweep; tones,
-//!   noise, arp).
+//! - [`procedural`], [`extra`], [`synth`]: seeded synthetic sources (pluck, pad, drum, sweep;
+//!   tones, noise, arp; randomised synth and keys chords), the additive ones read from
+//!   [`wavetable`]s.
 //! - [`recorded`], [`soundfont`]: excerpts of fetched recordings and SoundFont renders.
 //! - [`datasets`]: the registry recipes (`genlab data fetch moh-music | timgm6mb`).
 //!
@@ -13,6 +14,8 @@ pub mod extra;
 pub mod procedural;
 pub mod recorded;
 pub mod soundfont;
+pub mod synth;
+pub mod wavetable;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -24,12 +27,14 @@ use genlab_core::{Error, Result};
 use crate::engine::buffer::AudioBuffer;
 use extra::{EXTRA_SOURCES, HELD_OUT_SOURCES, extra_source};
 use procedural::{SOURCES, source};
+use synth::{SYNTH_SOURCES, synth_source};
 
 /// Every source name [`dry_source`] knows, procedural first.
 pub fn known_sources() -> Vec<String> {
     SOURCES
         .iter()
         .chain(&EXTRA_SOURCES)
+        .chain(&SYNTH_SOURCES)
         .chain(&HELD_OUT_SOURCES)
         .map(|s| s.to_string())
         .chain(recorded::names())
@@ -49,6 +54,7 @@ pub fn dry_source(
 ) -> Result<AudioBuffer> {
     if let Some(audio) = source(name, sample_rate, seconds, seed)
         .or_else(|| extra_source(name, sample_rate, seconds, seed))
+        .or_else(|| synth_source(name, sample_rate, seconds, seed))
     {
         return Ok(audio);
     }

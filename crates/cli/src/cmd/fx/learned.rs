@@ -226,7 +226,7 @@ pub fn train(a: TrainArgs, mut progress: Progress) -> anyhow::Result<()> {
         let mut config = TrainConfig::new(true, a.seed);
         config.steps = a.steps.unwrap_or(1500);
         config.batch = config.batch.min(examples.len()).max(1);
-        let corpus = Corpus::from_examples(&examples, FeatureConfig::default());
+        let corpus = Corpus::from_examples(&examples, FeatureConfig::default())?;
         let (model, record) = train_in(&corpus, &config, run, &mut progress)?;
         model.save(&a.out)?;
         let last = record.losses.last().map_or(f64::NAN, |l| l.1);

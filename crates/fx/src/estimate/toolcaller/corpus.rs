@@ -1,9 +1,14 @@
-//! Training and evaluation examples as the tool-caller sees them: feature frames of dry and wet
-//! and the target chain. Examples come from [`crate::estimate::dataset::example`] (seeded per index) and
+//! Training and evaluation examples as the tool-caller sees them: feature frames of dry and wet,
+//! the pair's descriptors (the tier-2 input, [`descriptors`]) and the target chain. Examples come from [`crate::estimate::dataset::example`] (seeded per index) and
 //! are reduced to features as they are generated, so the audio (with its tails) is never held
 //! for the whole set at once.
 
 use genlab_core::Result;
+
+use crate::engine::buffer::AudioBuffer;
+use crate::estimate::TAIL_SECONDS;
+use crate::estimate::features::{Descriptors, FEATURE_DIM};
+use crate::estimate::objective::Pair;
 use genlab_core::train::Observer;
 use rayon::prelude::*;
 
@@ -22,12 +27,20 @@ pub struct Corpus {
     pub dry: Vec<f32>,
     /// `[n × frames × width]` wet features.
     pub wet: Vec<f32>,
+    /// `[n × FEATURE_DIM]` pair descriptors.
+    pub descriptors: Vec<f32>,
     /// Target chains.
     pub chains: Vec<Chain>,
     /// Source name of each example.
     pub sources: Vec<String>,
     /// Effects the decoder may call for each example (bit `i` = effect `i` of the spec).
     pub permitted: Vec<u16>,
+}
+
+/// The descriptors of (`dry`, `wet`) the tool-caller's descriptor token reads: those of the
+/// regression baseline ([`Descriptors::to_vec`]), with at most [`TAIL_SECONDS`] of wet tail.
+pub fn descriptors(dry: &AudioBuffer, wet: &AudioBuffer) -> Result<Vec<f32>> {
+    Ok(Descriptors::of(&Pair::new(dry, wet, Some(TAIL_SECONDS))?).to_vec())
 }
 
 /// Examples generated per progress report.
@@ -49,7 +62,7 @@ impl Corpus {
                 .into_par_iter()
                 .map(|i| example(spec, seed, i))
                 .collect::<Result<_>>()?;
-            corpus.extend(&part);
+            corpus.extend(&part)?;
             observer.step(end as u64, &[]);
         }
         observer.finish();
@@ -57,10 +70,10 @@ impl Corpus {
     }
 
     /// The features of already generated examples.
-    pub fn from_examples(examples: &[Example], features: FeatureConfig) -> Corpus {
+    pub fn from_examples(examples: &[Example], features: FeatureConfig) -> Result<Corpus> {
         let mut corpus = Corpus::empty(features);
-        corpus.extend(examples);
-        corpus
+        corpus.extend(examples)?;
+        Ok(corpus)
     }
 
     fn empty(features: FeatureConfig) -> Corpus {
@@ -68,25 +81,34 @@ impl Corpus {
             features,
             dry: Vec::new(),
             wet: Vec::new(),
+            descriptors: Vec::new(),
             chains: Vec::new(),
             sources: Vec::new(),
             permitted: Vec::new(),
         }
     }
 
-    fn extend(&mut self, examples: &[Example]) {
+    fn extend(&mut self, examples: &[Example]) -> Result<()> {
         let f = self.features;
-        let feats: Vec<(Vec<f32>, Vec<f32>)> = examples
+        let feats: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = examples
             .par_iter()
-            .map(|e| (f.features(&e.dry), f.features(&e.wet)))
-            .collect();
-        for (e, (dry, wet)) in examples.iter().zip(feats) {
+            .map(|e| {
+                Ok((
+                    f.features(&e.dry),
+                    f.features(&e.wet),
+                    descriptors(&e.dry, &e.wet)?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        for (e, (dry, wet, desc)) in examples.iter().zip(feats) {
             self.dry.extend(dry);
             self.wet.extend(wet);
+            self.descriptors.extend(desc);
             self.chains.push(e.chain.clone());
             self.sources.push(e.source.clone());
             self.permitted.push(permitted_effects(&e.wet));
         }
+        Ok(())
     }
 
     /// Number of examples.
@@ -109,6 +131,22 @@ impl Corpus {
                 (&self.dry[rows.clone()], &self.wet[rows])
             }),
         )
+    }
+
+    /// The descriptor standardisation fitted on every example.
+    pub fn descriptor_standardizer(&self) -> Standardizer {
+        Standardizer::fit_columns(FEATURE_DIM, self.descriptors.chunks(FEATURE_DIM))
+    }
+
+    /// Example `i` as the network reads it (`blind`: without dry frames and descriptors).
+    pub fn clip(&self, i: usize, blind: bool) -> super::net::Clip<'_> {
+        let (dry, wet) = self.frames(i);
+        super::net::Clip {
+            dry: (!blind).then_some(dry),
+            wet,
+            descriptors: (!blind)
+                .then(|| &self.descriptors[i * FEATURE_DIM..(i + 1) * FEATURE_DIM]),
+        }
     }
 
     /// Feature rows of example `i`: (dry, wet), each `frames × width`.

@@ -157,12 +157,7 @@ pub fn score(predicted: &[Chain], truth: &[Chain]) -> Scores {
 
 /// Decodes every example of `corpus` (blind: without the dry features) and scores it.
 pub fn evaluate(model: &ToolCaller, corpus: &Corpus, blind: bool) -> Result<Scores> {
-    let clips: Vec<(Option<&[f32]>, &[f32])> = (0..corpus.len())
-        .map(|i| {
-            let (dry, wet) = corpus.frames(i);
-            ((!blind).then_some(dry), wet)
-        })
-        .collect();
+    let clips: Vec<_> = (0..corpus.len()).map(|i| corpus.clip(i, blind)).collect();
     let decoded = model.decode_features(&clips, &corpus.permitted)?;
     let predicted: Vec<Chain> = decoded.into_iter().map(|d| d.chain).collect();
     Ok(score(&predicted, &corpus.chains))

@@ -4,11 +4,13 @@
 //! `(dry, wet) → frames → encoder → decoder → <bos> [plan] <sep> (effect, bins…)* <eos>`
 //!
 //! - [`tokens`]: the chain as tokens (parameters as bins of the step grid) and the grammar;
-//! - [`audio`]: log-mel-band frames of the left, right and side channels;
+//! - [`audio`]: log-mel-band frames of the left, right and side channels, and (optionally) the
+//!   tier-2 pair descriptors as one more encoder token ([`net`]);
 //! - [`net`]: frame encoder + causal token decoder with cross-attention;
 //! - [`corpus`], [`train`]: examples from [`crate::estimate::dataset`], teacher-forced training with
 //!   dry-dropout (blind mode) and the optional plan (the paper's "reason before calling");
-//! - [`decode`]: grammar-constrained greedy decoding (always a valid chain) and the rationale;
+//! - [`decode`]: grammar-constrained greedy decoding and beam search (always valid chains) and
+//!   the rationale;
 //! - [`eval`]: presence, order and parameter scores of a model on a corpus;
 //! - [`study`]: plan vs no-plan on held-out source types (the paper's CoT claim).
 //!
@@ -34,8 +36,8 @@ use serde::{Deserialize, Serialize};
 use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::Chain;
 use crate::engine::spec::EFFECTS;
-use decode::{Decoded, greedy};
-use net::{NetConfig, Standardizer, ToolCallerNet, frames_tensor};
+use decode::{Beam, Decoded, beam_search, greedy};
+use net::{Clip, NetConfig, Standardizer, ToolCallerNet, inputs_tensor};
 
 const SPEC_FILE: &str = "toolcaller.json";
 const WEIGHTS_FILE: &str = "toolcaller.bpk";
@@ -49,6 +51,9 @@ pub struct ModelSpec {
     pub plan: bool,
     /// Input standardisation fitted on the training corpus.
     pub input: Standardizer,
+    /// Standardisation of the descriptor token's input (when `net.descriptors > 0`).
+    #[serde(default)]
+    pub descriptor_input: Option<Standardizer>,
     /// Training record (config, seed, steps, final loss, time), for provenance.
     #[serde(default)]
     pub training: serde_json::Value,
@@ -83,46 +88,110 @@ fn check_clip(what: &str, a: &AudioBuffer) -> Result<()> {
 }
 
 impl ToolCaller {
-    /// Decodes a batch of clips given as feature rows (`None` dry: blind).
-    pub fn decode_features(
-        &self,
-        clips: &[(Option<&[f32]>, &[f32])],
-        permitted: &[u16],
-    ) -> Result<Vec<Decoded>> {
-        let device = genlab_core::device::device();
+    /// Decodes a batch of clips given as feature rows.
+    pub fn decode_features(&self, clips: &[Clip], permitted: &[u16]) -> Result<Vec<Decoded>> {
         let mut out = Vec::with_capacity(clips.len());
         for (c, p) in clips
             .chunks(DECODE_CHUNK)
             .zip(permitted.chunks(DECODE_CHUNK))
         {
-            let frames = frames_tensor(&self.spec.net, &self.spec.input, c, &device);
-            out.extend(greedy(&self.net, self.spec.plan, frames, p)?);
+            out.extend(greedy(&self.net, self.spec.plan, self.inputs(c), p)?);
         }
         Ok(out)
     }
 
-    /// Estimates the chain that turns `dry` into `wet`; `None` for `dry` is blind estimation.
-    pub fn decode(&self, dry: Option<&AudioBuffer>, wet: &AudioBuffer) -> Result<Decoded> {
+    /// The `width` most probable chains of each clip by grammar-constrained beam search
+    /// ([`decode::beam_search`]), most probable first.
+    pub fn beam_features(
+        &self,
+        clips: &[Clip],
+        permitted: &[u16],
+        width: usize,
+    ) -> Result<Vec<Vec<Beam>>> {
+        let mut out = Vec::with_capacity(clips.len());
+        for (c, p) in clips
+            .chunks(DECODE_CHUNK)
+            .zip(permitted.chunks(DECODE_CHUNK))
+        {
+            out.extend(beam_search(
+                &self.net,
+                self.spec.plan,
+                self.inputs(c),
+                p,
+                width,
+            )?);
+        }
+        Ok(out)
+    }
+
+    fn inputs(&self, clips: &[Clip]) -> net::Inputs {
+        inputs_tensor(
+            &self.spec.net,
+            &self.spec.input,
+            self.spec.descriptor_input.as_ref(),
+            clips,
+            &genlab_core::device::device(),
+        )
+    }
+
+    /// The features of (`dry`, `wet`) as the network reads them: dry and wet frames, and the
+    /// pair's descriptors when the network has a descriptor token (`None` dry: blind).
+    fn clip_features(
+        &self,
+        dry: Option<&AudioBuffer>,
+        wet: &AudioBuffer,
+    ) -> Result<(Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>)> {
         check_clip("wet", wet)?;
         let features = self.spec.net.features;
-        let dry_features = match dry {
-            Some(d) => {
-                check_clip("dry", d)?;
-                if d.sample_rate != wet.sample_rate {
-                    return Err(Error::InvalidInput(format!(
-                        "dry audio is at {} Hz but wet audio at {} Hz",
-                        d.sample_rate, wet.sample_rate
-                    )));
-                }
-                Some(features.features(d))
-            }
-            None => None,
+        let Some(d) = dry else {
+            return Ok((None, features.features(wet), None));
         };
-        let wet_features = features.features(wet);
-        let mut out = self.decode_features(
-            &[(dry_features.as_deref(), &wet_features)],
-            &[permitted_effects(wet)],
-        )?;
+        check_clip("dry", d)?;
+        if d.sample_rate != wet.sample_rate {
+            return Err(Error::InvalidInput(format!(
+                "dry audio is at {} Hz but wet audio at {} Hz",
+                d.sample_rate, wet.sample_rate
+            )));
+        }
+        let descriptors = if self.spec.net.descriptors > 0 {
+            Some(corpus::descriptors(d, wet)?)
+        } else {
+            None
+        };
+        Ok((
+            Some(features.features(d)),
+            features.features(wet),
+            descriptors,
+        ))
+    }
+
+    /// Estimates the chain that turns `dry` into `wet`; `None` for `dry` is blind estimation.
+    pub fn decode(&self, dry: Option<&AudioBuffer>, wet: &AudioBuffer) -> Result<Decoded> {
+        let (d, w, v) = self.clip_features(dry, wet)?;
+        let clip = Clip {
+            dry: d.as_deref(),
+            wet: &w,
+            descriptors: v.as_deref(),
+        };
+        let mut out = self.decode_features(&[clip], &[permitted_effects(wet)])?;
+        Ok(out.remove(0))
+    }
+
+    /// The `width` most probable chains for (`dry`, `wet`) by beam search, most probable
+    /// first (`None` for `dry`: blind).
+    pub fn beams(
+        &self,
+        dry: Option<&AudioBuffer>,
+        wet: &AudioBuffer,
+        width: usize,
+    ) -> Result<Vec<Beam>> {
+        let (d, w, v) = self.clip_features(dry, wet)?;
+        let clip = Clip {
+            dry: d.as_deref(),
+            wet: &w,
+            descriptors: v.as_deref(),
+        };
+        let mut out = self.beam_features(&[clip], &[permitted_effects(wet)], width)?;
         Ok(out.remove(0))
     }
 
@@ -163,6 +232,17 @@ impl ToolCaller {
         {
             return Err(Error::InvalidInput(format!(
                 "{}: the input standardisation does not match the network's features",
+                spec_path.display()
+            )));
+        }
+        let descriptors_ok = match (&spec.descriptor_input, spec.net.descriptors) {
+            (None, 0) => true,
+            (Some(z), d) => d > 0 && z.mean.len() == d && z.std.len() == d,
+            (None, _) => false,
+        };
+        if !descriptors_ok {
+            return Err(Error::InvalidInput(format!(
+                "{}: the descriptor standardisation does not match the network",
                 spec_path.display()
             )));
         }

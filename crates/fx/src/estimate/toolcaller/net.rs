@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! u_f = [z(dry_f), z(wet_f), z(wet_f − dry_f), blind]    (z: standardised; dry part 0 when blind)
-//! m   = Encoder(W_in u + P_frame)                         (pre-norm transformer, F frames)
+//! v   = [z(descriptors(dry, wet)), blind]                 (optional; 0 and 1 when blind)
+//! m   = Encoder([W_in u_f + P_f]_{f=1..F} ‖ [W_d v + e_d]) (pre-norm transformer, F (+1) tokens)
 //! h_t = E_tok[y_t] + E_pos[t] + E_slot[s_t]               (s_t: grammar slot after y_≤t)
 //! z   = Decoder(h, m)                                     (causal self-attn, cross-attn to m)
 //! p(y_{t+1} | y_≤t, audio) = softmax(W_out LN(z_t) + b)   (masked to the grammar when used)
@@ -15,6 +16,12 @@
 //! (the same information flow at laptop scale, as the method note's tier 3 proposes).
 //! The blind flag replaces the paper's zeroed attention mask over the dry segment: the dry
 //! half of every frame is zero and the flag says so.
+//!
+//! **Descriptor token** (`descriptors > 0`): the tier-2 regression baseline's input, the
+//! interpretable pair descriptors of [`crate::estimate::features`] (band gains, level
+//! percentiles, crest factors, tail energy, echo-lag correlations, stereo measures), enters
+//! the encoder as one more token after the frames, so the tool-caller sees at least what the
+//! baseline sees. Blind, it is the standardised mean (zeros) with the flag set.
 
 use burn::module::Module;
 use burn::nn::activation::ActivationConfig;
@@ -29,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audio::FeatureConfig;
 use super::tokens::{MAX_LEN, N_SLOTS, VOCAB};
+use crate::estimate::features::FEATURE_DIM;
 
 /// Shape of the network.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -45,6 +53,9 @@ pub struct NetConfig {
     pub d_ff: usize,
     /// The audio front end.
     pub features: FeatureConfig,
+    /// Length of the descriptor vector of the extra encoder token (0: no such token).
+    #[serde(default)]
+    pub descriptors: usize,
 }
 
 impl Default for NetConfig {
@@ -56,6 +67,7 @@ impl Default for NetConfig {
             decoder_layers: 2,
             d_ff: 128,
             features: FeatureConfig::default(),
+            descriptors: FEATURE_DIM,
         }
     }
 }
@@ -109,6 +121,8 @@ impl NetConfig {
                 .init(device),
             norm: LayerNormConfig::new(d).init(device),
             head: LinearConfig::new(d, VOCAB).init(device),
+            descriptor: (self.descriptors > 0)
+                .then(|| LinearConfig::new(self.descriptors + 1, d).init(device)),
         }
     }
 }
@@ -131,6 +145,28 @@ impl Standardizer {
         Standardizer {
             mean: vec![0.0; 3 * width],
             std: vec![1.0; 3 * width],
+        }
+    }
+
+    /// Per-column means and deviations of `rows` of `width` values (the descriptor token's
+    /// standardisation; `mean` and `std` then have `width` entries).
+    pub fn fit_columns<'a>(width: usize, rows: impl Iterator<Item = &'a [f32]>) -> Self {
+        let (mut sum, mut sq, mut n) = (vec![0.0f64; width], vec![0.0f64; width], 0usize);
+        for row in rows {
+            for (k, &v) in row.iter().enumerate() {
+                sum[k] += v as f64;
+                sq[k] += (v as f64) * (v as f64);
+            }
+            n += 1;
+        }
+        let n = n.max(1) as f64;
+        Standardizer {
+            mean: sum.iter().map(|s| (s / n) as f32).collect(),
+            std: sq
+                .iter()
+                .zip(&sum)
+                .map(|(q, s)| ((q / n - (s / n).powi(2)).max(0.0).sqrt() as f32).max(1e-3))
+                .collect(),
         }
     }
 
@@ -182,26 +218,85 @@ pub fn frame_input(dry: Option<&[f32]>, wet: &[f32], input: &Standardizer, out: 
     }
 }
 
-/// Encoder input `[n, F, frame_width]` from per-clip (dry, wet) feature rows of
-/// `frames × width` each (`None` dry: blind).
-pub fn frames_tensor(
-    config: &NetConfig,
-    input: &Standardizer,
-    clips: &[(Option<&[f32]>, &[f32])],
-    device: &Device,
-) -> Tensor<3> {
-    let (frames, width) = (config.features.frames, config.features.width());
-    let mut x = Vec::with_capacity(clips.len() * frames * config.frame_width());
-    for (dry, wet) in clips {
-        for k in 0..frames {
-            let rows = k * width..(k + 1) * width;
-            frame_input(dry.map(|d| &d[rows.clone()]), &wet[rows], input, &mut x);
+/// One clip's encoder input: dry and wet feature rows of `frames × width` each (`None` dry:
+/// blind) and, for a network with a descriptor token, the pair's descriptors (`None`: blind).
+#[derive(Debug, Clone, Copy)]
+pub struct Clip<'a> {
+    /// Dry features (`None`: blind).
+    pub dry: Option<&'a [f32]>,
+    /// Wet features.
+    pub wet: &'a [f32],
+    /// Pair descriptors (`None`: blind or not used).
+    pub descriptors: Option<&'a [f32]>,
+}
+
+/// The encoder's input tensors.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// `[n, F, frame_width]`.
+    pub frames: Tensor<3>,
+    /// `[n, descriptors + 1]`, when the network has a descriptor token.
+    pub descriptors: Option<Tensor<2>>,
+}
+
+impl Inputs {
+    /// Frames only (a network without descriptor token).
+    pub fn frames(frames: Tensor<3>) -> Inputs {
+        Inputs {
+            frames,
+            descriptors: None,
         }
     }
-    Tensor::from_data(
+}
+
+/// Encoder inputs of `clips`: frames standardised by `input`, descriptors by `descriptor_input`
+/// (required when `config.descriptors > 0`).
+pub fn inputs_tensor(
+    config: &NetConfig,
+    input: &Standardizer,
+    descriptor_input: Option<&Standardizer>,
+    clips: &[Clip],
+    device: &Device,
+) -> Inputs {
+    let (frames, width) = (config.features.frames, config.features.width());
+    let mut x = Vec::with_capacity(clips.len() * frames * config.frame_width());
+    for clip in clips {
+        for k in 0..frames {
+            let rows = k * width..(k + 1) * width;
+            frame_input(
+                clip.dry.map(|d| &d[rows.clone()]),
+                &clip.wet[rows],
+                input,
+                &mut x,
+            );
+        }
+    }
+    let frames = Tensor::from_data(
         TensorData::new(x, [clips.len(), frames, config.frame_width()]),
         device,
-    )
+    );
+    let descriptors = (config.descriptors > 0).then(|| {
+        let d = config.descriptors;
+        let z = descriptor_input.expect("a descriptor standardisation");
+        let mut v = Vec::with_capacity(clips.len() * (d + 1));
+        for clip in clips {
+            match clip.descriptors {
+                Some(desc) => {
+                    v.extend((0..d).map(|k| (desc[k] - z.mean[k]) / z.std[k]));
+                    v.push(0.0);
+                }
+                None => {
+                    v.extend(std::iter::repeat_n(0.0, d));
+                    v.push(1.0);
+                }
+            }
+        }
+        Tensor::from_data(TensorData::new(v, [clips.len(), d + 1]), device)
+    });
+    Inputs {
+        frames,
+        descriptors,
+    }
 }
 
 /// The encoder–decoder of the module doc.
@@ -216,6 +311,7 @@ pub struct ToolCallerNet {
     decoder: TransformerDecoder,
     norm: LayerNorm,
     head: Linear,
+    descriptor: Option<Linear>,
 }
 
 /// `[n, len]` integer tensor from host values.
@@ -230,14 +326,19 @@ fn positions(n: usize, len: usize, device: &Device) -> Tensor<2, Int> {
 }
 
 impl ToolCallerNet {
-    /// Encoder memory.
+    /// Encoder memory: the frames, then the descriptor token when the network has one.
     ///
     /// # Shapes
-    /// - `frames`: `[n, F, frame_width]` → `[n, F, d_model]`
-    pub fn encode(&self, frames: Tensor<3>) -> Tensor<3> {
-        let [n, f, _] = frames.dims();
-        let device = frames.device();
-        let x = self.input.forward(frames) + self.frame_position.forward(positions(n, f, &device));
+    /// - `inputs.frames`: `[n, F, frame_width]`, `inputs.descriptors`: `[n, D + 1]`
+    ///   → `[n, F (+ 1), d_model]`
+    pub fn encode(&self, inputs: Inputs) -> Tensor<3> {
+        let [n, f, _] = inputs.frames.dims();
+        let device = inputs.frames.device();
+        let mut x = self.input.forward(inputs.frames)
+            + self.frame_position.forward(positions(n, f, &device));
+        if let (Some(layer), Some(v)) = (&self.descriptor, inputs.descriptors) {
+            x = Tensor::cat(vec![x, layer.forward(v).unsqueeze_dim::<3>(1)], 1);
+        }
         self.encoder.forward(TransformerEncoderInput::new(x))
     }
 
@@ -285,7 +386,7 @@ mod tests {
         let net = config.init(&device);
         let mut rng = SeededRng::new(2);
         let frames = rng.normal([2, 4, config.frame_width()], &device);
-        let memory = net.encode(frames);
+        let memory = net.encode(Inputs::frames(frames));
         let (n, len) = (2, 12);
         let a_tokens: Vec<u32> = (0..n * len).map(|i| (i * 7 % VOCAB) as u32).collect();
         let a_slots: Vec<u32> = (0..n * len).map(|i| (i * 5 % N_SLOTS) as u32).collect();
@@ -349,5 +450,70 @@ mod tests {
                 "{j}: {a} {b}"
             );
         }
+    }
+
+    #[test]
+    fn the_descriptor_token_is_one_more_memory_row_and_blind_is_its_mean() {
+        let device = Device::flex();
+        device.seed(3);
+        let features = FeatureConfig {
+            frames: 3,
+            bands: 2,
+            window_seconds: 0.5,
+        };
+        let config = NetConfig {
+            d_model: 16,
+            d_ff: 32,
+            features,
+            descriptors: 2,
+            ..NetConfig::default()
+        };
+        let net = config.init(&device);
+        let frame = vec![0.5f32; 3 * features.width()];
+        let z = Standardizer {
+            mean: vec![1.0, -1.0],
+            std: vec![2.0, 0.5],
+        };
+        let seen = [3.0f32, -2.0];
+        let clip = |descriptors| Clip {
+            dry: Some(&frame[..]),
+            wet: &frame[..],
+            descriptors,
+        };
+        let id = Standardizer::identity(features.width());
+        let inputs = inputs_tensor(
+            &config,
+            &id,
+            Some(&z),
+            &[clip(Some(&seen)), clip(None)],
+            &device,
+        );
+        // (3 − 1)/2 = 1, (−2 + 1)/0.5 = −2, flag 0; blind: zeros, flag 1.
+        assert_eq!(
+            to_vec(inputs.descriptors.clone().unwrap()),
+            vec![1.0, -2.0, 0.0, 0.0, 0.0, 1.0]
+        );
+        let memory = net.encode(inputs);
+        assert_eq!(memory.dims(), [2, 4, 16]);
+        // The frames are the same; only the descriptor token differs between the clips, and
+        // through attention it reaches every row of the memory.
+        let m = to_vec(memory);
+        let row = |c: usize, r: usize| m[(c * 4 + r) * 16..(c * 4 + r + 1) * 16].to_vec();
+        for r in 0..4 {
+            let d = row(0, r)
+                .iter()
+                .zip(row(1, r))
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(d > 1e-5, "row {r} ignores the descriptors");
+        }
+        // Without a descriptor token the memory has the frames only.
+        let plain = NetConfig {
+            descriptors: 0,
+            ..config
+        };
+        let inputs = inputs_tensor(&plain, &id, None, &[clip(None)], &device);
+        assert!(inputs.descriptors.is_none());
+        assert_eq!(plain.init(&device).encode(inputs).dims(), [1, 3, 16]);
     }
 }

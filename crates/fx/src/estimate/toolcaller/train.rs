@@ -48,9 +48,10 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::corpus::Corpus;
-use super::net::{NetConfig, Standardizer, ToolCallerNet, frames_tensor, int_tensor};
+use super::net::{Inputs, NetConfig, Standardizer, ToolCallerNet, inputs_tensor, int_tensor};
 use super::tokens::{BIN0, GrammarState, VOCAB, encode};
 use super::{ModelSpec, ToolCaller};
+use crate::estimate::features::FEATURE_DIM;
 
 /// Training settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,7 +147,7 @@ impl Targets {
 pub(crate) struct Batch {
     n: usize,
     len: usize,
-    frames: Tensor<3>,
+    frames: Inputs,
     inputs: Vec<u32>,
     slots: Vec<u32>,
     targets: Vec<i64>,
@@ -165,7 +166,7 @@ pub(crate) fn batch(
     corpus: &Corpus,
     targets: &Targets,
     net: &NetConfig,
-    input: &Standardizer,
+    input: (&Standardizer, Option<&Standardizer>),
     idx: &[usize],
     dry_dropout: f64,
     structure_weight: f32,
@@ -180,14 +181,13 @@ pub(crate) fn batch(
         .unwrap_or(1);
     let mut clips = Vec::with_capacity(n);
     for &i in idx {
-        let (dry, wet) = corpus.frames(i);
         let blind = rng.rng().random::<f64>() < dry_dropout;
-        clips.push(((!blind).then_some(dry), wet));
+        clips.push(corpus.clip(i, blind));
     }
     let mut b = Batch {
         n,
         len,
-        frames: frames_tensor(net, input, &clips, device),
+        frames: inputs_tensor(net, input.0, input.1, &clips, device),
         inputs: vec![0; n * len],
         slots: vec![0; n * len],
         targets: vec![0; n * len],
@@ -296,6 +296,13 @@ pub fn train_in(
     config.net.validate()?;
     let targets = Targets::new(corpus, config.plan)?;
     let input = corpus.standardizer();
+    let descriptor_input = (config.net.descriptors > 0).then(|| corpus.descriptor_standardizer());
+    if config.net.descriptors > 0 && config.net.descriptors != FEATURE_DIM {
+        return Err(Error::InvalidInput(format!(
+            "the descriptor token reads {FEATURE_DIM} descriptors, not {}",
+            config.net.descriptors
+        )));
+    }
     let device = device::train_device();
     seed_device(&device, config.seed);
     let meta = serde_json::to_value(config).map_err(|e| Error::InvalidInput(e.to_string()))?;
@@ -325,7 +332,7 @@ pub fn train_in(
                 corpus,
                 &targets,
                 &config.net,
-                &input,
+                (&input, descriptor_input.as_ref()),
                 &idx,
                 config.dry_dropout,
                 config.structure_weight as f32,
@@ -347,6 +354,7 @@ pub fn train_in(
         net: config.net,
         plan: config.plan,
         input,
+        descriptor_input,
         training: serde_json::json!({
             "config": meta,
             "examples": corpus.len(),
@@ -418,12 +426,7 @@ mod tests {
         model.save(dir.path()).unwrap();
         let back = ToolCaller::load(dir.path()).unwrap();
         assert_eq!(back.spec, model.spec);
-        let clips: Vec<_> = (0..corpus.len())
-            .map(|i| {
-                let (d, w) = corpus.frames(i);
-                (Some(d), w)
-            })
-            .collect();
+        let clips: Vec<_> = (0..corpus.len()).map(|i| corpus.clip(i, false)).collect();
         let a = model.decode_features(&clips, &corpus.permitted).unwrap();
         let b = back.decode_features(&clips, &corpus.permitted).unwrap();
         assert_eq!(a, b);
@@ -436,13 +439,14 @@ mod tests {
         let targets = Targets::new(&corpus, true).unwrap();
         let device = Device::flex();
         let input = corpus.standardizer();
+        let descriptors = corpus.descriptor_standardizer();
         let idx: Vec<usize> = (0..corpus.len()).collect();
         let mut rng = SeededRng::new(0);
         let b = batch(
             &corpus,
             &targets,
             &config.net,
-            &input,
+            (&input, Some(&descriptors)),
             &idx,
             0.0,
             1.0,
