@@ -84,7 +84,44 @@ fn bad_input_gives_one_line_and_writes_nothing() {
     // A student is not a teacher, and an existing model is never overwritten.
     distill(dir.path(), "teacher", "student", "--steps 10").ok();
     distill(dir.path(), "student", "again", "").fails_saying("already a consistency student");
-    distill(dir.path(), "teacher", "student", "").fails_saying("already holds a model");
+    distill(dir.path(), "teacher", "student", "").fails_saying("already holds");
+}
+
+/// Each command continues a run with --resume: a finished one is extended by a larger --steps,
+/// and an existing run is never restarted without it.
+#[test]
+fn resume_extends_a_finished_run() {
+    let dir = tempfile::tempdir().unwrap();
+    tiny_model(dir.path(), "edm", "teacher");
+    tiny_model(dir.path(), "fm", "fm");
+    let losses = |out: &str| {
+        let text = std::fs::read_to_string(dir.path().join(out).join("losses.csv")).unwrap();
+        text.lines().count() - 1
+    };
+    distill(dir.path(), "teacher", "student", "--steps 10").ok();
+    distill(dir.path(), "teacher", "student", "--steps 20").fails_saying("--resume");
+    distill(dir.path(), "teacher", "student", "--steps 20 --resume").ok();
+    assert_eq!(losses("student"), 2, "a row every 10 of 20 steps");
+
+    let post = |args: &str| {
+        let base = "cmt post-train --student student --data p.csv --batch 32 --out ect";
+        genlab_line(dir.path(), &format!("{base} {args}"))
+    };
+    post("--steps 10").ok();
+    post("--steps 20 --resume").ok_saying("for 20 steps");
+    assert_eq!(losses("ect"), 2);
+
+    let meanflow = |args: &str| {
+        let base = "cmt meanflow --teacher fm --data p.csv --batch 32 --out mf --mid-steps 10";
+        genlab_line(dir.path(), &format!("{base} {args}"))
+    };
+    meanflow("--post-steps 10").ok();
+    meanflow("--post-steps 20 --resume").ok();
+    assert_eq!(
+        losses("mf"),
+        3,
+        "10 mid-training steps, then 20 post-training steps"
+    );
 }
 
 #[test]
@@ -171,7 +208,7 @@ fn meanflow_distils_a_flow_matching_model_into_a_one_and_two_step_student() {
     genlab_line(dir.path(), "cmt meanflow --teacher edm --out a")
         .fails_saying("flow-matching teacher");
     mf("--out b --post-steps 5").fails_saying("--data");
-    mf("--out mf").fails_saying("already holds a model");
+    mf("--out mf").fails_saying("already holds");
     mf("--out c --mid-steps 5 --t-mid 1.5").fails_saying("t_mid");
     for out in ["a", "b", "c"] {
         assert!(!dir.path().join(out).exists(), "{out}");

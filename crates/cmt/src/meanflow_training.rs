@@ -12,10 +12,12 @@
 //! The student's network is the teacher's architecture with a second time input (r), freshly
 //! initialised from the seed (MeanFlow's u is not the teacher's velocity at r ≠ t).
 
+use std::path::Path;
+
 use burn::optim::AdamConfig;
 use genlab_core::data::Points;
 use genlab_core::train::{
-    History, Learner, Observer, SeededRng, TrainOptions, Trainer, seed_device,
+    CHECKPOINT_FILE, History, Learner, Observer, SeededRng, TrainOptions, Trainer, seed_device,
 };
 use genlab_core::{Error, Result, device, tensor};
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,9 @@ use crate::meanflow::{MeanFlow, cmt_mf_pairs, u};
 use genlab_flow::model::{FlowModel, StudentKind, StudentSpec};
 use genlab_flow::ode::Solver;
 use genlab_flow::process::Process;
+
+/// The post-training phase's checkpoint (mid-training's is the usual `checkpoint.bin`).
+pub const POST_CHECKPOINT_FILE: &str = "checkpoint-post.bin";
 
 /// Settings of [`distill_meanflow`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,10 +68,14 @@ impl Default for MeanFlowConfig {
 
 /// Trains a MeanFlow student of the flow-matching `teacher` (module doc); `data` is needed
 /// when `post_steps > 0`. Returns the student and its loss history (mid, then post-training).
+/// With `run_dir`, mid-training checkpoints to `run_dir/checkpoint.bin` and post-training to
+/// `run_dir/checkpoint-post.bin`; `resume` continues from them.
 pub fn distill_meanflow(
     teacher: &FlowModel,
     data: Option<&Points>,
     config: &MeanFlowConfig,
+    run_dir: Option<&Path>,
+    resume: bool,
     observer: &mut dyn Observer,
 ) -> Result<(FlowModel, History)> {
     let bad = |m: String| Err(Error::InvalidInput(m));
@@ -126,6 +135,8 @@ pub fn distill_meanflow(
     if config.mid_steps > 0 {
         let options =
             TrainOptions::constant(config.mid_steps, config.lr).with_phase("cmt-mf mid-training");
+        let meta = phase_meta(config, "post_steps", None)?;
+        let options = crate::checkpointed(options, run_dir, CHECKPOINT_FILE, resume, &meta)?;
         let outcome = Trainer::new(options, observer).fit(
             &mut learner,
             &mut rng.fork(),
@@ -144,6 +155,8 @@ pub fn distill_meanflow(
         let batch = config.batch;
         let options = TrainOptions::constant(config.post_steps, 0.3 * config.lr)
             .with_phase("meanflow post-training");
+        let meta = phase_meta(config, "mid_steps", Some("mid_training_length"))?;
+        let options = crate::checkpointed(options, run_dir, POST_CHECKPOINT_FILE, resume, &meta)?;
         let outcome = Trainer::new(options, observer).fit(
             &mut learner,
             &mut rng.fork(),
@@ -173,4 +186,24 @@ pub fn distill_meanflow(
         },
         history,
     ))
+}
+
+/// `config` as one phase's checkpoint records it: the other phase's step budget `other` is not
+/// this phase's (the trainer lets a `*_steps` key grow with its own budget only), so it is
+/// dropped (`rename: None`: a longer post-training may follow a finished mid-training) or kept
+/// under a name compared strictly (a post-training run never continues after a changed
+/// mid-training).
+fn phase_meta(
+    config: &MeanFlowConfig,
+    other: &str,
+    rename: Option<&str>,
+) -> Result<serde_json::Value> {
+    let mut meta = serde_json::to_value(config).map_err(|e| Error::InvalidInput(e.to_string()))?;
+    if let Some(map) = meta.as_object_mut()
+        && let Some(value) = map.remove(other)
+        && let Some(name) = rename
+    {
+        map.insert(name.into(), value);
+    }
+    Ok(meta)
 }

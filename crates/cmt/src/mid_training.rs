@@ -22,7 +22,11 @@
 use burn::module::Module;
 use burn::optim::AdamConfig;
 use burn::tensor::Tensor;
-use genlab_core::train::{History, Learner, Observer, SeededRng, TrainOptions, Trainer};
+use std::path::Path;
+
+use genlab_core::train::{
+    CHECKPOINT_FILE, History, Learner, Observer, SeededRng, TrainOptions, Trainer,
+};
 use genlab_core::{Error, Result};
 
 use genlab_flow::consistency::Consistency;
@@ -187,10 +191,13 @@ fn heun() -> Solver {
 
 /// Consistency mid-training of a student initialised from `teacher` (an EDM model), with an
 /// EMA of its weights (decay 0.995) and the gradient norm clipped to 1: the result samples in
-/// 1 or 2 steps. Returns the student (its EMA weights) and its loss history.
+/// 1 or 2 steps. Returns the student (its EMA weights) and its loss history. With `run_dir`,
+/// the run checkpoints to `run_dir/checkpoint.bin` and `resume` continues it from there.
 pub fn distill(
     teacher: &FlowModel,
     config: &DistillConfig,
+    run_dir: Option<&Path>,
+    resume: bool,
     observer: &mut dyn Observer,
 ) -> Result<(FlowModel, History)> {
     let Process::Edm(edm) = teacher.spec.process else {
@@ -236,6 +243,7 @@ pub fn distill(
     .with_clip(Some(1.0))
     .with_ema(Some(0.995));
     let options = TrainOptions::constant(config.steps, config.lr).with_phase("cmt distill");
+    let options = crate::checkpointed(options, run_dir, CHECKPOINT_FILE, resume, config)?;
     let outcome = Trainer::new(options, observer).fit(
         &mut student,
         &mut SeededRng::new(config.seed),
@@ -335,14 +343,15 @@ mod tests {
                 steps: 1,
                 ..DistillConfig::default()
             };
-            let err = distill(&teacher(vec![0.0, 0.0]), &config, &mut nobody).unwrap_err();
+            let err =
+                distill(&teacher(vec![0.0, 0.0]), &config, None, false, &mut nobody).unwrap_err();
             assert!(err.to_string().contains("t_mid"), "{t_mid}: {err}");
         }
         let config = DistillConfig {
             steps: 1,
             ..DistillConfig::default()
         };
-        let err = distill(&teacher(vec![]), &config, &mut nobody).unwrap_err();
+        let err = distill(&teacher(vec![]), &config, None, false, &mut nobody).unwrap_err();
         assert!(err.to_string().contains("norm.mean"), "{err}");
     }
 }

@@ -18,7 +18,11 @@
 use burn::module::Module;
 use burn::optim::AdamConfig;
 use genlab_core::data::Points;
-use genlab_core::train::{History, Learner, Observer, SeededRng, TrainOptions, Trainer};
+use std::path::Path;
+
+use genlab_core::train::{
+    CHECKPOINT_FILE, History, Learner, Observer, SeededRng, TrainOptions, Trainer,
+};
 use genlab_core::{Error, Result, device, tensor};
 use serde::{Deserialize, Serialize};
 
@@ -72,12 +76,15 @@ impl Default for PostTrainConfig {
 }
 
 /// Post-trains `student` (an EDM model or a consistency student of one) on `data`; ECD also
-/// needs the EDM `teacher`. Returns the 1–2-step student and its loss history.
+/// needs the EDM `teacher`. Returns the 1–2-step student and its loss history. With `run_dir`,
+/// the run checkpoints to `run_dir/checkpoint.bin` and `resume` continues it from there.
 pub fn post_train(
     student: &FlowModel,
     teacher: Option<&FlowModel>,
     data: &Points,
     config: &PostTrainConfig,
+    run_dir: Option<&Path>,
+    resume: bool,
     observer: &mut dyn Observer,
 ) -> Result<(FlowModel, History)> {
     let bad = |m: String| Err(Error::InvalidInput(m));
@@ -151,6 +158,7 @@ pub fn post_train(
         Objective::Ecd => "cmt post-train (ECD)",
     };
     let options = TrainOptions::constant(config.steps, config.lr).with_phase(phase);
+    let options = crate::checkpointed(options, run_dir, CHECKPOINT_FILE, resume, config)?;
     let outcome = Trainer::new(options, observer).fit(
         &mut learner,
         &mut SeededRng::new(config.seed),

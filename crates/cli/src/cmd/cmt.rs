@@ -12,28 +12,30 @@ use genlab_cmt::post_training::{Objective, PostTrainConfig, post_train};
 use genlab_core::{device, fsx};
 use genlab_flow::{FlowModel, Solver};
 
-use super::output::write_losses;
+use super::output::{RunDir, write_losses};
 use crate::progress::Progress;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Distil a trained EDM model (`genlab flow train --process edm`) into a 1–2-step
     /// consistency student by mid-training on the teacher's ODE trajectories. Writes
-    /// OUT/model.json, OUT/weights.bpk, OUT/losses.csv and OUT/distill_config.json.
+    /// OUT/model.json, OUT/weights.bpk, OUT/losses.csv, OUT/distill_config.json and
+    /// OUT/checkpoint.bin (Ctrl-C saves it; rerun with --resume to continue).
     Distill(DistillArgs),
     /// Post-train a 1–2-step student on your data with ECT (easy consistency tuning) or ECD
     /// (consistency distillation, which also needs the EDM teacher). The student is a
     /// `genlab cmt distill` output (CMT → ECT/ECD) or an EDM model itself (ECT/ECD from the
-    /// teacher's weights). Writes OUT/model.json, OUT/weights.bpk, OUT/losses.csv and
-    /// OUT/post_train_config.json. The defaults (lr 2e-5, constant Δt with q = 256) are what
+    /// teacher's weights). Writes OUT/model.json, OUT/weights.bpk, OUT/losses.csv,
+    /// OUT/post_train_config.json and OUT/checkpoint.bin (Ctrl-C saves it; rerun with --resume
+    /// to continue). The defaults (lr 2e-5, constant Δt with q = 256) are what
     /// tuning chose after CMT in `genlab repro cmt-digits`; compare the result with the
     /// student you started from (`genlab flow eval`): on the digits post-training made it worse.
     PostTrain(PostTrainArgs),
     /// Distil a flow-matching model (`genlab flow train --process fm`) into a 1–2-step MeanFlow
     /// student: CMT-MF mid-training on the teacher's ODE trajectories (every ordered pair of
     /// trajectory points), then, with --data and --post-steps, MeanFlow post-training on the
-    /// data. Writes OUT/model.json, OUT/weights.bpk, OUT/losses.csv and
-    /// OUT/meanflow_config.json; sample with `genlab flow sample --model OUT --steps 1|2`.
+    /// data. Writes OUT/model.json, OUT/weights.bpk, OUT/losses.csv, OUT/meanflow_config.json
+    /// and one checkpoint per phase (Ctrl-C saves it; rerun with --resume to continue); sample with `genlab flow sample --model OUT --steps 1|2`.
     Meanflow(MeanflowArgs),
 }
 
@@ -42,9 +44,8 @@ pub struct MeanflowArgs {
     /// The flow-matching teacher directory.
     #[arg(long)]
     teacher: PathBuf,
-    /// Output directory for the student.
-    #[arg(long)]
-    out: PathBuf,
+    #[command(flatten)]
+    run: RunDir,
     /// Training data for MeanFlow post-training (.csv or .npy), needed with --post-steps.
     #[arg(long)]
     data: Option<PathBuf>,
@@ -90,9 +91,8 @@ pub struct PostTrainArgs {
     /// Training data: .csv or .npy, the columns the model was trained on.
     #[arg(long)]
     data: PathBuf,
-    /// Output directory for the post-trained student.
-    #[arg(long)]
-    out: PathBuf,
+    #[command(flatten)]
+    run: RunDir,
     /// Post-training objective.
     #[arg(long, value_enum, default_value_t = ObjectiveArg::Ect)]
     objective: ObjectiveArg,
@@ -124,9 +124,8 @@ pub struct DistillArgs {
     /// The teacher model directory.
     #[arg(long)]
     teacher: PathBuf,
-    /// Output directory for the student.
-    #[arg(long)]
-    out: PathBuf,
+    #[command(flatten)]
+    run: RunDir,
     /// Mid-training steps.
     #[arg(long, default_value_t = 2000)]
     steps: u64,
@@ -145,6 +144,18 @@ pub struct DistillArgs {
     seed: u64,
 }
 
+/// Refuses to overwrite a finished or running student without --resume.
+fn start(run: &RunDir) -> anyhow::Result<()> {
+    run.refuse_to_restart()?;
+    if !run.resume && run.out.join("model.json").exists() {
+        bail!(
+            "{} already holds a model; choose another --out",
+            run.out.display()
+        );
+    }
+    Ok(())
+}
+
 pub fn run(command: Command, progress: Progress) -> anyhow::Result<ExitCode> {
     match command {
         Command::Distill(args) => distill_cmd(args, progress),
@@ -154,12 +165,7 @@ pub fn run(command: Command, progress: Progress) -> anyhow::Result<ExitCode> {
 }
 
 fn meanflow_cmd(args: MeanflowArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
-    if args.out.join("model.json").exists() {
-        bail!(
-            "{} already holds a model; choose another --out",
-            args.out.display()
-        );
-    }
+    start(&args.run)?;
     let teacher = FlowModel::load(&args.teacher, &device::device())?;
     let data = match &args.data {
         Some(path) => Some(super::flow::read_points(path)?),
@@ -176,26 +182,28 @@ fn meanflow_cmd(args: MeanflowArgs, mut progress: Progress) -> anyhow::Result<Ex
         seed: args.seed,
     };
     progress.set_prefix("cmt meanflow");
-    let (student, history) = distill_meanflow(&teacher, data.as_ref(), &config, &mut progress)?;
-    student.save(&args.out)?;
-    let last = write_losses(&history, &args.out)?;
-    fsx::write_json(&args.out.join("meanflow_config.json"), &config)?;
+    let (student, history) = distill_meanflow(
+        &teacher,
+        data.as_ref(),
+        &config,
+        Some(&args.run.out),
+        args.run.resume,
+        &mut progress,
+    )?;
+    student.save(&args.run.out)?;
+    let last = write_losses(&history, &args.run.out)?;
+    fsx::write_json(&args.run.out.join("meanflow_config.json"), &config)?;
     println!(
         "distilled {} into a 1–2-step MeanFlow student in {} (final loss {last:.5}); sample with `genlab flow sample --model {} --steps 2`",
         args.teacher.display(),
-        args.out.display(),
-        args.out.display()
+        args.run.out.display(),
+        args.run.out.display()
     );
     Ok(ExitCode::SUCCESS)
 }
 
 fn post_train_cmd(args: PostTrainArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
-    if args.out.join("model.json").exists() {
-        bail!(
-            "{} already holds a model; choose another --out",
-            args.out.display()
-        );
-    }
+    start(&args.run)?;
     let device = device::device();
     let student = FlowModel::load(&args.student, &device)?;
     let teacher = match &args.teacher {
@@ -216,27 +224,30 @@ fn post_train_cmd(args: PostTrainArgs, mut progress: Progress) -> anyhow::Result
         seed: args.seed,
     };
     progress.set_prefix("cmt post-train");
-    let (out, history) = post_train(&student, teacher.as_ref(), &data, &config, &mut progress)?;
-    out.save(&args.out)?;
-    let last = write_losses(&history, &args.out)?;
-    fsx::write_json(&args.out.join("post_train_config.json"), &config)?;
+    let (out, history) = post_train(
+        &student,
+        teacher.as_ref(),
+        &data,
+        &config,
+        Some(&args.run.out),
+        args.run.resume,
+        &mut progress,
+    )?;
+    out.save(&args.run.out)?;
+    let last = write_losses(&history, &args.run.out)?;
+    fsx::write_json(&args.run.out.join("post_train_config.json"), &config)?;
     println!(
         "post-trained {} for {} steps (final loss {last:.5}); student in {}; sample with `genlab flow sample --model {} --steps 2`",
         args.student.display(),
         args.steps,
-        args.out.display(),
-        args.out.display()
+        args.run.out.display(),
+        args.run.out.display()
     );
     Ok(ExitCode::SUCCESS)
 }
 
 fn distill_cmd(args: DistillArgs, mut progress: Progress) -> anyhow::Result<ExitCode> {
-    if args.out.join("model.json").exists() {
-        bail!(
-            "{} already holds a model; choose another --out",
-            args.out.display()
-        );
-    }
+    start(&args.run)?;
     let teacher = FlowModel::load(&args.teacher, &device::device())?;
     if teacher.spec.consistency.is_some() {
         bail!(
@@ -253,15 +264,21 @@ fn distill_cmd(args: DistillArgs, mut progress: Progress) -> anyhow::Result<Exit
         ..DistillConfig::default()
     };
     progress.set_prefix("cmt distill");
-    let (student, history) = distill(&teacher, &config, &mut progress)?;
-    student.save(&args.out)?;
-    let last = write_losses(&history, &args.out)?;
-    fsx::write_json(&args.out.join("distill_config.json"), &config)?;
+    let (student, history) = distill(
+        &teacher,
+        &config,
+        Some(&args.run.out),
+        args.run.resume,
+        &mut progress,
+    )?;
+    student.save(&args.run.out)?;
+    let last = write_losses(&history, &args.run.out)?;
+    fsx::write_json(&args.run.out.join("distill_config.json"), &config)?;
     println!(
         "distilled {} into a 1–2-step student in {} (final mid-training loss {last:.5}); sample with `genlab flow sample --model {} --steps 2`",
         args.teacher.display(),
-        args.out.display(),
-        args.out.display()
+        args.run.out.display(),
+        args.run.out.display()
     );
     Ok(ExitCode::SUCCESS)
 }
