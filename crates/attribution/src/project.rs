@@ -25,10 +25,14 @@
 //! generated block by block once per call (callers batch many examples per call).
 //!
 //! Measured (`genlab bench attribution` vs `bench/trak_attribution.py`, p = 68 362, k = 1024,
-//! 512 examples, 2 shared cores, one sitting): a regenerated dense P runs at traker's speed
-//! (Gaussian 97 vs 120 examples/s, Rademacher 97 vs 67: both are bound by the p×k GEMM, ours
-//! through `matrixmultiply`); the SJLT does 1 630 examples/s, 13.5× traker's Gaussian
-//! projector. The SJLT is therefore the CPU fast path and the default of the CLI.
+//! 512 examples; idle sitting of 2026-12-05 16:30, before the column split): a regenerated
+//! dense P ran at traker's speed (Gaussian 423 vs 440 examples/s at 1 thread, 586 vs 655 at 2;
+//! Rademacher 435 vs 280). Where the time went (perf, 1 thread): the GEMM kernel 49%, packing
+//! P once per 32-example chunk 22%, generating P 18% (ChaCha8 + ziggurat), page zeroing 6%.
+//! One GEMM per block over all examples (split by output columns) removes most of the packing:
+//! the dense projection rows ran 1.1–1.25× faster and the whole bench took 15–20% less CPU
+//! time (back to back, under load). The SJLT does ≈ 6 000 examples/s at 1 thread, ≈ 14×
+//! traker's Gaussian projector: it is the CPU fast path and the default of the CLI.
 
 use std::sync::OnceLock;
 
