@@ -24,7 +24,8 @@
 //! - Sequences come from the back of the seeded corpus order ([`crate::corpus`]), so an SAE
 //!   trained on `genlab sae acts` rows with the same seed is evaluated on held-out text.
 //!
-//! The prefix `r_ℓ` is computed once per batch and shared by the three runs.
+//! The prefix `r_ℓ` is computed once per batch and shared by the three runs
+//! ([`ce_recovered_many`]: and by every SAE's run, with one clean and one zero run for all).
 
 use serde::Serialize;
 
@@ -62,8 +63,23 @@ pub fn ce_recovered(
     batch: usize,
     observer: &mut dyn Observer,
 ) -> Result<CeRecovered> {
+    let mut all = ce_recovered_many(model, &[sae], layer, seqs, batch, observer)?;
+    Ok(all.remove(0))
+}
+
+/// [`ce_recovered`] of several SAEs on the same sequences: the prefix, the clean run and the
+/// zero-ablated run are computed once and shared, so each extra SAE costs one spliced run.
+/// Each result equals `ce_recovered` of that SAE alone.
+pub fn ce_recovered_many(
+    model: &Llama,
+    saes: &[&Sae],
+    layer: usize,
+    seqs: &[Vec<u32>],
+    batch: usize,
+    observer: &mut dyn Observer,
+) -> Result<Vec<CeRecovered>> {
     let c = &model.config;
-    if sae.d != c.d {
+    if let Some(sae) = saes.iter().find(|s| s.d != c.d) {
         return Err(Error::InvalidInput(format!(
             "the SAE reads {}-wide vectors, the model's residual stream is {} wide",
             sae.d, c.d
@@ -82,7 +98,8 @@ pub fn ce_recovered(
         ));
     }
     let d = c.d;
-    let mut sums = [0.0f64; 3];
+    // clean, zero, then each SAE.
+    let mut sums = vec![0.0f64; 2 + saes.len()];
     let mut predictions = 0usize;
     observer.start(
         &format!("ce-recovered layer {layer}"),
@@ -119,12 +136,15 @@ pub fn ce_recovered(
             }
             x
         };
-        let runs = [
-            r.clone(),
-            spliced(&|rows| sae.decode(&sae.encode(rows))),
-            spliced(&|rows| vec![0.0; rows.len()]),
-        ];
-        for (sum, mut x) in sums.iter_mut().zip(runs) {
+        for (i, sum) in sums.iter_mut().enumerate() {
+            let mut x = match i {
+                0 => r.clone(),
+                1 => spliced(&|rows| vec![0.0; rows.len()]),
+                _ => {
+                    let sae = saes[i - 2];
+                    spliced(&|rows| sae.decode(&sae.encode(rows)))
+                }
+            };
             model.run_blocks(&mut x, t_len, layer..c.n_layer)?;
             let nll = model.next_token_nll(&x, &targets, HEAD_CHUNK)?;
             *sum += nll.iter().flatten().sum::<f64>();
@@ -133,22 +153,25 @@ pub fn ce_recovered(
         let mean = |s: f64| s / predictions as f64;
         observer.step(
             b as u64 + 1,
-            &[
-                ("ce_clean", mean(sums[0])),
-                ("ce_sae", mean(sums[1])),
-                ("ce_zero", mean(sums[2])),
-            ],
+            &[("ce_clean", mean(sums[0])), ("ce_zero", mean(sums[1]))],
         );
     }
     observer.finish();
-    let [clean, with_sae, zero] = sums.map(|s| s / predictions as f64);
-    Ok(CeRecovered {
-        ce_clean: clean,
-        ce_sae: with_sae,
-        ce_zero: zero,
-        score: (zero - with_sae) / (zero - clean),
-        predictions,
-    })
+    let mean = |s: f64| s / predictions as f64;
+    let (clean, zero) = (mean(sums[0]), mean(sums[1]));
+    Ok(sums[2..]
+        .iter()
+        .map(|&s| {
+            let with_sae = mean(s);
+            CeRecovered {
+                ce_clean: clean,
+                ce_sae: with_sae,
+                ce_zero: zero,
+                score: (zero - with_sae) / (zero - clean),
+                predictions,
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -220,6 +243,11 @@ mod tests {
         // Batching does not change the numbers.
         let one = ce_recovered(&model, &lossless(32), 1, &s, 5, &mut NoObserver).unwrap();
         assert!((one.ce_clean - perfect.ce_clean).abs() < 1e-5);
+        // Several SAEs at once: each as if alone, bit for bit.
+        let both =
+            ce_recovered_many(&model, &[&zero, &lossless(32)], 1, &s, 3, &mut NoObserver).unwrap();
+        let alone = ce_recovered(&model, &lossless(32), 1, &s, 3, &mut NoObserver).unwrap();
+        assert_eq!(both, vec![z, alone]);
     }
 
     #[test]

@@ -29,9 +29,10 @@ use super::real_data::{self, RealData, fold_scale};
 use super::setup::{BASELINE, CHUNK, Measured, gamma_arm, timed_train};
 use super::synthetic::META_LR;
 use crate::acts::InMemory;
-use crate::ce_recovered::ce_recovered;
+use crate::ce_recovered::ce_recovered_many;
 use crate::eval::evaluate_rows;
 use crate::metrics::{letters, meta_sae_ev};
+use crate::sae::Sae;
 use crate::train::{Arch, TrainConfig};
 
 /// Sizes of the real-LM part.
@@ -110,22 +111,45 @@ pub fn run(
         Err(why) => return Ok(RealOutcome::Skipped(why)),
     };
     let data = real_data::load(cache_dir, found, sizes, seed, observer)?;
-    let mut per_seed = Vec::new();
-    let mut maxcos = Vec::new();
+    // Every arm of every seed is trained and measured first; CE-loss-recovered then runs once
+    // for all of them (one clean and one zero-ablated run shared by every SAE).
+    let mut trained: Vec<(u64, String, Measured, Sae)> = Vec::new();
     for &s in seeds {
-        let mut arms = Arms::new();
         for (name, arch, g) in [
             (BASELINE.to_string(), Arch::BatchTopK, 0.0),
             (gamma_arm(gamma), Arch::OrtSae, gamma),
         ] {
             observer.message(&format!("real LM, seed {s}: training {name}"));
-            let m = train_arm(&data, config(arch, g, sizes, s), sizes, observer)?;
-            if s == seed {
-                maxcos.push((name.clone(), m.maxcos));
-            }
+            let (m, sae) = train_arm(&data, config(arch, g, sizes, s), sizes, observer)?;
+            trained.push((s, name, m, fold_scale(sae, data.scale as f32)));
+        }
+    }
+    observer.message("real LM: CE-loss-recovered of every arm");
+    let saes: Vec<&Sae> = trained.iter().map(|t| &t.3).collect();
+    let ce = ce_recovered_many(
+        &data.model,
+        &saes,
+        sizes.layer,
+        data.seqs.back(sizes.ce_sequences)?,
+        8,
+        observer,
+    )?;
+    let mut per_seed: Vec<(u64, Arms)> = Vec::new();
+    let mut maxcos = Vec::new();
+    for ((s, name, mut m, _), ce) in trained.into_iter().zip(ce) {
+        m.insert("ce_loss_recovered", ce.score);
+        m.insert("ce_clean", ce.ce_clean);
+        m.insert("ce_sae", ce.ce_sae);
+        m.insert("ce_zero_ablation", ce.ce_zero);
+        if s == seed {
+            maxcos.push((name.clone(), m.maxcos));
+        }
+        if per_seed.last().is_none_or(|(last, _)| *last != s) {
+            per_seed.push((s, Arms::new()));
+        }
+        if let Some((_, arms)) = per_seed.last_mut() {
             arms.insert(arm(&name), m.metrics);
         }
-        per_seed.push((s, arms));
     }
     Ok(RealOutcome::Ran(Box::new(RealResult {
         corpus: data.corpus,
@@ -137,43 +161,23 @@ pub fn run(
 }
 
 /// Trains one arm on the scaled training rows (order seeded by the arm's seed) and measures
-/// it on the held-out rows and sequences.
+/// it on the held-out rows (all but CE-loss-recovered); returns the SAE on scaled rows too.
 fn train_arm(
     data: &RealData,
     config: TrainConfig,
     sizes: &RealSizes,
     observer: &mut dyn Observer,
-) -> Result<Measured> {
+) -> Result<(Measured, Sae)> {
     let mut source = InMemory::new(data.d, data.train_x.clone(), config.seed ^ 0x5eed)?;
     let (trained, seconds) = timed_train(&mut source, &config, observer)?;
     let sae = trained.sae;
-    let sae_for_probe = sae.clone();
     let mut m = Measured::new(evaluate_rows(&sae, &data.eval_x), seconds);
-    observer.message("real LM: CE-loss-recovered");
-    let ce = ce_recovered(
-        &data.model,
-        &fold_scale(sae, data.scale as f32),
-        sizes.layer,
-        data.seqs.back(sizes.ce_sequences)?,
-        8,
-        observer,
-    )?;
-    m.insert("ce_loss_recovered", ce.score);
-    m.insert("ce_clean", ce.ce_clean);
-    m.insert("ce_sae", ce.ce_sae);
-    m.insert("ce_zero_ablation", ce.ce_zero);
-    let (absorption, letters) = letters::absorption(&sae_for_probe, &data.letters);
+    let (absorption, letters) = letters::absorption(&sae, &data.letters);
     m.insert("letter_absorption", absorption);
     m.insert("letters_scored", letters as f64);
-    let meta = meta_sae_ev(
-        &sae_for_probe.w_dec,
-        data.d,
-        sizes.meta_steps,
-        META_LR,
-        config.seed,
-    )?;
+    let meta = meta_sae_ev(&sae.w_dec, data.d, sizes.meta_steps, META_LR, config.seed)?;
     m.insert("meta_sae_ev", meta);
-    Ok(m)
+    Ok((m, sae))
 }
 
 /// The training configuration of one arm.
