@@ -2,13 +2,14 @@
 //! samples in 1 or 2 steps (sample it with `genlab flow sample --model STUDENT --steps 1|2`);
 //! `genlab cmt post-train`: ECT or ECD post-training of such a student on the user's data.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::bail;
 use genlab_cmt::meanflow_training::{MeanFlowConfig, distill_meanflow};
 use genlab_cmt::mid_training::{DistillConfig, distill};
 use genlab_cmt::post_training::{Objective, PostTrainConfig, post_train};
+use genlab_core::train::History;
 use genlab_core::{device, fsx};
 use genlab_flow::{FlowModel, Solver};
 
@@ -144,6 +145,21 @@ pub struct DistillArgs {
     seed: u64,
 }
 
+/// Writes the student, its losses and its settings (`config_file`) into `out`; returns the
+/// final loss.
+fn save(
+    out: &Path,
+    student: &FlowModel,
+    history: &History,
+    config_file: &str,
+    config: serde_json::Value,
+) -> anyhow::Result<f64> {
+    student.save(out)?;
+    let last = write_losses(history, out)?;
+    fsx::write_json(&out.join(config_file), &config)?;
+    Ok(last)
+}
+
 /// Refuses to overwrite a finished or running student without --resume.
 fn start(run: &RunDir) -> anyhow::Result<()> {
     run.refuse_to_restart()?;
@@ -190,9 +206,13 @@ fn meanflow_cmd(args: MeanflowArgs, mut progress: Progress) -> anyhow::Result<Ex
         args.run.resume,
         &mut progress,
     )?;
-    student.save(&args.run.out)?;
-    let last = write_losses(&history, &args.run.out)?;
-    fsx::write_json(&args.run.out.join("meanflow_config.json"), &config)?;
+    let last = save(
+        &args.run.out,
+        &student,
+        &history,
+        "meanflow_config.json",
+        serde_json::to_value(&config)?,
+    )?;
     println!(
         "distilled {} into a 1–2-step MeanFlow student in {} (final loss {last:.5}); sample with `genlab flow sample --model {} --steps 2`",
         args.teacher.display(),
@@ -233,9 +253,13 @@ fn post_train_cmd(args: PostTrainArgs, mut progress: Progress) -> anyhow::Result
         args.run.resume,
         &mut progress,
     )?;
-    out.save(&args.run.out)?;
-    let last = write_losses(&history, &args.run.out)?;
-    fsx::write_json(&args.run.out.join("post_train_config.json"), &config)?;
+    let last = save(
+        &args.run.out,
+        &out,
+        &history,
+        "post_train_config.json",
+        serde_json::to_value(&config)?,
+    )?;
     println!(
         "post-trained {} for {} steps (final loss {last:.5}); student in {}; sample with `genlab flow sample --model {} --steps 2`",
         args.student.display(),
@@ -271,9 +295,13 @@ fn distill_cmd(args: DistillArgs, mut progress: Progress) -> anyhow::Result<Exit
         args.run.resume,
         &mut progress,
     )?;
-    student.save(&args.run.out)?;
-    let last = write_losses(&history, &args.run.out)?;
-    fsx::write_json(&args.run.out.join("distill_config.json"), &config)?;
+    let last = save(
+        &args.run.out,
+        &student,
+        &history,
+        "distill_config.json",
+        serde_json::to_value(&config)?,
+    )?;
     println!(
         "distilled {} into a 1–2-step student in {} (final mid-training loss {last:.5}); sample with `genlab flow sample --model {} --steps 2`",
         args.teacher.display(),
