@@ -18,6 +18,8 @@ on a synthetic set with a known ground truth, evaluated by the same code for bot
                            genlab's chunk shuffle permutes rows within the batch only, and the
                            BatchTopK step does not depend on the order within a batch), so the
                            two runs differ only in arithmetic order and top-k ties
+            genlab-normaldirs  --saelens-defaults with genlab's Gaussian decoder directions
+                           (ablation of one of the differences fixed)
             genlab-default `genlab sae train --lr LR` (warm-up + cosine, genlab's defaults)
             genlab-constant `genlab sae train --lr LR --lr-schedule constant --warmup 0`
   curves:   for genlab-sameinit, the relative difference of its per-step training loss from
@@ -214,6 +216,7 @@ SIDES = {
     "genlab-saelens": lambda work, seed: ["--saelens-defaults"],
     "genlab-sameinit": lambda work, seed: ["--saelens-defaults", "--init",
                                            str(work / f"init_s{seed}"), "--chunk-rows", str(BATCH)],
+    "genlab-normaldirs": lambda work, seed: ["--saelens-defaults", "--decoder-directions", "normal"],
     "genlab-default": lambda work, seed: [],
     "genlab-constant": lambda work, seed: ["--lr-schedule", "constant", "--warmup", "0"],
 }
