@@ -268,7 +268,7 @@ fn weighted_sum_any(o: &mut [f32], p: &[f32], v: &[f32], kw: usize, at: usize) {
 #[inline(always)]
 pub(super) fn exp_neg(x: f32) -> f32 {
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_375; // 355/512: n · LN2_HI is exact for |n| < 2¹⁵
+    const LN2_HI: f32 = 355.0 / 512.0; // n · LN2_HI is exact for |n| < 2¹⁵
     const LN2_LO: f32 = -2.121_944_4e-4; // ln 2 − LN2_HI
     const ROUND: f32 = 12_582_912.0; // 1.5 · 2²³: adding it rounds to an integer in the bits
     let x = x.clamp(-86.0, 0.0);
