@@ -14,7 +14,9 @@
 //!   chain as decoded), and `hybrid` — the model's proposals as the starting points of the
 //!   search. A tool-caller proposes its [`HYBRID_BEAMS`] most probable chains (grammar-
 //!   constrained beam search, [`crate::estimate::toolcaller::decode::beam_search`]), a
-//!   regression model its one chain. Each proposal `C_p^j` is scored with the reported metric
+//!   regression model its one chain; the empty chain (the plain search's start) is always
+//!   one more proposal, so poor proposals cost at most half the budget. Each proposal
+//!   `C_p^j` is scored with the reported metric
 //!   `L` (auraloss MRSTFT of the re-render, [`crate::estimate::metrics::rendered_distance`]);
 //!   the [`HYBRID_REFINED`] best are refined by the search
 //!   ([`crate::estimate::search::search_from`]: re-fitted, grown, reordered, pruned), the render
@@ -317,6 +319,13 @@ pub fn hybrid(
 ) -> Result<Estimated> {
     if proposals.is_empty() {
         return Err(Error::InvalidInput("the hybrid needs a proposal".into()));
+    }
+    let mut proposals = proposals;
+    if !proposals.iter().any(|(c, _)| c.stages.is_empty()) {
+        proposals.push((
+            Chain::default(),
+            "the empty chain (the plain search's start)".into(),
+        ));
     }
     let pair = Pair::new(dry, wet, Some(options.max_tail_seconds))?;
     let mut scored: Vec<(usize, f64)> = proposals

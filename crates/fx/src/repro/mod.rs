@@ -18,8 +18,8 @@
 //!                  descriptors as one more encoder token), with and without a plan (the
 //!                  effect set) before the ordered calls, the most probable of 4 grammar-
 //!                  constrained beams; also decoded greedily
-//!          hybrid  tier 3's 4 beams as tier 1's starting points, the best 2 refined, never
-//!                  worse than the best beam (estimate::learned::hybrid)          (tiers.rs)
+//!          hybrid  tier 3's 4 beams and the empty chain as tier 1's starting points, the
+//!                  best 2 refined, never worse than the best start (estimate::learned::hybrid)          (tiers.rs)
 //!          no-op and random-chain baselines
 //! metrics  estimate::metrics: validity, presence P/R/F1 and exact set, Spearman ρ / Kendall τ,
 //!          exact-order accuracy (N ≥ 2), normalised parameter MAE, MRSTFT of the re-render;

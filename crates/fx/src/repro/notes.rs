@@ -55,7 +55,7 @@ pub(super) fn notes(
             m(TIER3_GREEDY, MRSTFT),
         ),
         format!(
-            "The hybrid (tier 3's {TIER3_BEAMS} beams as tier 1's starting points, the best 2 refined with the budget split, never worse than the best beam) vs tier 1 from the empty chain, seed {}: presence F1 {} vs {}, exact order N ≥ 2 {} vs {}, MRSTFT N ≥ 2 {} vs {}, seconds per pair {} vs {}.",
+            "The hybrid (tier 3's {TIER3_BEAMS} beams and the empty chain as tier 1's starting points, the best 2 by re-rendered MRSTFT refined with the budget split, never worse than the best start) vs tier 1 from the empty chain, seed {}: presence F1 {} vs {}, exact order N ≥ 2 {} vs {}, MRSTFT N ≥ 2 {} vs {}, seconds per pair {} vs {}.",
             first.seed,
             m(HYBRID, "f1"),
             m(TIER1, "f1"),

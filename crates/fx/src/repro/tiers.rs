@@ -62,8 +62,8 @@ impl ChainEstimator for Tier3 {
     }
 }
 
-/// The hybrid arm: tier 3's beams refined by tier 1's search, never returned worse than the
-/// best beam ([`hybrid`]).
+/// The hybrid arm: tier 3's beams (and the empty chain) refined by tier 1's search, never
+/// returned worse than the best start ([`hybrid`]).
 pub(super) struct Hybrid<'a> {
     /// The tool-caller proposing.
     pub tier3: &'a Tier3,

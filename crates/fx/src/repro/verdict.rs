@@ -80,7 +80,7 @@ pub(super) fn tried(report: &mut ReportBuilder, first: &SeedRun) {
     ));
     report.tried(line(
         HYBRID,
-        "Tier 3's 4 beams as starting points of the analysis-by-synthesis search (the best 2 by re-rendered MRSTFT refined, budget split), never returned worse than the best beam",
+        "Tier 3's 4 beams (and the empty chain) as starting points of the analysis-by-synthesis search (the best 2 by re-rendered MRSTFT refined, budget split), never returned worse than the best start",
     ));
     report.tried(line(
         TIER1,
