@@ -283,9 +283,9 @@ pub fn inspect(
             let s = SeqActs { ids, z, n };
             let seq = b * cfg.batch + i;
             for p in 1..ids.len() {
-                for slot in 0..n {
+                for (slot, a) in acc.iter_mut().enumerate().take(n) {
                     if s.z[p * n + slot] > 0.0 {
-                        acc[slot].add(&s, slot, cfg.latents[slot], seq, p, cfg);
+                        a.add(&s, slot, cfg.latents[slot], seq, p, cfg);
                     }
                 }
             }
@@ -363,8 +363,11 @@ fn decoder_logits(sae: &Sae, model: &Llama, latents: &[usize]) -> Result<Vec<f32
     Ok(logits)
 }
 
+/// Tokens with their logit.
+type Scored = Vec<(String, f32)>;
+
 /// The `n` highest and `n` lowest entries of one row of logits, as token texts.
-fn extremes(row: &[f32], n: usize, tok: &Tokenizer) -> (Vec<(String, f32)>, Vec<(String, f32)>) {
+fn extremes(row: &[f32], n: usize, tok: &Tokenizer) -> (Scored, Scored) {
     let mut order: Vec<usize> = (0..row.len()).collect();
     order.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
     let name = |&i: &usize| (tok.decode(&[i as u32]), row[i]);

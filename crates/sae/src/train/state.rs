@@ -225,7 +225,7 @@ impl Member {
             ("dead_fraction", self.dead.dead_fraction()),
         ];
         let done = index + 1;
-        if done % plan.log_every == 0 || done == plan.steps {
+        if done.is_multiple_of(plan.log_every) || done == plan.steps {
             if self.history.names.is_empty() {
                 self.history.names = metrics.iter().map(|(n, _)| n.to_string()).collect();
             }
