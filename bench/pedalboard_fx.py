@@ -10,16 +10,20 @@ the outputs where the two define an effect the same way.
   rows:    the same effects at the same values as genlab's ROWS; pedalboard's counterparts:
              gain        Gain(gain_db)                        same definition: x * 10^(dB/20)
              distortion  Distortion(drive_db)                 same definition: tanh(x * 10^(dB/20))
-             compressor  Compressor(threshold, ratio, attack, release)   JUCE's design, not genlab's
-             limiter     BrickwallLimiter(ceiling, release, lookahead 1.5 ms)   a different design
-             delay       Delay(delay_seconds, feedback, mix)
-             reverb      Reverb(room, damping, wet = mix, dry = 1 - mix, width)  (LLM2Fx-Tools'
-                         mapping; JUCE's dry gain is 2 dry_level, so the dry path differs)
+             compressor  Compressor(threshold, ratio, attack, release)   same: JUCE dsp::Compressor
+             limiter     Limiter(threshold, release)          same: JUCE dsp::Limiter (two compressors,
+                         make-up gain, clip at 0 dBFS), as LLM2Fx-Tools and bench/fx_evalset.py use
+             delay       Delay(delay_seconds, feedback, mix)  same (D = int(float(seconds) * fs))
+             reverb      Reverb(room, damping, wet = mix, dry = 1 - mix, width)  same: LLM2Fx-Tools'
+                         mapping; JUCE's dry gain is 2 dry_level, and genlab's is 2 (1 - mix)
              equalizer   LowShelfFilter -> PeakFilter -> HighShelfFilter
              panner      pedalboard has no panner; numpy constant-power pan as LLM2Fx-Tools'
                          NDSP backend does it: theta = (pan + 1) pi/4, L cos(theta), R sin(theta)
              stereo_widener  none either; numpy mid/side, side * width (LLM2Fx-Tools' NDSP)
              chain5      Gain -> Compressor -> the three filters -> Delay -> Reverb
+             chain5+wav  chain5 as a command runs it: AudioFile read of a float WAV, board(...,
+                         buffer_size=512), AudioFile write of a 32-bit float WAV (genlab: wav::read,
+                         render in blocks of 512, wav::write)
   blocks:  buffer_size = 512, and the whole buffer
   timed:   one board(x, sr, buffer_size=..., reset=True) call, which returns a new array like
            genlab's render
@@ -27,9 +31,8 @@ the outputs where the two define an effect the same way.
 
 With --genlab DIR (from `genlab bench fx --write DIR`), the rows are run once more, whole-buffer,
 on DIR/input.wav and compared with genlab's DIR/ROW.wav: the maximum absolute sample difference
-over both channels and all 30 s, and after the first 50 ms (JUCE smooths some parameters from
-their initial values over the first ~10 ms). The reverb is also compared with JUCE's dry gain
-matched to genlab's (`reverb:dry-matched`, dry_level = (1 - mix)/2).
+over both channels and all 30 s, and after the first 50 ms (JUCE smooths some parameters when they
+change during playback).
 
 Run: bench/pedalboard_fx.py [--steps 10] [--warmup 2] [--genlab DIR]
 (from a venv with `pip install pedalboard numpy`; pedalboard is single-threaded per call).
@@ -80,14 +83,13 @@ def eq_plugins():
     ]
 
 
-def reverb(dry_scale=1.0):
-    """LLM2Fx-Tools' mapping (wet = mix, dry = 1 - mix); JUCE multiplies the dry level by 2,
-    so dry_scale = 0.5 gives genlab's definition (dry gain exactly 1 - mix)."""
+def reverb():
+    """LLM2Fx-Tools' mapping (wet = mix, dry = 1 - mix); JUCE multiplies the dry level by 2."""
     return pb.Reverb(
         room_size=REVERB["room_size"],
         damping=REVERB["damping"],
         wet_level=REVERB["mix"],
-        dry_level=dry_scale * (1.0 - REVERB["mix"]),
+        dry_level=1.0 - REVERB["mix"],
         width=REVERB["width"],
     )
 
@@ -114,7 +116,7 @@ def rows():
         ("gain", board([pb.Gain(gain_db=6.0)])),
         ("distortion", board([pb.Distortion(drive_db=12.0)])),
         ("compressor", board([pb.Compressor(**COMPRESSOR)])),
-        ("limiter", board([pb.BrickwallLimiter(ceiling_db=-6.0, release_ms=100.0, lookahead_ms=1.5)])),
+        ("limiter", board([pb.Limiter(threshold_db=-6.0, release_ms=100.0)])),
         ("delay", board([pb.Delay(**DELAY)])),
         ("reverb", board([reverb()])),
         ("equalizer", board(eq_plugins())),
@@ -151,6 +153,33 @@ def read_wav(path):
     return x.reshape(-1, channels).T.copy()
 
 
+def time_wav_row(x, steps, warmup):
+    """chain5 as a command runs it: read a float WAV, render in blocks of 512, write a float WAV
+    (pedalboard's AudioFile both ways). Returns the timed seconds of each repetition."""
+    import os
+    import tempfile
+
+    from pedalboard.io import AudioFile
+
+    chain = dict(rows())["chain5"]
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "input.wav"), os.path.join(tmp, "output.wav")
+        with AudioFile(src, "w", SAMPLE_RATE, x.shape[0], bit_depth=32) as f:
+            f.write(x)
+        for i in range(warmup + steps):
+            t0 = time.perf_counter()
+            with AudioFile(src) as f:
+                audio = f.read(f.frames)
+            y = chain(audio, BLOCK)
+            with AudioFile(dst, "w", SAMPLE_RATE, y.shape[0], bit_depth=32) as f:
+                f.write(y)
+            dt = time.perf_counter() - t0
+            if i >= warmup:
+                times.append(dt)
+    return times
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=10)
@@ -167,25 +196,29 @@ def main():
     )
     print(f"{'row':16} {'block':>6} {'RTF':>10} {'p10 RTF':>10} {'ms/render':>12}")
     results = []
+
+    def report(name, label, times):
+        mean = sum(times) / len(times)
+        p10 = sorted(times)[int(len(times) * 0.1)]
+        row = dict(
+            name=name, block=label, audio_seconds=audio_seconds, renders=len(times),
+            rtf=audio_seconds / mean, p10_rtf=audio_seconds / p10, ms_per_render=1e3 * mean,
+        )
+        results.append(row)
+        print(f"{name:16} {label:>6} {row['rtf']:10.1f} {row['p10_rtf']:10.1f} {1e3 * mean:12.2f}")
+
     for name, process in rows():
         for block in (BLOCK, None):
             bs = block or x.shape[1]
             times = []
             for i in range(args.warmup + args.steps):
                 t0 = time.perf_counter()
-                y = process(x, bs)
+                process(x, bs)
                 dt = time.perf_counter() - t0
                 if i >= args.warmup:
                     times.append(dt)
-            mean = sum(times) / len(times)
-            p10 = sorted(times)[int(len(times) * 0.1)]
-            label = str(block) if block else "whole"
-            row = dict(
-                name=name, block=label, audio_seconds=audio_seconds, renders=len(times),
-                rtf=audio_seconds / mean, p10_rtf=audio_seconds / p10, ms_per_render=1e3 * mean,
-            )
-            results.append(row)
-            print(f"{name:16} {label:>6} {row['rtf']:10.1f} {row['p10_rtf']:10.1f} {1e3 * mean:12.2f}")
+            report(name, str(block) if block else "whole", times)
+    report("chain5+wav", str(BLOCK), time_wav_row(x, args.steps, args.warmup))
 
     comparison = []
     if args.genlab:
@@ -194,11 +227,8 @@ def main():
         print(f"\ngenlab vs pedalboard on {args.genlab}/input.wav (whole buffer); "
               f"input formula drift vs this script's signal: {drift}")
         print(f"{'row':20} {'max |diff|':>12} {'after 50 ms':>12} {'rms diff':>12} {'rms out':>10}")
-        # Plus the reverb with JUCE's dry gain matched to genlab's (dry_level = (1 - mix)/2).
-        matched = pb.Pedalboard([reverb(dry_scale=0.5)])
-        extra = [("reverb", "reverb:dry-matched", lambda x, bs: matched(x, SAMPLE_RATE, buffer_size=bs, reset=True))]
         settle = int(0.05 * SAMPLE_RATE)
-        for file, name, process in [(n, n, p) for n, p in rows()] + extra:
+        for file, name, process in [(n, n, p) for n, p in rows()]:
             theirs = process(same_input, same_input.shape[1])
             ours = read_wav(f"{args.genlab}/{file}.wav")
             n = min(ours.shape[1], theirs.shape[1])

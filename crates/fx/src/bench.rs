@@ -4,7 +4,9 @@
 //! ```text
 //! input:   30 s of 44.1 kHz stereo test signal (below), f32
 //! rows:    every effect alone at the values in ROWS, and the 5-effect chain
-//!          gain → compressor → equalizer → delay → reverb
+//!          gain → compressor → equalizer → delay → reverb; and `chain5+wav`, the chain as a
+//!          command runs it: read a float WAV, render in blocks of 512, write a float WAV
+//!          (the issue-21 goal "incl. WAV I/O"; the twin uses pedalboard's `AudioFile`)
 //! blocks:  512 samples, and the whole buffer as one block
 //! timed:   one crate::engine::chain::render call (pad_tail off, so the output keeps the input's length
 //!          as pedalboard's does): build the processor, copy the input, process
@@ -222,6 +224,86 @@ pub fn time_row(
     Ok((timing, output))
 }
 
+/// The name of the row that times [`time_wav_row`].
+pub const WAV_ROW: &str = "chain5+wav";
+
+/// Renders `row` as a user's command would, `warmup + reps` times, timing the last `reps`:
+/// read a float WAV of `input` from disk, render in blocks of [`BLOCK`] (no tail), write the
+/// result as a float WAV. The input file is written (untimed) to `dir`, or to a fresh
+/// directory under the system's temporary directory that is removed afterwards. The twin
+/// times pedalboard's `AudioFile` read, `board(…)` and `AudioFile` write the same way.
+pub fn time_wav_row(
+    row: &Row,
+    input: &AudioBuffer,
+    dir: Option<&std::path::Path>,
+    warmup: usize,
+    reps: usize,
+) -> Result<Timing> {
+    use crate::engine::wav::{self, SampleFormat};
+    if reps == 0 {
+        return Err(Error::InvalidInput(
+            "a benchmark needs at least one timed render".into(),
+        ));
+    }
+    let scratch = std::env::temp_dir().join(format!("genlab-bench-fx-{}", std::process::id()));
+    let dir = dir.unwrap_or(&scratch);
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let (src, dst) = (
+        dir.join("wav-row-input.wav"),
+        dir.join("wav-row-output.wav"),
+    );
+    wav::write(&src, input, SampleFormat::Float32)?;
+    let chain = row.chain()?;
+    let options = RenderOptions {
+        block_size: BLOCK,
+        pad_tail: false,
+    };
+    let mut seconds = Vec::with_capacity(reps);
+    for i in 0..warmup + reps {
+        let start = std::time::Instant::now();
+        let audio = wav::read(&src)?;
+        let rendered = render(&chain, &audio, options)?;
+        wav::write(&dst, &rendered.audio, SampleFormat::Float32)?;
+        if i >= warmup {
+            seconds.push(start.elapsed().as_secs_f64());
+        }
+    }
+    for path in [&src, &dst] {
+        std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+    }
+    if dir == scratch {
+        let _ = std::fs::remove_dir(&scratch);
+    }
+    Ok(Timing {
+        row: WAV_ROW.to_string(),
+        block: Some(BLOCK),
+        audio_seconds: input.duration_seconds(),
+        times: StepTimes {
+            name: WAV_ROW.to_string(),
+            flops_per_step: 0.0,
+            seconds,
+        },
+    })
+}
+
+/// One timing as a table row and a JSON object.
+fn push_row(table: &mut BenchTable, t: &Timing, threads: usize) {
+    let ms = 1e3 / t.times.steps_per_second();
+    table.rows.push(vec![
+        t.row.clone(),
+        t.block_label(),
+        format!("{:.1}", t.rtf()),
+        format!("{:.1}", t.p10_rtf()),
+        format!("{ms:.2}"),
+    ]);
+    table.json.push(serde_json::json!({
+        "name": t.row, "block": t.block_label(), "threads": threads,
+        "sample_rate": SAMPLE_RATE, "audio_seconds": t.audio_seconds,
+        "renders": t.times.seconds.len(), "rtf": t.rtf(), "p10_rtf": t.p10_rtf(),
+        "ms_per_render": ms,
+    }));
+}
+
 /// `genlab bench fx`: the real-time factor of every row, in blocks of [`BLOCK`] and as one
 /// buffer, on `opts.seconds` (default [`SECONDS`]) of stereo. With `opts.write`, the input and
 /// each row's whole-buffer render are written there as float WAVs for
@@ -257,22 +339,18 @@ pub fn run(opts: &BenchOptions) -> Result<BenchTable> {
                 let path = dir.join(format!("{}.wav", row.name));
                 wav::write(&path, &output, SampleFormat::Float32)?;
             }
-            let ms = 1e3 / t.times.steps_per_second();
-            table.rows.push(vec![
-                t.row.clone(),
-                t.block_label(),
-                format!("{:.1}", t.rtf()),
-                format!("{:.1}", t.p10_rtf()),
-                format!("{ms:.2}"),
-            ]);
-            table.json.push(serde_json::json!({
-                "name": t.row, "block": t.block_label(), "threads": opts.threads,
-                "sample_rate": SAMPLE_RATE, "audio_seconds": t.audio_seconds,
-                "renders": t.times.seconds.len(), "rtf": t.rtf(), "p10_rtf": t.p10_rtf(),
-                "ms_per_render": ms,
-            }));
+            push_row(&mut table, &t, opts.threads);
         }
     }
+    let chain5 = ROWS.iter().find(|r| r.name == "chain5").unwrap_or(&ROWS[0]);
+    let t = time_wav_row(
+        chain5,
+        &input,
+        opts.write.as_deref(),
+        opts.warmup,
+        opts.steps,
+    )?;
+    push_row(&mut table, &t, opts.threads);
     if let Some(dir) = &opts.write {
         table.notes.push(format!(
             "wrote input.wav and one whole-buffer render per row to {}",
@@ -377,10 +455,21 @@ mod tests {
     }
 
     #[test]
+    fn wav_row_times_read_render_write_and_cleans_up() {
+        let input = test_signal(8000, 0.05);
+        let (_keep, dir) = genlab_core::testing::scratch("fx-bench-wav-row");
+        let t = time_wav_row(&ROWS[9], &input, Some(&dir), 1, 2).unwrap();
+        assert_eq!((t.row.as_str(), t.times.seconds.len()), (WAV_ROW, 2));
+        assert!(t.times.seconds.iter().all(|s| s.is_finite() && *s > 0.0));
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        assert!(time_wav_row(&ROWS[9], &input, Some(&dir), 0, 0).is_err());
+    }
+
+    #[test]
     fn gain_row_is_exactly_the_gain_in_db() {
         let input = test_signal(8000, 0.1);
         let (_, out) = time_row(&ROWS[0], &input, Some(BLOCK), 0, 1).unwrap();
-        let g = 10f64.powf(6.0 / 20.0) as f32;
+        let g = 10f32.powf(std::hint::black_box(6.0f32) * 0.05);
         let expected: Vec<f32> = input.channels.concat().iter().map(|x| x * g).collect();
         assert_eq!(out.channels.concat(), expected);
     }

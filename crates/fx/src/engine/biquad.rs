@@ -109,6 +109,120 @@ impl Coeffs {
     }
 }
 
+impl From<Coeffs32> for Coeffs {
+    fn from(c: Coeffs32) -> Self {
+        Coeffs {
+            b0: c.b0 as f64,
+            b1: c.b1 as f64,
+            b2: c.b2 as f64,
+            a1: c.a1 as f64,
+            a2: c.a2 as f64,
+        }
+    }
+}
+
+/// Normalised biquad coefficients in `f32`, as JUCE's `dsp::IIR::Coefficients<float>` holds
+/// them (pedalboard's `LowShelfFilter`, `PeakFilter` and `HighShelfFilter`). The same RBJ
+/// formulas as [`Coeffs`], written in JUCE's operation order (`juce_IIRFilter.cpp` at the
+/// commit pedalboard pins, `ddaa0911`) and evaluated in `f32`; the corner is at least 2 Hz,
+/// `gain` is the linear factor `10^(dB/20)` and `a0` is divided out as `x·(1/a0)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Coeffs32 {
+    /// Feed-forward `b0`.
+    pub b0: f32,
+    /// Feed-forward `b1`.
+    pub b1: f32,
+    /// Feed-forward `b2`.
+    pub b2: f32,
+    /// Feedback `a1`.
+    pub a1: f32,
+    /// Feedback `a2`.
+    pub a2: f32,
+}
+
+/// JUCE's `ω = (2·π·max(f, 2))/fs` in `f32`.
+fn omega32(fs: f64, f: f32) -> f32 {
+    2.0 * std::f32::consts::PI * f.max(2.0) / fs as f32
+}
+
+impl Coeffs32 {
+    fn normalised(v: [f32; 6]) -> Self {
+        let inv = if v[3] != 0.0 { 1.0 / v[3] } else { 0.0 };
+        Coeffs32 {
+            b0: v[0] * inv,
+            b1: v[1] * inv,
+            b2: v[2] * inv,
+            a1: v[4] * inv,
+            a2: v[5] * inv,
+        }
+    }
+
+    /// JUCE's `makePeakFilter(fs, f0, Q, gain)`.
+    pub fn peak(fs: f64, f0: f32, q: f32, gain: f32) -> Self {
+        let a = gain.sqrt().max(0.0);
+        let w = omega32(fs, f0);
+        let alpha = w.sin() / (q * 2.0);
+        let c2 = -2.0 * w.cos();
+        let (at, ao) = (alpha * a, alpha / a);
+        Self::normalised([1.0 + at, c2, 1.0 - at, 1.0 + ao, c2, 1.0 - ao])
+    }
+
+    /// JUCE's `makeLowShelf(fs, f0, Q, gain)`.
+    pub fn low_shelf(fs: f64, f0: f32, q: f32, gain: f32) -> Self {
+        let a = gain.sqrt().max(0.0);
+        let (am1, ap1) = (a - 1.0, a + 1.0);
+        let w = omega32(fs, f0);
+        let cos = w.cos();
+        let beta = w.sin() * a.sqrt() / q;
+        let amc = am1 * cos;
+        Self::normalised([
+            a * (ap1 - amc + beta),
+            a * 2.0 * (am1 - ap1 * cos),
+            a * (ap1 - amc - beta),
+            ap1 + amc + beta,
+            -2.0 * (am1 + ap1 * cos),
+            ap1 + amc - beta,
+        ])
+    }
+
+    /// JUCE's `makeHighShelf(fs, f0, Q, gain)`.
+    pub fn high_shelf(fs: f64, f0: f32, q: f32, gain: f32) -> Self {
+        let a = gain.sqrt().max(0.0);
+        let (am1, ap1) = (a - 1.0, a + 1.0);
+        let w = omega32(fs, f0);
+        let cos = w.cos();
+        let beta = w.sin() * a.sqrt() / q;
+        let amc = am1 * cos;
+        Self::normalised([
+            a * (ap1 + amc + beta),
+            a * -2.0 * (am1 + ap1 * cos),
+            a * (ap1 + amc - beta),
+            ap1 - amc + beta,
+            2.0 * (am1 - ap1 * cos),
+            ap1 - amc - beta,
+        ])
+    }
+}
+
+/// One `f32` section state, run as JUCE's `IIR::Filter<float>` runs it (transposed direct
+/// form II): `y = x·b0 + s1;  s1 = (x·b1 - y·a1) + s2;  s2 = x·b2 - y·a2`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct State32 {
+    s1: f32,
+    s2: f32,
+}
+
+impl State32 {
+    /// One sample through section `c`.
+    #[inline(always)]
+    pub fn tick(&mut self, c: &Coeffs32, x: f32) -> f32 {
+        let y = x * c.b0 + self.s1;
+        self.s1 = x * c.b1 - y * c.a1 + self.s2;
+        self.s2 = x * c.b2 - y * c.a2;
+        y
+    }
+}
+
 /// One biquad section with its state.
 #[derive(Debug, Clone)]
 pub struct Biquad {

@@ -9,6 +9,7 @@
 //! - [`sampler`]: random chains on the step grid (LP-Fx's sampling).
 //! - [`loudness`], [`resample`]: level measurement and windowed-sinc resampling.
 //! - [`fft`], [`mrstft`]: the real FFT and the multi-resolution STFT distance.
+//! - [`vecmath`]: a vectorisable `x^e` for the dynamics processors.
 
 pub mod automation;
 pub mod biquad;
@@ -21,4 +22,5 @@ pub mod mrstft;
 pub mod resample;
 pub mod sampler;
 pub mod spec;
+pub mod vecmath;
 pub mod wav;

@@ -124,7 +124,7 @@ pub static EFFECTS: &[EffectSpec] = &[
     },
     EffectSpec {
         name: "compressor",
-        description: "Feed-forward dynamic range compressor (hard knee, linked channels): reduces the level above the threshold by the ratio.",
+        description: "Dynamic range compressor as pedalboard's Compressor (JUCE): a peak envelope per channel with attack/release ballistics, hard knee; above the threshold the level is reduced by the ratio. Optional make-up gain (genlab's addition, 0 dB = pedalboard's).",
         params: &[
             param(
                 "threshold_db",
@@ -143,7 +143,7 @@ pub static EFFECTS: &[EffectSpec] = &[
             param(
                 "attack_ms",
                 "ms",
-                "Time constant of the gain reduction rising.",
+                "Attack time of the level envelope (JUCE ballistics: coefficient exp(-2*pi*1000/(fs*attack_ms))).",
                 (1.0, 1000.0, 0.1),
                 10.0,
             )
@@ -151,7 +151,7 @@ pub static EFFECTS: &[EffectSpec] = &[
             param(
                 "release_ms",
                 "ms",
-                "Time constant of the gain reduction falling.",
+                "Release time of the level envelope (same law as the attack).",
                 (1.0, 1000.0, 0.1),
                 100.0,
             )
@@ -167,19 +167,19 @@ pub static EFFECTS: &[EffectSpec] = &[
     },
     EffectSpec {
         name: "limiter",
-        description: "Look-ahead peak limiter (1.5 ms): the output never exceeds the threshold.",
+        description: "Limiter as pedalboard's Limiter (JUCE): a -10 dB 4:1 compressor, then a 1000:1 compressor at the threshold, then make-up gain (3.75 dB minus the threshold) and a hard clip at 0 dBFS. Loud input is pushed towards full scale.",
         params: &[
             param(
                 "threshold_db",
                 "dB",
-                "Ceiling of the output peak level.",
+                "Threshold of the 1000:1 stage; the make-up gain then raises it to about full scale.",
                 (-20.0, -1.0, 1.0),
                 -1.0,
             ),
             param(
                 "release_ms",
                 "ms",
-                "Time constant of the gain recovering.",
+                "Release time of the 1000:1 stage's level envelope.",
                 (1.0, 1000.0, 0.1),
                 100.0,
             )
@@ -188,7 +188,7 @@ pub static EFFECTS: &[EffectSpec] = &[
     },
     EffectSpec {
         name: "delay",
-        description: "Feedback delay (echo): y = (1-mix)*x + mix*d, d[n] = x[n-D] + feedback*d[n-D].",
+        description: "Feedback delay (echo), as pedalboard's Delay: y = (1-mix)*x + mix*d, d[n] = x[n-D] + feedback*d[n-D], D = floor(delay_seconds*fs).",
         params: &[
             param(
                 "delay_seconds",
@@ -215,7 +215,7 @@ pub static EFFECTS: &[EffectSpec] = &[
     },
     EffectSpec {
         name: "reverb",
-        description: "Freeverb-style algorithmic reverb (8 damped comb filters + 4 allpasses per channel).",
+        description: "Freeverb reverb as pedalboard's Reverb (JUCE: 8 damped comb filters + 4 allpasses per channel) with wet_level = mix, dry_level = 1 - mix (LLM2Fx-Tools' mapping): y = 2*(1-mix)*x + 3*mix*reverb.",
         params: &[
             param(
                 "room_size",
@@ -241,7 +241,7 @@ pub static EFFECTS: &[EffectSpec] = &[
             param(
                 "mix",
                 "",
-                "Wet fraction (0 = dry only, 1 = reverb only).",
+                "Wet level; the dry level is 1 - mix, which JUCE doubles (mix 0 = the dry signal at +6 dB, 0.5 = dry at unity).",
                 (0.0, 1.0, 0.1),
                 0.3,
             ),
@@ -249,7 +249,7 @@ pub static EFFECTS: &[EffectSpec] = &[
     },
     EffectSpec {
         name: "equalizer",
-        description: "Three-band equalizer: low shelf, peaking mid band, high shelf (RBJ biquads, in that order).",
+        description: "Three-band equalizer: low shelf, peaking mid band, high shelf (RBJ biquads in that order, as pedalboard's LowShelfFilter, PeakFilter, HighShelfFilter).",
         params: &[
             band_gain("low_gain_db", "Low-shelf gain."),
             param(
@@ -273,7 +273,7 @@ pub static EFFECTS: &[EffectSpec] = &[
             param(
                 "high_cutoff_hz",
                 "Hz",
-                "High-shelf corner frequency (limited to 0.45 x sample rate).",
+                "High-shelf corner frequency (limited to sample rate/2 - 100 Hz, as pedalboard).",
                 (4000.0, 20000.0, 1000.0),
                 8000.0,
             ),

@@ -1,4 +1,7 @@
-//! Feedback delay. With delay `D = round(delay_seconds·fs)` samples, feedback `f` and mix `m`:
+//! Feedback delay, pedalboard's `Delay` (a JUCE `DelayLine` without interpolation, `pedalboard/plugins/
+//! Delay.h`). With delay `D = ⌊f32(delay_seconds)·fs⌋` samples (pedalboard truncates its `float`
+//! delay times the rate: 0.35 s at 44.1 kHz is 15434 samples, not 15435; before 2026-12-05
+//! genlab rounded), feedback `f` and mix `m`:
 //!
 //! `d[n] = w[n - D]`, `w[n] = x[n] + f·d[n]`, `y[n] = (1 - m)·x[n] + m·d[n]`,
 //!
@@ -36,8 +39,10 @@ impl Delay {
         }
     }
 
+    /// `⌊f32(seconds)·fs⌋` (pedalboard's `(int)(delaySeconds * sampleRate)` with a `float`
+    /// delay), limited to the line.
     fn samples(&self, seconds: f64) -> usize {
-        ((seconds * self.sample_rate).round() as usize).clamp(1, self.lines[0].len() - 1)
+        ((seconds as f32 as f64 * self.sample_rate) as usize).clamp(1, self.lines[0].len() - 1)
     }
 }
 
@@ -48,20 +53,39 @@ impl Effect for Delay {
         self.mix = v[2] as f32;
     }
 
+    /// Runs in segments where neither the read position `w - D` nor the write position `w`
+    /// wraps and which are at most `D` long (and at most `cap - D`), so the segment's reads
+    /// and writes are disjoint slices and the loop vectorises.
     fn process(&mut self, channels: &mut [Vec<f32>], range: Range<usize>) {
         let cap = self.lines[0].len();
-        let (f, m) = (self.feedback, self.mix);
-        let mut write = self.write;
+        let (f, m, delay) = (self.feedback, self.mix, self.delay);
+        let dry = 1.0 - m;
+        let longest = delay.min(cap - delay);
         for (ch, line) in channels.iter_mut().zip(&mut self.lines) {
-            write = self.write;
-            for x in &mut ch[range.clone()] {
-                let d = line[(write + cap - self.delay) % cap];
-                line[write] = *x + f * d;
-                *x = (1.0 - m) * *x + m * d;
-                write = (write + 1) % cap;
+            let mut write = self.write;
+            let mut a = range.start;
+            while a < range.end {
+                let read = (write + cap - delay) % cap;
+                let n = (range.end - a)
+                    .min(cap - write)
+                    .min(cap - read)
+                    .min(longest);
+                let (src, dst) = if read < write {
+                    let (lo, hi) = line.split_at_mut(write);
+                    (&lo[read..read + n], &mut hi[..n])
+                } else {
+                    let (lo, hi) = line.split_at_mut(read);
+                    (&hi[..n], &mut lo[write..write + n])
+                };
+                for ((x, &d), w) in ch[a..a + n].iter_mut().zip(src).zip(dst.iter_mut()) {
+                    *w = *x + f * d;
+                    *x = *x * dry + m * d;
+                }
+                write = (write + n) % cap;
+                a += n;
             }
         }
-        self.write = write;
+        self.write = (self.write + range.len()) % cap;
     }
 
     fn reset(&mut self) {

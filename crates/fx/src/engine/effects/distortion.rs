@@ -1,10 +1,13 @@
 //! Distortion: the tanh soft clipper `y = tanh(k·x)`, `k = 10^(drive_dB/20)`. Small signals are
 //! amplified by `k`, large ones saturate at ±1 (odd harmonics, louder output — match loudness
-//! afterwards if the level change is unwanted).
+//! afterwards if the level change is unwanted). This is pedalboard's `Distortion` (JUCE `Gain` then a
+//! `WaveShaper` with `std::tanh`): the product `x·k` is rounded to `f32`, then `tanh` is evaluated
+//! in `f64` by [`crate::engine::vecmath::tanh`] (vectorised) and rounded, which equals glibc's
+//! `tanhf` except on near-ties (≤ 1 ulp).
 
 use std::ops::Range;
 
-use super::{Effect, Gain, map_samples};
+use super::{Effect, Gain};
 
 /// A memoryless tanh waveshaper, driven by a gain of `drive_dB`.
 #[derive(Debug, Clone, Default)]
@@ -19,7 +22,9 @@ impl Effect for Distortion {
 
     fn process(&mut self, channels: &mut [Vec<f32>], range: Range<usize>) {
         let k = self.drive.factor();
-        map_samples(channels, range, |x| (x * k).tanh());
+        for ch in channels {
+            crate::engine::vecmath::tanh_scaled_in_place(&mut ch[range.clone()], k);
+        }
     }
 
     fn reset(&mut self) {}

@@ -1,110 +1,79 @@
-//! Look-ahead peak limiter. The output is the input delayed by `L` samples (`L` = 1.5 ms, the
-//! reported latency) times a gain that is never above what keeps the delayed sample under the
-//! ceiling `c = 10^(threshold_dB/20)`:
+//! Limiter: pedalboard's `Limiter`, which is JUCE's `dsp::Limiter` — "two compressors and a
+//! hard clipper at 0 dB" (read in JUCE at the commit pedalboard pins, `ddaa0911`,
+//! `modules/juce_dsp/widgets/juce_Limiter.{h,cpp}`), each compressor JUCE's
+//! [`super::dynamics::JuceCompressor`] (per-channel peak envelope, hard knee):
 //!
-//! - per-frame target `t[n] = min(1, c / max_c |x_c[n]|)` (linked channels)
-//! - hold `h[n] = min(t[n-L..=n])` (sliding minimum over the look-ahead window, monotone deque)
-//! - gain `g[n] = min(h[n], α_R g[n-1] + (1 - α_R))` (instant attack, one-pole release to 1)
-//! - `y_c[n] = clamp(g[n]·x_c[n-L], -c, c)`.
+//! - stage 1: threshold −10 dB, ratio 4, attack 2 ms, release 200 ms (fixed)
+//! - stage 2: threshold `threshold_dB`, ratio 1000, attack 0.001 ms (an envelope that jumps to
+//!   every new peak), release `release_ms`
+//! - make-up: `y ← y · G`, `G = f32(10^(10·(1 - 1/4)/40)) · 10^(-threshold_dB/20)` — the
+//!   second factor undoes the threshold, the first (+3.75 dB) half of stage 1's gain
+//!   reduction at 0 dBFS; JUCE smooths `G` over 1 ms only when it changes during playback
+//!   (a fresh or reset limiter starts at its target, as pedalboard always does)
+//! - clip: `y ← clamp(y, -1, 1)`.
 //!
-//! Because the window contains `t[n-L]`, `g[n] ≤ t[n-L]` and `|y| ≤ c`; the final clamp only
-//! absorbs float rounding. The gain drops `L` samples before a peak arrives, so peaks are caught
-//! without clipping distortion.
+//! So the output is driven towards full scale whatever the threshold — the threshold sets how
+//! hard the signal is pushed into the ceiling, not the output level. No look-ahead (latency 0,
+//! no tail).
+//!
+//! Until 2026-12-05 genlab had its own look-ahead brickwall limiter here (1.5 ms look-ahead,
+//! output ceiling at the threshold, no make-up); LLM2Fx-Tools' data are rendered by
+//! pedalboard's `Limiter`, so genlab now computes what it computes.
 
-use std::collections::VecDeque;
 use std::ops::Range;
 
-use super::{Effect, db_to_amplitude, one_pole};
+use super::Effect;
+use super::dynamics::{JuceCompressor, decibels_to_gain};
 
-/// Look-ahead time.
-pub const LOOKAHEAD_SECONDS: f64 = 0.0015;
-
-/// Limiter state.
+/// Limiter state: the two compressors and the make-up gain.
 #[derive(Debug, Clone)]
 pub struct Limiter {
-    sample_rate: f64,
-    lookahead: usize,
-    ceiling: f32,
-    release: f64,
-    /// Per-channel ring of the last `L` input samples.
-    lines: Vec<Vec<f32>>,
-    pos: usize,
-    /// `(frame index, target)` with increasing targets: the front is the window minimum.
-    targets: VecDeque<(u64, f64)>,
-    frame: u64,
-    gain: f64,
+    first: JuceCompressor,
+    second: JuceCompressor,
+    makeup: f32,
+}
+
+/// JUCE's `std::pow(10.0, 10.0·(1 - 1/4)/40)` as a float: stage 1's compensation.
+fn stage_one_compensation() -> f32 {
+    let ratio_inverse = 0.25f32 as f64;
+    10f64.powf(10.0 * (1.0 - ratio_inverse) / 40.0) as f32
 }
 
 impl Limiter {
-    /// A limiter for `channels` channels.
+    /// A limiter for `channels` channels (call `set` before use).
     pub fn new(sample_rate: f64, channels: usize) -> Self {
-        let lookahead = (LOOKAHEAD_SECONDS * sample_rate).round() as usize;
+        let mut first = JuceCompressor::new(sample_rate, channels);
+        first.set(-10.0, 4.0, 2.0, 200.0);
         Limiter {
-            sample_rate,
-            lookahead,
-            ceiling: 1.0,
-            release: 0.0,
-            lines: vec![vec![0.0; lookahead.max(1)]; channels],
-            pos: 0,
-            targets: VecDeque::with_capacity(lookahead + 2),
-            frame: 0,
-            gain: 1.0,
+            first,
+            second: JuceCompressor::new(sample_rate, channels),
+            makeup: 1.0,
         }
+    }
+
+    /// The make-up gain `G` for a threshold of `threshold_db`.
+    pub fn makeup(threshold_db: f32) -> f32 {
+        stage_one_compensation() * decibels_to_gain(-threshold_db)
     }
 }
 
 impl Effect for Limiter {
     fn set(&mut self, v: &[f64]) {
-        self.ceiling = db_to_amplitude(v[0]) as f32;
-        self.release = one_pole(v[1], self.sample_rate);
+        let (threshold, release) = (v[0] as f32, v[1] as f32);
+        self.second.set(threshold, 1000.0, 0.001, release);
+        self.makeup = Self::makeup(threshold);
     }
 
     fn process(&mut self, channels: &mut [Vec<f32>], range: Range<usize>) {
-        let c = self.ceiling as f64;
-        for n in range {
-            let peak = channels.iter().fold(0.0f32, |m, ch| m.max(ch[n].abs())) as f64;
-            let target = if peak > c { c / peak } else { 1.0 };
-            while self.targets.back().is_some_and(|&(_, t)| t >= target) {
-                self.targets.pop_back();
-            }
-            self.targets.push_back((self.frame, target));
-            while self
-                .targets
-                .front()
-                .is_some_and(|&(i, _)| i + (self.lookahead as u64) < self.frame)
-            {
-                self.targets.pop_front();
-            }
-            let hold = self.targets.front().map_or(1.0, |&(_, t)| t);
-            self.gain = hold.min(self.release * self.gain + (1.0 - self.release));
-            let g = self.gain;
-            for (ch, line) in channels.iter_mut().zip(&mut self.lines) {
-                let delayed = if self.lookahead == 0 {
-                    ch[n]
-                } else {
-                    std::mem::replace(&mut line[self.pos], ch[n])
-                };
-                ch[n] = ((delayed as f64 * g) as f32).clamp(-self.ceiling, self.ceiling);
-            }
-            if self.lookahead > 0 {
-                self.pos = (self.pos + 1) % self.lookahead;
-            }
-            self.frame += 1;
-        }
+        self.first.process(channels, range.clone());
+        self.second.process(channels, range.clone());
+        let g = self.makeup;
+        super::map_samples(channels, range, |x| (x * g).clamp(-1.0, 1.0));
     }
 
     fn reset(&mut self) {
-        for line in &mut self.lines {
-            line.fill(0.0);
-        }
-        self.pos = 0;
-        self.targets.clear();
-        self.frame = 0;
-        self.gain = 1.0;
-    }
-
-    fn latency(&self) -> usize {
-        self.lookahead
+        self.first.reset();
+        self.second.reset();
     }
 }
 
@@ -113,20 +82,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn output_never_exceeds_the_ceiling_and_quiet_input_passes_delayed() {
+    fn output_is_clipped_at_full_scale_and_peaks_are_pushed_towards_it() {
         let sr = 44100.0;
         let mut lim = Limiter::new(sr, 2);
-        lim.set(&[-6.0, 50.0]);
-        let ceiling = db_to_amplitude(-6.0) as f32;
+        lim.set(&[-12.0, 50.0]);
         let n = 20000;
-        // Loud bursts with random-ish spikes up to 4.0 on a quiet bed.
         let x: Vec<Vec<f32>> = (0..2)
             .map(|c| {
                 (0..n)
                     .map(|i| {
-                        let bed = 0.1 * ((i as f32) * 0.05 + c as f32).sin();
+                        let bed = 0.05 * ((i as f32) * 0.05 + c as f32).sin();
                         let spike = if i > 1000 && (i * 7 + c * 3) % 997 < 5 {
-                            4.0
+                            2.0
                         } else {
                             0.0
                         };
@@ -137,14 +104,15 @@ mod tests {
             .collect();
         let mut y = x.clone();
         lim.process(&mut y, 0..n);
-        assert!(y.iter().flatten().all(|v| v.abs() <= ceiling));
-        assert!(y.iter().flatten().any(|v| v.abs() > 0.99 * ceiling));
-        // Before the first spike the output is the input delayed by the latency.
-        let l = lim.latency();
-        assert_eq!(l, 66);
-        for i in l..300 {
-            assert_eq!(y[0][i], x[0][i - l]);
+        assert!(y.iter().flatten().all(|v| v.abs() <= 1.0));
+        assert!(y.iter().flatten().any(|v| v.abs() == 1.0));
+        // Before the first spike the quiet bed (below both thresholds) only gets the make-up.
+        let g = Limiter::makeup(-12.0);
+        assert!((g - 10f32.powf((12.0 + 3.75) / 20.0)).abs() < 1e-5, "{g}");
+        for i in 0..1000 {
+            assert_eq!(y[0][i], x[0][i] * g, "sample {i}");
         }
+        assert_eq!(lim.latency(), 0);
         // Reset returns to the fresh state.
         lim.reset();
         let mut z = x.clone();
@@ -153,39 +121,27 @@ mod tests {
     }
 
     #[test]
-    fn deque_minimum_matches_a_naive_window_minimum() {
-        // Oracle: recompute the gain law with a naive window minimum.
-        let sr = 8000.0;
-        let mut lim = Limiter::new(sr, 1);
-        lim.set(&[-10.0, 5.0]);
-        let c = db_to_amplitude(-10.0) as f32 as f64;
-        let x: Vec<f32> = (0..3000)
-            .map(|i| ((i * 7919 % 211) as f32 / 70.0) - 1.5)
-            .collect();
-        let mut y = vec![x.clone()];
-        lim.process(&mut y, 0..3000);
-        let l = lim.latency();
-        let alpha = one_pole(5.0, sr);
-        let t: Vec<f64> = x
-            .iter()
-            .map(|&v| {
-                if v.abs() as f64 > c {
-                    c / v.abs() as f64
-                } else {
-                    1.0
-                }
-            })
-            .collect();
-        let mut g = 1.0f64;
-        for n in 0..3000usize {
-            let hold = t[n.saturating_sub(l)..=n]
-                .iter()
-                .cloned()
-                .fold(1.0, f64::min);
-            g = hold.min(alpha * g + 1.0 - alpha);
-            let delayed = if n >= l { x[n - l] } else { 0.0 };
-            let want = ((delayed as f64 * g) as f32).clamp(-c as f32, c as f32);
-            assert_eq!(y[0][n], want, "n = {n}");
+    fn equals_two_juce_compressors_then_gain_and_clip() {
+        // Oracle: the definition, composed from the stage processors one whole buffer at a
+        // time (the effect runs them chunk by chunk).
+        let fs = 22050.0;
+        let x = crate::testutil::lcg_noise(3, 2, 5000);
+        let mut y = x.clone();
+        let mut lim = Limiter::new(fs, 2);
+        lim.set(&[-6.0, 20.0]);
+        for a in (0..5000).step_by(64) {
+            lim.process(&mut y, a..(a + 64).min(5000));
+        }
+        let mut want = x.clone();
+        let mut first = JuceCompressor::new(fs, 2);
+        first.set(-10.0, 4.0, 2.0, 200.0);
+        first.process(&mut want, 0..5000);
+        let mut second = JuceCompressor::new(fs, 2);
+        second.set(-6.0, 1000.0, 0.001, 20.0);
+        second.process(&mut want, 0..5000);
+        let g = Limiter::makeup(-6.0);
+        for (a, b) in y.iter().flatten().zip(want.iter().flatten()) {
+            assert_eq!(*a, (b * g).clamp(-1.0, 1.0));
         }
     }
 }

@@ -6,6 +6,7 @@
 mod compressor;
 mod delay;
 mod distortion;
+pub mod dynamics;
 mod eq;
 mod gain;
 mod limiter;
