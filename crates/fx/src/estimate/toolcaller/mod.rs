@@ -77,6 +77,9 @@ pub fn permitted_effects(wet: &AudioBuffer) -> u16 {
         .fold(0, |m, (i, _)| m | 1 << i)
 }
 
+/// A clip's dry frames (`None`: blind), wet frames and descriptors (`None`: blind or unused).
+type ClipFeatures = (Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>);
+
 /// Clips per forward pass when decoding (bounds memory, not results).
 const DECODE_CHUNK: usize = 256;
 
@@ -136,11 +139,7 @@ impl ToolCaller {
 
     /// The features of (`dry`, `wet`) as the network reads them: dry and wet frames, and the
     /// pair's descriptors when the network has a descriptor token (`None` dry: blind).
-    fn clip_features(
-        &self,
-        dry: Option<&AudioBuffer>,
-        wet: &AudioBuffer,
-    ) -> Result<(Option<Vec<f32>>, Vec<f32>, Option<Vec<f32>>)> {
+    fn clip_features(&self, dry: Option<&AudioBuffer>, wet: &AudioBuffer) -> Result<ClipFeatures> {
         check_clip("wet", wet)?;
         let features = self.spec.net.features;
         let Some(d) = dry else {
