@@ -11,16 +11,15 @@
 //! trainer step (in parallel, each net owning its RNG), through the core's `Trainer`; the
 //! finished zoo is cached under the data cache (`weights/cnn-zoo-<hash>.safetensors`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use genlab_core::train::{Blobs, Observer, RngState, SeededRng, Stateful, TrainOptions, Trainer};
+use genlab_core::train::{Observer, SeededRng};
 use genlab_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::convnet::ConvNet;
 use crate::mlp::accuracy;
-use crate::params::{Array, Params};
-use crate::zoo::{Digits, ZooNet, ZooState, zoo_step};
+use crate::zoo::{Digits, Training, ZooNet, cache_file, cached, train_nets};
 
 /// Side of the digit images.
 pub const SIDE: usize = 8;
@@ -99,8 +98,6 @@ pub fn test_accuracy(net: &ConvNet, data: &Digits) -> f64 {
     accuracy(&net.logits(&data.x_test, data.y_test.len()), &data.y_test)
 }
 
-type State = ZooState<ConvNet>;
-
 impl ZooNet for ConvNet {
     fn zeros_like(&self) -> Self {
         ConvNet::zeros(&self.channels, self.side, self.classes)
@@ -114,55 +111,14 @@ impl ZooNet for ConvNet {
     fn params_mut(&mut self) -> Vec<&mut [f32]> {
         self.learnable_mut()
     }
-}
-
-fn learnable_flat(net: &ConvNet) -> Vec<f32> {
-    net.learnable().concat()
-}
-
-fn set_learnable(net: &mut ConvNet, flat: &[f32]) -> Result<()> {
-    let total: usize = net.learnable().iter().map(|b| b.len()).sum();
-    if flat.len() != total {
-        return Err(Error::InvalidInput(format!(
-            "checkpoint holds {} values for {total}",
-            flat.len()
-        )));
+    fn to_flat(&self) -> Vec<f32> {
+        self.to_params().flatten()
     }
-    let mut off = 0;
-    for buf in net.learnable_mut() {
-        let n = buf.len();
-        buf.copy_from_slice(&flat[off..off + n]);
-        off += n;
-    }
-    Ok(())
-}
-
-impl Stateful for State {
-    fn save(&self, blobs: &mut Blobs) -> Result<()> {
-        for (k, ((net, m), v)) in self.nets.iter().zip(&self.m).zip(&self.v).enumerate() {
-            blobs.put_f32s(&format!("net{k}"), &net.to_params().flatten())?;
-            blobs.put_f32s(&format!("m{k}"), &learnable_flat(m))?;
-            blobs.put_f32s(&format!("v{k}"), &learnable_flat(v))?;
-        }
-        let rngs: Vec<RngState> = self.rngs.iter().map(SeededRng::state).collect();
-        blobs.put_json("rngs", &rngs)?;
-        blobs.put_json("orders", &self.orders)?;
-        blobs.put_json("cursor_t", &(self.cursor, self.t))
-    }
-
-    fn load(&mut self, blobs: &Blobs) -> Result<()> {
-        for k in 0..self.nets.len() {
-            let layout = self.nets[k].to_params();
-            let p = layout.unflatten(&blobs.get_f32s(&format!("net{k}"))?)?;
-            self.nets[k] = ConvNet::from_params(&p, SIDE)?;
-            set_learnable(&mut self.m[k], &blobs.get_f32s(&format!("m{k}"))?)?;
-            set_learnable(&mut self.v[k], &blobs.get_f32s(&format!("v{k}"))?)?;
-        }
-        let rngs: Vec<RngState> = blobs.get_json("rngs")?;
-        self.rngs = rngs.into_iter().map(SeededRng::from_state).collect();
-        self.orders = blobs.get_json("orders")?;
-        (self.cursor, self.t) = blobs.get_json("cursor_t")?;
-        Ok(())
+    fn with_flat(&self, flat: &[f32]) -> Result<Self> {
+        Ok(ConvNet::from_params(
+            &self.to_params().unflatten(flat)?,
+            self.side,
+        )?)
     }
 }
 
@@ -175,59 +131,23 @@ pub fn train_cnn_zoo(
     observer: &mut dyn Observer,
 ) -> Result<CnnZoo> {
     config.validate()?;
-    let total = config.nets + config.heldout;
-    let n_train = data.y_train.len();
-    let mut rngs: Vec<SeededRng> = (0..total as u64)
-        .map(|k| SeededRng::new(config.seed + k))
-        .collect();
-    let nets: Vec<ConvNet> = rngs
-        .iter_mut()
-        .map(|r| ConvNet::init(&config.channels, SIDE, 10, r))
-        .collect();
-    let orders = rngs.iter_mut().map(|r| r.permutation(n_train)).collect();
-    let mut state = State {
-        m: vec![config.template(); total],
-        v: vec![config.template(); total],
-        nets,
-        rngs,
-        orders,
-        cursor: 0,
-        t: 0,
+    let training = Training {
+        what: "CNNs",
+        total: config.nets + config.heldout,
+        seed: config.seed,
+        batch: config.batch,
+        lr: config.lr,
+        steps: config.steps(data.y_train.len()),
+        config: serde_json::to_value(config).map_err(|e| Error::InvalidInput(e.to_string()))?,
     };
-    // The epoch count is the step budget, which a resumed run may raise (the trainer checks it).
-    let mut meta = serde_json::to_value(config).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    meta["epochs"] = serde_json::Value::Null;
-    meta["steps"] = config.steps(n_train).into();
-    let mut options = TrainOptions::constant(config.steps(n_train), config.lr)
-        .with_phase(format!("train a zoo of {total} CNNs"))
-        .with_meta(meta)
-        .with_resume(resume);
-    if let Some(path) = checkpoint {
-        options = options.with_checkpoint(path, 200);
-    }
-    Trainer::new(options, observer).run(
-        &mut state,
-        &mut SeededRng::new(config.seed),
-        |s, st| Ok(vec![("loss", zoo_step(s, data, config.batch, st.lr))]),
-        None,
-    )?;
-    let accuracy = state.nets.iter().map(|n| test_accuracy(n, data)).collect();
+    let init = |r: &mut SeededRng| ConvNet::init(&config.channels, SIDE, 10, r);
+    let nets = train_nets(&training, init, data, checkpoint, resume, observer)?;
+    let accuracy = nets.iter().map(|n| test_accuracy(n, data)).collect();
     Ok(CnnZoo {
         config: config.clone(),
-        nets: state.nets,
+        nets,
         accuracy,
     })
-}
-
-fn cache_path(cache_dir: &Path, config: &CnnZooConfig) -> PathBuf {
-    let text = serde_json::to_string(config).expect("a config serialises");
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-    }
-    cache_dir
-        .join("weights")
-        .join(format!("cnn-zoo-{h:016x}.safetensors"))
 }
 
 /// The cached CNN zoo of `config`, or a freshly trained (then cached) one; and whether it came
@@ -238,61 +158,24 @@ pub fn load_or_train_cnn(
     cache_dir: &Path,
     observer: &mut dyn Observer,
 ) -> Result<(CnnZoo, bool)> {
-    let path = cache_path(cache_dir, config);
-    if path.exists()
-        && let Ok(zoo) = read(&path, config)
-    {
-        return Ok((zoo, true));
-    }
-    let zoo = train_cnn_zoo(config, data, None, false, observer)?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    let d = zoo.nets[0].to_params().len();
-    let flat: Vec<f32> = zoo
-        .nets
-        .iter()
-        .flat_map(|n| n.to_params().flatten())
-        .collect();
-    Params::new(vec![
-        (
-            "weights".into(),
-            Array {
-                shape: vec![zoo.nets.len(), d],
-                data: flat,
-            },
-        ),
-        (
-            "accuracy".into(),
-            Array {
-                shape: vec![zoo.nets.len()],
-                data: zoo.accuracy.iter().map(|&a| a as f32).collect(),
-            },
-        ),
-    ])
-    .write(&path)?;
-    Ok((zoo, false))
-}
-
-fn read(path: &Path, config: &CnnZooConfig) -> Result<CnnZoo> {
-    let p = Params::read(path)?;
-    let bad = || Error::parse(path, None, "not a CNN zoo of this configuration");
-    let w = p.get("weights").ok_or_else(bad)?;
-    let acc = p.get("accuracy").ok_or_else(bad)?;
-    let layout = config.template().to_params();
-    if w.shape != [config.nets + config.heldout, layout.len()] {
-        return Err(bad());
-    }
-    let nets = w
-        .data
-        .chunks_exact(layout.len())
-        .map(|row| ConvNet::from_params(&layout.unflatten(row)?, SIDE))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(CnnZoo {
-        config: config.clone(),
-        nets,
-        accuracy: acc.data.iter().map(|&a| a as f64).collect(),
-    })
+    let (nets, accuracy, cached) = cached(
+        &cache_file(cache_dir, "cnn-zoo", config),
+        config.nets + config.heldout,
+        &config.template(),
+        || {
+            let zoo = train_cnn_zoo(config, data, None, false, observer)?;
+            Ok((zoo.nets, zoo.accuracy))
+        },
+    )?;
+    let config = config.clone();
+    Ok((
+        CnnZoo {
+            config,
+            nets,
+            accuracy,
+        },
+        cached,
+    ))
 }
 
 #[cfg(test)]

@@ -148,6 +148,31 @@ pub(crate) trait ZooNet: Send {
     fn params(&self) -> Vec<&[f32]>;
     /// The trainable buffers, in the order of [`ZooNet::params`].
     fn params_mut(&mut self) -> Vec<&mut [f32]>;
+    /// Everything a cache or checkpoint stores of the network (its buffers and any running
+    /// statistics), as one vector.
+    fn to_flat(&self) -> Vec<f32>;
+    /// A network of this one's shape holding `flat` (from [`ZooNet::to_flat`]).
+    fn with_flat(&self, flat: &[f32]) -> Result<Self>
+    where
+        Self: Sized;
+}
+
+/// Copies `flat` into the trainable buffers of `net` (an Adam moment), in their order.
+fn set_params<N: ZooNet>(net: &mut N, flat: &[f32]) -> Result<()> {
+    let total: usize = net.params().iter().map(|b| b.len()).sum();
+    if flat.len() != total {
+        return Err(Error::InvalidInput(format!(
+            "checkpoint holds {} values for {total}",
+            flat.len()
+        )));
+    }
+    let mut off = 0;
+    for buf in net.params_mut() {
+        let n = buf.len();
+        buf.copy_from_slice(&flat[off..off + n]);
+        off += n;
+    }
+    Ok(())
 }
 
 impl ZooNet for Mlp {
@@ -163,6 +188,12 @@ impl ZooNet for Mlp {
     fn params_mut(&mut self) -> Vec<&mut [f32]> {
         self.buffers_mut()
     }
+    fn to_flat(&self) -> Vec<f32> {
+        self.flat()
+    }
+    fn with_flat(&self, flat: &[f32]) -> Result<Self> {
+        Ok(Mlp::from_flat(&self.widths, flat)?)
+    }
 }
 
 /// Every network's weights, Adam moments and data stream: the trainer's state.
@@ -176,12 +207,12 @@ pub(crate) struct ZooState<N> {
     pub(crate) t: u64,
 }
 
-impl Stateful for ZooState<Mlp> {
+impl<N: ZooNet> Stateful for ZooState<N> {
     fn save(&self, blobs: &mut Blobs) -> Result<()> {
         for (k, ((net, m), v)) in self.nets.iter().zip(&self.m).zip(&self.v).enumerate() {
-            blobs.put_f32s(&format!("net{k}"), &net.flat())?;
-            blobs.put_f32s(&format!("m{k}"), &m.flat())?;
-            blobs.put_f32s(&format!("v{k}"), &v.flat())?;
+            blobs.put_f32s(&format!("net{k}"), &net.to_flat())?;
+            blobs.put_f32s(&format!("m{k}"), &m.params().concat())?;
+            blobs.put_f32s(&format!("v{k}"), &v.params().concat())?;
         }
         let rngs: Vec<RngState> = self.rngs.iter().map(SeededRng::state).collect();
         blobs.put_json("rngs", &rngs)?;
@@ -190,14 +221,10 @@ impl Stateful for ZooState<Mlp> {
     }
 
     fn load(&mut self, blobs: &Blobs) -> Result<()> {
-        let widths = self.nets[0].widths.clone();
-        let get = |name: String| -> Result<Mlp> {
-            Mlp::from_flat(&widths, &blobs.get_f32s(&name)?).map_err(Error::from)
-        };
         for k in 0..self.nets.len() {
-            self.nets[k] = get(format!("net{k}"))?;
-            self.m[k] = get(format!("m{k}"))?;
-            self.v[k] = get(format!("v{k}"))?;
+            self.nets[k] = self.nets[k].with_flat(&blobs.get_f32s(&format!("net{k}"))?)?;
+            set_params(&mut self.m[k], &blobs.get_f32s(&format!("m{k}"))?)?;
+            set_params(&mut self.v[k], &blobs.get_f32s(&format!("v{k}"))?)?;
         }
         let rngs: Vec<RngState> = blobs.get_json("rngs")?;
         self.rngs = rngs.into_iter().map(SeededRng::from_state).collect();
@@ -273,60 +300,23 @@ pub fn train_zoo(
     observer: &mut dyn Observer,
 ) -> Result<Zoo> {
     config.validate()?;
-    let total = config.nets + config.heldout;
-    let n_train = data.y_train.len();
-    let mut rngs: Vec<SeededRng> = (0..total as u64)
-        .map(|k| SeededRng::new(config.seed + k))
-        .collect();
-    let nets: Vec<Mlp> = rngs
-        .iter_mut()
-        .map(|r| Mlp::init(&config.widths, r))
-        .collect();
-    let orders = rngs.iter_mut().map(|r| r.permutation(n_train)).collect();
-    let mut state = ZooState {
-        m: vec![Mlp::zeros(&config.widths); total],
-        v: vec![Mlp::zeros(&config.widths); total],
-        nets,
-        rngs,
-        orders,
-        cursor: 0,
-        t: 0,
+    let training = Training {
+        what: "MLPs",
+        total: config.nets + config.heldout,
+        seed: config.seed,
+        batch: config.batch,
+        lr: config.lr,
+        steps: config.steps(data.y_train.len()),
+        config: serde_json::to_value(config).map_err(|e| Error::InvalidInput(e.to_string()))?,
     };
-    // The epoch count is the step budget, which a resumed run may raise (the trainer checks it).
-    let mut meta = serde_json::to_value(config).map_err(|e| Error::InvalidInput(e.to_string()))?;
-    meta["epochs"] = serde_json::Value::Null;
-    meta["steps"] = config.steps(n_train).into();
-    let mut options = TrainOptions::constant(config.steps(n_train), config.lr)
-        .with_phase(format!("train a zoo of {total} MLPs"))
-        .with_meta(meta)
-        .with_resume(resume);
-    if let Some(path) = checkpoint {
-        options = options.with_checkpoint(path, 200);
-    }
-    Trainer::new(options, observer).run(
-        &mut state,
-        &mut SeededRng::new(config.seed),
-        |s, step| Ok(vec![("loss", zoo_step(s, data, config.batch, step.lr))]),
-        None,
-    )?;
-    let accuracy = state.nets.iter().map(|n| data.test_accuracy(n)).collect();
+    let init = |r: &mut SeededRng| Mlp::init(&config.widths, r);
+    let nets = train_nets(&training, init, data, checkpoint, resume, observer)?;
+    let accuracy = nets.iter().map(|n| data.test_accuracy(n)).collect();
     Ok(Zoo {
         config: config.clone(),
-        nets: state.nets,
+        nets,
         accuracy,
     })
-}
-
-/// FNV-1a of the config's JSON: the cache file's name.
-fn cache_path(cache_dir: &Path, config: &ZooConfig) -> PathBuf {
-    let text = serde_json::to_string(config).expect("a config serialises");
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-    }
-    cache_dir
-        .join("weights")
-        .join(format!("zoo-{h:016x}.safetensors"))
 }
 
 /// The cached zoo of `config`, or a freshly trained (and then cached) one; also says whether
@@ -337,62 +327,152 @@ pub fn load_or_train(
     cache_dir: &Path,
     observer: &mut dyn Observer,
 ) -> Result<(Zoo, bool)> {
-    let path = cache_path(cache_dir, config);
-    if path.exists()
-        && let Ok(zoo) = read_zoo(&path, config)
-    {
-        return Ok((zoo, true));
-    }
-    let zoo = train_zoo(config, data, None, false, observer)?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    write_zoo(&path, &zoo)?;
-    Ok((zoo, false))
+    let (nets, accuracy, cached) = cached(
+        &cache_file(cache_dir, "zoo", config),
+        config.nets + config.heldout,
+        &Mlp::zeros(&config.widths),
+        || {
+            let zoo = train_zoo(config, data, None, false, observer)?;
+            Ok((zoo.nets, zoo.accuracy))
+        },
+    )?;
+    let config = config.clone();
+    Ok((
+        Zoo {
+            config,
+            nets,
+            accuracy,
+        },
+        cached,
+    ))
 }
 
-fn write_zoo(path: &Path, zoo: &Zoo) -> Result<()> {
-    let d = zoo.nets[0].flat().len();
-    let flat: Vec<f32> = zoo.nets.iter().flat_map(|n| n.flat()).collect();
-    let acc: Vec<f32> = zoo.accuracy.iter().map(|&a| a as f32).collect();
+/// How a zoo trains, whatever its networks.
+pub(crate) struct Training {
+    /// What the networks are, for the progress line ("MLPs").
+    pub(crate) what: &'static str,
+    /// Networks, the held-out ones included (network k is seeded with `seed + k`).
+    pub(crate) total: usize,
+    /// Seed of network 0.
+    pub(crate) seed: u64,
+    /// Minibatch size.
+    pub(crate) batch: usize,
+    /// Adam learning rate.
+    pub(crate) lr: f64,
+    /// Trainer steps (one minibatch of every network each).
+    pub(crate) steps: u64,
+    /// The zoo's configuration, recorded in (and checked against) the checkpoint.
+    pub(crate) config: serde_json::Value,
+}
+
+/// Trains `total` networks made by `init` from their own RNGs, all advancing together
+/// ([`zoo_step`]) through the core's `Trainer`.
+pub(crate) fn train_nets<N: ZooNet>(
+    training: &Training,
+    init: impl Fn(&mut SeededRng) -> N,
+    data: &Digits,
+    checkpoint: Option<&Path>,
+    resume: bool,
+    observer: &mut dyn Observer,
+) -> Result<Vec<N>> {
+    let (total, n_train) = (training.total, data.y_train.len());
+    let mut rngs: Vec<SeededRng> = (0..total as u64)
+        .map(|k| SeededRng::new(training.seed + k))
+        .collect();
+    let nets: Vec<N> = rngs.iter_mut().map(init).collect();
+    let orders = rngs.iter_mut().map(|r| r.permutation(n_train)).collect();
+    let zeros: Vec<N> = nets.iter().map(N::zeros_like).collect();
+    let mut state = ZooState {
+        m: zeros.iter().map(N::zeros_like).collect(),
+        v: zeros,
+        nets,
+        rngs,
+        orders,
+        cursor: 0,
+        t: 0,
+    };
+    // The epoch count is the step budget, which a resumed run may raise (the trainer checks it).
+    let mut meta = training.config.clone();
+    meta["epochs"] = serde_json::Value::Null;
+    meta["steps"] = training.steps.into();
+    let mut options = TrainOptions::constant(training.steps, training.lr)
+        .with_phase(format!("train a zoo of {total} {}", training.what))
+        .with_meta(meta)
+        .with_resume(resume);
+    if let Some(path) = checkpoint {
+        options = options.with_checkpoint(path, 200);
+    }
+    Trainer::new(options, observer).run(
+        &mut state,
+        &mut SeededRng::new(training.seed),
+        |s, step| Ok(vec![("loss", zoo_step(s, data, training.batch, step.lr))]),
+        None,
+    )?;
+    Ok(state.nets)
+}
+
+/// `dir/weights/PREFIX-<FNV-1a of the config's JSON>.safetensors`: where a zoo is cached.
+pub(crate) fn cache_file(cache_dir: &Path, prefix: &str, config: &impl Serialize) -> PathBuf {
+    let text = serde_json::to_string(config).expect("a config serialises");
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    cache_dir
+        .join("weights")
+        .join(format!("{prefix}-{h:016x}.safetensors"))
+}
+
+/// The `total` networks (shaped like `template`) and their accuracies cached at `path`, or
+/// those `train` returns, then cached there; and whether they came from the cache.
+pub(crate) fn cached<N: ZooNet>(
+    path: &Path,
+    total: usize,
+    template: &N,
+    train: impl FnOnce() -> Result<(Vec<N>, Vec<f64>)>,
+) -> Result<(Vec<N>, Vec<f64>, bool)> {
+    if path.exists()
+        && let Ok((nets, accuracy)) = read_cache(path, total, template)
+    {
+        return Ok((nets, accuracy, true));
+    }
+    let (nets, accuracy) = train()?;
+    let d = template.to_flat().len();
+    let flat: Vec<f32> = nets.iter().flat_map(N::to_flat).collect();
     Params::new(vec![
         (
             "weights".into(),
             Array {
-                shape: vec![zoo.nets.len(), d],
+                shape: vec![nets.len(), d],
                 data: flat,
             },
         ),
         (
             "accuracy".into(),
             Array {
-                shape: vec![zoo.nets.len()],
-                data: acc,
+                shape: vec![nets.len()],
+                data: accuracy.iter().map(|&a| a as f32).collect(),
             },
         ),
     ])
-    .write(path)
+    .write(path)?;
+    Ok((nets, accuracy, false))
 }
 
-fn read_zoo(path: &Path, config: &ZooConfig) -> Result<Zoo> {
+fn read_cache<N: ZooNet>(path: &Path, total: usize, template: &N) -> Result<(Vec<N>, Vec<f64>)> {
     let p = Params::read(path)?;
     let bad = || Error::parse(path, None, "not a zoo of this configuration");
     let w = p.get("weights").ok_or_else(bad)?;
     let acc = p.get("accuracy").ok_or_else(bad)?;
-    let total = config.nets + config.heldout;
-    if w.shape.len() != 2 || w.shape[0] != total {
+    if w.shape != [total, template.to_flat().len()] {
         return Err(bad());
     }
     let nets = w
         .data
         .chunks_exact(w.shape[1])
-        .map(|row| Mlp::from_flat(&config.widths, row))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(Zoo {
-        config: config.clone(),
-        nets,
-        accuracy: acc.data.iter().map(|&a| a as f64).collect(),
-    })
+        .map(|row| template.with_flat(row))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((nets, acc.data.iter().map(|&a| a as f64).collect()))
 }
 
 #[cfg(test)]
