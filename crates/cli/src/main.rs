@@ -36,6 +36,23 @@ mod stdio;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+unsafe extern "C" {
+    /// mimalloc's `mi_option_set` (in the C library the `mimalloc` crate links).
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+}
+
+/// `mi_option_purge_delay`: the 16th entry of `mi_option_e` in mimalloc v2 and v3 alike.
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+/// mimalloc hands freed pages back to the kernel after 10 ms, and the next op's fresh buffer
+/// faults them in again, zeroed: 9–24% of the LM and slots benchmark profiles
+/// (bench/README.md). Keeping them (-1: never purge) changes no result, only the peak memory
+/// that stays mapped.
+fn keep_freed_pages() {
+    // SAFETY: sets a plain integer option; mimalloc reads it on its next purge.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
+}
+
 /// genlab: recent ML research methods as fast, tested, offline software.
 ///
 /// Start with `genlab list`, then `genlab repro all --quick` (seconds) or `genlab repro all`
@@ -114,6 +131,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    keep_freed_pages();
     // The registry is the source of truth for what each family command is about.
     let mut command = Cli::command().after_help(families::help());
     for f in families::FAMILIES {
