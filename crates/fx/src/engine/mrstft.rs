@@ -87,6 +87,8 @@ impl Mrstft {
     /// `z = x₁ + i·x₂`, `X₁[k] = (Z[k] + Z*[N-k])/2` and `X₂[k] = (Z[k] - Z*[N-k])/(2i)`.
     pub fn spectra(&self, x: &[f32]) -> Spectra {
         let mut out = Vec::with_capacity(self.stages.len());
+        let longest = self.stages.iter().map(|s| s.0.n_fft).max().unwrap_or(0);
+        let (mut re_buf, mut im_buf) = (vec![0.0; longest], vec![0.0; longest]);
         for (r, fft, window) in &self.stages {
             let frames = if x.len() <= r.n_fft {
                 1
@@ -96,31 +98,26 @@ impl Mrstft {
             let bins = r.n_fft / 2 + 1;
             let offset = (r.n_fft - r.win) / 2;
             let mut mags = vec![0.0f32; frames * bins];
-            let (mut re, mut im) = (vec![0.0; r.n_fft], vec![0.0; r.n_fft]);
+            let (re, im) = (&mut re_buf[..r.n_fft], &mut im_buf[..r.n_fft]);
+            // Frame f: x[f·hop + offset + i]·w[i] at offset + i, zero outside the signal.
             let frame = |f: usize, dst: &mut [f64]| {
                 dst.fill(0.0);
                 if f < frames {
-                    for (i, w) in window.iter().enumerate() {
-                        let n = f * r.hop + offset + i;
-                        dst[offset + i] = x.get(n).map_or(0.0, |&v| v as f64) * w;
+                    let start = f * r.hop + offset;
+                    let avail = x.len().saturating_sub(start).min(r.win);
+                    let (src, w) = (&x[start.min(x.len())..][..avail], &window[..avail]);
+                    for ((d, &v), &w) in dst[offset..offset + avail].iter_mut().zip(src).zip(w) {
+                        *d = v as f64 * w;
                     }
                 }
             };
             for f in (0..frames).step_by(2) {
-                frame(f, &mut re);
-                frame(f + 1, &mut im);
-                fft.forward(&mut re, &mut im);
-                let n = r.n_fft;
-                for k in 0..bins {
-                    let (a, b) = (re[k], im[k]);
-                    let (c, d) = (re[(n - k) % n], im[(n - k) % n]);
-                    let first = ((a + c) * (a + c) + (b - d) * (b - d)) / 4.0;
-                    mags[f * bins + k] = first.max(EPS).sqrt() as f32;
-                    if f + 1 < frames {
-                        let second = ((b + d) * (b + d) + (a - c) * (a - c)) / 4.0;
-                        mags[(f + 1) * bins + k] = second.max(EPS).sqrt() as f32;
-                    }
-                }
+                frame(f, &mut *re);
+                frame(f + 1, &mut *im);
+                fft.forward(re, im);
+                let (first, second) = mags[f * bins..].split_at_mut(bins);
+                let second = (f + 1 < frames).then(|| &mut second[..bins]);
+                split_magnitudes(re, im, first, second);
             }
             out.push(mags);
         }
@@ -134,6 +131,34 @@ impl Mrstft {
     /// Per-channel spectra of a buffer.
     pub fn buffer_spectra(&self, a: &AudioBuffer) -> Vec<Spectra> {
         a.channels.iter().map(|c| self.spectra(c)).collect()
+    }
+}
+
+/// The magnitudes of two real frames transformed together as `z = x₁ + i·x₂` (`Z = (re, im)`,
+/// length `n`): `|X₁[k]| = |Z[k] + Z*[n-k]|/2` into `first`, `|X₂[k]| = |Z[k] - Z*[n-k]|/2`
+/// into `second` (when there is a second frame), each floored at `√EPS`, for `k < n/2 + 1`.
+fn split_magnitudes(re: &[f64], im: &[f64], first: &mut [f32], second: Option<&mut [f32]>) {
+    let n = re.len();
+    let bins = first.len();
+    let pair = |k: usize| {
+        let (a, b) = (re[k], im[k]);
+        let j = if k == 0 { 0 } else { n - k };
+        let (c, d) = (re[j], im[j]);
+        let one = ((a + c) * (a + c) + (b - d) * (b - d)) / 4.0;
+        let two = ((b + d) * (b + d) + (a - c) * (a - c)) / 4.0;
+        (one.max(EPS).sqrt() as f32, two.max(EPS).sqrt() as f32)
+    };
+    match second {
+        Some(second) => {
+            for k in 0..bins {
+                (first[k], second[k]) = pair(k);
+            }
+        }
+        None => {
+            for (k, m) in first.iter_mut().enumerate() {
+                *m = pair(k).0;
+            }
+        }
     }
 }
 
