@@ -30,11 +30,20 @@ score   bench/fx_evalset.py score DIR --genlab BIN [--label NAME] [--out FILE] [
                            over pairs
           exact order      over pairs whose prediction shares >= 2 effects with the truth: the
                            fraction where the shared effects appear in the same relative order
+                           (also "up to commuting": runs of adjacent gain / delay / reverb /
+                           equalizer compared as sets, since their order is not audible)
           MRSTFT / no-op   mean over pairs of genlab's re-rendered MRSTFT (the `mrstft` field)
                            divided by the dry signal's (`mrstft_no_op`); also the median
           seconds          median wall seconds per pair, and median CPU seconds (user + sys of
                            the child; under load, CPU time is the steadier number)
         and per-effect recall / precision.
+
+truth   bench/fx_evalset.py truth DIR --genlab BIN [--out FILE]
+        The engine-mismatch floor: renders each pair's true chain with genlab
+        (`BIN fx apply --no-tail`) and prints MRSTFT(genlab render, wet) / MRSTFT(dry, wet)
+        (numpy auraloss, as the build filter) per pair and its mean. A pair whose true chain,
+        rendered by genlab, is far from pedalboard's wet cannot be recovered by any search
+        over genlab's effects; the rest of an estimate's error is the search's.
 """
 
 import argparse
@@ -367,17 +376,37 @@ def build(args):
         json.dump({"seed": args.seed, "sample_rate": SR, "seconds": SECONDS, "pairs": manifest}, f, indent=1)
 
 
-def order_ok(truth, pred):
+# Linear, time-invariant, channel-alike effects: any two commute, so their relative order
+# cannot be recovered from audio (genlab's `estimate::search::COMMUTING`).
+COMMUTING = {"gain", "delay", "reverb", "equalizer"}
+
+
+def canonical(seq):
+    """`seq` with every run of adjacent commuting effects sorted."""
+    out, run = [], []
+    for e in seq:
+        if e in COMMUTING:
+            run.append(e)
+        else:
+            out += sorted(run) + [e]
+            run = []
+    return out + sorted(run)
+
+
+def order_ok(truth, pred, up_to_commuting=False):
     shared = [e for e in pred if e in truth]
     if len(shared) < 2:
         return None
-    return [e for e in truth if e in shared] == shared
+    in_truth = [e for e in truth if e in shared]
+    if up_to_commuting:
+        return canonical(in_truth) == canonical(shared)
+    return in_truth == shared
 
 
 def summarise(rows):
     tp = fp = fn = 0
     per = {e: [0, 0, 0] for e in EFFECTS}
-    orders = []
+    orders, orders_commuting = [], []
     for r in rows:
         t, p = set(r["truth"]), set(r["pred"])
         tp += len(t & p)
@@ -390,6 +419,7 @@ def summarise(rows):
         o = order_ok(r["truth"], r["pred"])
         if o is not None:
             orders.append(o)
+            orders_commuting.append(order_ok(r["truth"], r["pred"], up_to_commuting=True))
     f1 = 2 * tp / max(2 * tp + fp + fn, 1)
     ratios = [r["mrstft"] / r["mrstft_no_op"] for r in rows]
     return {
@@ -397,6 +427,7 @@ def summarise(rows):
         "presence_f1": f1,
         "exact_order": float(np.mean(orders)) if orders else None,
         "order_pairs": len(orders),
+        "exact_order_up_to_commuting": float(np.mean(orders_commuting)) if orders else None,
         "mrstft_over_no_op_mean": float(np.mean(ratios)),
         "mrstft_over_no_op_median": float(np.median(ratios)),
         "median_seconds": float(np.median([r["seconds"] for r in rows])),
@@ -422,7 +453,7 @@ def score(args):
             sys.exit(f"{pid}: {' '.join(cmd)} failed: {out.stderr.strip()}")
         est = json.loads(out.stdout)
         pred = [c["name"] for c in est["chain"]]
-        row = {"id": pid, "source": item["source"], "truth": item["effects"], "pred": pred, "mrstft": est["mrstft"], "mrstft_no_op": est["mrstft_no_op"], "seconds": wall, "cpu_seconds": cpu}
+        row = {"id": pid, "source": item["source"], "truth": item["effects"], "pred": pred, "mrstft": est["mrstft"], "mrstft_no_op": est["mrstft_no_op"], "seconds": wall, "cpu_seconds": cpu, "renders": est.get("renders")}
         rows.append(row)
         print(f"{pid} {item['source']:7s} truth {' -> '.join(item['effects']):45s} pred {' -> '.join(pred):45s} {est['mrstft'] / est['mrstft_no_op']:.2f} {wall:.1f}s", flush=True)
     s = summarise(rows)
@@ -434,6 +465,36 @@ def score(args):
     if args.out:
         with open(args.out, "w") as f:
             json.dump({"summary": s, "rows": rows}, f, indent=1)
+
+
+def truth(args):
+    import tempfile
+
+    manifest = json.load(open(os.path.join(args.dir, "manifest.json")))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for item in manifest["pairs"][: args.limit or None]:
+            pid = item["id"]
+            base = os.path.join(args.dir, pid)
+            out = os.path.join(tmp, f"{pid}.wav")
+            cmd = [args.genlab, "fx", "apply", "--in", f"{base}.dry.wav", "--chain", f"{base}.chain.json", "--out", out, "--no-tail", "--policy", "clamp"]
+            run = subprocess.run(cmd, capture_output=True, text=True)
+            if run.returncode != 0:
+                sys.exit(f"{pid}: {' '.join(cmd)} failed: {run.stderr.strip()}")
+            dry, _ = read_wav(f"{base}.dry.wav")
+            wet, _ = read_wav(f"{base}.wet.wav")
+            ours, _ = read_wav(out)
+            ratio = mrstft(ours[:, : wet.shape[1]], wet) / mrstft(dry, wet)
+            rows.append({"id": pid, "effects": item["effects"], "truth_over_no_op": float(ratio)})
+            print(f"{pid} {item['source']:7s} {' -> '.join(item['effects']):50s} genlab(true chain) / no-op {ratio:.3f}", flush=True)
+    ratios = [r["truth_over_no_op"] for r in rows]
+    for e in EFFECTS:
+        sel = [r["truth_over_no_op"] for r in rows if e in r["effects"]]
+        print(f"  with {e:11s} mean {np.mean(sel):.3f} (n {len(sel)})")
+    print(json.dumps({"pairs": len(rows), "truth_over_no_op_mean": float(np.mean(ratios)), "truth_over_no_op_median": float(np.median(ratios))}, indent=1))
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(rows, f, indent=1)
 
 
 def main():
@@ -450,9 +511,14 @@ def main():
     s.add_argument("--out")
     s.add_argument("--limit", type=int, default=0)
     s.add_argument("--args", default="", help="extra arguments of `fx estimate`, one string")
+    t = sub.add_parser("truth")
+    t.add_argument("dir")
+    t.add_argument("--genlab", default="target/release/genlab")
+    t.add_argument("--out")
+    t.add_argument("--limit", type=int, default=0)
     args = ap.parse_args()
     args.extra = shlex.split(getattr(args, "args", "") or "")
-    build(args) if args.cmd == "build" else score(args)
+    {"build": build, "score": score, "truth": truth}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
 //! | gain | overall level change `Δ = rms_change_db` | `ramp(|Δ|, 0.5, 3)`; start `gain_db = Δ` |
 //! | distortion | new spectral content `n = novelty − novelty_dry` (dB), sample-level compression `k = instant_compression_db` | `max(ramp(n, 3, 12), ramp(k, 0.5, 4))` |
 //! | compressor | dynamic-range drop `r = (p90 − p10)_dry − (p90 − p10)_wet` of frame levels (dB) | `ramp(r, 1, 6)` |
-//! | limiter | crest-factor drop `c = crest_dry − crest_wet` (dB) | `ramp(c, 0.5, 4)` |
+//! | limiter | crest-factor drop `c = crest_dry − crest_wet` (dB); share `f` of wet samples within 0.1 dB of full scale (pedalboard's limiter adds make-up gain `3.75 − threshold` dB and clips at 0 dBFS) | `max(ramp(c, 0.5, 4), ramp(f, 10⁻⁴, 10⁻²))`; start `threshold_db = 3.75 − Δ` |
 //! | delay | largest residual echo correlation `ρ* = max_j lag_corr[j]` | `ramp(ρ*, 0.03, 0.2)`; start `delay_seconds = 0.05 j*` |
 //! | reverb | tail energy `T = tail_db[0]` (dB), residual level `R` (dB), less the delay evidence | `max(ramp(T, −50, −20), ½·ramp(R, −20, −5))·(1 − ½·delay)` |
 //! | equalizer | spread of the per-band gains around their mean over bands where the dry signal has energy (std, dB) | `ramp(std, 0.5, 3)` |
@@ -128,9 +128,13 @@ pub fn detect(d: &Descriptors) -> Vec<Detection> {
         ),
         detection(
             "limiter",
-            ramp(crest_drop, 0.5, 4.0),
-            format!("crest factor fell by {crest_drop:.1} dB"),
-            &[("threshold_db", d.level_wet_db[3] - 3.0)],
+            ramp(crest_drop, 0.5, 4.0).max(ramp(d.full_scale_share, 1e-4, 1e-2)),
+            format!(
+                "crest factor fell by {crest_drop:.1} dB; the wet peaks at {:.1} dBFS with {:.2}% of samples at full scale",
+                d.peak_wet_db,
+                100.0 * d.full_scale_share
+            ),
+            &[("threshold_db", 3.75 - level)],
         ),
         detection(
             "delay",

@@ -15,6 +15,7 @@
 //! | `level_{dry,wet}_db` | 10th, 50th, 90th percentile and maximum of the frame level `dB(Σ_k P[t][k])` |
 //! | `rms_change_db` | `dB(Σ w²) − dB(Σ d²)` of the mid signals over the dry region |
 //! | `crest_{dry,wet}_db` | peak/RMS of the mid signal in dB over the dry region |
+//! | `peak_wet_db`, `full_scale_share` | the wet peak `max_c,n |w_c[n]|` over the dry region (dB re full scale), and by how much the share of samples within 0.1 dB of full scale exceeds the dry's (a limiter with make-up drives its output into a clip at 0 dBFS) |
 //! | `novelty_db` | share of wet power (time-averaged spectrum) in bins where the dry spectrum is > 50 dB below its maximum, in dB (distortion creates energy there; linear filters cannot) |
 //! | `instant_compression_db` | `20·log10(β_mid/β_top)`, `β = Σ w·d / Σ d²` (least-squares slope of wet on dry, sample by sample) over dry-region mid samples whose `|d|` lies between the 20th and 60th percentile (`mid`) or above the 98th (`top`): memoryless saturation and fast gain reduction bend the loud samples; added echoes and reverberation are uncorrelated with `d` at lag 0 and cancel |
 //! | `tail_db[j]` | wet energy in the j-th quarter of the part after the dry end, relative to the wet energy in the dry region (−120 dB if there is no tail) |
@@ -70,6 +71,11 @@ pub struct Descriptors {
     pub crest_dry_db: f64,
     /// Wet crest factor (dB).
     pub crest_wet_db: f64,
+    /// Wet peak over all channels in the dry region (dB re full scale).
+    pub peak_wet_db: f64,
+    /// Share of wet samples (all channels, dry region) within 0.1 dB of full scale, less the
+    /// dry's share (at least 0).
+    pub full_scale_share: f64,
     /// Share of wet power where the dry spectrum is silent (dB).
     pub novelty_db: f64,
     /// The same share for the dry signal itself (dB; the reference).
@@ -319,6 +325,23 @@ impl Descriptors {
             })
             .collect();
 
+        let near_full = 10f32.powf(-0.1 / 20.0);
+        let peak_and_share = |channels: &[Vec<f32>]| {
+            let (mut peak, mut full, mut count) = (0.0f32, 0usize, 0usize);
+            for ch in channels {
+                for &v in &ch[..n_dry.min(ch.len())] {
+                    peak = peak.max(v.abs());
+                    full += (v.abs() >= near_full) as usize;
+                    count += 1;
+                }
+            }
+            (peak, full as f64 / count.max(1) as f64)
+        };
+        let (peak, share_wet) = peak_and_share(&pair.target.channels);
+        let share_dry = peak_and_share(&pair.dry.channels).1;
+        let peak_wet_db = db(peak as f64 * peak as f64);
+        let full_scale_share = (share_wet - share_dry).max(0.0);
+
         let stereo = pair.dry.n_channels() == 2;
         let (ild_dry_db, side_mid_dry_db, corr_dry) =
             ild_side_corr(&pair.dry.channels, &ds, &dm, n_dry);
@@ -333,6 +356,8 @@ impl Descriptors {
             rms_change_db,
             crest_dry_db: crest_db(d_dry),
             crest_wet_db: crest_db(w_dry),
+            peak_wet_db,
+            full_scale_share,
             novelty_db: share(&sw),
             novelty_dry_db: share(&sd),
             instant_compression_db: instant_compression_db(d_dry, w_dry),

@@ -7,23 +7,29 @@
 //!   candidate chain's render) with coordinate search on the step grid.
 //! - [`features`], [`detect`]: interpretable descriptors and effect detectors.
 //! - [`search`], [`rationale`]: tier 1, analysis-by-synthesis over orders with a written
-//!   rationale.
+//!   rationale; [`confirm`]: the full-rate confirmation of a reduced-rate search;
+//!   [`spectrum`]: the search's single-precision MRSTFT.
 //! - [`regression`]: tier 2, the fixed-order regression baseline.
 //! - [`toolcaller`]: tier 3, the autoregressive tool-caller.
+//! - `fixed_set` (tests only): a genlab-rendered evaluation set with a minimum presence F1.
 //! - [`dataset`], [`metrics`]: seeded (dry, wet, chain) examples and the chain metrics.
 //! - [`learned`]: pairs from the user's dry audio, saved models and the four estimation
 //!   methods (search, regression, tool-caller, hybrid) the CLI offers; [`summary`]: the
 //!   batch summary page.
 
+pub mod confirm;
 pub mod dataset;
 pub mod detect;
 pub mod features;
+#[cfg(test)]
+mod fixed_set;
 pub mod learned;
 pub mod metrics;
 pub mod objective;
 pub mod rationale;
 pub mod regression;
 pub mod search;
+pub mod spectrum;
 pub mod summary;
 pub mod toolcaller;
 

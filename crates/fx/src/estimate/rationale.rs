@@ -98,11 +98,16 @@ pub fn explain(trace: &Trace) -> String {
         let _ = write!(
             text,
             " (Searched at {} Hz.) Confirmed at {} Hz: the unprocessed input scores {:.3} and \
-             the searched chain {:.3}; {} local parameter step(s){}.",
+             the searched chain {:.3}{}; {} local parameter step(s){}.",
             c.search_rate,
             c.rate,
             c.no_op,
             c.before,
+            if c.added_equalizer {
+                "; an equalizer for the band above the search rate's Nyquist frequency was added"
+            } else {
+                ""
+            },
             c.steps,
             if c.pruned.is_empty() {
                 String::new()

@@ -7,36 +7,48 @@
 //! (default 5%). The search space (effects × orders × grid parameters) is far too large to
 //! enumerate, so the search is greedy and bounded:
 //!
-//! 1. *Detect* ([`crate::estimate::detect`]): the top `candidates` effects by detector score (score ≥
-//!    `min_score`, default 0: a constant-level source hides a compressor from its detector, so
-//!    weak evidence still earns a try; stereo-only effects never on mono) are the only ones
-//!    tried; each starts from its detector's parameter guess.
+//! 1. *Detect* ([`crate::estimate::detect`]): the top `candidates` effects by detector score
+//!    (score ≥ `min_score`, default 0: a constant-level source hides a compressor from its
+//!    detector, so weak evidence still earns a try; the stereo-only panner and widener only on
+//!    stereo input and from `stereo_min_score`) are the ones tried; each starts from its
+//!    detector's parameter guess.
 //! 2. *Grow*: starting from the empty chain, for every candidate not yet in the chain and every
-//!    insertion position, insert it and screen it by a coarse sweep of its lead parameter
-//!    (e.g. the wet mix of a reverb); the `finalists` best (candidate, position) options are
-//!    fitted fully (`passes` coarse-to-fine coordinate passes, [`crate::estimate::objective::fit_stage`]),
-//!    the best is kept and every other stage re-fitted once. Accept it if it lowers `L` by the
-//!    fraction ρ; otherwise stop. At most `max_effects` stages.
-//! 3. *Order*: every other permutation of the accepted stages is evaluated with the fitted
-//!    parameters; the best one is re-fitted (one pass per stage) and replaces the chain if lower.
+//!    insertion position that can make a difference ([`insertion_positions`]), insert it and
+//!    screen it by a coarse sweep of its lead parameter (e.g. the wet mix of a reverb); the
+//!    `finalists` best (candidate, position) options are fitted (one coarse-to-fine coordinate
+//!    pass, [`crate::estimate::objective::fit_stage`]), the best gets `passes − 1` more and
+//!    every other stage is re-fitted once. Accept it if it lowers `L` by the fraction ρ;
+//!    otherwise stop. At most `max_effects` stages.
+//! 3. *Order*: every other permutation of the accepted stages that renders differently is
+//!    evaluated with the fitted parameters; the best one is re-fitted (one pass per stage) and
+//!    replaces the chain if lower.
 //! 4. *Prune*: a stage whose removal raises `L` by less than the factor `1/(1 − ρ)` is dropped
 //!    (repeated until none qualifies).
 //!
-//! **Batches.** Every group of independent candidates — the screening of all (candidate,
-//! position, lead-parameter point) options of a growth step, the points of one sweep step, the
-//! permutations, the pruning removals — is measured as one batch, rendered in parallel
-//! ([`crate::estimate::objective::ChainObjective::distances`]) and scanned in a fixed order, so
-//! the result does not depend on the thread count.
+//! **Commuting effects.** Gain, delay, reverb and equalizer ([`COMMUTING`]) are linear,
+//! time-invariant and treat every channel alike, so any two of them commute: inserting one
+//! anywhere inside a run of such stages renders the same, and orders that differ only inside
+//! such runs are one order ([`canonical_order`]). The search tries one position per run and one
+//! order per class, and keeps each run sorted by render cost ([`SEARCH_ORDER`]: reverb first),
+//! so that fitting a cheap stage renders it over a kept prefix holding the expensive ones; the
+//! returned chain sorts runs as [`PRESENTED_ORDER`]. Their relative order is not identifiable
+//! from audio, so an order metric over them scores chance.
+//!
+//! **Batches and prefixes.** Every group of independent candidates — the screening of all
+//! (candidate, position, lead-parameter point) options of a growth step, the points of one
+//! sweep step, the permutations, the pruning removals — is measured as one batch, rendered in
+//! parallel ([`crate::estimate::objective::ChainObjective::distances`], which renders a prefix
+//! shared by several candidates once and keeps it for later batches) and scanned in a fixed
+//! order, so the result does not depend on the thread count.
 //!
 //! **Reduced rate** (off by default, [`SearchOptions::coarse_rate`]): growth, order and pruning
-//! run on the pair resampled to `coarse_rate`, then [`confirm`] refines at the input's rate.
-//! Measured on the pedalboard evaluation set (`bench/fx_evalset.py`, 44.1 kHz): at 22.05 kHz the
-//! search cannot see the top half of the spectrum, which the MRSTFT's log term weighs like the
-//! rest, and an equalizer with a high shelf above 10 kHz was missed (pair 011: 1.94, the no-op
-//! distance, against 0.64 at the full rate), so it stays off.
+//! run on the pair resampled to `coarse_rate`, then [`confirm`] refits at the input's rate,
+//! including the equalizer's high shelf, which the reduced rate cannot see
+//! ([`crate::estimate::confirm`]).
 //!
-//! **Starting chain** ([`search_from`]): a learned proposal's stages are re-fitted once and the
-//! growth continues from it (the hybrid of [`crate::estimate::learned`]).
+//! **Starting chains** ([`search_from`], [`search_from_any`]): learned proposals (e.g. a
+//! tool-caller's beams) are measured, the best re-fitted, and the growth continues from the
+//! lowest (the hybrid of [`crate::estimate::learned`]).
 //!
 //! Every render counts towards `budget`; when it is spent, fitting stops and the search finishes
 //! with what it has (the order and pruning checks still run: at most `k! − 1 + k(k+1)/2`
@@ -49,6 +61,7 @@ use genlab_core::Result;
 use crate::engine::buffer::AudioBuffer;
 use crate::engine::chain::{Chain, Stage};
 use crate::engine::resample::resample;
+pub use crate::estimate::confirm::{Confirmation, confirm};
 use crate::estimate::detect::{Detection, detect};
 use crate::estimate::features::Descriptors;
 use crate::estimate::objective::{ChainObjective, Pair, SEARCH_RESOLUTIONS, Sweep, fit_stage};
@@ -66,11 +79,16 @@ pub struct SearchOptions {
     pub candidates: usize,
     /// Detections scoring below this are not tried.
     pub min_score: f64,
+    /// Stereo-only effects (panner, widener) are tried only from this detector score on:
+    /// their evidence (a changed level balance or side/mid ratio) is direct, and a reverb
+    /// also moves the side/mid ratio.
+    pub stereo_min_score: f64,
     /// ρ: the fraction by which each extra effect must lower the MRSTFT.
     pub penalty: f64,
     /// How many screened (effect, position) options are fitted fully per growth step.
     pub finalists: usize,
-    /// Coordinate passes over the chosen stage (one per finalist, the rest on the winner).
+    /// Coordinate passes over the chosen stage (one on every finalist, the rest on the
+    /// winner).
     pub passes: usize,
     /// Most renders.
     pub budget: usize,
@@ -87,8 +105,9 @@ impl Default for SearchOptions {
     fn default() -> Self {
         SearchOptions {
             max_effects: 3,
-            candidates: 6,
+            candidates: 7,
             min_score: 0.0,
+            stereo_min_score: crate::estimate::detect::DETECTED,
             penalty: 0.05,
             finalists: 2,
             passes: 2,
@@ -148,25 +167,6 @@ pub struct Trace {
     pub started_from: Option<(Vec<&'static str>, f64, f64)>,
 }
 
-/// What the full-rate confirmation of a reduced-rate search did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Confirmation {
-    /// Rate searched at (Hz).
-    pub search_rate: u32,
-    /// Rate confirmed at (the input's, Hz).
-    pub rate: u32,
-    /// `L` of the empty chain at the full rate.
-    pub no_op: f64,
-    /// `L` of the searched chain at the full rate, before the local refinement.
-    pub before: f64,
-    /// Parameter steps taken by the local refinement.
-    pub steps: usize,
-    /// Stages removed by the full-rate pruning.
-    pub pruned: Vec<&'static str>,
-    /// Full-rate renders.
-    pub renders: usize,
-}
-
 /// The search result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Searched {
@@ -217,28 +217,77 @@ fn coarse_points(chain: &Chain, index: usize, param: usize) -> Vec<Chain> {
         .collect()
 }
 
-/// Re-fits every stage except `skip` once (coarse-to-fine).
+/// Re-fits every stage except `skip` once with `sweep`.
 fn refit_others(
     objective: &mut ChainObjective,
     chain: &mut Chain,
     skip: Option<usize>,
     mut distance: f64,
+    sweep: Sweep,
     budget: usize,
 ) -> Result<f64> {
     for i in 0..chain.stages.len() {
         if Some(i) != skip {
-            distance = fit_stage(
-                objective,
-                chain,
-                i,
-                distance,
-                1,
-                Sweep::CoarseToFine,
-                budget,
-            )?;
+            distance = fit_stage(objective, chain, i, distance, 1, sweep, budget)?;
         }
     }
     Ok(distance)
+}
+
+/// The order of commuting stages during the search: the most expensive to render first, so
+/// that fitting a cheap stage re-renders it over a kept prefix that holds the expensive ones
+/// ([`ChainObjective`]'s prefix renders).
+pub const SEARCH_ORDER: [&str; 4] = ["reverb", "delay", "equalizer", "gain"];
+
+/// The order of commuting stages in the returned chain (any order renders alike; this is the
+/// conventional one: tone, level, then time effects).
+pub const PRESENTED_ORDER: [&str; 4] = ["equalizer", "gain", "delay", "reverb"];
+
+/// Sorts every run of adjacent [`COMMUTING`] stages of `chain` by `order`; returns `chain`'s
+/// distance (`distance` if nothing moved, else re-measured: equal up to float rounding).
+fn sort_runs(
+    objective: &mut ChainObjective,
+    chain: &mut Chain,
+    order: &[&str],
+    distance: f64,
+) -> Result<f64> {
+    let rank = |s: &Stage| {
+        order
+            .iter()
+            .position(|o| *o == s.spec.name)
+            .unwrap_or(order.len())
+    };
+    let before = names(chain);
+    let mut a = 0;
+    while a < chain.stages.len() {
+        let mut b = a;
+        while b < chain.stages.len() && COMMUTING.contains(&chain.stages[b].spec.name) {
+            b += 1;
+        }
+        chain.stages[a..b].sort_by_key(rank);
+        a = b + 1;
+    }
+    if names(chain) == before {
+        Ok(distance)
+    } else {
+        objective.distance(chain)
+    }
+}
+
+/// `names` with every run of adjacent [`COMMUTING`] effects sorted: two orders render alike
+/// when their canonical orders are equal.
+pub fn canonical_order(names: &[&'static str]) -> Vec<&'static str> {
+    let mut out = names.to_vec();
+    let mut a = 0;
+    while a < out.len() {
+        let mut b = a;
+        while b < out.len() && COMMUTING.contains(&out[b]) {
+            b += 1;
+        }
+        out[a..b].sort_unstable();
+        a = b + 1;
+    }
+    out
 }
 
 /// All permutations of `0..n` (n ≤ 5 in practice), in lexicographic order.
@@ -274,19 +323,37 @@ pub fn search_from(
     start: &Chain,
     options: &SearchOptions,
 ) -> Result<Searched> {
+    search_from_any(dry, wet, std::slice::from_ref(start), options)
+}
+
+/// [`search`] from the best of several starting chains (e.g. a tool-caller's beams): every
+/// start is measured as given (one parallel batch; chains sharing a prefix render it once),
+/// the [`STARTS_REFITTED`] best are re-fitted once, and growth, order and pruning continue
+/// from the lowest. An empty list, or a list holding the empty chain, starts from nothing;
+/// the trace's `started_from` names the start kept.
+pub fn search_from_any(
+    dry: &AudioBuffer,
+    wet: &AudioBuffer,
+    starts: &[Chain],
+    options: &SearchOptions,
+) -> Result<Searched> {
     let pair = Pair::new(dry, wet, Some(options.max_tail_seconds))?;
     let detections = detect(&Descriptors::of(&pair));
     let rate = pair.dry.sample_rate;
     if options.coarse_rate == 0 || rate < 2 * options.coarse_rate {
-        return search_pair(&pair, detections, start, options);
+        return search_pair(&pair, detections, starts, options);
     }
     let coarse = Pair {
         dry: resample(&pair.dry, options.coarse_rate)?,
         target: resample(&pair.target, options.coarse_rate)?,
         dry_len: (pair.dry_len as u64 * options.coarse_rate as u64 / rate as u64) as usize,
     };
-    let mut found = search_pair(&coarse, detections, start, options)?;
-    let (chain, distance, confirmation) = confirm(&pair, found.chain, options)?;
+    let equalizer = detections
+        .iter()
+        .find(|d| d.effect.name == "equalizer")
+        .cloned();
+    let mut found = search_pair(&coarse, detections, starts, options)?;
+    let (chain, distance, confirmation) = confirm(&pair, found.chain, equalizer.as_ref(), options)?;
     found.trace.evaluations += confirmation.renders;
     found.trace.distance = distance;
     found.trace.confirmed = Some(confirmation);
@@ -296,87 +363,60 @@ pub fn search_from(
     })
 }
 
-/// The full-rate confirmation of a chain searched at a reduced rate: `confirm_rounds` rounds
-/// of local refinement (every parameter of every stage one grid step up and down, one
-/// parallel batch; the best single step is taken if it lowers `L`), then pruning at the full
-/// rate. Returns the chain, its full-rate `L` and what was done.
-pub fn confirm(
-    pair: &Pair,
-    mut chain: Chain,
+/// How many of several starting chains ([`search_from_any`]) are re-fitted before growing.
+pub const STARTS_REFITTED: usize = 2;
+
+/// The chain the growth starts from: the lowest of `starts` after re-fitting the
+/// [`STARTS_REFITTED`] best as given (the empty chain when `starts` is empty or holds only
+/// empty chains; a start is kept even when the empty chain is lower, pruning decides); with its distance and, for a non-empty start, (effects, `L` as given, `L`
+/// re-fitted).
+#[allow(clippy::type_complexity)]
+fn best_start(
+    objective: &mut ChainObjective,
+    starts: &[Chain],
     options: &SearchOptions,
-) -> Result<(Chain, f64, Confirmation)> {
-    let mut objective = ChainObjective::new(pair, &SEARCH_RESOLUTIONS)?;
-    let no_op = objective.distance(&Chain::default())?;
-    let before = objective.distance(&chain)?;
-    let mut distance = before;
-    let mut steps = 0;
-    for _ in 0..options.confirm_rounds {
-        let mut moves = Vec::new();
-        for (i, stage) in chain.stages.iter().enumerate() {
-            for (j, p) in stage.spec.params.iter().enumerate() {
-                let grid = p.grid();
-                let k =
-                    (p.normalise(stage.values[j].at(0.0)) * p.intervals() as f64).round() as usize;
-                for n in [k.wrapping_sub(1), k + 1] {
-                    if n < grid.len() {
-                        let mut c = chain.clone();
-                        c.stages[i].values[j] =
-                            crate::engine::automation::ParamValue::Constant(grid[n]);
-                        moves.push(c);
-                    }
-                }
-            }
-        }
-        let ds = objective.distances(&moves)?;
-        let best = ds
-            .iter()
-            .enumerate()
-            .fold(None, |b: Option<(usize, f64)>, (i, &d)| {
-                if b.is_none_or(|b| d < b.1) {
-                    Some((i, d))
-                } else {
-                    b
-                }
-            });
-        match best {
-            Some((i, d)) if d < distance - 1e-12 => {
-                chain = moves.swap_remove(i);
-                distance = d;
-                steps += 1;
-            }
-            _ => break,
+) -> Result<(Chain, f64, Option<(Vec<&'static str>, f64, f64)>)> {
+    let starts: Vec<Chain> = starts
+        .iter()
+        .filter(|c| !c.stages.is_empty())
+        .cloned()
+        .collect();
+    let empty = objective.distance(&Chain::default())?;
+    let ds = objective.distances(&starts)?;
+    let mut order: Vec<usize> = (0..starts.len()).collect();
+    order.sort_by(|&a, &b| ds[a].total_cmp(&ds[b]));
+    let mut best: (Chain, f64, Option<(Vec<&'static str>, f64, f64)>) =
+        (Chain::default(), empty, None);
+    for &i in order.iter().take(STARTS_REFITTED) {
+        let mut chain = starts[i].clone();
+        let d = refit_others(
+            objective,
+            &mut chain,
+            None,
+            ds[i],
+            Sweep::CoarseToFine,
+            options.budget,
+        )?;
+        if best.2.is_none() || d < best.1 {
+            best = (chain.clone(), d, Some((names(&chain), ds[i], d)));
         }
     }
-    let keep = 1.0 - options.penalty;
-    let pruned = prune(&mut objective, &mut chain, &mut distance, keep)?
-        .into_iter()
-        .map(|(e, _)| e)
-        .collect();
-    let confirmation = Confirmation {
-        search_rate: options.coarse_rate,
-        rate: pair.dry.sample_rate,
-        no_op,
-        before,
-        steps,
-        pruned,
-        renders: objective.evaluations,
-    };
-    Ok((chain, distance, confirmation))
+    Ok(best)
 }
 
-/// Growth, order and pruning on `pair` from the given detections.
+/// Growth, order and pruning on `pair` from the given detections and starting chains.
 fn search_pair(
     pair: &Pair,
     detections: Vec<Detection>,
-    start: &Chain,
+    starts: &[Chain],
     options: &SearchOptions,
 ) -> Result<Searched> {
     let mut ranked: Vec<&Detection> = detections
         .iter()
         .filter(|d| {
             d.score >= options.min_score
-                && (pair.dry.n_channels() == 2
-                    || !matches!(d.effect.name, "panner" | "stereo_widener"))
+                && (!matches!(d.effect.name, "panner" | "stereo_widener")
+                    || (pair.dry.n_channels() == 2 && d.score >= options.stereo_min_score))
         })
         .collect();
     ranked.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -386,17 +426,8 @@ fn search_pair(
     let keep = 1.0 - options.penalty;
     let mut objective = ChainObjective::new(pair, &SEARCH_RESOLUTIONS)?;
     let no_op = objective.distance(&Chain::default())?;
-    let mut chain = start.clone();
-    chain
-        .stages
-        .truncate(options.max_effects.max(start.stages.len()));
-    let mut distance = objective.distance(&chain)?;
-    let mut started_from = None;
-    if !chain.stages.is_empty() {
-        let before = distance;
-        distance = refit_others(&mut objective, &mut chain, None, distance, options.budget)?;
-        started_from = Some((names(&chain), before, distance));
-    }
+    let (mut chain, mut distance, started_from) = best_start(&mut objective, starts, options)?;
+    distance = sort_runs(&mut objective, &mut chain, &SEARCH_ORDER, distance)?;
     let mut grown = Vec::new();
     let mut rejected = None;
 
@@ -419,6 +450,7 @@ fn search_pair(
             });
             chain = candidate;
             distance = d;
+            distance = sort_runs(&mut objective, &mut chain, &SEARCH_ORDER, distance)?;
         } else {
             rejected = Some((effect, d, distance * keep));
             break;
@@ -439,6 +471,7 @@ fn search_pair(
 
     // Prune.
     let pruned = prune(&mut objective, &mut chain, &mut distance, keep)?;
+    distance = sort_runs(&mut objective, &mut chain, &PRESENTED_ORDER, distance)?;
 
     let trace = Trace {
         detections: detections.clone(),
@@ -478,7 +511,7 @@ fn best_insertion(
         if chain.stages.iter().any(|s| s.spec.name == det.effect.name) {
             continue;
         }
-        for position in 0..=chain.stages.len() {
+        for position in insertion_positions(chain, det.effect.name) {
             let mut candidate = chain.clone();
             let stage = Stage::constant(det.effect, &det.start);
             let lead = lead_param(&stage);
@@ -518,7 +551,7 @@ fn best_insertion(
             &mut candidate,
             position,
             d,
-            options.passes,
+            1,
             Sweep::CoarseToFine,
             budget,
         )?;
@@ -535,11 +568,47 @@ fn best_insertion(
         position,
         d,
         options.passes.saturating_sub(1),
+        Sweep::Local,
+        budget,
+    )?;
+    let d = refit_others(
+        objective,
+        &mut candidate,
+        Some(position),
+        d,
         Sweep::CoarseToFine,
         budget,
     )?;
-    let d = refit_others(objective, &mut candidate, Some(position), d, budget)?;
+    // The new stage once more, now that the others have moved around it.
+    let d = fit_stage(
+        objective,
+        &mut candidate,
+        position,
+        d,
+        1,
+        Sweep::Local,
+        budget,
+    )?;
     Ok(Some((candidate, d, position, effect)))
+}
+
+/// Effects that are linear, time-invariant and act on every channel alike (the reverb's
+/// channel mixing is applied to its own wet path only): any two of them commute, so their
+/// relative order is not identifiable from audio.
+pub const COMMUTING: [&str; 4] = ["gain", "delay", "reverb", "equalizer"];
+
+/// The positions worth trying for inserting `effect` into `chain`: all of them for an effect
+/// outside [`COMMUTING`]; for one inside, a single position per run of commuting stages (the
+/// positions around commuting stages give the same render), the last of the run, whose
+/// render shares the longest prefix with the chain already measured.
+pub fn insertion_positions(chain: &Chain, effect: &str) -> Vec<usize> {
+    let n = chain.stages.len();
+    if !COMMUTING.contains(&effect) {
+        return (0..=n).collect();
+    }
+    (0..=n)
+        .filter(|&p| p == n || !COMMUTING.contains(&chain.stages[p].spec.name))
+        .collect()
 }
 
 /// The best other order of `chain`'s stages (every permutation tried, the best refitted):
@@ -552,9 +621,15 @@ fn best_reordering(
     if chain.stages.len() < 2 {
         return Ok(None);
     }
+    // Orders that differ only within runs of commuting stages render alike: one of each.
+    let names_of = |perm: &[usize]| -> Vec<&'static str> {
+        perm.iter().map(|&i| chain.stages[i].spec.name).collect()
+    };
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(canonical_order(&names(chain)));
     let alts: Vec<Chain> = permutations(chain.stages.len())
         .into_iter()
-        .filter(|perm| !perm.iter().enumerate().all(|(i, &p)| i == p))
+        .filter(|perm| seen.insert(canonical_order(&names_of(perm))))
         .map(|perm| Chain {
             stages: perm.iter().map(|&i| chain.stages[i].clone()).collect(),
         })
@@ -570,13 +645,13 @@ fn best_reordering(
     let Some((mut alt, d)) = best_alt else {
         return Ok(None);
     };
-    let d = refit_others(objective, &mut alt, None, d, options.budget)?;
+    let d = refit_others(objective, &mut alt, None, d, Sweep::Local, options.budget)?;
     Ok(Some((alt, d, tried)))
 }
 
 /// Drops stages whose removal costs less than the penalty, cheapest first, until none
 /// qualifies; returns each dropped effect with the distance after dropping it.
-fn prune(
+pub(crate) fn prune(
     objective: &mut ChainObjective,
     chain: &mut Chain,
     distance: &mut f64,
@@ -628,65 +703,5 @@ impl ChainEstimator for AnalysisBySynthesis {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::spec::effect;
-    use crate::estimate::objective::tests::wet;
-    use crate::sources::procedural::source;
-
-    #[test]
-    fn permutations_are_all_distinct_orders() {
-        let p = permutations(3);
-        assert_eq!(p.len(), 6);
-        assert_eq!(p[0], vec![0, 1, 2]);
-        let set: std::collections::HashSet<_> = p.iter().collect();
-        assert_eq!(set.len(), 6);
-        assert_eq!(permutations(1), vec![vec![0]]);
-    }
-
-    #[test]
-    fn recovers_a_single_gain_exactly() {
-        let dry = source("pluck", 16000, 0.5, 1).unwrap();
-        let truth = Chain {
-            stages: vec![Stage::constant(effect("gain").unwrap(), &[-8.0])],
-        };
-        let found = search(&dry, &wet(&dry, &truth), &SearchOptions::default()).unwrap();
-        assert_eq!(found.chain, truth, "{:?}", found.trace);
-        assert!(found.trace.distance < 1e-6);
-        let text = crate::estimate::rationale::explain(&found.trace);
-        assert!(text.contains("gain"), "{text}");
-    }
-
-    #[test]
-    fn recovers_a_two_effect_chain_in_order() {
-        // Distortion then delay on a drum loop: the echoes of a distorted signal differ from a
-        // distorted echo, so the order is identifiable.
-        let dry = source("drum", 16000, 1.0, 3).unwrap();
-        let truth = Chain {
-            stages: vec![
-                Stage::constant(effect("distortion").unwrap(), &[16.0]),
-                Stage::constant(effect("delay").unwrap(), &[0.25, 0.3, 0.5]),
-            ],
-        };
-        let found = search(&dry, &wet(&dry, &truth), &SearchOptions::default()).unwrap();
-        assert_eq!(
-            names(&found.chain),
-            vec!["distortion", "delay"],
-            "{:?}",
-            found.trace
-        );
-        assert!(
-            found.trace.distance < 0.2 * found.trace.no_op,
-            "{:?}",
-            found.trace
-        );
-        assert!(found.trace.evaluations <= SearchOptions::default().budget + 5 + 6);
-    }
-
-    #[test]
-    fn an_identity_gives_the_empty_chain() {
-        let dry = source("pad", 16000, 0.5, 1).unwrap();
-        let found = search(&dry, &dry, &SearchOptions::default()).unwrap();
-        assert!(found.chain.stages.is_empty(), "{:?}", found.chain);
-    }
-}
+#[path = "search_tests.rs"]
+mod tests;

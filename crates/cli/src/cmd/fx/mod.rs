@@ -11,13 +11,12 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use genlab_core::fsx;
-use genlab_fx::engine::chain::RenderOptions;
+use genlab_fx::engine::chain::{Chain, RenderOptions};
 use genlab_fx::engine::spec;
 use genlab_fx::engine::wav::{self, SampleFormat};
 use genlab_fx::estimate::analysis_window;
 use genlab_fx::estimate::learned::{Method, Model, estimate as learned_estimate};
-use genlab_fx::estimate::metrics::rendered_distance;
-use genlab_fx::estimate::objective::{FitOptions, Pair, fit_effect};
+use genlab_fx::estimate::objective::{ChainObjective, FitOptions, Pair, fit_effect};
 use genlab_fx::estimate::search::SearchOptions;
 use genlab_fx::sources::procedural::{SOURCES, source};
 use genlab_fx::tools::execute::{ExecuteOptions, execute_text};
@@ -322,11 +321,14 @@ fn estimate(args: EstimateArgs, progress: &mut Progress) -> anyhow::Result<()> {
     let started = Instant::now();
     let found = learned_estimate(method, model.as_ref(), Some(&dry), &wet, &options)?;
     let pair = Pair::new(&dry, &wet, Some(max_tail_seconds))?;
+    // One objective for both reported distances: the target's auraloss spectra once.
+    let reported =
+        ChainObjective::auraloss(&pair)?.distances(&[found.chain.clone(), Chain::default()])?;
     let mut out = serde_json::json!({
         "chain": found.chain.to_calls(),
         "rationale": found.rationale,
-        "mrstft": rendered_distance(&pair, &found.chain)?,
-        "mrstft_no_op": rendered_distance(&pair, &Default::default())?,
+        "mrstft": reported[0],
+        "mrstft_no_op": reported[1],
         "renders": found.renders,
         "method": args.method,
         "seconds": started.elapsed().as_secs_f64(),
