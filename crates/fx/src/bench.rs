@@ -365,8 +365,8 @@ pub const BENCHMARKS: &[Benchmark] = &[Benchmark {
     name: "fx",
     options: &["seconds", "write"],
     summary: "real-time factor of every effect and a 5-effect chain on 30 s of 44.1 kHz stereo, \
-              blocks of 512 and whole-buffer, and the chain with WAV read and write (`--steps 10 --warmup 2` is plenty); twin: \
-              bench/pedalboard_fx.py",
+              blocks of 512 and whole-buffer, and the chain with WAV read and write \
+              (`--steps 10 --warmup 2` is plenty); twin: bench/pedalboard_fx.py",
     run,
 }];
 
