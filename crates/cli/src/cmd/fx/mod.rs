@@ -183,8 +183,8 @@ pub struct EstimateArgs {
     /// Maximum coordinate-search passes over the parameters (--effect mode).
     #[arg(long, default_value_t = 4)]
     passes: usize,
-    /// Longest chain to estimate (search and hybrid).
-    #[arg(long, default_value_t = 3)]
+    /// Longest chain to estimate (search and hybrid; LLM2Fx-Tools-style chains have 1–4).
+    #[arg(long, default_value_t = 4)]
     max_effects: usize,
     /// Most candidate renders (search and hybrid).
     #[arg(long, default_value_t = 800)]
