@@ -40,7 +40,11 @@ fn json_rows_carry_positive_real_time_factors() {
     args.push("--json");
     let rows: Value = serde_json::from_str(genlab(dir.path(), &args).ok()).unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 2 * ROWS.len() + 1, "two blocks per row, and chain5+wav");
+    assert_eq!(
+        rows.len(),
+        2 * ROWS.len() + 1,
+        "two blocks per row, and chain5+wav"
+    );
     for r in rows {
         assert_eq!(r["renders"], 2);
         assert_eq!(r["sample_rate"], 44100);
