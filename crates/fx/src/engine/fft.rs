@@ -21,6 +21,21 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// One plan per size for the whole process.
+type Plans<P> = OnceLock<Mutex<HashMap<usize, Arc<P>>>>;
+
+/// The plan for size `n` in `plans`, made by `new` on first use (`None` where `new` refuses `n`).
+fn shared_plan<P>(plans: &Plans<P>, n: usize, new: fn(usize) -> Option<P>) -> Option<Arc<P>> {
+    let plans = plans.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut plans = plans.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = plans.get(&n) {
+        return Some(p.clone());
+    }
+    let p = Arc::new(new(n)?);
+    plans.insert(n, p.clone());
+    Some(p)
+}
+
 /// A precomputed complex transform of one size.
 #[derive(Debug, Clone)]
 pub struct Fft {
@@ -70,15 +85,8 @@ impl Fft {
 
     /// The process-wide plan for size `n` (built on first use).
     pub fn shared(n: usize) -> Option<Arc<Fft>> {
-        static PLANS: OnceLock<Mutex<HashMap<usize, Arc<Fft>>>> = OnceLock::new();
-        let plans = PLANS.get_or_init(|| Mutex::new(HashMap::new()));
-        let mut plans = plans.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(p) = plans.get(&n) {
-            return Some(p.clone());
-        }
-        let p = Arc::new(Fft::new(n)?);
-        plans.insert(n, p.clone());
-        Some(p)
+        static PLANS: Plans<Fft> = OnceLock::new();
+        shared_plan(&PLANS, n, Fft::new)
     }
 
     /// Transform size.
@@ -209,15 +217,8 @@ impl RealFft {
 
     /// The process-wide plan for size `n` (built on first use).
     pub fn shared(n: usize) -> Option<Arc<RealFft>> {
-        static PLANS: OnceLock<Mutex<HashMap<usize, Arc<RealFft>>>> = OnceLock::new();
-        let plans = PLANS.get_or_init(|| Mutex::new(HashMap::new()));
-        let mut plans = plans.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(p) = plans.get(&n) {
-            return Some(p.clone());
-        }
-        let p = Arc::new(RealFft::new(n)?);
-        plans.insert(n, p.clone());
-        Some(p)
+        static PLANS: Plans<RealFft> = OnceLock::new();
+        shared_plan(&PLANS, n, RealFft::new)
     }
 
     /// Transform size `n`.
