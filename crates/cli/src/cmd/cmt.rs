@@ -145,19 +145,25 @@ pub struct DistillArgs {
     seed: u64,
 }
 
-/// Writes the student, its losses and its settings (`config_file`) into `out`; returns the
-/// final loss.
+/// Writes the student, its losses and its settings (`config_file`) into `out`, and says `what`
+/// was done, with the final loss and how to sample.
 fn save(
     out: &Path,
     student: &FlowModel,
     history: &History,
     config_file: &str,
     config: serde_json::Value,
-) -> anyhow::Result<f64> {
+    what: &str,
+) -> anyhow::Result<()> {
     student.save(out)?;
     let last = write_losses(history, out)?;
     fsx::write_json(&out.join(config_file), &config)?;
-    Ok(last)
+    println!(
+        "{what} (final loss {last:.5}); student in {}; sample with `genlab flow sample --model {} --steps 2`",
+        out.display(),
+        out.display()
+    );
+    Ok(())
 }
 
 /// Refuses to overwrite a finished or running student without --resume.
@@ -206,19 +212,18 @@ fn meanflow_cmd(args: MeanflowArgs, mut progress: Progress) -> anyhow::Result<Ex
         args.run.resume,
         &mut progress,
     )?;
-    let last = save(
+    let what = format!(
+        "distilled {} into a 1–2-step MeanFlow student",
+        args.teacher.display()
+    );
+    save(
         &args.run.out,
         &student,
         &history,
         "meanflow_config.json",
         serde_json::to_value(&config)?,
+        &what,
     )?;
-    println!(
-        "distilled {} into a 1–2-step MeanFlow student in {} (final loss {last:.5}); sample with `genlab flow sample --model {} --steps 2`",
-        args.teacher.display(),
-        args.run.out.display(),
-        args.run.out.display()
-    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -253,20 +258,19 @@ fn post_train_cmd(args: PostTrainArgs, mut progress: Progress) -> anyhow::Result
         args.run.resume,
         &mut progress,
     )?;
-    let last = save(
+    let what = format!(
+        "post-trained {} for {} steps",
+        args.student.display(),
+        args.steps
+    );
+    save(
         &args.run.out,
         &out,
         &history,
         "post_train_config.json",
         serde_json::to_value(&config)?,
+        &what,
     )?;
-    println!(
-        "post-trained {} for {} steps (final loss {last:.5}); student in {}; sample with `genlab flow sample --model {} --steps 2`",
-        args.student.display(),
-        args.steps,
-        args.run.out.display(),
-        args.run.out.display()
-    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -295,18 +299,17 @@ fn distill_cmd(args: DistillArgs, mut progress: Progress) -> anyhow::Result<Exit
         args.run.resume,
         &mut progress,
     )?;
-    let last = save(
+    let what = format!(
+        "distilled {} into a 1–2-step student",
+        args.teacher.display()
+    );
+    save(
         &args.run.out,
         &student,
         &history,
         "distill_config.json",
         serde_json::to_value(&config)?,
+        &what,
     )?;
-    println!(
-        "distilled {} into a 1–2-step student in {} (final mid-training loss {last:.5}); sample with `genlab flow sample --model {} --steps 2`",
-        args.teacher.display(),
-        args.run.out.display(),
-        args.run.out.display()
-    );
     Ok(ExitCode::SUCCESS)
 }

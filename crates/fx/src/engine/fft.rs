@@ -416,7 +416,7 @@ mod tests {
     /// time per transform of this module's kernels against the plain radix-2 one (whose
     /// twiddles are precomputed here, as the old plan did).
     #[test]
-    #[ignore]
+    #[ignore = "timing, seconds: run by hand to compare FFT kernels (prints times per transform)"]
     fn timing() {
         for n in [512usize, 1024, 2048] {
             let reps = 20_000_000 / n;
