@@ -392,24 +392,15 @@ fn cnn_zoo_cmd(args: ZooArgs, mut progress: Progress) -> anyhow::Result<ExitCode
         args.run.resume,
         &mut progress,
     )?;
-    for (k, net) in zoo.nets.iter().enumerate() {
-        net.to_params()
-            .write(&out.join(format!("net-{k:03}.safetensors")))?;
-    }
-    let (mean, std) = mean_std(&zoo.accuracy);
-    fsx::write_json(
-        &out.join("zoo.json"),
-        &serde_json::json!({ "config": config, "test_accuracy": zoo.accuracy }),
-    )?;
-    println!(
-        "trained {} CNNs (channels {:?}) on the 8×8 digits: test accuracy {:.2} ± {:.2}%; wrote {}",
-        zoo.nets.len(),
-        config.channels,
-        100.0 * mean,
-        100.0 * std,
-        out.display()
-    );
-    Ok(ExitCode::SUCCESS)
+    let nets = zoo.nets.iter().map(|n| n.to_params());
+    let what = format!("CNNs (channels {:?})", config.channels);
+    write_zoo(
+        out,
+        nets,
+        serde_json::to_value(&config)?,
+        &zoo.accuracy,
+        &what,
+    )
 }
 
 fn zoo_cmd(args: ZooArgs, progress: Progress) -> anyhow::Result<ExitCode> {
@@ -442,19 +433,37 @@ fn zoo_cmd(args: ZooArgs, progress: Progress) -> anyhow::Result<ExitCode> {
         &mut progress,
     )?;
     let spec = MlpSpec::new(&config.widths);
-    for (k, net) in zoo.nets.iter().enumerate() {
-        net.to_params(&spec)
-            .write(&out.join(format!("net-{k:03}.safetensors")))?;
+    let nets = zoo.nets.iter().map(|n| n.to_params(&spec));
+    let what = format!("MLPs {:?}", config.widths);
+    write_zoo(
+        out,
+        nets,
+        serde_json::to_value(&config)?,
+        &zoo.accuracy,
+        &what,
+    )
+}
+
+/// Writes a trained zoo into `out` (OUT/net-000.safetensors, …, OUT/zoo.json with the config
+/// and test accuracies) and says so.
+fn write_zoo(
+    out: &Path,
+    nets: impl ExactSizeIterator<Item = Params>,
+    config: serde_json::Value,
+    accuracy: &[f64],
+    what: &str,
+) -> anyhow::Result<ExitCode> {
+    let n = nets.len();
+    for (k, params) in nets.enumerate() {
+        params.write(&out.join(format!("net-{k:03}.safetensors")))?;
     }
-    let (mean, std) = mean_std(&zoo.accuracy);
+    let (mean, std) = mean_std(accuracy);
     fsx::write_json(
         &out.join("zoo.json"),
-        &serde_json::json!({ "config": config, "test_accuracy": zoo.accuracy }),
+        &serde_json::json!({ "config": config, "test_accuracy": accuracy }),
     )?;
     println!(
-        "trained {} MLPs {:?} on the 8×8 digits: test accuracy {:.2} ± {:.2}%; wrote {}",
-        zoo.nets.len(),
-        config.widths,
+        "trained {n} {what} on the 8×8 digits: test accuracy {:.2} ± {:.2}%; wrote {}",
         100.0 * mean,
         100.0 * std,
         out.display()
